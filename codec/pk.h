@@ -1,0 +1,111 @@
+/* pk.h: the public interface of the picklefs codec.
+ *
+ * pk_open() recognises and decodes a pickle file once, completely, into an immutable tree of
+ * entries (directories, files, symlinks) that follows ../shared/SPEC.md. Everything after
+ * pk_open() only reads that tree, so any number of threads may query one pk_doc at once.
+ * Nothing here knows about FUSE, and nothing in the pickle is ever imported, called or evaluated.
+ *
+ * Entries are numbered 1..pk_entry_count(); entry 1 (PK_ROOT) is the root directory. The number
+ * of an entry never changes for the life of a pk_doc, so a FUSE driver can use it as the inode.
+ */
+#ifndef PK_H
+#define PK_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+typedef struct pk_doc pk_doc;
+
+/* Error codes, one per way a file can be refused. The list lives in pk_errors.def. */
+typedef enum pk_code {
+#define PK_ERROR(name, text) PK_E_##name,
+#include "pk_errors.def"
+#undef PK_ERROR
+    PK_E__COUNT
+} pk_code;
+
+/* Why a file was refused: the user sees "WHAT at byte OFFSET (OPCODE)". */
+typedef struct pk_error {
+    pk_code code;
+    uint64_t offset; /* byte offset in the (decompressed) pickle stream */
+    int opcode;      /* the opcode byte being decoded, or -1 when there is none */
+    char what[200];  /* one line, no offset and no opcode in it */
+} pk_error;
+
+/* Bounds on what a hostile file can make picklefs do. pk_limits_default() documents the defaults. */
+typedef struct pk_limits {
+    uint64_t max_depth;        /* nesting of containers and calls in the tree */
+    uint64_t max_nodes;        /* values decoded, including scalars */
+    uint64_t max_memo;         /* highest memo index a PUT may use */
+    uint64_t max_decompressed; /* bytes a compressed stream may inflate to */
+    uint64_t max_int_digits;   /* longer ints render in hexadecimal (see the README) */
+} pk_limits;
+
+void pk_limits_default(pk_limits *lim);
+
+/* Decode FILE. On failure returns -1 and fills *err; on success returns 0 and sets *out. */
+int pk_open(const char *path, const pk_limits *lim, pk_doc **out, pk_error *err);
+/* Decode a buffer already in memory (tests, fuzzers). The caller keeps buf alive until
+ * pk_close(). */
+int pk_open_memory(const void *buf, size_t len, const pk_limits *lim, pk_doc **out,
+                   pk_error *err);
+void pk_close(pk_doc *doc);
+
+/* "STOP", "BINUNICODE"...; NULL for a byte that is no opcode. */
+const char *pk_opcode_name(int opcode);
+/* Format err as "WHAT at byte OFFSET (OPCODE)" into buf. */
+void pk_error_format(const pk_error *err, char *buf, size_t size);
+/* "TRUNCATED", "UNKNOWN_OPCODE", ...: the code's name, for tests. */
+const char *pk_code_name(pk_code code);
+
+/* ---- the tree ---- */
+
+typedef uint64_t pk_ino;
+#define PK_ROOT ((pk_ino)1)
+
+typedef enum pk_ftype { PK_DIR, PK_FILE, PK_LINK } pk_ftype;
+
+uint64_t pk_entry_count(const pk_doc *doc);
+pk_ftype pk_type(const pk_doc *doc, pk_ino ino);
+pk_ino pk_parent(const pk_doc *doc, pk_ino ino); /* the root is its own parent */
+uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir);
+pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i); /* i < pk_nchildren() */
+uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir);        /* for st_nlink = 2 + this */
+/* The entry's name, not NUL-terminated; the root's name is empty. */
+const char *pk_name(const pk_doc *doc, pk_ino ino, size_t *len);
+/* The child of dir called name, or 0. */
+pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len);
+
+/* Size of a file's content, or the length of a symlink's target. */
+uint64_t pk_size(const pk_doc *doc, pk_ino ino);
+/* Copy up to size bytes of a file's content from off. Returns the count, or -errno
+ * (-EIO when the source file changed or vanished under the mount). */
+ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t off);
+/* Where a file's content lies in the source file, when it is one contiguous stored span
+ * (large bytes, tensor data): sets *fd and *pos and returns 0; returns -1 otherwise. */
+int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos);
+/* A symlink's relative target, NUL-terminated. Returns its length or -errno. */
+ssize_t pk_readlink(const pk_doc *doc, pk_ino ino, char *buf, size_t size);
+
+/* Extended attributes. */
+typedef enum pk_xattr { PK_XA_TYPE, PK_XA_CLASS, PK_XA_OFFSET, PK_XA_KEY, PK_XA__COUNT } pk_xattr;
+const char *pk_xattr_name(pk_xattr which); /* "user.pickle.type", ... */
+/* Write up to size bytes of the value into buf. Returns the full length, or -1 when this
+ * entry has no such attribute. */
+ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, size_t size);
+
+/* The source file's stat, for times and ownership. */
+const struct stat *pk_source_stat(const pk_doc *doc);
+
+/* Write the whole tree as text, one line per entry, for tests and users without FUSE:
+ *   PATH/            a directory (every directory, so empty ones show too)
+ *   PATH = CONTENT   a file, CONTENT escaped as a C string (\n, \t, \\, \xNN)
+ *   PATH -> TARGET   a symlink
+ * Paths are relative to the root, which is "." . Returns 0, or -errno on a failed read. */
+
+int pk_dump(const pk_doc *doc, FILE *out);
+
+#endif
