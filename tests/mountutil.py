@@ -1,0 +1,198 @@
+"""mountutil.py: mount a pickle with the real picklefs through FUSE, and read the mounted tree.
+
+mount(file) starts `picklefs -f FILE MNT` on a fresh temporary directory, waits until the mount is
+live (failing at once, with the daemon's stderr, if the daemon dies first), and on exit unmounts
+with `fusermount3 -u`, which must succeed, then requires the daemon to exit with status 0 and to
+have written nothing alarming to stderr. walk(mnt) reads the mounted tree back in the shape that
+spec_model.expected_tree() produces, so the two compare entry by entry.
+
+The binaries come from the environment (PICKLEFS, PKDUMP), as `meson test` sets them, or default
+to build/picklefs and build/pkdump under the repository root. A missing /dev/fuse or fusermount3
+is a test failure, never a skip.
+"""
+
+import contextlib
+import errno
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+import spec_model
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = os.path.join(REPO, "tests")
+FIXTURES = os.path.join(TESTS, "fixtures")
+ALARMING = ("ERROR", "AddressSanitizer", "LeakSanitizer", "runtime error", "Segmentation",
+            "Aborted", "core dumped", "double free", "stack smashing")
+XATTRS = (spec_model.XA_TYPE, spec_model.XA_KEY, spec_model.XA_OFFSET)
+MOUNT_TIMEOUT = 10.0
+
+
+def _exe(var, default):
+    path = os.environ.get(var) or os.path.join(REPO, "build", default)
+    return os.path.abspath(path)
+
+
+def picklefs_exe():
+    path = _exe("PICKLEFS", "picklefs")
+    if not os.access(path, os.X_OK):
+        pytest.fail("picklefs binary not found at %s (set PICKLEFS or build into build/)" % path)
+    return path
+
+
+def pkdump_exe():
+    path = _exe("PKDUMP", "pkdump")
+    if not os.access(path, os.X_OK):
+        pytest.fail("pkdump binary not found at %s (set PKDUMP or build into build/)" % path)
+    return path
+
+
+def require_fuse():
+    """Mount tests fail, never skip, on a machine that cannot mount FUSE."""
+    if not os.path.exists("/dev/fuse"):
+        pytest.fail("/dev/fuse is missing: mount tests need FUSE (modprobe fuse, or run the "
+                    "container with --device /dev/fuse)")
+    if shutil.which("fusermount3") is None:
+        pytest.fail("fusermount3 is missing: install the fuse3 package")
+
+
+def alarming(text):
+    return [line for line in text.splitlines() if any(a in line for a in ALARMING)]
+
+
+def _unmount(mnt):
+    r = subprocess.run(["fusermount3", "-u", mnt], capture_output=True, text=True)
+    return r
+
+
+@contextlib.contextmanager
+def mount(file, extra_args=()):
+    """Mount file with `picklefs -f`, yield the mountpoint, then unmount and check the daemon."""
+    require_fuse()
+    exe = picklefs_exe()
+    mnt = tempfile.mkdtemp(prefix="picklefs-mnt-")
+    errf = tempfile.TemporaryFile(mode="w+b")
+    proc = subprocess.Popen([exe, *extra_args, "-f", os.path.abspath(file), mnt],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
+
+    def stderr_text():
+        errf.seek(0)
+        return errf.read().decode("utf-8", "replace")
+
+    try:
+        deadline = time.monotonic() + MOUNT_TIMEOUT
+        while not os.path.ismount(mnt):
+            rc = proc.poll()
+            if rc is not None:
+                pytest.fail("picklefs -f %s exited with %d before mounting; stderr:\n%s"
+                            % (file, rc, stderr_text()))
+            if time.monotonic() > deadline:
+                pytest.fail("picklefs -f %s did not mount within %.0f s; stderr:\n%s"
+                            % (file, MOUNT_TIMEOUT, stderr_text()))
+            time.sleep(0.02)
+        body_failed = True
+        try:
+            yield mnt
+            body_failed = False
+        finally:
+            r = _unmount(mnt)
+            try:
+                rc = proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                rc = None
+            if not body_failed:
+                if r.returncode != 0:
+                    pytest.fail("fusermount3 -u %s exited with %d: %s"
+                                % (mnt, r.returncode, r.stderr.strip()))
+                if rc is None:
+                    pytest.fail("picklefs did not exit within 10 s of the unmount; stderr:\n%s"
+                                % stderr_text())
+                if rc != 0:
+                    pytest.fail("picklefs exited with status %d after the unmount; stderr:\n%s"
+                                % (rc, stderr_text()))
+                bad = alarming(stderr_text())
+                if bad:
+                    pytest.fail("picklefs wrote alarming lines to stderr:\n" + "\n".join(bad))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if os.path.ismount(mnt):
+            subprocess.run(["fusermount3", "-u", "-z", mnt], capture_output=True)
+        errf.close()
+        try:
+            os.rmdir(mnt)
+        except OSError:
+            pass
+
+
+def _getxattr(path, name):
+    try:
+        return os.getxattr(path, name, follow_symlinks=False)
+    except OSError as e:
+        if e.errno in (errno.ENODATA, errno.ENOTSUP):
+            return None
+        raise
+
+
+def _listxattr(path):
+    try:
+        return sorted(os.listxattr(path, follow_symlinks=False))
+    except OSError as e:
+        return "error %s" % errno.errorcode.get(e.errno, e.errno)
+
+
+def walk(mnt):
+    """The mounted tree in spec_model's shape, plus what only the mount can show.
+
+    Each entry also has "ino", "listxattr" (the names listed, or an error string) and, for
+    directories, the names in readdir order; "xattr" holds the values of the xattrs that could be
+    read (the kernel refuses user.* values on symlinks, so links have only the listed names).
+    """
+    root = os.fsencode(mnt)
+    tree = {}
+
+    def entry(full, rel):
+        st = os.lstat(full)
+        e = {"mode": stat.S_IMODE(st.st_mode), "ino": st.st_ino, "nlink": st.st_nlink,
+             "size": st.st_size, "st": st}
+        if stat.S_ISDIR(st.st_mode):
+            e["kind"] = "dir"
+        elif stat.S_ISREG(st.st_mode):
+            e["kind"] = "file"
+            with open(full, "rb") as f:
+                e["content"] = f.read()
+        elif stat.S_ISLNK(st.st_mode):
+            e["kind"] = "link"
+            e["target"] = os.readlink(full)
+        else:
+            e["kind"] = "other %o" % stat.S_IFMT(st.st_mode)
+        e["listxattr"] = _listxattr(full)
+        e["xattr"] = {}
+        if e["kind"] != "link":
+            for name in XATTRS:
+                v = _getxattr(full, name)
+                if v is not None:
+                    e["xattr"][name] = v
+        tree[rel] = e
+        if e["kind"] == "dir":
+            names = os.listdir(full)
+            e["children"] = names
+            for n in names:
+                entry(full + b"/" + n, spec_model.join(rel, n))
+
+    entry(root, spec_model.ROOT)
+    return tree
+
+
+def run(args, **kw):
+    """subprocess.run with captured bytes output and a timeout, so nothing hangs the suite."""
+    kw.setdefault("timeout", 60)
+    return subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, **kw)

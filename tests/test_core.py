@@ -1,0 +1,425 @@
+"""test_core.py: mount every core fixture through real FUSE and compare it with spec_model.
+
+Run with `meson test -C build` or, from the repository root,
+    PICKLEFS=build/picklefs PKDUMP=build/pkdump /usr/bin/python3 -m pytest -v tests/test_core.py
+
+What is checked:
+- every fixture in tests/fixtures/core/ (and fixtures/demo.pkl) mounts as spec_model predicts:
+  paths, readdir order, kinds, contents, sizes, modes, st_nlink, link targets, xattrs;
+- the same object pickled at protocols 0..5 mounts identically;
+- what users do: cat, grep -rl, diff -r between two mounts, partial reads;
+- every write fails with EROFS;
+- the command line: --help, --version, usage errors, bad mountpoints, daemon mode.
+"""
+
+import errno
+import glob
+import os
+import re
+import stat
+import subprocess
+import tempfile
+import time
+import pickle
+
+import pytest
+
+import mountutil
+import spec_model
+from mountutil import mount, run, walk
+
+CORE = os.path.join(mountutil.FIXTURES, "core")
+DEMO = os.path.join(mountutil.FIXTURES, "demo.pkl")
+CORE_FILES = sorted(glob.glob(os.path.join(CORE, "*.pkl")))
+MODEL_FILES = CORE_FILES + [DEMO]
+BY_NAME = {}
+for _f in CORE_FILES:
+    _m = re.match(r"(.+)_p([0-5])\.pkl$", os.path.basename(_f))
+    if _m:
+        BY_NAME.setdefault(_m.group(1), {})[int(_m.group(2))] = _f
+ERROR_LINE = re.compile(r"^picklefs: .+: .+ at byte \d+ \(.+\)$")
+
+_walks = {}
+
+
+def walk_of(file):
+    """The mounted tree of file; each fixture is mounted once per test session."""
+    if file not in _walks:
+        with mount(file) as mnt:
+            _walks[file] = walk(mnt)
+    return _walks[file]
+
+
+def short(v, n=160):
+    r = repr(v)
+    return r if len(r) <= n else r[:n] + "...(%d chars)" % len(r)
+
+
+def compare(expected, actual):
+    """Every difference between the model's tree and the mounted one, one message each."""
+    msgs = []
+
+    def diff(path, what, exp, act):
+        msgs.append("%s: %s: expected %s, actual %s" % (short(path, 120), what, short(exp), short(act)))
+
+    for path in actual:
+        if path not in expected:
+            a = actual[path]
+            msgs.append("%s: unexpected entry (%s%s)" % (
+                short(path, 120), a["kind"],
+                ", content %s" % short(a["content"]) if "content" in a else
+                ", target %s" % short(a["target"]) if "target" in a else ""))
+    for path, e in expected.items():
+        a = actual.get(path)
+        if a is None:
+            msgs.append("%s: missing (expected %s%s)" % (
+                short(path, 120), e["kind"],
+                ", content %s" % short(e["content"]) if "content" in e else
+                ", target %s" % short(e["target"]) if "target" in e else ""))
+            continue
+        if a["kind"] != e["kind"]:
+            diff(path, "kind", e["kind"], a["kind"] + (
+                " -> %r" % a["target"] if a["kind"] == "link" else ""))
+            continue
+        if e["kind"] == "dir":
+            if a["mode"] != e["mode"]:
+                diff(path, "mode", oct(e["mode"]), oct(a["mode"]))
+            if a["nlink"] != e["nlink"]:
+                diff(path, "st_nlink", e["nlink"], a["nlink"])
+            if a["children"] != e["children"]:
+                if sorted(a["children"]) == sorted(e["children"]):
+                    diff(path, "readdir order", e["children"], a["children"])
+                else:
+                    diff(path, "names", e["children"], a["children"])
+        elif e["kind"] == "file":
+            if a["mode"] != e["mode"]:
+                diff(path, "mode", oct(e["mode"]), oct(a["mode"]))
+            if a["content"] != e["content"]:
+                diff(path, "content", e["content"], a["content"])
+            if a["size"] != e["size"]:
+                diff(path, "st_size", e["size"], a["size"])
+        else:
+            if a["target"] != e["target"]:
+                diff(path, "link target", e["target"], a["target"])
+            if a["size"] != len(a["target"]):
+                diff(path, "st_size of link", len(a["target"]), a["size"])
+        exa = e["xattr"]
+        if e["kind"] == "link":
+            # The kernel answers ENODATA for user.* values on symlinks without asking the
+            # filesystem; the names must still be listed.
+            listed = a["listxattr"]
+            want = sorted([spec_model.XA_TYPE, spec_model.XA_OFFSET] +
+                          ([spec_model.XA_KEY] if spec_model.XA_KEY in exa else []))
+            if not isinstance(listed, list) or not set(want) <= set(listed):
+                diff(path, "listxattr of link", want, listed)
+            continue
+        axa = a["xattr"]
+        for name in (spec_model.XA_TYPE, spec_model.XA_KEY):
+            if exa.get(name) != axa.get(name):
+                diff(path, "xattr " + name, exa.get(name), axa.get(name))
+        off = axa.get(spec_model.XA_OFFSET)
+        if off is None or not re.fullmatch(rb"[0-9]+", off):
+            diff(path, "xattr " + spec_model.XA_OFFSET, "a decimal number", off)
+    return msgs
+
+
+def fail_with(msgs, header):
+    if msgs:
+        shown = msgs[:60]
+        more = "\n... and %d more" % (len(msgs) - len(shown)) if len(msgs) > len(shown) else ""
+        pytest.fail(header + "\n" + "\n".join(shown) + more, pytrace=False)
+
+
+@pytest.mark.parametrize("fixture", MODEL_FILES, ids=os.path.basename)
+def test_mount_matches_model(fixture):
+    expected = spec_model.expected_tree_of_file(fixture)
+    actual = walk_of(fixture)
+    fail_with(compare(expected, actual),
+              "%s: the mounted tree differs from spec_model:" % os.path.relpath(fixture))
+
+
+def normalized(tree):
+    out = {}
+    for path, e in tree.items():
+        n = {k: v for k, v in e.items() if k not in ("ino", "st", "xattr", "listxattr")}
+        n["xattr"] = {k: v for k, v in e["xattr"].items() if k != spec_model.XA_OFFSET}
+        out[path] = n
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_protocols_mount_identically(name):
+    files = BY_NAME[name]
+    assert sorted(files) == list(range(6)), "fixture %s lacks some protocols: %s" % (name, sorted(files))
+    base = normalized(walk_of(files[5]))
+    msgs = []
+    for p in range(5):
+        other = normalized(walk_of(files[p]))
+        for path in sorted(set(base) | set(other)):
+            if base.get(path) != other.get(path):
+                b, o = base.get(path), other.get(path)
+                if b is None or o is None:
+                    msgs.append("%s: in protocol %d %s, in protocol 5 %s" % (
+                        short(path, 120), p, "present" if o else "absent", "present" if b else "absent"))
+                    continue
+                for k in sorted(set(b) | set(o)):
+                    if b.get(k) != o.get(k):
+                        msgs.append("%s: %s: protocol 5 %s, protocol %d %s" % (
+                            short(path, 120), k, short(b.get(k)), p, short(o.get(k))))
+    fail_with(msgs, "%s: protocols 0..4 do not mount like protocol 5:" % name)
+
+
+def test_model_is_protocol_independent():
+    """A check of the harness itself: spec_model sees the same tree at every protocol."""
+    for name, files in BY_NAME.items():
+        trees = [spec_model.expected_tree_of_file(files[p]) for p in range(6)]
+        for p in range(5):
+            assert trees[p] == trees[5], "spec_model differs for %s between p%d and p5" % (name, p)
+
+
+# ---- what users do ----
+
+def files_containing(tree, needle):
+    return sorted(p for p, e in tree.items() if e["kind"] == "file" and needle in e["content"])
+
+
+@pytest.mark.parametrize("fixture,needle", [
+    (os.path.join(CORE, "nested_p4.pkl"), b"needle-42"),
+    (os.path.join(CORE, "nested_p0.pkl"), b"needle-42"),
+    (DEMO, b"Grace Hopper"),
+    (os.path.join(CORE, "shared_p2.pkl"), b"shared bytearray"),
+], ids=lambda v: os.path.basename(v) if isinstance(v, str) else v.decode())
+def test_grep_rl_finds_exactly_the_file(fixture, needle):
+    expected = files_containing(spec_model.expected_tree_of_file(fixture), needle)
+    assert expected, "harness: the needle is in no file of the model"
+    with mount(fixture) as mnt:
+        r = run(["grep", "-rl", "--", needle, mnt])
+        assert r.returncode == 0, "grep -rl exited %d: %s" % (r.returncode, r.stderr)
+        prefix = os.fsencode(mnt) + b"/"
+        found = sorted(line[len(prefix):] if line.startswith(prefix) else line
+                       for line in r.stdout.splitlines())
+        assert found == expected, "grep -rl %r: expected %r, got %r" % (needle, expected, found)
+        assert r.stderr == b"", "grep wrote to stderr: %r" % r.stderr
+
+
+def test_cat_and_partial_reads():
+    fixture = os.path.join(CORE, "scalars_p5.pkl")
+    tree = spec_model.expected_tree_of_file(fixture)
+    with mount(fixture) as mnt:
+        for name in (b"all_bytes", b"e_acute", b"huge_neg", b"lone_surrogate", b"nan",
+                     b"empty_bytes", b"bytes_20000"):
+            r = run(["cat", os.path.join(os.fsencode(mnt), name)])
+            assert r.returncode == 0, "cat %r: %s" % (name, r.stderr)
+            assert r.stdout == tree[name]["content"], "cat %r: expected %s, got %s" % (
+                name, short(tree[name]["content"]), short(r.stdout))
+        big = tree[b"bytes_20000"]["content"]
+        fd = os.open(os.path.join(os.fsencode(mnt), b"bytes_20000"), os.O_RDONLY)
+        try:
+            for off, size in ((0, 1), (1, 4095), (4095, 2), (10000, 5000), (19999, 10),
+                              (20000, 10), (50000, 10), (0, 100000)):
+                got = os.pread(fd, size, off)
+                assert got == big[off:off + size], "pread(%d, %d): expected %s, got %s" % (
+                    size, off, short(big[off:off + size]), short(got))
+        finally:
+            os.close(fd)
+
+
+def demo_like(age):
+    return {"users": [{"name": "Ada", "age": 36}, {"name": "Alan", "age": age}],
+            "config": {"debug": False, "ports": [80, 443], "ratio": 0.5}}
+
+
+def test_diff_r_reports_exactly_the_changed_file(tmp_path):
+    a, b, c = tmp_path / "a.pkl", tmp_path / "b.pkl", tmp_path / "c.pkl"
+    a.write_bytes(pickle.dumps(demo_like(41), protocol=2))
+    b.write_bytes(pickle.dumps(demo_like(42), protocol=4))
+    c.write_bytes(pickle.dumps(demo_like(41), protocol=5))
+    with mount(str(a)) as ma, mount(str(b)) as mb, mount(str(c)) as mc:
+        r = run(["diff", "-r", ma, mb])
+        assert r.returncode == 1, "diff -r exited %d: %s %s" % (r.returncode, r.stdout, r.stderr)
+        headers = [l for l in r.stdout.decode().splitlines()
+                   if l.startswith(("diff ", "Only in", "Binary files", "File "))]
+        want = ["diff -r %s/users/1/age %s/users/1/age" % (ma, mb)]
+        assert headers == want, "diff -r: expected %r, got %r\n%s" % (want, headers, r.stdout.decode())
+        assert "< 41" in r.stdout.decode() and "> 42" in r.stdout.decode(), r.stdout.decode()
+        r = run(["diff", "-r", ma, mc])
+        assert r.returncode == 0, "same object at protocols 2 and 5: diff -r says\n%s%s" % (
+            r.stdout.decode(), r.stderr.decode())
+
+
+def test_inodes_stable_and_times_of_file():
+    fixture = os.path.join(CORE, "shared_p4.pkl")
+    src = os.stat(fixture)
+    with mount(fixture) as mnt:
+        w1 = walk(mnt)
+        w2 = walk(mnt)
+        for path in w1:
+            assert w1[path]["ino"] == w2[path]["ino"], "%r: inode changed from %d to %d" % (
+                path, w1[path]["ino"], w2[path]["ino"])
+        inos = [e["ino"] for e in w1.values()]
+        assert len(set(inos)) == len(inos), "two entries share an inode number"
+        for path, e in w1.items():
+            assert int(e["st"].st_mtime) == int(src.st_mtime), "%r: mtime %s, FILE's %s" % (
+                path, e["st"].st_mtime, src.st_mtime)
+
+
+# ---- read-only ----
+
+def _write_ops(m):
+    f = os.path.join(m, "users", "0", "name")
+    d = os.path.join(m, "users", "0")
+    return {
+        "open_for_write": lambda: os.open(f, os.O_WRONLY),
+        "open_read_write": lambda: os.open(f, os.O_RDWR),
+        "open_append": lambda: os.open(f, os.O_WRONLY | os.O_APPEND),
+        "open_truncate": lambda: os.open(f, os.O_WRONLY | os.O_TRUNC),
+        "create": lambda: os.open(os.path.join(d, "new"), os.O_WRONLY | os.O_CREAT, 0o644),
+        "mknod": lambda: os.mknod(os.path.join(d, "fifo"), 0o644 | stat.S_IFIFO),
+        "mkdir": lambda: os.mkdir(os.path.join(d, "newdir")),
+        "rmdir": lambda: os.rmdir(os.path.join(m, "config", "features")),
+        "unlink": lambda: os.unlink(f),
+        "rename": lambda: os.rename(f, os.path.join(d, "renamed")),
+        "symlink": lambda: os.symlink("name", os.path.join(d, "link")),
+        "link": lambda: os.link(f, os.path.join(d, "hardlink")),
+        "chmod": lambda: os.chmod(f, 0o644),
+        "chmod_dir": lambda: os.chmod(d, 0o755),
+        "chown": lambda: os.chown(f, 1, 1),
+        "truncate": lambda: os.truncate(f, 0),
+        "utime": lambda: os.utime(f, (0, 0)),
+        "setxattr": lambda: os.setxattr(f, "user.x", b"1"),
+        "setxattr_existing": lambda: os.setxattr(f, "user.pickle.type", b"int"),
+        "removexattr": lambda: os.removexattr(f, "user.pickle.type"),
+    }
+
+
+WRITE_OPS = sorted(_write_ops("/x"))
+
+
+@pytest.fixture(scope="module")
+def demo_mount():
+    with mount(DEMO) as mnt:
+        yield mnt
+
+
+@pytest.mark.parametrize("op", WRITE_OPS)
+def test_write_fails_with_erofs(demo_mount, op):
+    fn = _write_ops(demo_mount)[op]
+    try:
+        r = fn()
+    except OSError as e:
+        assert e.errno == errno.EROFS, "%s: expected EROFS, got %s (%s)" % (
+            op, errno.errorcode.get(e.errno, e.errno), e.strerror)
+    else:
+        if isinstance(r, int):
+            os.close(r)
+        pytest.fail("%s succeeded on a read-only mount" % op)
+    assert open(os.path.join(demo_mount, "users", "0", "name"), "rb").read() == b"Ada Lovelace\n"
+
+
+# ---- command line ----
+
+def one_line(err):
+    lines = err.decode("utf-8", "replace").splitlines()
+    assert len(lines) == 1, "expected exactly one line on stderr, got %d: %r" % (len(lines), lines)
+    return lines[0]
+
+
+def test_help_and_version():
+    exe = mountutil.picklefs_exe()
+    r = run([exe, "--help"])
+    assert r.returncode == 0, "--help exited %d: %s" % (r.returncode, r.stderr)
+    assert b"picklefs" in r.stdout + r.stderr and b"FILE" in (r.stdout + r.stderr).upper()
+    r = run([exe, "--version"])
+    assert r.returncode == 0, "--version exited %d: %s" % (r.returncode, r.stderr)
+    assert re.search(rb"\d+\.\d+", r.stdout + r.stderr), "--version printed no version: %r" % (
+        r.stdout + r.stderr)
+
+
+@pytest.mark.parametrize("args", [[], ["only-one-arg"], [DEMO, "/tmp", "extra"]],
+                         ids=["no_args", "one_arg", "three_args"])
+def test_usage_error_exits_2(args):
+    r = run([mountutil.picklefs_exe(), *args])
+    assert r.returncode == 2, "picklefs %s: expected exit 2, got %d; stderr %r" % (
+        args, r.returncode, r.stderr)
+    assert r.stderr.strip(), "a usage error must say something on stderr"
+
+
+def _no_mount_left(path):
+    assert not os.path.ismount(path), "%s is mounted" % path
+    with open("/proc/self/mountinfo") as f:
+        assert path not in f.read(), "%s appears in /proc/self/mountinfo" % path
+
+
+@pytest.mark.parametrize("foreground", [True, False], ids=["foreground", "daemon"])
+@pytest.mark.parametrize("kind", ["missing_dir", "regular_file"])
+def test_bad_mountpoint_exits_3(tmp_path, kind, foreground):
+    require = mountutil.require_fuse()
+    if kind == "missing_dir":
+        mnt = str(tmp_path / "does-not-exist")
+    else:
+        mnt = str(tmp_path / "a-file")
+        open(mnt, "w").close()
+    args = [mountutil.picklefs_exe()] + (["-f"] if foreground else []) + [DEMO, mnt]
+    r = run(args, timeout=20)
+    assert r.returncode == 3, "picklefs with %s mountpoint: expected exit 3, got %d; stderr %r" % (
+        kind, r.returncode, r.stderr)
+    one_line(r.stderr)
+    _no_mount_left(mnt)
+
+
+def test_missing_file_exits_1(tmp_path):
+    mnt = tempfile.mkdtemp(prefix="picklefs-mnt-")
+    try:
+        r = run([mountutil.picklefs_exe(), "-f", str(tmp_path / "nope.pkl"), mnt], timeout=20)
+        assert r.returncode == 1, "missing FILE: expected exit 1, got %d; stderr %r" % (
+            r.returncode, r.stderr)
+        line = one_line(r.stderr)
+        assert line.startswith("picklefs: "), line
+        _no_mount_left(mnt)
+    finally:
+        os.rmdir(mnt)
+
+
+def _picklefs_pids_for(mnt):
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if os.fsencode(mnt) in argv:
+                pids.append(int(d))
+    return pids
+
+
+def test_daemon_mode_returns_once_mounted():
+    mountutil.require_fuse()
+    mnt = tempfile.mkdtemp(prefix="picklefs-mnt-")
+    try:
+        r = run([mountutil.picklefs_exe(), DEMO, mnt], timeout=20)
+        assert r.returncode == 0, "picklefs FILE MNT exited %d: %r" % (r.returncode, r.stderr)
+        assert os.path.ismount(mnt), "picklefs returned before the mount was live"
+        with open(os.path.join(mnt, "users", "1", "email"), "rb") as f:
+            assert f.read() == b"alan@example.org\n"
+        u = run(["fusermount3", "-u", mnt])
+        assert u.returncode == 0, "fusermount3 -u: %r" % u.stderr
+        deadline = time.monotonic() + 10
+        while _picklefs_pids_for(mnt) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _picklefs_pids_for(mnt), "the daemon is still running after the unmount"
+    finally:
+        if os.path.ismount(mnt):
+            subprocess.run(["fusermount3", "-u", "-z", mnt])
+        os.rmdir(mnt)
+
+
+def test_pkdump_prints_the_demo_tree():
+    r = run([mountutil.pkdump_exe(), DEMO])
+    assert r.returncode == 0, "pkdump exited %d: %r" % (r.returncode, r.stderr)
+    out = r.stdout.decode("utf-8", "replace").splitlines()
+    for want in ("users/0/name = Ada Lovelace\\n", "config/database/port = 5432\\n",
+                 "config/debug = False\\n"):
+        assert any(l.endswith(want) for l in out), "pkdump output lacks a line ending %r:\n%s" % (
+            want, "\n".join(out[:40]))
