@@ -1,0 +1,253 @@
+/* content.c: what an entry holds: a file's bytes, a symlink's target, the xattrs.
+ *
+ * str and bytes are served from their span (pool or source file) without rendering; other
+ * leaves are rendered on demand into a small buffer, which is cheap and keeps the tree compact.
+ */
+#include "pk_i.h"
+#include "source_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Leaves whose content is their span, plus a newline for text. */
+static bool is_span_leaf(const pk_node *n, bool *newline)
+{
+    switch ((pk_kind)n->kind) {
+    case PK_K_STR:
+    case PK_K_BIGINT:
+    case PK_K_TEXT: *newline = true; return true;
+    case PK_K_BYTES:
+    case PK_K_BYTEARRAY: *newline = false; return true;
+    default: return false;
+    }
+}
+
+/* Render a file that is not a plain span. */
+static void render_file(const pk_doc *doc, const pk_entry *x, pk_buf *b)
+{
+    if (x->role == PK_R_REDUCE) {
+        pk_render_call(doc, x->node, b);
+        pk_buf_put(b, "\n", 1);
+    } else {
+        pk_render_leaf(doc, x->node, b);
+    }
+}
+
+static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b);
+
+uint64_t pk_size(const pk_doc *doc, pk_ino ino)
+{
+    const pk_entry *x = &doc->entries[ino];
+    if (x->ftype == PK_LINK) {
+        pk_buf b = {0};
+        ssize_t n = link_target(doc, ino, &b);
+        pk_buf_free(&b);
+        return n < 0 ? 0 : (uint64_t)n;
+    }
+    if (x->ftype != PK_FILE)
+        return 0;
+    const pk_node *n = &doc->nodes[x->node];
+    bool nl;
+    if (x->role == PK_R_VALUE && is_span_leaf(n, &nl))
+        return n->u.s.len + nl;
+    pk_buf b = {0};
+    render_file(doc, x, &b);
+    uint64_t len = b.len;
+    pk_buf_free(&b);
+    return len;
+}
+
+static ssize_t copy_range(const char *data, uint64_t len, void *buf, size_t size, uint64_t off)
+{
+    if (off >= len)
+        return 0;
+    uint64_t k = len - off < size ? len - off : size;
+    memcpy(buf, data + off, k);
+    return (ssize_t)k;
+}
+
+ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t off)
+{
+    const pk_entry *x = &doc->entries[ino];
+    if (x->ftype != PK_FILE)
+        return -EISDIR;
+    const pk_node *n = &doc->nodes[x->node];
+    bool nl;
+    if (x->role == PK_R_VALUE && is_span_leaf(n, &nl)) {
+        uint64_t len = n->u.s.len;
+        if (off >= len + nl)
+            return 0;
+        uint64_t k = off < len ? (len - off < size ? len - off : size) : 0;
+        if (k) {
+            ssize_t r = pk_span_read(doc, n, off, buf, k);
+            if (r < 0)
+                return r;
+        }
+        if (nl && k < size && off + k == len)
+            ((char *)buf)[k++] = '\n';
+        return (ssize_t)k;
+    }
+    pk_buf b = {0};
+    render_file(doc, x, &b);
+    ssize_t r = b.failed ? -ENOMEM : copy_range(b.data, b.len, buf, size, off);
+    pk_buf_free(&b);
+    return r;
+}
+
+int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos)
+{
+    const pk_entry *x = &doc->entries[ino];
+    const pk_node *n = &doc->nodes[x->node];
+    bool nl;
+    if (x->ftype != PK_FILE || x->role != PK_R_VALUE || !is_span_leaf(n, &nl) || nl ||
+        !(n->flags & PK_NF_SRC) || doc->src || doc->fd < 0)
+        return -1;
+    *fd = doc->fd;
+    *pos = doc->fd_base + n->u.s.pos;
+    return 0;
+}
+
+/* ---- symlinks ---- */
+
+static uint64_t depth_of(const pk_doc *doc, uint32_t e)
+{
+    uint64_t d = 0;
+    for (; e != PK_ROOT; e = doc->entries[e].parent)
+        d++;
+    return d;
+}
+
+/* The path from the link's directory to its target: "../" up to the nearest common ancestor,
+ * then down by name. */
+static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b)
+{
+    const pk_entry *x = &doc->entries[ino];
+    if (x->ftype != PK_LINK)
+        return -EINVAL;
+    uint32_t from = x->parent, to = x->target;
+    uint64_t df = depth_of(doc, from), dt = depth_of(doc, to);
+    uint32_t a = from, c = to;
+    uint64_t ups = 0;
+    while (df > dt) {
+        a = doc->entries[a].parent;
+        df--;
+        ups++;
+    }
+    uint64_t downs = 0;
+    while (dt > df) {
+        c = doc->entries[c].parent;
+        dt--;
+        downs++;
+    }
+    while (a != c) {
+        a = doc->entries[a].parent;
+        c = doc->entries[c].parent;
+        ups++;
+        downs++;
+    }
+    for (uint64_t i = 0; i < ups; i++)
+        pk_buf_puts(b, i ? "/.." : "..");
+    /* the names from the common ancestor down to the target, collected bottom-up */
+    uint32_t *chain = malloc((downs ? downs : 1) * sizeof *chain);
+    if (!chain)
+        return -ENOMEM;
+    uint32_t e = to;
+    for (uint64_t i = downs; i-- > 0;) {
+        chain[i] = e;
+        e = doc->entries[e].parent;
+    }
+    for (uint64_t i = 0; i < downs; i++) {
+        if (b->len)
+            pk_buf_put(b, "/", 1);
+        const pk_entry *y = &doc->entries[chain[i]];
+        pk_buf_put(b, doc->pool.data + y->name.pos, (size_t)y->name.len);
+    }
+    free(chain);
+    if (b->len == 0)
+        pk_buf_put(b, ".", 1);
+    return b->failed ? -ENOMEM : (ssize_t)b->len;
+}
+
+ssize_t pk_readlink(const pk_doc *doc, pk_ino ino, char *buf, size_t size)
+{
+    pk_buf b = {0};
+    ssize_t n = link_target(doc, ino, &b);
+    if (n >= 0) {
+        if ((size_t)n >= size) {
+            n = -ENAMETOOLONG;
+        } else {
+            memcpy(buf, b.data, (size_t)n);
+            buf[n] = 0;
+        }
+    }
+    pk_buf_free(&b);
+    return n;
+}
+
+/* ---- xattrs ---- */
+
+const char *pk_xattr_name(pk_xattr which)
+{
+    static const char *const names[] = {"user.pickle.type", "user.pickle.class",
+                                        "user.pickle.offset", "user.pickle.key"};
+    return (unsigned)which < PK_XA__COUNT ? names[which] : NULL;
+}
+
+/* Linux caps an xattr value at 64 KiB; a longer key repr is cut there. */
+#define XATTR_MAX 65536
+
+/* The dotted class name of a value built by a call, into b; false if it has none. */
+static bool class_of(const pk_doc *doc, uint32_t node, pk_buf *b)
+{
+    const pk_node *n = &doc->nodes[node];
+    if (!n->call || n->kind == PK_K_DESC)
+        return false;
+    uint32_t callable = doc->calls[n->call].callable;
+    if (!callable || doc->nodes[callable].kind != PK_K_GLOBAL)
+        return false;
+    pk_buf_put(b, doc->pool.data + doc->nodes[callable].u.s.pos,
+               (size_t)doc->nodes[callable].u.s.len);
+    return true;
+}
+
+ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, size_t size)
+{
+    const pk_entry *x = &doc->entries[ino];
+    pk_buf b = {.max = XATTR_MAX};
+    bool has = true;
+    switch (which) {
+    case PK_XA_TYPE:
+        if (x->role == PK_R_STREAM)
+            pk_buf_puts(&b, "stream");
+        else if (x->role == PK_R_REDUCE)
+            pk_buf_puts(&b, "reduce");
+        else
+            pk_buf_puts(&b, pk_value_type(doc, x->node));
+        break;
+    case PK_XA_CLASS:
+        has = x->role == PK_R_VALUE && class_of(doc, x->node, &b);
+        break;
+    case PK_XA_OFFSET: {
+        char t[24];
+        uint64_t off = x->role == PK_R_STREAM ? 0 : doc->nodes[x->node].offset;
+        int n = snprintf(t, sizeof t, "%llu", (unsigned long long)off);
+        pk_buf_put(&b, t, (size_t)n);
+        break;
+    }
+    case PK_XA_KEY:
+        has = x->key != 0;
+        if (has)
+            pk_repr(doc, x->key, &b);
+        break;
+    default: has = false;
+    }
+    ssize_t r = -1;
+    if (has && !b.failed) {
+        r = (ssize_t)b.len;
+        if (size && b.len)
+            memcpy(buf, b.data, b.len < size ? b.len : size);
+    }
+    pk_buf_free(&b);
+    return r;
+}

@@ -1,0 +1,1293 @@
+/* decode.c: the pickle machine, run once over the whole stream, executing nothing.
+ *
+ * It follows CPython's Modules/_pickle.c structurally: one dispatch switch, marks on their own
+ * stack with a fence (values below the newest mark cannot be popped), a memo keyed by index,
+ * FRAME discipline, and the same argument syntax for the text opcodes. Where CPython would
+ * import or call something, we only record: GLOBAL makes a name, REDUCE/NEWOBJ/INST/OBJ make a
+ * call record (or a lifted value, see lift.c), BUILD/APPEND/SETITEM on an opaque object are
+ * noted on its call record.
+ *
+ * Every read goes through take(), which knows the bytes left in the stream and in the frame.
+ */
+#include "lift_i.h"
+#include "pk_i.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum pk_arg {
+    ARG_NONE, ARG_DECIMALNL_SHORT, ARG_DECIMALNL_LONG, ARG_INT4, ARG_UINT1, ARG_UINT2, ARG_UINT4,
+    ARG_UINT8, ARG_LONG1, ARG_LONG4, ARG_STRINGNL, ARG_STRING1, ARG_STRING4, ARG_BYTES1,
+    ARG_BYTES4, ARG_BYTES8, ARG_UNICODENL, ARG_UNICODE1, ARG_UNICODE4, ARG_UNICODE8,
+    ARG_FLOATNL, ARG_FLOAT8, ARG_NAMEPAIR, ARG_NAMENL,
+};
+
+enum pk_opcode {
+#define PK_OP(name, byte, arg, proto) OP_##name = byte,
+#include "opcodes.def"
+#undef PK_OP
+};
+
+const char *pk_opcode_name(int opcode)
+{
+    switch (opcode) {
+#define PK_OP(name, byte, arg, proto) case byte: return #name;
+#include "opcodes.def"
+#undef PK_OP
+    default: return NULL;
+    }
+}
+
+#define MAX_PROTOCOL 5
+
+/* The memo: sparse, open addressing, index -> node. */
+typedef struct memo {
+    uint64_t *keys; /* key + 1; 0 marks an empty slot */
+    uint32_t *vals;
+    uint64_t cap, count;
+} memo;
+
+typedef struct dec {
+    pk_doc *doc;
+    pk_error *err;
+    const uint8_t *src;
+    uint64_t pos, end;
+    uint64_t frame_end; /* 0 when not inside a frame */
+    uint64_t op_off;    /* offset of the opcode being decoded */
+    int op;
+    uint32_t *stack;
+    uint64_t sp, cap_stack;
+    uint64_t *marks; /* stack heights */
+    uint64_t nmarks, cap_marks;
+    memo memo;
+} dec;
+
+static int fail(dec *d, pk_code code, const char *what)
+{
+    pk_set_error(d->err, code, d->op_off, d->op, what);
+    return -1;
+}
+
+static int failf(dec *d, pk_code code, const char *fmt, unsigned long long a,
+                 unsigned long long b)
+{
+    char what[sizeof d->err->what];
+    snprintf(what, sizeof what, fmt, a, b);
+    return fail(d, code, what);
+}
+
+/* ---- the cursor ---- */
+
+/* n bytes at the cursor, or NULL (with the error set) when the stream or the frame ends first. */
+static const uint8_t *take(dec *d, uint64_t n)
+{
+    if (d->frame_end) {
+        if (d->pos == d->frame_end) {
+            d->frame_end = 0; /* the frame is used up: read unframed, as CPython does */
+        } else if (n > d->frame_end - d->pos) {
+            fail(d, PK_E_FRAME, "opcode straddles a frame boundary");
+            return NULL;
+        }
+    }
+    if (n > d->end - d->pos) {
+        failf(d, PK_E_TRUNCATED, "truncated data: %llu bytes needed, %llu left", n,
+              d->end - d->pos);
+        return NULL;
+    }
+    const uint8_t *p = d->src + d->pos;
+    d->pos += n;
+    return p;
+}
+
+/* A length read from the file, checked against what is left before anything is done with it. */
+static const uint8_t *take_len(dec *d, uint64_t n)
+{
+    if (n > d->end - d->pos)
+        return failf(d, PK_E_LENGTH, "length %llu larger than the %llu bytes left", n,
+                     d->end - d->pos), NULL;
+    return take(d, n);
+}
+
+/* One line, without its '\n'. */
+static const uint8_t *take_line(dec *d, uint64_t *len)
+{
+    uint64_t limit = d->frame_end && d->pos < d->frame_end ? d->frame_end : d->end;
+    const uint8_t *nl = memchr(d->src + d->pos, '\n', limit - d->pos);
+    if (!nl) {
+        if (limit != d->end)
+            return fail(d, PK_E_FRAME, "opcode straddles a frame boundary"), NULL;
+        return fail(d, PK_E_TRUNCATED, "truncated data: line without end"), NULL;
+    }
+    *len = (uint64_t)(nl - (d->src + d->pos));
+    const uint8_t *p = take(d, *len + 1);
+    return p;
+}
+
+static uint64_t le_uint(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* ---- values ---- */
+
+static uint32_t new_node(dec *d, pk_kind kind)
+{
+    pk_doc *doc = d->doc;
+    if (doc->nnodes >= doc->lim.max_nodes || doc->nnodes >= UINT32_MAX)
+        return failf(d, PK_E_NODE_LIMIT, "more than %llu values (the limit)",
+                     (unsigned long long)doc->lim.max_nodes, 0), 0;
+    if (!pk_grow((void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
+        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+    uint32_t i = (uint32_t)doc->nnodes++;
+    memset(&doc->nodes[i], 0, sizeof(pk_node));
+    doc->nodes[i].kind = (uint8_t)kind;
+    doc->nodes[i].offset = d->op_off;
+    return i;
+}
+
+uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind)
+{
+    return new_node((dec *)c->dec, kind);
+}
+
+static int push(dec *d, uint32_t node)
+{
+    if (!node)
+        return -1;
+    if (!pk_grow((void **)&d->stack, &d->cap_stack, d->sp + 1, sizeof(uint32_t)))
+        return fail(d, PK_E_NOMEM, "out of memory");
+    d->stack[d->sp++] = node;
+    return 0;
+}
+
+static uint64_t fence(const dec *d)
+{
+    return d->nmarks ? d->marks[d->nmarks - 1] : 0;
+}
+
+static int underflow(dec *d)
+{
+    if (d->nmarks)
+        return fail(d, PK_E_MARK_MISPLACED, "unexpected MARK found");
+    return fail(d, PK_E_STACK_UNDERFLOW, "stack underflow");
+}
+
+static uint32_t pop(dec *d)
+{
+    if (d->sp <= fence(d))
+        return underflow(d), 0;
+    return d->stack[--d->sp];
+}
+
+static uint32_t top(dec *d)
+{
+    if (d->sp <= fence(d))
+        return underflow(d), 0;
+    return d->stack[d->sp - 1];
+}
+
+/* Pop the newest mark and return the stack height it recorded. */
+static int64_t marker(dec *d)
+{
+    if (!d->nmarks)
+        return fail(d, PK_E_MARK_MISSING, "could not find MARK"), -1;
+    return (int64_t)d->marks[--d->nmarks];
+}
+
+int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item)
+{
+    uint64_t first = doc->nlinks ? doc->nlinks : 1; /* link 0 is the end of every chain */
+    if (first >= UINT32_MAX ||
+        !pk_grow((void **)&doc->links, &doc->cap_links, first + 1, sizeof(pk_link)))
+        return -1;
+    uint32_t l = (uint32_t)first;
+    doc->nlinks = first + 1;
+    doc->links[l].node = item;
+    doc->links[l].next = 0;
+    pk_chain *c = &doc->nodes[container].u.c;
+    if (c->tail)
+        doc->links[c->tail].next = l;
+    else
+        c->head = l;
+    c->tail = l;
+    c->count++;
+    return 0;
+}
+
+static int add_item(dec *d, uint32_t container, uint32_t item)
+{
+    if (pk_chain_add(d->doc, container, item) < 0)
+        return fail(d, PK_E_NOMEM, "out of memory");
+    return 0;
+}
+
+/* A new container holding stack[from..sp), which are popped. */
+static int collect(dec *d, pk_kind kind, uint64_t from)
+{
+    uint32_t c = new_node(d, kind);
+    if (!c)
+        return -1;
+    for (uint64_t i = from; i < d->sp; i++)
+        if (add_item(d, c, d->stack[i]) < 0)
+            return -1;
+    d->sp = from;
+    if (kind == PK_K_TUPLE || kind == PK_K_FROZENSET)
+        d->doc->nodes[c].flags |= PK_NF_FROZEN;
+    return push(d, c);
+}
+
+static int collect_n(dec *d, pk_kind kind, uint64_t n)
+{
+    if (d->sp - fence(d) < n)
+        return underflow(d);
+    return collect(d, kind, d->sp - n);
+}
+
+static uint32_t new_span(dec *d, pk_kind kind, const uint8_t *p, uint64_t len)
+{
+    uint32_t n = new_node(d, kind);
+    if (!n)
+        return 0;
+    pk_node *node = &d->doc->nodes[n];
+    /* Short data is copied into the pool so that it stays readable without the source; long
+     * data stays in the stream and is read from the file on demand (see pk_span_read). */
+    if (len <= PK_INLINE_MAX) {
+        if (!pk_pool_add(&d->doc->pool, p, len, &node->u.s))
+            return fail(d, PK_E_NOMEM, "out of memory"), 0;
+    } else {
+        node->flags |= PK_NF_SRC;
+        node->u.s.pos = (uint64_t)(p - d->src);
+        node->u.s.len = len;
+    }
+    return n;
+}
+
+static uint32_t new_pooled(dec *d, pk_kind kind, const pk_buf *b)
+{
+    uint32_t n = new_node(d, kind);
+    if (!n)
+        return 0;
+    if (b->failed || !pk_pool_add(&d->doc->pool, b->data, b->len, &d->doc->nodes[n].u.s))
+        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+    return n;
+}
+
+static uint32_t new_int(dec *d, int64_t v)
+{
+    uint32_t n = new_node(d, PK_K_INT);
+    if (n)
+        d->doc->nodes[n].u.i = v;
+    return n;
+}
+
+/* An integer given as little-endian two's complement bytes (LONG1, LONG4). */
+static uint32_t new_long(dec *d, const uint8_t *p, uint64_t len)
+{
+    if (len <= 8) {
+        uint64_t v = le_uint(p, (int)len);
+        if (len > 0 && len < 8 && (p[len - 1] & 0x80))
+            v |= ~(uint64_t)0 << (8 * len); /* sign-extend */
+        return new_int(d, (int64_t)v);
+    }
+    pk_buf b = {0};
+    b.max = SIZE_MAX;
+    if (!pk_long_to_decimal(p, len, &b, d->doc->lim.max_int_digits)) {
+        pk_buf_free(&b);
+        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+    }
+    uint32_t n = new_pooled(d, PK_K_BIGINT, &b);
+    pk_buf_free(&b);
+    return n;
+}
+
+/* Decimal text (INT's fallback, LONG): optional sign, digits, '_' between digits. */
+static uint32_t new_decimal(dec *d, const uint8_t *s, uint64_t len)
+{
+    uint64_t i = 0;
+    bool neg = false;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+        neg = s[i++] == '-';
+    pk_buf b = {0};
+    b.max = SIZE_MAX;
+    if (neg)
+        pk_buf_put(&b, "-", 1);
+    bool any = false, leading = true;
+    for (; i < len; i++) {
+        if (s[i] == '_' && any && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '9')
+            continue;
+        if (s[i] < '0' || s[i] > '9') {
+            pk_buf_free(&b);
+            return fail(d, PK_E_BAD_ARGUMENT, "invalid literal for int()"), 0;
+        }
+        any = true;
+        if (leading && s[i] == '0')
+            continue;
+        leading = false;
+        pk_buf_put(&b, &s[i], 1);
+    }
+    if (!any) {
+        pk_buf_free(&b);
+        return fail(d, PK_E_BAD_ARGUMENT, "invalid literal for int()"), 0;
+    }
+    if (leading) { /* all zeros */
+        pk_buf_free(&b);
+        return new_int(d, 0);
+    }
+    uint32_t n;
+    size_t ndig = b.len - (neg ? 1 : 0);
+    if (ndig <= 18) {
+        n = new_int(d, strtoll(b.data, NULL, 10));
+    } else {
+        n = new_pooled(d, PK_K_BIGINT, &b);
+    }
+    pk_buf_free(&b);
+    return n;
+}
+
+/* The INT opcode: "00"/"01" are False/True (protocol 0 bools), otherwise C's strtol with base
+ * 0 (so "0x10" and "010" mean what they mean to CPython), falling back to a decimal big int. */
+static uint32_t op_int(dec *d, const uint8_t *s, uint64_t len)
+{
+    if (len == 2 && s[0] == '0' && (s[1] == '0' || s[1] == '1')) {
+        uint32_t n = new_node(d, PK_K_BOOL);
+        if (n)
+            d->doc->nodes[n].u.i = s[1] == '1';
+        return n;
+    }
+    char buf[64];
+    if (len > 0 && len < sizeof buf) {
+        memcpy(buf, s, len);
+        buf[len] = 0;
+        char *end;
+        errno = 0;
+        long long v = strtoll(buf, &end, 0);
+        if (errno == 0 && end != buf && *end == 0)
+            return new_int(d, v);
+    }
+    return new_decimal(d, s, len);
+}
+
+/* The LONG opcode: decimal digits, optionally followed by 'L'. */
+static uint32_t op_long(dec *d, const uint8_t *s, uint64_t len)
+{
+    if (len > 0 && s[len - 1] == 'L')
+        len--;
+    return new_decimal(d, s, len);
+}
+
+static uint32_t op_floatnl(dec *d, const uint8_t *s, uint64_t len)
+{
+    char buf[512];
+    if (len == 0 || len >= sizeof buf || memchr(s, 'x', len) || memchr(s, 'X', len) ||
+        s[0] == ' ' || s[0] == '\t')
+        return fail(d, PK_E_BAD_ARGUMENT, "could not convert string to float"), 0;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (end == buf || *end != 0)
+        return fail(d, PK_E_BAD_ARGUMENT, "could not convert string to float"), 0;
+    if (errno == ERANGE && isinf(v))
+        return fail(d, PK_E_BAD_ARGUMENT, "value too large to convert to float"), 0;
+    uint32_t n = new_node(d, PK_K_FLOAT);
+    if (n)
+        d->doc->nodes[n].u.f = v;
+    return n;
+}
+
+static uint32_t op_float8(dec *d, const uint8_t *p)
+{
+    uint64_t bits = 0;
+    for (int i = 0; i < 8; i++)
+        bits = bits << 8 | p[i]; /* big-endian, unlike every other binary argument */
+    uint32_t n = new_node(d, PK_K_FLOAT);
+    if (n)
+        memcpy(&d->doc->nodes[n].u.f, &bits, sizeof bits);
+    return n;
+}
+
+/* Length of the UTF-8 sequence at s (surrogates allowed, as 'surrogatepass' does), 0 if bad. */
+static int utf8_seq(const uint8_t *s, uint64_t left)
+{
+    uint8_t c = s[0];
+    if (c < 0x80)
+        return 1;
+    int n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (n == 0 || c > 0xf4 || (uint64_t)n > left)
+        return 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if (n == 3 && c == 0xe0 && s[1] < 0xa0)
+        return 0; /* overlong */
+    if (n == 4 && ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
+        return 0; /* overlong, or past U+10FFFF */
+    return n;
+}
+
+static bool valid_utf8(const uint8_t *s, uint64_t len)
+{
+    uint64_t i = 0;
+    while (i < len) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        int n = utf8_seq(s + i, len - i);
+        if (!n)
+            return false;
+        i += (uint64_t)n;
+    }
+    return true;
+}
+
+static void put_utf8(pk_buf *b, uint32_t cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | cp >> 6);
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | cp >> 12);
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | cp >> 18);
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    pk_buf_put(b, u, n);
+}
+
+static int hexval(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* UNICODE's argument is 'raw-unicode-escape': bytes are Latin-1 code points, except
+ * \uXXXX and \UXXXXXXXX. */
+static uint32_t op_unicodenl(dec *d, const uint8_t *s, uint64_t len)
+{
+    pk_buf b = {0};
+    b.max = SIZE_MAX;
+    for (uint64_t i = 0; i < len; i++) {
+        if (s[i] == '\\' && i + 1 < len && (s[i + 1] == 'u' || s[i + 1] == 'U')) {
+            /* an odd run of backslashes escapes; raw-unicode-escape only looks at the one
+             * before the u, as CPython does */
+            int nd = s[i + 1] == 'u' ? 4 : 8;
+            if (i + 2 + (uint64_t)nd > len) {
+                pk_buf_free(&b);
+                return fail(d, PK_E_BAD_ARGUMENT, "truncated \\uXXXX escape"), 0;
+            }
+            uint32_t cp = 0;
+            for (int k = 0; k < nd; k++) {
+                int h = hexval(s[i + 2 + (uint64_t)k]);
+                if (h < 0) {
+                    pk_buf_free(&b);
+                    return fail(d, PK_E_BAD_ARGUMENT, "truncated \\uXXXX escape"), 0;
+                }
+                cp = cp << 4 | (uint32_t)h;
+            }
+            if (cp > 0x10ffff) {
+                pk_buf_free(&b);
+                return fail(d, PK_E_BAD_ARGUMENT, "\\Uxxxxxxxx out of range"), 0;
+            }
+            put_utf8(&b, cp);
+            i += 1 + (uint64_t)nd;
+        } else {
+            put_utf8(&b, s[i]);
+        }
+    }
+    uint32_t n = new_pooled(d, PK_K_STR, &b);
+    pk_buf_free(&b);
+    return n;
+}
+
+/* STRING's argument: a quoted Python 2 string literal, decoded as codecs.escape_decode does. */
+static uint32_t op_stringnl(dec *d, const uint8_t *s, uint64_t len)
+{
+    if (len < 2 || s[0] != s[len - 1] || (s[0] != '\'' && s[0] != '"'))
+        return fail(d, PK_E_BAD_ARGUMENT, "the STRING opcode argument must be quoted"), 0;
+    s++;
+    len -= 2;
+    pk_buf b = {0};
+    b.max = SIZE_MAX;
+    for (uint64_t i = 0; i < len; i++) {
+        uint8_t c = s[i];
+        if (c != '\\') {
+            pk_buf_put(&b, &c, 1);
+            continue;
+        }
+        if (++i >= len) {
+            pk_buf_free(&b);
+            return fail(d, PK_E_BAD_ARGUMENT, "trailing \\ in string"), 0;
+        }
+        c = s[i];
+        uint8_t out;
+        switch (c) {
+        case '\n': continue;
+        case '\\': case '\'': case '"': out = c; break;
+        case 'a': out = 7; break;
+        case 'b': out = 8; break;
+        case 't': out = 9; break;
+        case 'n': out = 10; break;
+        case 'v': out = 11; break;
+        case 'f': out = 12; break;
+        case 'r': out = 13; break;
+        case 'x': {
+            int h1 = i + 1 < len ? hexval(s[i + 1]) : -1;
+            int h2 = i + 2 < len ? hexval(s[i + 2]) : -1;
+            if (h1 < 0 || h2 < 0) {
+                pk_buf_free(&b);
+                return fail(d, PK_E_BAD_ARGUMENT, "invalid \\x escape"), 0;
+            }
+            out = (uint8_t)(h1 << 4 | h2);
+            i += 2;
+            break;
+        }
+        default:
+            if (c >= '0' && c <= '7') {
+                unsigned v = c - '0';
+                for (int k = 0; k < 2 && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '7'; k++)
+                    v = v * 8 + (unsigned)(s[++i] - '0');
+                out = (uint8_t)v;
+            } else {
+                pk_buf_put(&b, "\\", 1); /* unknown escapes stay as they are */
+                out = c;
+            }
+        }
+        pk_buf_put(&b, &out, 1);
+    }
+    /* Python 3 loads Python 2 str as str when it is ASCII (the default encoding); other bytes
+     * are shown as bytes, which is what they were. */
+    bool ascii = true;
+    for (size_t i = 0; i < b.len; i++)
+        ascii &= (uint8_t)b.data[i] < 0x80;
+    uint32_t n = new_pooled(d, ascii ? PK_K_STR : PK_K_BYTES, &b);
+    pk_buf_free(&b);
+    return n;
+}
+
+static uint32_t py2_string(dec *d, const uint8_t *p, uint64_t len)
+{
+    bool ascii = true;
+    for (uint64_t i = 0; i < len && ascii; i++)
+        ascii = p[i] < 0x80;
+    return new_span(d, ascii ? PK_K_STR : PK_K_BYTES, p, len);
+}
+
+static uint32_t new_str_utf8(dec *d, const uint8_t *p, uint64_t len)
+{
+    if (!valid_utf8(p, len))
+        return fail(d, PK_E_BAD_ARGUMENT, "invalid UTF-8 in string"), 0;
+    return new_span(d, PK_K_STR, p, len);
+}
+
+/* GLOBAL and INST name a callable by two lines, module and name: "module.name" in the pool. */
+static uint32_t new_global(dec *d, const uint8_t *mod, uint64_t mlen, const uint8_t *name,
+                           uint64_t nlen)
+{
+    if (!valid_utf8(mod, mlen) || !valid_utf8(name, nlen))
+        return fail(d, PK_E_BAD_ARGUMENT, "invalid UTF-8 in module or name"), 0;
+    pk_buf b = {0};
+    b.max = SIZE_MAX;
+    pk_buf_put(&b, mod, mlen);
+    pk_buf_put(&b, ".", 1);
+    pk_buf_put(&b, name, nlen);
+    uint32_t n = new_pooled(d, PK_K_GLOBAL, &b);
+    pk_buf_free(&b);
+    return n;
+}
+
+static int read_namepair(dec *d, uint32_t *out)
+{
+    uint64_t mlen, nlen;
+    const uint8_t *mod = take_line(d, &mlen);
+    if (!mod)
+        return -1;
+    const uint8_t *name = take_line(d, &nlen);
+    if (!name)
+        return -1;
+    *out = new_global(d, mod, mlen, name, nlen);
+    return *out ? 0 : -1;
+}
+
+/* ---- the memo ---- */
+
+static uint64_t hash64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static int memo_put(dec *d, uint64_t idx, uint32_t node)
+{
+    if (idx >= d->doc->lim.max_memo)
+        return failf(d, PK_E_MEMO_LIMIT, "memo index %llu past the limit of %llu", idx,
+                     (unsigned long long)d->doc->lim.max_memo);
+    memo *m = &d->memo;
+    if ((m->count + 1) * 2 > m->cap) {
+        uint64_t ncap = m->cap ? m->cap * 2 : 64;
+        uint64_t *nk = calloc(ncap, sizeof *nk);
+        uint32_t *nv = calloc(ncap, sizeof *nv);
+        if (!nk || !nv) {
+            free(nk);
+            free(nv);
+            return fail(d, PK_E_NOMEM, "out of memory");
+        }
+        for (uint64_t i = 0; i < m->cap; i++) {
+            if (!m->keys[i])
+                continue;
+            uint64_t h = hash64(m->keys[i]) & (ncap - 1);
+            while (nk[h])
+                h = (h + 1) & (ncap - 1);
+            nk[h] = m->keys[i];
+            nv[h] = m->vals[i];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = nk;
+        m->vals = nv;
+        m->cap = ncap;
+    }
+    uint64_t h = hash64(idx + 1) & (m->cap - 1);
+    while (m->keys[h] && m->keys[h] != idx + 1)
+        h = (h + 1) & (m->cap - 1);
+    if (!m->keys[h]) {
+        m->keys[h] = idx + 1;
+        m->count++;
+    }
+    m->vals[h] = node;
+    return 0;
+}
+
+static uint32_t memo_get(dec *d, uint64_t idx)
+{
+    memo *m = &d->memo;
+    if (m->cap && idx < UINT64_MAX) {
+        uint64_t h = hash64(idx + 1) & (m->cap - 1);
+        while (m->keys[h]) {
+            if (m->keys[h] == idx + 1)
+                return m->vals[h];
+            h = (h + 1) & (m->cap - 1);
+        }
+    }
+    return failf(d, PK_E_MEMO_MISSING, "memo value not found at index %llu", idx, 0), 0;
+}
+
+static void memo_clear(memo *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+/* A decimal memo index (GET, PUT). */
+static int read_index_line(dec *d, uint64_t *idx)
+{
+    uint64_t len;
+    const uint8_t *s = take_line(d, &len);
+    if (!s)
+        return -1;
+    uint64_t v = 0, i = 0;
+    while (i < len && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    if (i < len && s[i] == '+')
+        i++;
+    uint64_t start = i;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return fail(d, PK_E_MEMO_LIMIT, "memo index past the limit");
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (i == start)
+        return fail(d, PK_E_BAD_ARGUMENT, "invalid memo index");
+    while (i < len && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    if (i != len)
+        return fail(d, PK_E_BAD_ARGUMENT, "invalid memo index");
+    *idx = v;
+    return 0;
+}
+
+/* ---- calls ---- */
+
+static uint32_t new_call(dec *d, uint32_t node)
+{
+    pk_doc *doc = d->doc;
+    if (doc->ncalls == 0)
+        doc->ncalls = 1; /* call 0 means "none" */
+    if (doc->ncalls >= UINT32_MAX ||
+        !pk_grow((void **)&doc->calls, &doc->cap_calls, doc->ncalls + 1, sizeof(pk_call)))
+        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+    uint32_t c = (uint32_t)doc->ncalls++;
+    memset(&doc->calls[c], 0, sizeof(pk_call));
+    doc->nodes[node].call = c;
+    return c;
+}
+
+uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node)
+{
+    return new_call((dec *)c->dec, node);
+}
+
+static int lift_fail(pk_lift_ctx *c, pk_code code, const char *what)
+{
+    return fail((dec *)c->dec, code, what);
+}
+
+/* REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ: a lifted value, or an opaque object. */
+static int make_call(dec *d, pk_how how, uint32_t callable, uint32_t args, uint32_t kwargs)
+{
+    pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
+    uint32_t lifted = 0;
+    if (pk_lift_call(&lc, how, callable, args, kwargs, &lifted) < 0)
+        return -1;
+    if (lifted)
+        return push(d, lifted);
+    uint32_t n = new_node(d, PK_K_OBJECT);
+    if (!n)
+        return -1;
+    uint32_t c = new_call(d, n);
+    if (!c)
+        return -1;
+    pk_call *call = &d->doc->calls[c];
+    call->callable = callable;
+    call->args = args;
+    call->kwargs = kwargs;
+    call->how = (uint8_t)how;
+    return push(d, n);
+}
+
+/* The call record of a value, made on first use (BUILD on a lifted OrderedDict, say). */
+static pk_call *call_of(dec *d, uint32_t node)
+{
+    uint32_t c = d->doc->nodes[node].call;
+    if (!c && !(c = new_call(d, node)))
+        return NULL;
+    return &d->doc->calls[c];
+}
+
+/* Items appended to stack[at-1] (APPEND, APPENDS): a list takes them; an opaque object records
+ * them; anything else has no append() and CPython would fail calling it. */
+static int do_append(dec *d, uint64_t at)
+{
+    if (at == 0 || at > d->sp)
+        return underflow(d);
+    uint32_t target = d->stack[at - 1];
+    pk_node *t = &d->doc->nodes[target];
+    uint32_t into = target;
+    if (t->kind == PK_K_OBJECT) {
+        pk_call *call = call_of(d, target);
+        if (!call)
+            return -1;
+        if (!call->items) {
+            uint32_t l = new_node(d, PK_K_LIST);
+            if (!l)
+                return -1;
+            d->doc->calls[d->doc->nodes[target].call].items = l;
+        }
+        into = d->doc->calls[d->doc->nodes[target].call].items;
+    } else if (t->kind != PK_K_LIST) {
+        return fail(d, PK_E_BAD_TYPE, "APPEND to a value that is not a list or object");
+    }
+    for (uint64_t i = at; i < d->sp; i++)
+        if (add_item(d, into, d->stack[i]) < 0)
+            return -1;
+    d->sp = at;
+    return 0;
+}
+
+static int do_setitems(dec *d, uint64_t at)
+{
+    if (at == 0 || at > d->sp)
+        return underflow(d);
+    if ((d->sp - at) % 2)
+        return fail(d, PK_E_ODD_SETITEMS, "odd number of items for SETITEMS");
+    uint32_t target = d->stack[at - 1];
+    uint32_t into = target;
+    pk_node *t = &d->doc->nodes[target];
+    if (t->kind == PK_K_OBJECT) {
+        pk_call *call = call_of(d, target);
+        if (!call)
+            return -1;
+        if (!call->dictitems) {
+            uint32_t m = new_node(d, PK_K_DICT);
+            if (!m)
+                return -1;
+            d->doc->calls[d->doc->nodes[target].call].dictitems = m;
+        }
+        into = d->doc->calls[d->doc->nodes[target].call].dictitems;
+    } else if (t->kind != PK_K_DICT) {
+        return fail(d, PK_E_BAD_TYPE, "SETITEM on a value that is not a dict or object");
+    }
+    for (uint64_t i = at; i < d->sp; i++)
+        if (add_item(d, into, d->stack[i]) < 0)
+            return -1;
+    d->sp = at;
+    return 0;
+}
+
+static int do_additems(dec *d, uint64_t at)
+{
+    if (at == 0 || at > d->sp)
+        return underflow(d);
+    uint32_t target = d->stack[at - 1];
+    uint32_t into = target;
+    pk_node *t = &d->doc->nodes[target];
+    if (t->kind == PK_K_OBJECT) {
+        pk_call *call = call_of(d, target);
+        if (!call)
+            return -1;
+        if (!call->items) {
+            uint32_t l = new_node(d, PK_K_LIST);
+            if (!l)
+                return -1;
+            d->doc->calls[d->doc->nodes[target].call].items = l;
+        }
+        into = d->doc->calls[d->doc->nodes[target].call].items;
+    } else if (t->kind != PK_K_SET) {
+        return fail(d, PK_E_BAD_TYPE, "ADDITEMS on a value that is not a set or object");
+    }
+    for (uint64_t i = at; i < d->sp; i++)
+        if (add_item(d, into, d->stack[i]) < 0)
+            return -1;
+    d->sp = at;
+    return 0;
+}
+
+static uint32_t new_desc(dec *d, uint16_t tname, uint32_t arg, int64_t code)
+{
+    uint32_t n = new_node(d, PK_K_DESC);
+    if (!n)
+        return 0;
+    d->doc->nodes[n].tname = tname;
+    d->doc->nodes[n].u.i = code;
+    if (arg) {
+        uint32_t c = new_call(d, n);
+        if (!c)
+            return 0;
+        d->doc->calls[c].args = arg;
+    }
+    return n;
+}
+
+/* ---- the machine ---- */
+
+/* Decode one pickle starting at d->pos. Leaves its value in *out. */
+static int run(dec *d, uint32_t *out)
+{
+    uint64_t buffers = 0;
+    for (;;) {
+        d->op_off = d->pos;
+        d->op = -1;
+        const uint8_t *p = take(d, 1);
+        if (!p)
+            return d->err->code == PK_E_TRUNCATED
+                       ? fail(d, PK_E_NO_STOP, "pickle ends without STOP")
+                       : -1;
+        int op = d->op = *p;
+        uint64_t len, idx;
+        const uint8_t *s;
+        uint32_t a, b, c;
+        int64_t m;
+        switch (op) {
+        /* -- ints -- */
+        case OP_INT:
+            if (!(s = take_line(d, &len)) || push(d, op_int(d, s, len)) < 0)
+                return -1;
+            break;
+        case OP_BININT:
+            if (!(s = take(d, 4)) || push(d, new_int(d, (int32_t)(uint32_t)le_uint(s, 4))) < 0)
+                return -1; /* the 4-byte form is signed; the 1- and 2-byte forms are not */
+            break;
+        case OP_BININT1:
+            if (!(s = take(d, 1)) || push(d, new_int(d, s[0])) < 0)
+                return -1;
+            break;
+        case OP_BININT2:
+            if (!(s = take(d, 2)) || push(d, new_int(d, (int64_t)le_uint(s, 2))) < 0)
+                return -1;
+            break;
+        case OP_LONG:
+            if (!(s = take_line(d, &len)) || push(d, op_long(d, s, len)) < 0)
+                return -1;
+            break;
+        case OP_LONG1:
+            if (!(s = take(d, 1)) || !(p = take_len(d, s[0])) || push(d, new_long(d, p, s[0])) < 0)
+                return -1;
+            break;
+        case OP_LONG4: {
+            if (!(s = take(d, 4)))
+                return -1;
+            int32_t n = (int32_t)(uint32_t)le_uint(s, 4);
+            if (n < 0)
+                return fail(d, PK_E_BAD_ARGUMENT, "LONG pickle has negative byte count");
+            if (!(p = take_len(d, (uint64_t)n)) || push(d, new_long(d, p, (uint64_t)n)) < 0)
+                return -1;
+            break;
+        }
+        /* -- strings and bytes -- */
+        case OP_STRING:
+            if (!(s = take_line(d, &len)) || push(d, op_stringnl(d, s, len)) < 0)
+                return -1;
+            break;
+        case OP_BINSTRING: {
+            if (!(s = take(d, 4)))
+                return -1;
+            int32_t n = (int32_t)(uint32_t)le_uint(s, 4);
+            if (n < 0)
+                return fail(d, PK_E_BAD_ARGUMENT, "BINSTRING pickle has negative byte count");
+            if (!(p = take_len(d, (uint64_t)n)) || push(d, py2_string(d, p, (uint64_t)n)) < 0)
+                return -1;
+            break;
+        }
+        case OP_SHORT_BINSTRING:
+            if (!(s = take(d, 1)) || !(p = take_len(d, s[0])) || push(d, py2_string(d, p, s[0])) < 0)
+                return -1;
+            break;
+        case OP_BINBYTES:
+        case OP_SHORT_BINBYTES:
+        case OP_BINBYTES8:
+        case OP_BYTEARRAY8: {
+            int w = op == OP_SHORT_BINBYTES ? 1 : op == OP_BINBYTES ? 4 : 8;
+            if (!(s = take(d, (uint64_t)w)))
+                return -1;
+            len = le_uint(s, w);
+            if (!(p = take_len(d, len)) ||
+                push(d, new_span(d, op == OP_BYTEARRAY8 ? PK_K_BYTEARRAY : PK_K_BYTES, p, len)) < 0)
+                return -1;
+            break;
+        }
+        case OP_UNICODE:
+            if (!(s = take_line(d, &len)) || push(d, op_unicodenl(d, s, len)) < 0)
+                return -1;
+            break;
+        case OP_SHORT_BINUNICODE:
+        case OP_BINUNICODE:
+        case OP_BINUNICODE8: {
+            int w = op == OP_SHORT_BINUNICODE ? 1 : op == OP_BINUNICODE ? 4 : 8;
+            if (!(s = take(d, (uint64_t)w)))
+                return -1;
+            len = le_uint(s, w);
+            if (!(p = take_len(d, len)) || push(d, new_str_utf8(d, p, len)) < 0)
+                return -1;
+            break;
+        }
+        /* -- other scalars -- */
+        case OP_NONE:
+            if (push(d, new_node(d, PK_K_NONE)) < 0)
+                return -1;
+            break;
+        case OP_NEWTRUE:
+        case OP_NEWFALSE:
+            if (!(a = new_node(d, PK_K_BOOL)))
+                return -1;
+            d->doc->nodes[a].u.i = op == OP_NEWTRUE;
+            if (push(d, a) < 0)
+                return -1;
+            break;
+        case OP_FLOAT:
+            if (!(s = take_line(d, &len)) || push(d, op_floatnl(d, s, len)) < 0)
+                return -1;
+            break;
+        case OP_BINFLOAT:
+            if (!(s = take(d, 8)) || push(d, op_float8(d, s)) < 0)
+                return -1;
+            break;
+        /* -- containers -- */
+        case OP_EMPTY_LIST:
+        case OP_EMPTY_TUPLE:
+        case OP_EMPTY_DICT:
+        case OP_EMPTY_SET:
+            if (collect(d, op == OP_EMPTY_LIST ? PK_K_LIST : op == OP_EMPTY_TUPLE ? PK_K_TUPLE
+                               : op == OP_EMPTY_DICT ? PK_K_DICT : PK_K_SET, d->sp) < 0)
+                return -1;
+            break;
+        case OP_LIST:
+        case OP_TUPLE:
+        case OP_FROZENSET:
+            if ((m = marker(d)) < 0 ||
+                collect(d, op == OP_LIST ? PK_K_LIST : op == OP_TUPLE ? PK_K_TUPLE : PK_K_FROZENSET,
+                        (uint64_t)m) < 0)
+                return -1;
+            break;
+        case OP_DICT:
+            if ((m = marker(d)) < 0)
+                return -1;
+            if ((d->sp - (uint64_t)m) % 2)
+                return fail(d, PK_E_ODD_SETITEMS, "odd number of items for DICT");
+            if (collect(d, PK_K_DICT, (uint64_t)m) < 0)
+                return -1;
+            break;
+        case OP_TUPLE1:
+        case OP_TUPLE2:
+        case OP_TUPLE3:
+            if (collect_n(d, PK_K_TUPLE, (uint64_t)(op - OP_TUPLE1 + 1)) < 0)
+                return -1;
+            break;
+        case OP_APPEND:
+            if (d->sp < fence(d) + 2)
+                return underflow(d);
+            if (do_append(d, d->sp - 1) < 0)
+                return -1;
+            break;
+        case OP_APPENDS:
+            if ((m = marker(d)) < 0 || do_append(d, (uint64_t)m) < 0)
+                return -1;
+            break;
+        case OP_SETITEM:
+            if (d->sp < fence(d) + 3)
+                return underflow(d);
+            if (do_setitems(d, d->sp - 2) < 0)
+                return -1;
+            break;
+        case OP_SETITEMS:
+            if ((m = marker(d)) < 0 || do_setitems(d, (uint64_t)m) < 0)
+                return -1;
+            break;
+        case OP_ADDITEMS:
+            if ((m = marker(d)) < 0 || do_additems(d, (uint64_t)m) < 0)
+                return -1;
+            break;
+        /* -- stack -- */
+        case OP_POP:
+            if (d->nmarks && d->marks[d->nmarks - 1] == d->sp)
+                d->nmarks--; /* POP of a MARK: CPython keeps marks apart and pops the mark */
+            else if (!pop(d))
+                return -1;
+            break;
+        case OP_DUP:
+            if (!(a = top(d)) || push(d, a) < 0)
+                return -1;
+            break;
+        case OP_MARK:
+            if (!pk_grow((void **)&d->marks, &d->cap_marks, d->nmarks + 1, sizeof(uint64_t)))
+                return fail(d, PK_E_NOMEM, "out of memory");
+            d->marks[d->nmarks++] = d->sp;
+            break;
+        case OP_POP_MARK:
+            if ((m = marker(d)) < 0)
+                return -1;
+            d->sp = (uint64_t)m;
+            break;
+        /* -- memo -- */
+        case OP_GET:
+            if (read_index_line(d, &idx) < 0 || push(d, memo_get(d, idx)) < 0)
+                return -1;
+            break;
+        case OP_BINGET:
+        case OP_LONG_BINGET:
+            if (!(s = take(d, op == OP_BINGET ? 1 : 4)) ||
+                push(d, memo_get(d, le_uint(s, op == OP_BINGET ? 1 : 4))) < 0)
+                return -1;
+            break;
+        case OP_PUT:
+            if (read_index_line(d, &idx) < 0 || !(a = top(d)) || memo_put(d, idx, a) < 0)
+                return -1;
+            break;
+        case OP_BINPUT:
+        case OP_LONG_BINPUT:
+            if (!(s = take(d, op == OP_BINPUT ? 1 : 4)) || !(a = top(d)) ||
+                memo_put(d, le_uint(s, op == OP_BINPUT ? 1 : 4), a) < 0)
+                return -1;
+            break;
+        case OP_MEMOIZE:
+            if (!(a = top(d)) || memo_put(d, d->memo.count, a) < 0)
+                return -1;
+            break;
+        /* -- names and calls: recorded, never resolved or run -- */
+        case OP_GLOBAL:
+            if (read_namepair(d, &a) < 0 || push(d, a) < 0)
+                return -1;
+            break;
+        case OP_STACK_GLOBAL:
+            if (!(b = pop(d)) || !(a = pop(d)))
+                return -1;
+            if (d->doc->nodes[a].kind != PK_K_STR || d->doc->nodes[b].kind != PK_K_STR)
+                return fail(d, PK_E_BAD_TYPE, "STACK_GLOBAL requires str");
+            {
+                const pk_node *mn = &d->doc->nodes[a], *nn = &d->doc->nodes[b];
+                const uint8_t *mp = mn->flags & PK_NF_SRC ? d->src + mn->u.s.pos
+                                                          : (const uint8_t *)d->doc->pool.data + mn->u.s.pos;
+                const uint8_t *np = nn->flags & PK_NF_SRC ? d->src + nn->u.s.pos
+                                                          : (const uint8_t *)d->doc->pool.data + nn->u.s.pos;
+                /* copy first: the pool may move while the new name is added */
+                pk_buf tmp = {0};
+                tmp.max = SIZE_MAX;
+                pk_buf_put(&tmp, mp, mn->u.s.len);
+                size_t split = tmp.len;
+                pk_buf_put(&tmp, np, nn->u.s.len);
+                if (tmp.failed) {
+                    pk_buf_free(&tmp);
+                    return fail(d, PK_E_NOMEM, "out of memory");
+                }
+                c = new_global(d, (const uint8_t *)tmp.data, split,
+                               (const uint8_t *)tmp.data + split, tmp.len - split);
+                pk_buf_free(&tmp);
+                if (push(d, c) < 0)
+                    return -1;
+            }
+            break;
+        case OP_REDUCE:
+            if (!(b = pop(d)) || !(a = pop(d)) || make_call(d, PK_HOW_REDUCE, a, b, 0) < 0)
+                return -1;
+            break;
+        case OP_NEWOBJ:
+            if (!(b = pop(d)) || !(a = pop(d)))
+                return -1;
+            if (d->doc->nodes[b].kind != PK_K_TUPLE)
+                return fail(d, PK_E_BAD_TYPE, "NEWOBJ expected an arg tuple");
+            if (make_call(d, PK_HOW_NEWOBJ, a, b, 0) < 0)
+                return -1;
+            break;
+        case OP_NEWOBJ_EX:
+            if (!(c = pop(d)) || !(b = pop(d)) || !(a = pop(d)))
+                return -1;
+            if (d->doc->nodes[b].kind != PK_K_TUPLE)
+                return fail(d, PK_E_BAD_TYPE, "NEWOBJ_EX args argument must be a tuple");
+            if (d->doc->nodes[c].kind != PK_K_DICT)
+                return fail(d, PK_E_BAD_TYPE, "NEWOBJ_EX kwargs argument must be a dict");
+            if (make_call(d, PK_HOW_NEWOBJ_EX, a, b, c) < 0)
+                return -1;
+            break;
+        case OP_INST:
+            if (read_namepair(d, &a) < 0 || (m = marker(d)) < 0 ||
+                collect(d, PK_K_TUPLE, (uint64_t)m) < 0 || !(b = pop(d)) ||
+                make_call(d, PK_HOW_INST, a, b, 0) < 0)
+                return -1;
+            break;
+        case OP_OBJ:
+            if ((m = marker(d)) < 0)
+                return -1;
+            if (d->sp - (uint64_t)m < 1)
+                return underflow(d);
+            a = d->stack[m];
+            /* the class sits right after the mark; the rest are its arguments */
+            if (collect(d, PK_K_TUPLE, (uint64_t)m + 1) < 0 || !(b = pop(d)))
+                return -1;
+            d->sp--; /* the class */
+            if (make_call(d, PK_HOW_OBJ, a, b, 0) < 0)
+                return -1;
+            break;
+        case OP_BUILD: {
+            if (!(b = pop(d)) || !(a = top(d)))
+                return -1;
+            pk_call *call = call_of(d, a);
+            if (!call)
+                return -1;
+            call->state = b;
+            break;
+        }
+        case OP_PERSID:
+            if (!(s = take_line(d, &len)) || !valid_utf8(s, len))
+                return d->err->code ? -1 : fail(d, PK_E_BAD_ARGUMENT, "persistent IDs must be ASCII");
+            if (!(a = new_span(d, PK_K_STR, s, len)) || push(d, new_desc(d, PK_T_PERSID, a, 0)) < 0)
+                return -1;
+            break;
+        case OP_BINPERSID:
+            if (!(a = pop(d)) || push(d, new_desc(d, PK_T_PERSID, a, 0)) < 0)
+                return -1;
+            break;
+        case OP_EXT1:
+        case OP_EXT2:
+        case OP_EXT4: {
+            int w = op == OP_EXT1 ? 1 : op == OP_EXT2 ? 2 : 4;
+            if (!(s = take(d, (uint64_t)w)))
+                return -1;
+            int64_t code = w == 4 ? (int32_t)(uint32_t)le_uint(s, 4) : (int64_t)le_uint(s, w);
+            if (code <= 0)
+                return fail(d, PK_E_BAD_ARGUMENT, "EXT specifies code <= 0");
+            if (push(d, new_desc(d, PK_T_EXT, 0, code)) < 0)
+                return -1;
+            break;
+        }
+        case OP_NEXT_BUFFER:
+            if (push(d, new_desc(d, PK_T_BUFFER, 0, (int64_t)buffers++)) < 0)
+                return -1;
+            break;
+        case OP_READONLY_BUFFER:
+            if (!top(d))
+                return -1;
+            break;
+        /* -- framing and protocol -- */
+        case OP_PROTO:
+            if (!(s = take(d, 1)))
+                return -1;
+            if (s[0] > MAX_PROTOCOL)
+                return failf(d, PK_E_PROTOCOL, "unsupported pickle protocol: %llu", s[0], 0);
+            break;
+        case OP_FRAME:
+            if (!(s = take(d, 8)))
+                return -1;
+            len = le_uint(s, 8);
+            if (d->frame_end && d->pos != d->frame_end)
+                return fail(d, PK_E_FRAME, "beginning of a new frame before end of current frame");
+            if (len > d->end - d->pos)
+                return failf(d, PK_E_LENGTH, "frame length %llu larger than the %llu bytes left",
+                             len, d->end - d->pos);
+            d->frame_end = len ? d->pos + len : 0;
+            break;
+        case OP_STOP:
+            if (!(a = pop(d)))
+                return -1;
+            *out = a;
+            return 0;
+        default:
+            return failf(d, PK_E_UNKNOWN_OPCODE, "invalid load key, '\\x%02llx'", (unsigned)op, 0);
+        }
+    }
+}
+
+int pk_decode(pk_doc *doc, pk_error *err)
+{
+    dec d = {.doc = doc, .err = err, .src = doc->src, .end = doc->src_len};
+    if (doc->src_len == 0) {
+        pk_set_error(err, PK_E_EMPTY, 0, -1, "empty file");
+        return -1;
+    }
+    int rc = 0;
+    while (d.pos < d.end) {
+        uint32_t value = 0;
+        if (run(&d, &value) < 0) {
+            rc = -1;
+            break;
+        }
+        if (!pk_grow((void **)&doc->tops, &doc->cap_tops, doc->ntops + 1, sizeof(uint32_t))) {
+            rc = fail(&d, PK_E_NOMEM, "out of memory");
+            break;
+        }
+        doc->tops[doc->ntops++] = value;
+        /* the next pickle starts afresh, as a new Unpickler on the same file would */
+        d.sp = 0;
+        d.nmarks = 0;
+        d.frame_end = 0;
+        memo_clear(&d.memo);
+    }
+    free(d.stack);
+    free(d.marks);
+    memo_clear(&d.memo);
+    return rc;
+}

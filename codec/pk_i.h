@@ -1,0 +1,202 @@
+/* pk_i.h: the codec's private data model, shared by its source files and by nobody else.
+ *
+ * Decoding produces VALUES (pk_node): one fixed-size record per value the pickle builds, in
+ * one growable array. Containers keep their items as a singly linked chain in one shared link
+ * array, so APPEND on a list that was memoized long ago is O(1) and allocates nothing per node.
+ * Text that picklefs renders itself (escaped names, big ints, repr lines) goes to one byte pool.
+ *
+ * tree.c then lays out ENTRIES (pk_entry): one per place in the mounted tree. A value reached
+ * twice is one entry for its first place and symlink entries elsewhere, so the number of entries
+ * is at most the number of links plus the synthetic entries of objects.
+ *
+ * Everything is built once by pk_open() and never changes afterwards.
+ */
+#ifndef PK_I_H
+#define PK_I_H
+
+#include "pk.h"
+
+#include <stdbool.h>
+
+/* What a value is. The order matters only for PK_K_IS_CONTAINER. */
+typedef enum pk_kind {
+    PK_K_NONE,
+    PK_K_BOOL,      /* u.i is 0 or 1 */
+    PK_K_INT,       /* u.i */
+    PK_K_BIGINT,    /* u.s: decimal text (with '-') in the pool */
+    PK_K_FLOAT,     /* u.f */
+    PK_K_STR,       /* u.s: UTF-8 (surrogates as surrogatepass writes them) */
+    PK_K_BYTES,     /* u.s */
+    PK_K_BYTEARRAY, /* u.s */
+    PK_K_TEXT,      /* a lifted value shown as text (datetime, Decimal...): u.s, no newline;
+                       tname names its type */
+    PK_K_DESC,      /* an inert descriptor file (persistent id, extension code, buffer):
+                       u.s is its text, no newline; tname names its type */
+    PK_K_GLOBAL,    /* u.s: "module.name" in the pool; never resolved */
+    PK_K_LIST,      /* u.c: items */
+    PK_K_TUPLE,     /* u.c: items */
+    PK_K_DICT,      /* u.c: key, value, key, value... */
+    PK_K_SET,       /* u.c: items */
+    PK_K_FROZENSET, /* u.c: items */
+    PK_K_OBJECT,    /* an opaque call: everything is in doc->calls[call] */
+} pk_kind;
+
+#define PK_K_IS_CONTAINER(k) ((k) >= PK_K_LIST)
+
+/* A span of bytes: in the pool, or (PK_NF_SRC) in the decoded stream. */
+typedef struct pk_span {
+    uint64_t pos;
+    uint64_t len;
+} pk_span;
+
+/* A chain of items. head/tail index doc->links; 0 is the end of a chain. */
+typedef struct pk_chain {
+    uint32_t head, tail;
+    uint64_t count; /* links in the chain: a dict has 2 per item */
+} pk_chain;
+
+/* Strings and bytes up to this long are copied into the pool while decoding; longer ones stay
+ * in the source and are read from the file when a user reads them. */
+#define PK_INLINE_MAX 4096
+
+enum {
+    PK_NF_SRC = 1,      /* u.s lies in the source stream, not in the pool */
+    PK_NF_FROZEN = 2,   /* a tuple: no more items may be added */
+};
+
+typedef struct pk_node {
+    uint8_t kind;  /* pk_kind */
+    uint8_t flags; /* PK_NF_* */
+    uint16_t tname; /* PK_K_TEXT, PK_K_DESC, lifted containers: index in pk_type_names */
+    uint32_t call; /* doc->calls index of the call that built this value, 0 if none */
+    uint64_t offset; /* byte offset of the opcode that built it, in the stream */
+    union {
+        int64_t i;
+        double f;
+        pk_span s;
+        pk_chain c;
+    } u;
+} pk_node;
+
+typedef struct pk_link {
+    uint32_t node;
+    uint32_t next;
+} pk_link;
+
+/* How an object came to be. */
+typedef enum pk_how { PK_HOW_REDUCE, PK_HOW_NEWOBJ, PK_HOW_NEWOBJ_EX, PK_HOW_INST, PK_HOW_OBJ } pk_how;
+
+/* A recorded call: callable(*args, **kwargs), then BUILD(state), APPENDs and SETITEMs.
+ * Node index 0 means "absent" in every field. */
+typedef struct pk_call {
+    uint32_t callable; /* usually a PK_K_GLOBAL */
+    uint32_t args;     /* a tuple, or whatever the pickle put there */
+    uint32_t kwargs;   /* NEWOBJ_EX only */
+    uint32_t state;    /* the last BUILD argument */
+    uint32_t items;    /* a PK_K_LIST made on the first APPEND(S) to an opaque object */
+    uint32_t dictitems; /* a PK_K_DICT made on the first SETITEM(S) */
+    uint8_t how;       /* pk_how */
+} pk_call;
+
+/* Extra names for user.pickle.type, indexed by pk_node.tname (0 means "use the kind's"). */
+extern const char *const pk_type_names[];
+enum { PK_T_DEFAULT, PK_T_STREAM, PK_T_PERSID, PK_T_EXT, PK_T_BUFFER, PK_T__BUILTIN_COUNT };
+
+/* An entry of the mounted tree. */
+typedef struct pk_entry {
+    uint32_t node;     /* the value shown here; 0 for synthetic entries (see role) */
+    uint32_t parent;   /* entry index; the root's parent is itself */
+    uint32_t first;    /* directories: children are entries first .. first+count-1 */
+    uint32_t count;
+    uint32_t key;      /* dict entries: the key's node, for user.pickle.key; else 0 */
+    uint32_t target;   /* symlinks: the entry they point to */
+    uint32_t nsubdirs; /* directories: children that are directories */
+    uint8_t ftype;     /* pk_ftype */
+    uint8_t role;      /* pk_role */
+    uint16_t pad;
+    pk_span name;      /* always in the pool */
+} pk_entry;
+
+/* Why an entry exists: most show a value; a few are made by picklefs. */
+typedef enum pk_role {
+    PK_R_VALUE,   /* shows entry.node */
+    PK_R_REDUCE,  /* the __reduce__ line of object entry.node (text in entry.name's sibling) */
+    PK_R_STREAM,  /* the root of a multi-pickle file */
+} pk_role;
+
+/* The byte pool: rendered text, names. Grows by doubling with overflow checks. */
+typedef struct pk_pool {
+    char *data;
+    uint64_t len, cap;
+} pk_pool;
+
+struct pk_doc {
+    /* the decoded stream: an mmap of the file, or a decompressed buffer */
+    const uint8_t *src;
+    uint64_t src_len;
+    int fd;                 /* the source file, for serving large raw spans; -1 if none */
+    uint64_t fd_base;       /* stream offset 0 is this file offset (raw pickles: 0) */
+    bool src_mapped;        /* src is an mmap to unmap; else malloc'ed (or borrowed) */
+    bool src_owned;
+    struct stat st;
+
+    pk_node *nodes;
+    uint64_t nnodes, cap_nodes;
+    pk_link *links;
+    uint64_t nlinks, cap_links;
+    pk_call *calls;
+    uint64_t ncalls, cap_calls;
+    pk_pool pool;
+
+    uint32_t *tops; /* the top value of each pickle in the file */
+    uint64_t ntops, cap_tops;
+
+    pk_entry *entries; /* entries[0] is unused; PK_ROOT is 1 */
+    uint64_t nentries, cap_entries;
+    uint32_t *lookup;  /* open-addressing table of entry indices, keyed by (parent, name) */
+    uint64_t lookup_mask;
+
+    pk_limits lim;
+};
+
+/* pool.c-like helpers (in pk_open.c) */
+bool pk_pool_add(pk_pool *p, const void *data, uint64_t len, pk_span *out);
+bool pk_grow(void **arr, uint64_t *cap, uint64_t need, size_t elem);
+const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n);
+void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, const char *what);
+
+/* decode.c: run the pickle machine over doc->src, filling nodes, links, calls and tops. */
+int pk_decode(pk_doc *doc, pk_error *err);
+
+/* tree.c: lay out the entries and the lookup table. */
+int pk_build_tree(pk_doc *doc, pk_error *err);
+
+/* render.c */
+typedef struct pk_buf {
+    char *data;
+    size_t len, cap;
+    size_t max; /* past this many bytes (0: no limit), appends are dropped, truncated set */
+    bool truncated;
+    bool failed; /* out of memory */
+} pk_buf;
+void pk_buf_put(pk_buf *b, const void *data, size_t len);
+void pk_buf_puts(pk_buf *b, const char *s);
+void pk_buf_free(pk_buf *b);
+/* Python's repr() of str (is_bytes false, UTF-8 in) or bytes. */
+void pk_repr_text(pk_buf *b, const uint8_t *s, uint64_t len, bool is_bytes);
+/* Python's repr(float) */
+int pk_float_repr(double f, char out[32]);
+/* Render a value's file content (leaf values only) into b. */
+void pk_render_leaf(const pk_doc *doc, uint32_t node, pk_buf *b);
+/* Python's repr() of a value, elided past b->max. */
+void pk_repr(const pk_doc *doc, uint32_t node, pk_buf *b);
+/* The __reduce__ line of an object. */
+void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b);
+/* Append the little-endian two's complement integer as decimal text. */
+bool pk_long_to_decimal(const uint8_t *le, uint64_t n, pk_buf *b, uint64_t max_digits);
+/* user.pickle.type of a value */
+const char *pk_value_type(const pk_doc *doc, uint32_t node);
+/* Is the value shown as a directory? */
+bool pk_is_dir_value(const pk_doc *doc, uint32_t node);
+
+#endif

@@ -1,0 +1,163 @@
+/* pk_open.c: the life of a pk_doc (open, decode, lay out, close), its limits, its errors, and
+ * the small growable arrays everything else is built from. */
+#include "pk_i.h"
+#include "source_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static const char *const code_names[] = {
+#define PK_ERROR(name, text) #name,
+#include "pk_errors.def"
+#undef PK_ERROR
+};
+
+const char *pk_code_name(pk_code code)
+{
+    return (unsigned)code < PK_E__COUNT ? code_names[code] : "?";
+}
+
+/* The defaults are documented in the README and picklefs.1; change them together. */
+void pk_limits_default(pk_limits *lim)
+{
+    lim->max_depth = 100000;
+    lim->max_nodes = 200000000;
+    lim->max_memo = 100000000;
+    lim->max_decompressed = (uint64_t)8 << 30;
+    lim->max_int_digits = 100000;
+}
+
+void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, const char *what)
+{
+    if (!err || err->code != PK_E_OK)
+        return; /* the first error is the one that counts */
+    err->code = code;
+    err->offset = offset;
+    err->opcode = opcode;
+    snprintf(err->what, sizeof err->what, "%s", what);
+}
+
+void pk_error_format(const pk_error *err, char *buf, size_t size)
+{
+    const char *name = pk_opcode_name(err->opcode);
+    char op[16];
+    if (!name) {
+        snprintf(op, sizeof op, err->opcode < 0 ? "no opcode" : "0x%02x", err->opcode);
+        name = op;
+    }
+    snprintf(buf, size, "%s at byte %llu (%s)", err->what, (unsigned long long)err->offset, name);
+}
+
+bool pk_grow(void **arr, uint64_t *cap, uint64_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    uint64_t ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > UINT64_MAX / 2)
+            return false;
+        ncap *= 2;
+    }
+    if (ncap > SIZE_MAX / elem)
+        return false;
+    void *p = realloc(*arr, (size_t)ncap * elem);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = ncap;
+    return true;
+}
+
+bool pk_pool_add(pk_pool *p, const void *data, uint64_t len, pk_span *out)
+{
+    if (len > UINT64_MAX - p->len || !pk_grow((void **)&p->data, &p->cap, p->len + len, 1))
+        return false;
+    if (len)
+        memcpy(p->data + p->len, data, len);
+    out->pos = p->len;
+    out->len = len;
+    p->len += len;
+    return true;
+}
+
+static pk_doc *doc_new(const pk_limits *lim)
+{
+    pk_doc *doc = calloc(1, sizeof *doc);
+    if (!doc)
+        return NULL;
+    doc->fd = -1;
+    if (lim)
+        doc->lim = *lim;
+    else
+        pk_limits_default(&doc->lim);
+    /* node 0 stands for "absent" everywhere */
+    if (!pk_grow((void **)&doc->nodes, &doc->cap_nodes, 1024, sizeof(pk_node))) {
+        free(doc);
+        return NULL;
+    }
+    memset(&doc->nodes[0], 0, sizeof(pk_node));
+    doc->nnodes = 1;
+    return doc;
+}
+
+static int decode_and_lay_out(pk_doc *doc, pk_error *err)
+{
+    if (pk_decode(doc, err) < 0 || pk_build_tree(doc, err) < 0)
+        return -1;
+    /* From here on the source is read only through pk_span_read. */
+    pk_source_settle(doc);
+    return 0;
+}
+
+int pk_open(const char *path, const pk_limits *lim, pk_doc **out, pk_error *err)
+{
+    memset(err, 0, sizeof *err);
+    err->opcode = -1;
+    pk_doc *doc = doc_new(lim);
+    if (!doc) {
+        pk_set_error(err, PK_E_NOMEM, 0, -1, "out of memory");
+        return -1;
+    }
+    if (pk_source_open(doc, path, err) < 0 || decode_and_lay_out(doc, err) < 0) {
+        pk_close(doc);
+        return -1;
+    }
+    *out = doc;
+    return 0;
+}
+
+int pk_open_memory(const void *buf, size_t len, const pk_limits *lim, pk_doc **out,
+                   pk_error *err)
+{
+    memset(err, 0, sizeof *err);
+    err->opcode = -1;
+    pk_doc *doc = doc_new(lim);
+    if (!doc) {
+        pk_set_error(err, PK_E_NOMEM, 0, -1, "out of memory");
+        return -1;
+    }
+    if (pk_source_memory(doc, buf, len, err) < 0 || decode_and_lay_out(doc, err) < 0) {
+        pk_close(doc);
+        return -1;
+    }
+    *out = doc;
+    return 0;
+}
+
+void pk_close(pk_doc *doc)
+{
+    if (!doc)
+        return;
+    pk_source_close(doc);
+    free(doc->nodes);
+    free(doc->links);
+    free(doc->calls);
+    free(doc->pool.data);
+    free(doc->tops);
+    free(doc->entries);
+    free(doc->lookup);
+    free(doc);
+}

@@ -1,0 +1,599 @@
+/* render.c: values as text, the way Python would write them.
+ *
+ * File contents of leaves (str(x) plus a newline, raw bytes), repr() for dict keys and call
+ * arguments, float repr() (shortest round-trip digits), and big ints in decimal. All output goes
+ * to a bounded pk_buf, so a huge or cyclic value costs at most buf->max bytes.
+ */
+#include "pk_i.h"
+#include "source_i.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the buffer ---- */
+
+/* Bytes that may still be added; a max of 0 means no limit. */
+static size_t room(const pk_buf *b)
+{
+    return (b->max ? b->max : SIZE_MAX) - b->len;
+}
+
+void pk_buf_put(pk_buf *b, const void *data, size_t len)
+{
+    if (b->failed || b->truncated)
+        return;
+    if (len > room(b)) {
+        len = room(b);
+        b->truncated = true;
+    }
+    if (len == 0)
+        return;
+    if (b->len + len > b->cap) {
+        size_t ncap = b->cap ? b->cap : 64;
+        while (ncap < b->len + len)
+            ncap = ncap > SIZE_MAX / 2 ? SIZE_MAX : ncap * 2;
+        char *p = realloc(b->data, ncap);
+        if (!p) {
+            b->failed = true;
+            return;
+        }
+        b->data = p;
+        b->cap = ncap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+void pk_buf_puts(pk_buf *b, const char *s)
+{
+    pk_buf_put(b, s, strlen(s));
+}
+
+void pk_buf_free(pk_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+static bool buf_full(const pk_buf *b)
+{
+    return b->failed || b->truncated;
+}
+
+/* ---- numbers ---- */
+
+/* repr(float): the shortest digits that read back as the same double, in fixed notation when
+ * the decimal exponent is in [-4, 16), else as d.ddde+XX; integral values keep ".0". */
+int pk_float_repr(double f, char out[32])
+{
+    if (isnan(f))
+        return snprintf(out, 32, "nan");
+    if (isinf(f))
+        return snprintf(out, 32, f < 0 ? "-inf" : "inf");
+    char sci[40];
+    int prec;
+    for (prec = 15; prec <= 17; prec++) { /* 15 digits always suffice when any <= 15 do */
+        snprintf(sci, sizeof sci, "%.*e", prec - 1, f);
+        if (strtod(sci, NULL) == f)
+            break;
+    }
+    /* sci is [-]D.DDDDe[+-]XX: pull out the digits and the exponent */
+    const char *p = sci;
+    bool neg = *p == '-';
+    if (neg)
+        p++;
+    char digits[24];
+    int nd = 0;
+    for (; *p && *p != 'e'; p++)
+        if (*p != '.')
+            digits[nd++] = *p;
+    int exp10 = atoi(p + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    digits[nd] = 0;
+    int n = 0;
+    if (neg)
+        out[n++] = '-';
+    if (exp10 >= -4 && exp10 < 16) {
+        if (exp10 < 0) {
+            out[n++] = '0';
+            out[n++] = '.';
+            for (int i = 0; i < -exp10 - 1; i++)
+                out[n++] = '0';
+            for (int i = 0; i < nd; i++)
+                out[n++] = digits[i];
+        } else {
+            for (int i = 0; i <= exp10; i++)
+                out[n++] = i < nd ? digits[i] : '0';
+            out[n++] = '.';
+            if (nd > exp10 + 1)
+                for (int i = exp10 + 1; i < nd; i++)
+                    out[n++] = digits[i];
+            else
+                out[n++] = '0';
+        }
+        out[n] = 0;
+        return n;
+    }
+    out[n++] = digits[0];
+    if (nd > 1) {
+        out[n++] = '.';
+        for (int i = 1; i < nd; i++)
+            out[n++] = digits[i];
+    }
+    n += snprintf(out + n, (size_t)(32 - n), "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+    return n;
+}
+
+/* LONG1/LONG4 payloads: little-endian two's complement. Decimal conversion is quadratic, so
+ * past max_digits the value is written in hexadecimal (0x...), which is linear. */
+bool pk_long_to_decimal(const uint8_t *le, uint64_t n, pk_buf *b, uint64_t max_digits)
+{
+    while (n > 1 && ((le[n - 1] == 0 && !(le[n - 2] & 0x80)) ||
+                     (le[n - 1] == 0xff && (le[n - 2] & 0x80))))
+        n--; /* redundant sign bytes */
+    bool neg = n > 0 && (le[n - 1] & 0x80);
+    uint64_t nlimbs = (n + 3) / 4;
+    uint32_t *limbs = calloc(nlimbs ? nlimbs : 1, sizeof *limbs);
+    if (!limbs)
+        return false;
+    for (uint64_t i = 0; i < n; i++)
+        limbs[i / 4] |= (uint32_t)(neg ? (uint8_t)~le[i] : le[i]) << (8 * (i % 4));
+    if (neg) { /* magnitude = ~x + 1 */
+        if (n % 4)
+            limbs[nlimbs - 1] &= (1u << (8 * (n % 4))) - 1;
+        for (uint64_t i = 0; i < nlimbs; i++)
+            if (++limbs[i] != 0)
+                break;
+    }
+    while (nlimbs > 0 && limbs[nlimbs - 1] == 0)
+        nlimbs--;
+    if (neg)
+        pk_buf_put(b, "-", 1);
+    if (nlimbs == 0) {
+        pk_buf_put(b, "0", 1);
+        free(limbs);
+        return !b->failed;
+    }
+    if ((double)nlimbs * 32 * 0.30103 > (double)max_digits) {
+        char h[16];
+        int k = snprintf(h, sizeof h, "0x%x", limbs[nlimbs - 1]);
+        pk_buf_put(b, h, (size_t)k);
+        for (uint64_t i = nlimbs - 1; i-- > 0;) {
+            k = snprintf(h, sizeof h, "%08x", limbs[i]);
+            pk_buf_put(b, h, (size_t)k);
+        }
+        free(limbs);
+        return !b->failed;
+    }
+    /* repeated division by 10^9, most significant limb first */
+    uint64_t nchunks = 0, cap = nlimbs * 32 / 29 + 2;
+    uint32_t *chunks = malloc(cap * sizeof *chunks);
+    if (!chunks) {
+        free(limbs);
+        return false;
+    }
+    while (nlimbs > 0) {
+        uint64_t rem = 0;
+        for (uint64_t i = nlimbs; i-- > 0;) {
+            uint64_t cur = rem << 32 | limbs[i];
+            limbs[i] = (uint32_t)(cur / 1000000000u);
+            rem = cur % 1000000000u;
+        }
+        chunks[nchunks++] = (uint32_t)rem;
+        while (nlimbs > 0 && limbs[nlimbs - 1] == 0)
+            nlimbs--;
+    }
+    char t[16];
+    int k = snprintf(t, sizeof t, "%u", chunks[nchunks - 1]);
+    pk_buf_put(b, t, (size_t)k);
+    for (uint64_t i = nchunks - 1; i-- > 0;) {
+        k = snprintf(t, sizeof t, "%09u", chunks[i]);
+        pk_buf_put(b, t, (size_t)k);
+    }
+    free(chunks);
+    free(limbs);
+    return !b->failed;
+}
+
+/* ---- leaves ---- */
+
+static void put_span(const pk_doc *doc, const pk_node *n, pk_buf *b)
+{
+    uint64_t len = n->u.s.len;
+    if (len > room(b)) {
+        len = room(b);
+        b->truncated = true;
+    }
+    char chunk[4096];
+    for (uint64_t off = 0; off < len && !b->failed;) {
+        uint64_t k = len - off < sizeof chunk ? len - off : sizeof chunk;
+        if (pk_span_read(doc, n, off, chunk, k) < 0) {
+            b->failed = true;
+            return;
+        }
+        pk_buf_put(b, chunk, (size_t)k);
+        off += k;
+    }
+}
+
+static void put_int(pk_buf *b, int64_t v)
+{
+    char t[24];
+    int k = snprintf(t, sizeof t, "%lld", (long long)v);
+    pk_buf_put(b, t, (size_t)k);
+}
+
+static void put_float(pk_buf *b, double f)
+{
+    char t[32];
+    int k = pk_float_repr(f, t);
+    pk_buf_put(b, t, (size_t)k);
+}
+
+void pk_render_leaf(const pk_doc *doc, uint32_t node, pk_buf *b)
+{
+    const pk_node *n = &doc->nodes[node];
+    switch ((pk_kind)n->kind) {
+    case PK_K_NONE: pk_buf_puts(b, "None\n"); break;
+    case PK_K_BOOL: pk_buf_puts(b, n->u.i ? "True\n" : "False\n"); break;
+    case PK_K_INT: put_int(b, n->u.i); pk_buf_put(b, "\n", 1); break;
+    case PK_K_FLOAT: put_float(b, n->u.f); pk_buf_put(b, "\n", 1); break;
+    case PK_K_BIGINT:
+    case PK_K_STR:
+    case PK_K_TEXT:
+        put_span(doc, n, b);
+        pk_buf_put(b, "\n", 1);
+        break;
+    case PK_K_BYTES:
+    case PK_K_BYTEARRAY: put_span(doc, n, b); break;
+    case PK_K_DESC:
+    case PK_K_GLOBAL:
+    case PK_K_OBJECT:
+        pk_repr(doc, node, b);
+        pk_buf_put(b, "\n", 1);
+        break;
+    default: break; /* containers are directories */
+    }
+}
+
+/* ---- repr ---- */
+
+/* Is code point cp printable, as str.isprintable() says? Exact for ASCII and Latin-1; beyond,
+ * the format, separator, surrogate and private-use ranges are escaped and the rest kept. */
+static bool printable(uint32_t cp)
+{
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp == 0xad)
+        return false;
+    if (cp < 0x100)
+        return true;
+    if ((cp >= 0xd800 && cp <= 0xf8ff) || (cp >= 0x2000 && cp <= 0x200f) ||
+        (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x206f) || cp == 0x1680 ||
+        cp == 0x3000 || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) || cp == 0x061c ||
+        cp == 0x180e || cp == 0xfffe || cp == 0xffff || cp >= 0xf0000 ||
+        (cp >= 0xe0000 && cp <= 0xe0fff))
+        return false;
+    return true;
+}
+
+/* Decode one UTF-8 sequence (surrogates allowed); the decoder has validated the string. */
+static int utf8_decode(const uint8_t *s, uint64_t left, uint32_t *cp)
+{
+    uint8_t c = s[0];
+    if (c < 0x80 || left < 2) {
+        *cp = c;
+        return 1;
+    }
+    if (c < 0xe0) {
+        *cp = (uint32_t)(c & 0x1f) << 6 | (s[1] & 0x3f);
+        return 2;
+    }
+    if (c < 0xf0 || left < 4) {
+        if (left < 3) {
+            *cp = c;
+            return 1;
+        }
+        *cp = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+        return 3;
+    }
+    *cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+          (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+    return 4;
+}
+
+/* Python's quote choice: single quotes unless the text has ' and no ". */
+static char pick_quote(const uint8_t *s, uint64_t len)
+{
+    bool sq = memchr(s, '\'', len) != NULL, dq = memchr(s, '"', len) != NULL;
+    return sq && !dq ? '"' : '\'';
+}
+
+static void put_escaped_char(pk_buf *b, uint32_t c, char quote)
+{
+    char t[12];
+    if (c == '\\' || c == (uint32_t)quote) {
+        t[0] = '\\';
+        t[1] = (char)c;
+        pk_buf_put(b, t, 2);
+    } else if (c == '\t') {
+        pk_buf_puts(b, "\\t");
+    } else if (c == '\n') {
+        pk_buf_puts(b, "\\n");
+    } else if (c == '\r') {
+        pk_buf_puts(b, "\\r");
+    } else if (c < 0x100) {
+        snprintf(t, sizeof t, "\\x%02x", c);
+        pk_buf_put(b, t, 4);
+    } else if (c < 0x10000) {
+        snprintf(t, sizeof t, "\\u%04x", c);
+        pk_buf_put(b, t, 6);
+    } else {
+        snprintf(t, sizeof t, "\\U%08x", c);
+        pk_buf_put(b, t, 10);
+    }
+}
+
+/* Read a span's bytes (at most max+1 of them, enough to know whether it was cut). */
+static uint8_t *span_bytes(const pk_doc *doc, const pk_node *n, uint64_t max, uint64_t *len)
+{
+    uint64_t l = n->u.s.len < max ? n->u.s.len : max;
+    uint8_t *p = malloc(l ? l : 1);
+    if (!p)
+        return NULL;
+    if (pk_span_read(doc, n, 0, p, l) < 0) {
+        free(p);
+        return NULL;
+    }
+    *len = l;
+    return p;
+}
+
+void pk_repr_text(pk_buf *b, const uint8_t *s, uint64_t len, bool is_bytes)
+{
+    char quote = pick_quote(s, len);
+    if (is_bytes)
+        pk_buf_put(b, "b", 1);
+    pk_buf_put(b, &quote, 1);
+    for (uint64_t i = 0; i < len && !buf_full(b);) {
+        uint32_t cp;
+        int k = is_bytes ? (cp = s[i], 1) : utf8_decode(s + i, len - i, &cp);
+        bool plain = is_bytes ? (cp >= 0x20 && cp < 0x7f) : printable(cp);
+        if (plain && cp != '\\' && cp != (uint32_t)quote)
+            pk_buf_put(b, s + i, (size_t)k);
+        else
+            put_escaped_char(b, cp, quote);
+        i += (uint64_t)k;
+    }
+    pk_buf_put(b, &quote, 1);
+}
+
+static void repr_span(const pk_doc *doc, const pk_node *n, pk_buf *b, bool is_bytes)
+{
+    uint64_t len;
+    uint8_t *s = span_bytes(doc, n, room(b), &len);
+    if (!s) {
+        b->failed = true;
+        return;
+    }
+    pk_repr_text(b, s, len, is_bytes);
+    free(s);
+}
+
+/* Python prints nested values up to any depth; we stop at this one and write "...". */
+#define REPR_DEPTH 64
+
+static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth);
+
+static void repr_items(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth, bool pairs)
+{
+    uint64_t i = 0;
+    for (uint32_t l = n->u.c.head; l && !buf_full(b); l = doc->links[l].next, i++) {
+        if (i > 0)
+            pk_buf_puts(b, pairs && i % 2 ? ": " : ", ");
+        repr_at(doc, doc->links[l].node, b, depth + 1);
+    }
+}
+
+typedef struct sort_item {
+    char *text;
+    size_t len;
+} sort_item;
+
+static int cmp_items(const void *a, const void *b)
+{
+    const sort_item *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->text, y->text, n);
+    return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* Sets in sorted order of their elements' reprs, so equal sets print equal. */
+static void repr_set(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth)
+{
+    uint64_t count = n->u.c.count;
+    sort_item *items = calloc(count ? count : 1, sizeof *items);
+    if (!items) {
+        b->failed = true;
+        return;
+    }
+    uint64_t i = 0;
+    for (uint32_t l = n->u.c.head; l; l = doc->links[l].next, i++) {
+        pk_buf e = {.max = b->max};
+        repr_at(doc, doc->links[l].node, &e, depth + 1);
+        items[i].text = e.data;
+        items[i].len = e.len;
+    }
+    qsort(items, count, sizeof *items, cmp_items);
+    for (i = 0; i < count; i++) {
+        if (i > 0)
+            pk_buf_puts(b, ", ");
+        pk_buf_put(b, items[i].text, items[i].len);
+        free(items[i].text);
+    }
+    free(items);
+}
+
+static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
+{
+    if (buf_full(b))
+        return;
+    if (depth > REPR_DEPTH) {
+        pk_buf_puts(b, "...");
+        return;
+    }
+    const pk_node *n = &doc->nodes[node];
+    switch ((pk_kind)n->kind) {
+    case PK_K_NONE: pk_buf_puts(b, "None"); break;
+    case PK_K_BOOL: pk_buf_puts(b, n->u.i ? "True" : "False"); break;
+    case PK_K_INT: put_int(b, n->u.i); break;
+    case PK_K_FLOAT: put_float(b, n->u.f); break;
+    case PK_K_BIGINT:
+    case PK_K_TEXT:
+    case PK_K_GLOBAL: put_span(doc, n, b); break;
+    case PK_K_STR: repr_span(doc, n, b, false); break;
+    case PK_K_BYTES: repr_span(doc, n, b, true); break;
+    case PK_K_BYTEARRAY:
+        pk_buf_puts(b, "bytearray(");
+        repr_span(doc, n, b, true);
+        pk_buf_puts(b, ")");
+        break;
+    case PK_K_DESC:
+    case PK_K_OBJECT: pk_render_call(doc, node, b); break;
+    case PK_K_LIST:
+        pk_buf_puts(b, "[");
+        repr_items(doc, n, b, depth, false);
+        pk_buf_puts(b, "]");
+        break;
+    case PK_K_TUPLE:
+        pk_buf_puts(b, "(");
+        repr_items(doc, n, b, depth, false);
+        pk_buf_puts(b, n->u.c.count == 1 ? ",)" : ")");
+        break;
+    case PK_K_DICT:
+        pk_buf_puts(b, "{");
+        repr_items(doc, n, b, depth, true);
+        pk_buf_puts(b, "}");
+        break;
+    case PK_K_SET:
+    case PK_K_FROZENSET: {
+        bool frozen = n->kind == PK_K_FROZENSET;
+        if (n->u.c.count == 0) {
+            pk_buf_puts(b, frozen ? "frozenset()" : "set()");
+            break;
+        }
+        pk_buf_puts(b, frozen ? "frozenset({" : "{");
+        repr_set(doc, n, b, depth);
+        pk_buf_puts(b, frozen ? "})" : "}");
+        break;
+    }
+    }
+}
+
+void pk_repr(const pk_doc *doc, uint32_t node, pk_buf *b)
+{
+    repr_at(doc, node, b, 0);
+}
+
+/* ---- calls ---- */
+
+/* Arguments longer than this are elided with "..." in a __reduce__ line. */
+#define ARG_MAX 200
+
+static void repr_arg(const pk_doc *doc, uint32_t node, pk_buf *b)
+{
+    pk_buf a = {.max = ARG_MAX};
+    repr_at(doc, node, &a, 1);
+    pk_buf_put(b, a.data, a.len);
+    if (a.truncated)
+        pk_buf_puts(b, "...");
+    if (a.failed)
+        b->failed = true;
+    pk_buf_free(&a);
+}
+
+/* "module.name(arg, ..., key=value)": a call written as Python syntax, never resolved. */
+void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
+{
+    const pk_node *n = &doc->nodes[node];
+    const pk_call *c = n->call ? &doc->calls[n->call] : NULL;
+    if (n->kind == PK_K_DESC) {
+        static const char *const what[] = {[PK_T_PERSID] = "persistent_id",
+                                           [PK_T_EXT] = "extension_code",
+                                           [PK_T_BUFFER] = "out_of_band_buffer"};
+        pk_buf_puts(b, n->tname < PK_T__BUILTIN_COUNT && what[n->tname] ? what[n->tname] : "?");
+        pk_buf_puts(b, "(");
+        if (c && c->args)
+            repr_arg(doc, c->args, b);
+        else
+            put_int(b, n->u.i);
+        pk_buf_puts(b, ")");
+        return;
+    }
+    if (!c)
+        return;
+    if (c->callable && doc->nodes[c->callable].kind == PK_K_GLOBAL)
+        put_span(doc, &doc->nodes[c->callable], b);
+    else if (c->callable)
+        repr_arg(doc, c->callable, b);
+    pk_buf_puts(b, "(");
+    bool first = true;
+    const pk_node *args = c->args ? &doc->nodes[c->args] : NULL;
+    if (args && args->kind == PK_K_TUPLE) {
+        for (uint32_t l = args->u.c.head; l; l = doc->links[l].next) {
+            if (!first)
+                pk_buf_puts(b, ", ");
+            first = false;
+            repr_arg(doc, doc->links[l].node, b);
+        }
+    } else if (args) {
+        pk_buf_puts(b, "*");
+        repr_arg(doc, c->args, b);
+        first = false;
+    }
+    const pk_node *kw = c->kwargs ? &doc->nodes[c->kwargs] : NULL;
+    if (kw && kw->kind == PK_K_DICT) {
+        for (uint32_t l = kw->u.c.head; l && doc->links[l].next; l = doc->links[doc->links[l].next].next) {
+            if (!first)
+                pk_buf_puts(b, ", ");
+            first = false;
+            const pk_node *k = &doc->nodes[doc->links[l].node];
+            if (k->kind == PK_K_STR)
+                put_span(doc, k, b);
+            else
+                repr_arg(doc, doc->links[l].node, b);
+            pk_buf_puts(b, "=");
+            repr_arg(doc, doc->links[doc->links[l].next].node, b);
+        }
+    }
+    pk_buf_puts(b, ")");
+}
+
+/* ---- types ---- */
+
+const char *const pk_type_names[] = {
+    [PK_T_DEFAULT] = NULL, [PK_T_STREAM] = "stream", [PK_T_PERSID] = "persistent_id",
+    [PK_T_EXT] = "extension", [PK_T_BUFFER] = "buffer",
+};
+
+const char *pk_value_type(const pk_doc *doc, uint32_t node)
+{
+    static const char *const kinds[] = {
+        [PK_K_NONE] = "none", [PK_K_BOOL] = "bool", [PK_K_INT] = "int",
+        [PK_K_BIGINT] = "int", [PK_K_FLOAT] = "float", [PK_K_STR] = "str",
+        [PK_K_BYTES] = "bytes", [PK_K_BYTEARRAY] = "bytearray", [PK_K_TEXT] = "text",
+        [PK_K_DESC] = "descriptor", [PK_K_GLOBAL] = "global", [PK_K_LIST] = "list",
+        [PK_K_TUPLE] = "tuple", [PK_K_DICT] = "dict", [PK_K_SET] = "set",
+        [PK_K_FROZENSET] = "frozenset", [PK_K_OBJECT] = "object",
+    };
+    const pk_node *n = &doc->nodes[node];
+    if (n->tname && pk_type_names[n->tname])
+        return pk_type_names[n->tname];
+    return kinds[n->kind];
+}
+
+bool pk_is_dir_value(const pk_doc *doc, uint32_t node)
+{
+    return PK_K_IS_CONTAINER(doc->nodes[node].kind);
+}

@@ -1,0 +1,126 @@
+/* source.c: opening FILE and reading the bytes of its pickle stream.
+ *
+ * A raw pickle is mapped while it is decoded, then unmapped: afterwards the few spans that stay
+ * in the file (long str and bytes) are read with pread, after checking that the file has not
+ * changed since it was decoded. A file truncated, rewritten or deleted under a live mount thus
+ * gives EIO on the affected reads, never SIGBUS.
+ */
+#include "source_i.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int io_error(pk_error *err, const char *what)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+    pk_set_error(err, PK_E_IO, 0, -1, msg);
+    return -1;
+}
+
+int pk_source_open(pk_doc *doc, const char *path, pk_error *err)
+{
+    doc->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (doc->fd < 0)
+        return io_error(err, "cannot open");
+    if (fstat(doc->fd, &doc->st) < 0)
+        return io_error(err, "cannot stat");
+    if (!S_ISREG(doc->st.st_mode)) {
+        errno = EINVAL;
+        pk_set_error(err, PK_E_IO, 0, -1, "not a regular file");
+        return -1;
+    }
+    if (doc->st.st_size == 0) {
+        pk_set_error(err, PK_E_EMPTY, 0, -1, "empty file");
+        return -1;
+    }
+    void *map = mmap(NULL, (size_t)doc->st.st_size, PROT_READ, MAP_PRIVATE, doc->fd, 0);
+    if (map == MAP_FAILED)
+        return io_error(err, "cannot map");
+    madvise(map, (size_t)doc->st.st_size, MADV_SEQUENTIAL);
+    doc->src = map;
+    doc->src_len = (uint64_t)doc->st.st_size;
+    doc->src_mapped = true;
+    return 0;
+}
+
+int pk_source_memory(pk_doc *doc, const void *buf, size_t len, pk_error *err)
+{
+    (void)err;
+    doc->src = buf;
+    doc->src_len = len;
+    doc->st.st_mode = S_IFREG | 0444;
+    doc->st.st_size = (off_t)len;
+    return 0;
+}
+
+void pk_source_settle(pk_doc *doc)
+{
+    if (doc->src_mapped) {
+        munmap((void *)doc->src, (size_t)doc->src_len);
+        doc->src = NULL;
+        doc->src_mapped = false;
+    }
+}
+
+void pk_source_close(pk_doc *doc)
+{
+    pk_source_settle(doc);
+    if (doc->src_owned)
+        free((void *)doc->src);
+    doc->src = NULL;
+    if (doc->fd >= 0)
+        close(doc->fd);
+    doc->fd = -1;
+}
+
+/* Has FILE changed since it was decoded? Then what we would read is not what we decoded. */
+static bool source_changed(const pk_doc *doc)
+{
+    struct stat now;
+    if (fstat(doc->fd, &now) < 0)
+        return true;
+    return now.st_size != doc->st.st_size || now.st_mtim.tv_sec != doc->st.st_mtim.tv_sec ||
+           now.st_mtim.tv_nsec != doc->st.st_mtim.tv_nsec || now.st_nlink == 0;
+}
+
+ssize_t pk_span_read(const pk_doc *doc, const pk_node *n, uint64_t off, void *buf, uint64_t len)
+{
+    const pk_span *s = &n->u.s;
+    if (off > s->len || len > s->len - off)
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    if (!(n->flags & PK_NF_SRC)) {
+        memcpy(buf, doc->pool.data + s->pos + off, len);
+        return (ssize_t)len;
+    }
+    if (doc->src) {
+        memcpy(buf, doc->src + s->pos + off, len);
+        return (ssize_t)len;
+    }
+    if (source_changed(doc))
+        return -EIO;
+    uint64_t done = 0;
+    while (done < len) {
+        ssize_t r = pread(doc->fd, (char *)buf + done, len - done,
+                          (off_t)(doc->fd_base + s->pos + off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -EIO;
+        done += (uint64_t)r;
+    }
+    return (ssize_t)len;
+}
+
+const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n)
+{
+    if (n->flags & PK_NF_SRC)
+        return doc->src ? doc->src + n->u.s.pos : NULL;
+    return (const uint8_t *)doc->pool.data + n->u.s.pos;
+}

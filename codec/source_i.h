@@ -1,0 +1,20 @@
+/* source_i.h: where the decoded stream comes from (a mapped file, a decompressed buffer, or
+ * memory a caller owns), and how its bytes are read once the tree is built. */
+#ifndef SOURCE_I_H
+#define SOURCE_I_H
+
+#include "pk_i.h"
+
+/* Open and recognise FILE by content, leaving the pickle stream in doc->src. */
+int pk_source_open(pk_doc *doc, const char *path, pk_error *err);
+/* Use a caller's buffer as the file's content (recognised the same way). */
+int pk_source_memory(pk_doc *doc, const void *buf, size_t len, pk_error *err);
+/* Called when the tree is built: a mapped file is unmapped, and from then on source spans are
+ * read with pread, so a file truncated under the mount gives EIO instead of SIGBUS. */
+void pk_source_settle(pk_doc *doc);
+void pk_source_close(pk_doc *doc);
+
+/* Copy len bytes at off of a value's span (pool or source). Returns len, or -errno. */
+ssize_t pk_span_read(const pk_doc *doc, const pk_node *n, uint64_t off, void *buf, uint64_t len);
+
+#endif

@@ -1,0 +1,506 @@
+/* tree.c: lay the decoded values out as the mounted tree (SPEC.md, "The tree").
+ *
+ * One depth-first walk in preorder, with an explicit stack so that no nesting depth can
+ * overflow the C stack. A container's children are laid out as one contiguous block of entries
+ * when the container is first reached; each child then becomes a directory (first place of a
+ * container), a symlink (a container reached again, cycles included) or a file (a leaf).
+ *
+ * Names are unique per directory: a (parent, name) hash table catches collisions while the
+ * block is laid out, and the same table answers lookups after the mount.
+ */
+#include "pk_i.h"
+#include "source_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the (parent, name) table ---- */
+
+static uint64_t name_hash(uint32_t parent, const char *name, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL ^ ((uint64_t)parent * 0x9e3779b97f4a7c15ULL);
+    for (size_t i = 0; i < len; i++) {
+        h ^= (uint8_t)name[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+static bool entry_is(const pk_doc *doc, uint32_t e, uint32_t parent, const char *name, size_t len)
+{
+    const pk_entry *x = &doc->entries[e];
+    return x->parent == parent && x->name.len == len &&
+           memcmp(doc->pool.data + x->name.pos, name, len) == 0;
+}
+
+static uint32_t table_find(const pk_doc *doc, uint32_t parent, const char *name, size_t len)
+{
+    if (!doc->lookup)
+        return 0;
+    uint64_t h = name_hash(parent, name, len) & doc->lookup_mask;
+    for (uint32_t e; (e = doc->lookup[h]) != 0; h = (h + 1) & doc->lookup_mask)
+        if (entry_is(doc, e, parent, name, len))
+            return e;
+    return 0;
+}
+
+static void table_put(pk_doc *doc, uint32_t e)
+{
+    const pk_entry *x = &doc->entries[e];
+    uint64_t h = name_hash(x->parent, doc->pool.data + x->name.pos, (size_t)x->name.len) &
+                 doc->lookup_mask;
+    while (doc->lookup[h])
+        h = (h + 1) & doc->lookup_mask;
+    doc->lookup[h] = e;
+}
+
+/* Keep the table at most half full for `need` entries. */
+static bool table_reserve(pk_doc *doc, uint64_t need)
+{
+    uint64_t size = doc->lookup ? doc->lookup_mask + 1 : 0;
+    if (need * 2 <= size)
+        return true;
+    uint64_t nsize = size ? size : 1024;
+    while (nsize < need * 2)
+        nsize *= 2;
+    uint32_t *t = calloc(nsize, sizeof *t);
+    if (!t)
+        return false;
+    free(doc->lookup);
+    doc->lookup = t;
+    doc->lookup_mask = nsize - 1;
+    for (uint64_t e = 2; e < doc->nentries; e++) /* the root has no name to find */
+        table_put(doc, (uint32_t)e);
+    return true;
+}
+
+/* ---- names ---- */
+
+#define NAME_MAX_BYTES 255
+#define NAME_CUT 240
+
+static bool valid_name(const char *s, size_t len)
+{
+    return len > 0 && len <= NAME_MAX_BYTES && !(len == 1 && s[0] == '.') &&
+           !(len == 2 && s[0] == '.' && s[1] == '.') && !memchr(s, '/', len) &&
+           !memchr(s, 0, len);
+}
+
+/* A repr that is no valid name: '/' becomes \x2f, and a long one is cut at a character
+ * boundary and marked with "...". */
+static void escape_name(pk_buf *in, pk_buf *out)
+{
+    for (size_t i = 0; i < in->len; i++) {
+        if (in->data[i] == '/')
+            pk_buf_puts(out, "\\x2f");
+        else
+            pk_buf_put(out, &in->data[i], 1);
+    }
+    if (out->len > NAME_MAX_BYTES) {
+        size_t cut = NAME_CUT;
+        while (cut > 0 && ((uint8_t)out->data[cut] & 0xc0) == 0x80)
+            cut--;
+        out->len = cut;
+        pk_buf_puts(out, "...");
+    }
+}
+
+/* The name of a dict entry whose key is node `key`, into b. */
+static void key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
+{
+    const pk_node *k = &doc->nodes[key];
+    if (k->kind == PK_K_STR && k->u.s.len <= NAME_MAX_BYTES) {
+        const uint8_t *p = pk_span_ptr(doc, k);
+        if (p && valid_name((const char *)p, (size_t)k->u.s.len)) {
+            pk_buf_put(b, p, (size_t)k->u.s.len);
+            return;
+        }
+    }
+    pk_buf r = {.max = 4096};
+    pk_repr(doc, key, &r);
+    if (r.failed)
+        b->failed = true;
+    else if (valid_name(r.data, r.len))
+        pk_buf_put(b, r.data, r.len);
+    else
+        escape_name(&r, b);
+    pk_buf_free(&r);
+}
+
+/* ---- laying out ---- */
+
+typedef struct builder {
+    pk_doc *doc;
+    pk_error *err;
+    uint32_t *home;   /* node -> the entry of its first place, for containers */
+    pk_buf name;      /* scratch */
+} builder;
+
+static int oom(builder *bd)
+{
+    pk_set_error(bd->err, PK_E_NOMEM, 0, -1, "out of memory");
+    return -1;
+}
+
+static int opcode_at(const pk_doc *doc, uint64_t offset)
+{
+    return doc->src && offset < doc->src_len ? doc->src[offset] : -1;
+}
+
+/* Add a child entry of dir named bd->name, made unique with ~N. Returns its index or 0. */
+static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role)
+{
+    pk_doc *doc = bd->doc;
+    if (bd->name.failed)
+        return oom(bd), 0;
+    if (doc->nentries >= UINT32_MAX - 1) {
+        pk_set_error(bd->err, PK_E_NODE_LIMIT, doc->nodes[node].offset,
+                     opcode_at(doc, doc->nodes[node].offset), "more entries than the limit");
+        return 0;
+    }
+    if (!pk_grow((void **)&doc->entries, &doc->cap_entries, doc->nentries + 1, sizeof(pk_entry)) ||
+        !table_reserve(doc, doc->nentries + 1))
+        return oom(bd), 0;
+    size_t base = bd->name.len;
+    if (table_find(doc, dir, bd->name.data, base)) {
+        for (uint64_t k = 1;; k++) {
+            char suffix[24];
+            int n = snprintf(suffix, sizeof suffix, "~%llu", (unsigned long long)k);
+            bd->name.len = base;
+            pk_buf_put(&bd->name, suffix, (size_t)n);
+            if (bd->name.failed)
+                return oom(bd), 0;
+            if (!table_find(doc, dir, bd->name.data, bd->name.len))
+                break;
+        }
+    }
+    uint32_t e = (uint32_t)doc->nentries;
+    pk_entry *x = &doc->entries[e];
+    memset(x, 0, sizeof *x);
+    if (!pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &x->name))
+        return oom(bd), 0;
+    x->parent = dir;
+    x->node = node;
+    x->key = key;
+    x->role = (uint8_t)role;
+    doc->nentries++;
+    table_put(doc, e);
+    bd->name.len = 0;
+    return e;
+}
+
+static uint32_t add_named(builder *bd, uint32_t dir, const char *name, uint32_t node, pk_role role)
+{
+    bd->name.len = 0;
+    pk_buf_puts(&bd->name, name);
+    return add_entry(bd, dir, node, 0, role);
+}
+
+static uint32_t add_indexed(builder *bd, uint32_t dir, uint64_t i, uint32_t node)
+{
+    char t[24];
+    int n = snprintf(t, sizeof t, "%llu", (unsigned long long)i);
+    bd->name.len = 0;
+    pk_buf_put(&bd->name, t, (size_t)n);
+    return add_entry(bd, dir, node, 0, PK_R_VALUE);
+}
+
+static int add_items(builder *bd, uint32_t dir, const pk_node *c)
+{
+    uint64_t i = 0;
+    for (uint32_t l = c->u.c.head; l; l = bd->doc->links[l].next)
+        if (!add_indexed(bd, dir, i++, bd->doc->links[l].node))
+            return -1;
+    return 0;
+}
+
+static int add_pairs(builder *bd, uint32_t dir, const pk_node *c)
+{
+    const pk_doc *doc = bd->doc;
+    for (uint32_t l = c->u.c.head; l && doc->links[l].next; l = doc->links[doc->links[l].next].next) {
+        uint32_t key = doc->links[l].node;
+        bd->name.len = 0;
+        key_name(doc, key, &bd->name);
+        if (!add_entry(bd, dir, doc->links[doc->links[l].next].node, key, PK_R_VALUE))
+            return -1;
+    }
+    return 0;
+}
+
+/* Sets: elements sorted by the bytes of their rendering (file content for leaves, repr for
+ * the rest), then by type name, then in pickled order, so that equal sets mount equal. */
+typedef struct set_elem {
+    uint32_t node;
+    uint64_t order;
+    const char *type;
+    pk_buf text;
+} set_elem;
+
+static int cmp_elems(const void *a, const void *b)
+{
+    const set_elem *x = a, *y = b;
+    size_t n = x->text.len < y->text.len ? x->text.len : y->text.len;
+    int c = n ? memcmp(x->text.data, y->text.data, n) : 0;
+    if (c)
+        return c;
+    if (x->text.len != y->text.len)
+        return x->text.len < y->text.len ? -1 : 1;
+    c = strcmp(x->type, y->type);
+    if (c)
+        return c;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+#define SET_KEY_MAX (1u << 20)
+
+static int add_set(builder *bd, uint32_t dir, const pk_node *c)
+{
+    const pk_doc *doc = bd->doc;
+    uint64_t count = c->u.c.count;
+    set_elem *el = calloc(count ? count : 1, sizeof *el);
+    if (!el)
+        return oom(bd);
+    uint64_t i = 0;
+    int rc = 0;
+    for (uint32_t l = c->u.c.head; l; l = doc->links[l].next, i++) {
+        set_elem *e = &el[i];
+        e->node = doc->links[l].node;
+        e->order = i;
+        e->type = pk_value_type(doc, e->node);
+        e->text.max = SET_KEY_MAX;
+        if (pk_is_dir_value(doc, e->node) && doc->nodes[e->node].kind != PK_K_OBJECT)
+            pk_repr(doc, e->node, &e->text);
+        else
+            pk_render_leaf(doc, e->node, &e->text);
+        if (e->text.failed)
+            rc = -1;
+    }
+    if (rc == 0) {
+        qsort(el, count, sizeof *el, cmp_elems);
+        for (i = 0; i < count && rc == 0; i++)
+            if (!add_indexed(bd, dir, i, el[i].node))
+                rc = -1;
+    } else {
+        oom(bd);
+    }
+    for (i = 0; i < count; i++)
+        pk_buf_free(&el[i].text);
+    free(el);
+    return rc;
+}
+
+/* An object's directory: __reduce__, __args__, its state, then its items. */
+static int add_object(builder *bd, uint32_t dir, uint32_t node)
+{
+    const pk_doc *doc = bd->doc;
+    const pk_call call = doc->calls[doc->nodes[node].call];
+    if (!add_named(bd, dir, "__reduce__", node, PK_R_REDUCE))
+        return -1;
+    const pk_node *args = call.args ? &doc->nodes[call.args] : NULL;
+    if (args && !(args->kind == PK_K_TUPLE && args->u.c.count == 0))
+        if (!add_named(bd, dir, "__args__", call.args, PK_R_VALUE))
+            return -1;
+    if (call.kwargs && doc->nodes[call.kwargs].u.c.count)
+        if (!add_named(bd, dir, "__kwargs__", call.kwargs, PK_R_VALUE))
+            return -1;
+    if (call.state) {
+        const pk_node *st = &doc->nodes[call.state];
+        uint32_t dict = 0, slots = 0;
+        if (st->kind == PK_K_DICT) {
+            dict = call.state;
+        } else if (st->kind == PK_K_TUPLE && st->u.c.count == 2) {
+            /* (dict or None, slots dict): both become entries */
+            uint32_t a = doc->links[st->u.c.head].node;
+            uint32_t b = doc->links[doc->links[st->u.c.head].next].node;
+            if ((doc->nodes[a].kind == PK_K_DICT || doc->nodes[a].kind == PK_K_NONE) &&
+                doc->nodes[b].kind == PK_K_DICT) {
+                dict = doc->nodes[a].kind == PK_K_DICT ? a : 0;
+                slots = b;
+            }
+        }
+        if (dict || slots) {
+            if ((dict && add_pairs(bd, dir, &doc->nodes[dict]) < 0) ||
+                (slots && add_pairs(bd, dir, &doc->nodes[slots]) < 0))
+                return -1;
+        } else if (!add_named(bd, dir, "__state__", call.state, PK_R_VALUE)) {
+            return -1;
+        }
+    }
+    if (call.items && add_items(bd, dir, &doc->nodes[call.items]) < 0)
+        return -1;
+    if (call.dictitems && add_pairs(bd, dir, &doc->nodes[call.dictitems]) < 0)
+        return -1;
+    return 0;
+}
+
+/* Lay out the children of directory entry `dir` as one block. */
+static int add_children(builder *bd, uint32_t dir)
+{
+    pk_doc *doc = bd->doc;
+    uint32_t first = (uint32_t)doc->nentries;
+    const pk_entry x = doc->entries[dir];
+    int rc = 0;
+    if (x.role == PK_R_STREAM) {
+        for (uint64_t i = 0; i < doc->ntops && rc == 0; i++)
+            if (!add_indexed(bd, dir, i, doc->tops[i]))
+                rc = -1;
+    } else {
+        const pk_node *n = &doc->nodes[x.node];
+        switch ((pk_kind)n->kind) {
+        case PK_K_LIST:
+        case PK_K_TUPLE: rc = add_items(bd, dir, n); break;
+        case PK_K_DICT: rc = add_pairs(bd, dir, n); break;
+        case PK_K_SET:
+        case PK_K_FROZENSET: rc = add_set(bd, dir, n); break;
+        case PK_K_OBJECT: rc = add_object(bd, dir, x.node); break;
+        default: break;
+        }
+        /* BUILD state on a container that is not an object (an OrderedDict's, say) */
+        if (rc == 0 && n->kind != PK_K_OBJECT && n->call && doc->calls[n->call].state &&
+            !add_named(bd, dir, "__state__", doc->calls[n->call].state, PK_R_VALUE))
+            rc = -1;
+    }
+    if (rc < 0)
+        return -1;
+    doc->entries[dir].first = first;
+    doc->entries[dir].count = (uint32_t)(doc->nentries - first);
+    return 0;
+}
+
+/* The walk's stack: each frame is a directory and the next of its children to visit. */
+typedef struct frame {
+    uint32_t dir;
+    uint32_t next;
+} frame;
+
+static int walk(builder *bd, uint32_t root)
+{
+    pk_doc *doc = bd->doc;
+    frame *stack = NULL;
+    uint64_t depth = 0, cap = 0;
+    int rc = 0;
+    if (add_children(bd, root) < 0 || !pk_grow((void **)&stack, &cap, 1, sizeof(frame)))
+        rc = -1;
+    else
+        stack[depth++] = (frame){root, 0};
+    while (rc == 0 && depth > 0) {
+        frame *f = &stack[depth - 1];
+        pk_entry *d = &doc->entries[f->dir];
+        if (f->next >= d->count) {
+            depth--;
+            continue;
+        }
+        uint32_t e = d->first + f->next++;
+        pk_entry *x = &doc->entries[e];
+        if (x->role != PK_R_VALUE || !pk_is_dir_value(doc, x->node)) {
+            x->ftype = PK_FILE;
+            continue;
+        }
+        if (bd->home[x->node]) {
+            x->ftype = PK_LINK;
+            x->target = bd->home[x->node];
+            continue;
+        }
+        x->ftype = PK_DIR;
+        bd->home[x->node] = e;
+        doc->entries[f->dir].nsubdirs++;
+        if (depth >= doc->lim.max_depth) {
+            uint64_t off = doc->nodes[x->node].offset;
+            char what[96];
+            snprintf(what, sizeof what, "nesting deeper than %llu (the limit)",
+                     (unsigned long long)doc->lim.max_depth);
+            pk_set_error(bd->err, PK_E_DEPTH_LIMIT, off, opcode_at(doc, off), what);
+            rc = -1;
+            break;
+        }
+        if (add_children(bd, e) < 0 || !pk_grow((void **)&stack, &cap, depth + 1, sizeof(frame))) {
+            if (bd->err->code == PK_E_OK)
+                oom(bd);
+            rc = -1;
+            break;
+        }
+        stack[depth++] = (frame){e, 0};
+    }
+    free(stack);
+    return rc;
+}
+
+int pk_build_tree(pk_doc *doc, pk_error *err)
+{
+    builder bd = {.doc = doc, .err = err};
+    bd.home = calloc(doc->nnodes, sizeof *bd.home);
+    if (!bd.home || !pk_grow((void **)&doc->entries, &doc->cap_entries, 2, sizeof(pk_entry))) {
+        free(bd.home);
+        return oom(&bd);
+    }
+    memset(doc->entries, 0, 2 * sizeof(pk_entry));
+    doc->nentries = 2;
+    pk_entry *root = &doc->entries[PK_ROOT];
+    root->parent = PK_ROOT;
+    root->ftype = PK_DIR;
+    /* One pickle whose top is a container or object is the root; anything else (several
+     * pickles, one scalar) is shown as an indexed folder of pickles. */
+    if (doc->ntops == 1 && pk_is_dir_value(doc, doc->tops[0])) {
+        root->node = doc->tops[0];
+        bd.home[root->node] = PK_ROOT;
+    } else {
+        root->role = PK_R_STREAM;
+    }
+    int rc = walk(&bd, PK_ROOT);
+    pk_buf_free(&bd.name);
+    free(bd.home);
+    return rc;
+}
+
+/* ---- queries ---- */
+
+uint64_t pk_entry_count(const pk_doc *doc)
+{
+    return doc->nentries - 1;
+}
+
+pk_ftype pk_type(const pk_doc *doc, pk_ino ino)
+{
+    return (pk_ftype)doc->entries[ino].ftype;
+}
+
+pk_ino pk_parent(const pk_doc *doc, pk_ino ino)
+{
+    return doc->entries[ino].parent;
+}
+
+uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir)
+{
+    const pk_entry *x = &doc->entries[dir];
+    return x->ftype == PK_DIR ? x->count : 0;
+}
+
+pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i)
+{
+    return doc->entries[dir].first + i;
+}
+
+uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir)
+{
+    return doc->entries[dir].nsubdirs;
+}
+
+const char *pk_name(const pk_doc *doc, pk_ino ino, size_t *len)
+{
+    const pk_entry *x = &doc->entries[ino];
+    *len = (size_t)x->name.len;
+    return doc->pool.data ? doc->pool.data + x->name.pos : "";
+}
+
+pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
+{
+    if (doc->entries[dir].ftype != PK_DIR)
+        return 0;
+    return table_find(doc, (uint32_t)dir, name, len);
+}
+
+const struct stat *pk_source_stat(const pk_doc *doc)
+{
+    return &doc->st;
+}
