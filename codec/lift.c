@@ -145,20 +145,38 @@ static int lift_bytearray(pk_lift_ctx *c, uint32_t args, uint32_t *out)
     return 0;
 }
 
+/* The lifted callables, by their Python 3 dotted names. */
+typedef int (*lift_fn)(pk_lift_ctx *c, uint32_t args, uint32_t *out);
+
+static int lift_set_call(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+{
+    return lift_set(c, PK_K_SET, args, out);
+}
+
+static int lift_frozenset_call(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+{
+    return lift_set(c, PK_K_FROZENSET, args, out);
+}
+
+static const struct {
+    const char *name;
+    lift_fn fn;
+} lifted[] = {
+    {"builtins.set", lift_set_call},
+    {"builtins.frozenset", lift_frozenset_call},
+    {"builtins.bytearray", lift_bytearray},
+    {"_codecs.encode", lift_latin1},
+};
+
 int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, uint32_t kwargs,
                  uint32_t *out)
 {
-    char name[64];
+    char name[128];
     *out = 0;
     if (how != PK_HOW_REDUCE || kwargs || !normalised_name(c->doc, callable, name, sizeof name))
         return 0;
-    if (strcmp(name, "builtins.set") == 0)
-        return lift_set(c, PK_K_SET, args, out);
-    if (strcmp(name, "builtins.frozenset") == 0)
-        return lift_set(c, PK_K_FROZENSET, args, out);
-    if (strcmp(name, "builtins.bytearray") == 0)
-        return lift_bytearray(c, args, out);
-    if (strcmp(name, "_codecs.encode") == 0)
-        return lift_latin1(c, args, out);
+    for (size_t i = 0; i < sizeof lifted / sizeof lifted[0]; i++)
+        if (strcmp(name, lifted[i].name) == 0)
+            return lifted[i].fn(c, args, out);
     return 0;
 }
