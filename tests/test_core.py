@@ -218,7 +218,7 @@ def test_cat_and_partial_reads():
             for off, size in ((0, 1), (1, 4095), (4095, 2), (10000, 5000), (19999, 10),
                               (20000, 10), (50000, 10), (0, 100000)):
                 got = os.pread(fd, size, off)
-                assert got == big[off:off + size], "pread(%d, %d): expected %s, got %s" % (
+                assert got == big[off:off + size], "pread(size=%d, offset=%d): expected %s, got %s" % (
                     size, off, short(big[off:off + size]), short(got))
         finally:
             os.close(fd)
@@ -353,7 +353,7 @@ def _no_mount_left(path):
 @pytest.mark.parametrize("foreground", [True, False], ids=["foreground", "daemon"])
 @pytest.mark.parametrize("kind", ["missing_dir", "regular_file"])
 def test_bad_mountpoint_exits_3(tmp_path, kind, foreground):
-    require = mountutil.require_fuse()
+    mountutil.require_fuse()
     if kind == "missing_dir":
         mnt = str(tmp_path / "does-not-exist")
     else:
