@@ -126,15 +126,15 @@ static int lift_latin1(pk_lift_ctx *c, uint32_t args, uint32_t *out)
     return 0;
 }
 
-/* bytearray() or bytearray(b'...') */
-static int lift_bytearray(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+/* bytes() and bytearray(), empty or from bytes: protocols 0 to 2 write b'' as bytes(). */
+static int lift_bytes_of(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *out)
 {
     pk_doc *doc = c->doc;
     uint64_t n = tuple_len(doc, args);
     uint32_t from = n == 1 ? tuple_item(doc, args, 0) : 0;
     if (n > 1 || (from && doc->nodes[from].kind != PK_K_BYTES))
         return 0;
-    uint32_t b = pk_lift_new_node(c, PK_K_BYTEARRAY);
+    uint32_t b = pk_lift_new_node(c, kind);
     if (!b)
         return -1;
     if (from) { /* share the bytes: the span is immutable */
@@ -147,6 +147,16 @@ static int lift_bytearray(pk_lift_ctx *c, uint32_t args, uint32_t *out)
 
 /* The lifted callables, by their Python 3 dotted names. */
 typedef int (*lift_fn)(pk_lift_ctx *c, uint32_t args, uint32_t *out);
+
+static int lift_bytes(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+{
+    return lift_bytes_of(c, PK_K_BYTES, args, out);
+}
+
+static int lift_bytearray(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+{
+    return lift_bytes_of(c, PK_K_BYTEARRAY, args, out);
+}
 
 static int lift_set_call(pk_lift_ctx *c, uint32_t args, uint32_t *out)
 {
@@ -164,6 +174,7 @@ static const struct {
 } lifted[] = {
     {"builtins.set", lift_set_call},
     {"builtins.frozenset", lift_frozenset_call},
+    {"builtins.bytes", lift_bytes},
     {"builtins.bytearray", lift_bytearray},
     {"_codecs.encode", lift_latin1},
 };

@@ -72,13 +72,19 @@ int pk_float_repr(double f, char out[32])
         return snprintf(out, 32, "nan");
     if (isinf(f))
         return snprintf(out, 32, f < 0 ? "-inf" : "inf");
+    /* Round-tripping is monotonic in the number of digits (more digits are never further
+     * from f), so the shortest count is found by bisection over 1..17. */
     char sci[40];
-    int prec;
-    for (prec = 15; prec <= 17; prec++) { /* 15 digits always suffice when any <= 15 do */
-        snprintf(sci, sizeof sci, "%.*e", prec - 1, f);
+    int lo = 1, hi = 17;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(sci, sizeof sci, "%.*e", mid - 1, f);
         if (strtod(sci, NULL) == f)
-            break;
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    snprintf(sci, sizeof sci, "%.*e", lo - 1, f);
     /* sci is [-]D.DDDDe[+-]XX: pull out the digits and the exponent */
     const char *p = sci;
     bool neg = *p == '-';
