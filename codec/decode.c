@@ -790,6 +790,65 @@ static pk_call *call_of(dec *d, uint32_t node)
     return &d->doc->calls[c];
 }
 
+/* Would CPython's dict or set refuse this value as a key? list, dict, set and bytearray are
+ * unhashable, and so is a tuple or frozenset holding one. Objects are not judged: their hash
+ * would be a call. Tuples and frozensets are built from values that existed before them, so
+ * they hold no cycles; the verdict is cached on them since they never change. */
+static bool hashable(dec *d, uint32_t node, const char **type)
+{
+    pk_doc *doc = d->doc;
+    const pk_node *n = &doc->nodes[node];
+    if (n->kind == PK_K_LIST || n->kind == PK_K_DICT || n->kind == PK_K_SET ||
+        n->kind == PK_K_BYTEARRAY) {
+        *type = pk_value_type(doc, node);
+        return false;
+    }
+    if ((n->kind != PK_K_TUPLE && n->kind != PK_K_FROZENSET) || (n->flags & PK_NF_HASHABLE))
+        return true;
+    /* an explicit stack: a key may be a tuple nested a million deep */
+    uint32_t *todo = NULL;
+    uint64_t len = 0, cap = 0;
+    bool ok = true;
+    if (!pk_grow((void **)&todo, &cap, 1, sizeof *todo))
+        return true; /* out of memory is reported by the next allocation */
+    todo[len++] = node;
+    while (ok && len > 0) {
+        uint32_t t = todo[--len];
+        for (uint32_t l = doc->nodes[t].u.c.head; l && ok; l = doc->links[l].next) {
+            uint32_t item = doc->links[l].node;
+            const pk_node *x = &doc->nodes[item];
+            if (x->kind == PK_K_LIST || x->kind == PK_K_DICT || x->kind == PK_K_SET ||
+                x->kind == PK_K_BYTEARRAY) {
+                *type = pk_value_type(doc, item);
+                ok = false;
+            } else if ((x->kind == PK_K_TUPLE || x->kind == PK_K_FROZENSET) &&
+                       !(x->flags & PK_NF_HASHABLE)) {
+                if (!pk_grow((void **)&todo, &cap, len + 1, sizeof *todo))
+                    break;
+                todo[len++] = item;
+            }
+        }
+    }
+    free(todo);
+    if (ok)
+        doc->nodes[node].flags |= PK_NF_HASHABLE;
+    return ok;
+}
+
+/* Check the keys (every other item from `from`, or every item) of stack[from..sp). */
+static int check_hashable(dec *d, uint64_t from, uint64_t step)
+{
+    for (uint64_t i = from; i < d->sp; i += step) {
+        const char *type = "?";
+        if (!hashable(d, d->stack[i], &type)) {
+            char what[64];
+            snprintf(what, sizeof what, "unhashable type: '%s'", type);
+            return fail(d, PK_E_BAD_TYPE, what);
+        }
+    }
+    return 0;
+}
+
 /* Items appended to stack[at-1] (APPEND, APPENDS): a list takes them; an opaque object records
  * them; anything else has no append() and CPython would fail calling it. */
 static int do_append(dec *d, uint64_t at)
@@ -842,6 +901,8 @@ static int do_setitems(dec *d, uint64_t at)
         into = d->doc->calls[d->doc->nodes[target].call].dictitems;
     } else if (t->kind != PK_K_DICT) {
         return fail(d, PK_E_BAD_TYPE, "SETITEM on a value that is not a dict or object");
+    } else if (check_hashable(d, at, 2) < 0) {
+        return -1;
     }
     for (uint64_t i = at; i < d->sp; i++)
         if (add_item(d, into, d->stack[i]) < 0)
@@ -870,6 +931,8 @@ static int do_additems(dec *d, uint64_t at)
         into = d->doc->calls[d->doc->nodes[target].call].items;
     } else if (t->kind != PK_K_SET) {
         return fail(d, PK_E_BAD_TYPE, "ADDITEMS on a value that is not a set or object");
+    } else if (check_hashable(d, at, 1) < 0) {
+        return -1;
     }
     for (uint64_t i = at; i < d->sp; i++)
         if (add_item(d, into, d->stack[i]) < 0)
@@ -1030,6 +1093,7 @@ static int run(dec *d, uint32_t *out)
         case OP_TUPLE:
         case OP_FROZENSET:
             if ((m = marker(d)) < 0 ||
+                (op == OP_FROZENSET && check_hashable(d, (uint64_t)m, 1) < 0) ||
                 collect(d, op == OP_LIST ? PK_K_LIST : op == OP_TUPLE ? PK_K_TUPLE : PK_K_FROZENSET,
                         (uint64_t)m) < 0)
                 return -1;
@@ -1039,7 +1103,7 @@ static int run(dec *d, uint32_t *out)
                 return -1;
             if ((d->sp - (uint64_t)m) % 2)
                 return fail(d, PK_E_ODD_SETITEMS, "odd number of items for DICT");
-            if (collect(d, PK_K_DICT, (uint64_t)m) < 0)
+            if (check_hashable(d, (uint64_t)m, 2) < 0 || collect(d, PK_K_DICT, (uint64_t)m) < 0)
                 return -1;
             break;
         case OP_TUPLE1:

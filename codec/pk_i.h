@@ -62,6 +62,7 @@ typedef struct pk_chain {
 enum {
     PK_NF_SRC = 1,      /* u.s lies in the source stream, not in the pool */
     PK_NF_FROZEN = 2,   /* a tuple: no more items may be added */
+    PK_NF_HASHABLE = 4, /* a tuple or frozenset already found hashable (they never change) */
 };
 
 typedef struct pk_node {
