@@ -423,3 +423,63 @@ def test_pkdump_prints_the_demo_tree():
                  "config/debug = False\\n"):
         assert any(l.endswith(want) for l in out), "pkdump output lacks a line ending %r:\n%s" % (
             want, "\n".join(out[:40]))
+
+
+# ---- beyond the fixtures: wide and deep trees, compressed files ----
+
+def test_wide_directories(tmp_path):
+    """Directories too big for one readdir reply, and lists pickled in APPENDS batches."""
+    obj = {
+        "list": list(range(5000)),
+        "dict": {"key-%04d-%s" % (i, "w" * 40): i for i in range(1500)},
+        "set": set(range(2500)),
+    }
+    for p in (0, 2, 5):
+        path = tmp_path / ("wide_p%d.pkl" % p)
+        path.write_bytes(pickle.dumps(obj, protocol=p))
+        expected = spec_model.expected_tree_of_file(str(path))
+        with mount(str(path)) as mnt:
+            fail_with(compare(expected, walk(mnt)), "wide_p%d: the mounted tree differs:" % p)
+
+
+def test_deep_nesting(tmp_path):
+    import sys
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(20000)
+    try:
+        obj = leaf = {}
+        for i in range(400):
+            nxt = [{}] if i % 2 else {"d": None}
+            if isinstance(leaf, dict):
+                leaf["d"] = nxt
+            else:
+                leaf.append(nxt)
+            leaf = nxt
+        leaf.append(obj) if isinstance(leaf, list) else leaf.update(back=obj)
+        path = tmp_path / "deep.pkl"
+        path.write_bytes(pickle.dumps(obj, protocol=4))
+        expected = spec_model.expected_tree_of_file(str(path))
+        with mount(str(path)) as mnt:
+            fail_with(compare(expected, walk(mnt)), "deep.pkl: the mounted tree differs:")
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _compressors():
+    import bz2
+    import gzip
+    import lzma
+    import zlib
+    return {"gzip": gzip.compress, "zlib": zlib.compress, "bz2": bz2.compress,
+            "xz": lzma.compress}
+
+
+@pytest.mark.parametrize("kind", sorted(_compressors()))
+def test_compressed_mounts_like_raw(tmp_path, kind):
+    """SPEC: gzip, zlib, bz2 and xz pickles are recognised by content, whatever the name."""
+    raw = open(os.path.join(CORE, "shared_p4.pkl"), "rb").read()
+    path = tmp_path / ("compressed-%s.data" % kind)
+    path.write_bytes(_compressors()[kind](raw))
+    expected = spec_model.expected_tree(spec_model.load_all(os.path.join(CORE, "shared_p4.pkl")))
+    with mount(str(path)) as mnt:
+        fail_with(compare(expected, walk(mnt)), "%s: the mounted tree differs:" % kind)
