@@ -1,0 +1,163 @@
+/* cmdline.c: picklefs' command line, its --help and --version.
+ *
+ *   picklefs [-f] [-d] [-s] [-o opt[,opt...]] FILE MOUNTPOINT
+ *   picklefs --dump FILE
+ *   picklefs --help | --version
+ *
+ * Two passes over argv, as sshfs does it: fuse_opt_parse() with picklefs' own table takes
+ * --help, --version, --dump and the two non-option arguments, and hands every other option
+ * on; fuse_parse_cmdline() then takes the FUSE command-line options (-f, -d, -s, ...). The
+ * mount options (-o ...) stay in args for fuse_session_new(), which refuses unknown ones.
+ * Every usage error is one line on stderr and exit status 2.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pfs_i.h"
+
+#ifndef PFS_VERSION
+#define PFS_VERSION "unknown"
+#endif
+
+#define PFS_OPT(templ, field) { templ, offsetof(struct pfs_cmdline, field), 1 }
+
+static const struct fuse_opt pfs_opt_table[] = {
+    PFS_OPT("-h", show_help),
+    PFS_OPT("--help", show_help),
+    PFS_OPT("-V", show_version),
+    PFS_OPT("--version", show_version),
+    PFS_OPT("--dump", dump),
+    FUSE_OPT_END,
+};
+
+/* Called by fuse_opt_parse() for everything the table does not match. */
+static int take_nonopt(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+    struct pfs_cmdline *cl = data;
+    char **slot;
+
+    (void)outargs;
+    if (key != FUSE_OPT_KEY_NONOPT)
+        return 1; /* an option: keep it for fuse_parse_cmdline() and fuse_session_new() */
+    if (cl->file == NULL)
+        slot = &cl->file;
+    else if (cl->mountpoint == NULL)
+        slot = &cl->mountpoint;
+    else if (cl->extra == NULL)
+        slot = &cl->extra;
+    else
+        return 0; /* the first extra one is enough to complain about */
+    *slot = strdup(arg);
+    return *slot == NULL ? -1 : 0;
+}
+
+void pfs_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("picklefs: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (try 'picklefs --help')\n", stderr);
+}
+
+/* Run one of libfuse's parsers with its messages held back, so that a failure is reported
+ * as one picklefs line. */
+static int parse_quietly(struct fuse_args *args, struct pfs_cmdline *cl, bool fuse_pass)
+{
+    const char *msg;
+    int ret;
+
+    pfs_log_capture();
+    if (fuse_pass)
+        ret = fuse_parse_cmdline(args, &cl->fuse);
+    else
+        ret = fuse_opt_parse(args, cl, pfs_opt_table, take_nonopt);
+    msg = pfs_log_release();
+    if (ret != 0)
+        pfs_usage_error("%s", *msg ? msg : "cannot parse the command line");
+    return ret != 0 ? -1 : 0;
+}
+
+int pfs_cmdline_parse(struct fuse_args *args, struct pfs_cmdline *cl)
+{
+    memset(cl, 0, sizeof(*cl));
+    if (parse_quietly(args, cl, false) != 0)
+        return -1;
+    if (cl->show_help || cl->show_version)
+        return 0;
+    if (cl->dump) {
+        if (cl->file == NULL)
+            pfs_usage_error("--dump needs FILE");
+        else if (cl->mountpoint != NULL)
+            pfs_usage_error("unexpected argument '%s' after --dump FILE", cl->mountpoint);
+        else if (args->argc > 1)
+            pfs_usage_error("--dump takes no FUSE option, got '%s'", args->argv[1]);
+        else
+            return 0;
+        return -1;
+    }
+    if (cl->file == NULL) {
+        pfs_usage_error("missing FILE and MOUNTPOINT");
+        return -1;
+    }
+    if (cl->mountpoint == NULL) {
+        pfs_usage_error("missing MOUNTPOINT");
+        return -1;
+    }
+    if (cl->extra != NULL) {
+        pfs_usage_error("unexpected argument '%s'", cl->extra);
+        return -1;
+    }
+    return parse_quietly(args, cl, true);
+}
+
+void pfs_cmdline_free(struct pfs_cmdline *cl)
+{
+    free(cl->file);
+    free(cl->mountpoint);
+    free(cl->extra);
+    free(cl->fuse.mountpoint); /* always NULL: MOUNTPOINT was taken first; freed anyway */
+    memset(cl, 0, sizeof(*cl));
+}
+
+void pfs_print_help(void)
+{
+    printf("usage: picklefs [options] FILE MOUNTPOINT\n"
+           "       picklefs --dump FILE\n"
+           "       picklefs --help | --version\n"
+           "\n"
+           "Mount the Python pickle FILE, read-only, on the directory MOUNTPOINT.\n"
+           "FILE is decoded completely before the mount is made; nothing in it is ever\n"
+           "imported, called or evaluated. Unmount with: fusermount3 -u MOUNTPOINT\n"
+           "Without -f, picklefs returns once the mount is live.\n"
+           "\n"
+           "picklefs options:\n"
+           "    --dump                 print the tree of FILE as text, one line per\n"
+           "                           entry, without mounting anything\n"
+           "\n"
+           "Exit status:\n"
+           "    0   mounted (with -f: served until unmounted), or --help, --version, --dump\n"
+           "    1   FILE cannot be decoded; one line on stderr:\n"
+           "        picklefs: FILE: WHAT at byte OFFSET (OPCODE)\n"
+           "    2   usage error: a missing argument or an unknown option\n"
+           "    3   MOUNTPOINT cannot be mounted on (missing, not a directory, not permitted)\n"
+           "\n"
+           "FUSE options:\n");
+    fflush(stdout);
+    fuse_cmdline_help();
+    fuse_lowlevel_help();
+}
+
+void pfs_print_version(void)
+{
+    printf("picklefs %s\n", PFS_VERSION);
+    printf("FUSE library version %s\n", fuse_pkgversion());
+    fflush(stdout); /* fuse_lowlevel_version() also runs fusermount3 --version */
+    fuse_lowlevel_version();
+}

@@ -1,0 +1,217 @@
+/* main.c: picklefs' entry point: decode FILE, then mount it and serve it until unmounted.
+ *
+ * The order is the contract (../shared/SPEC.md): the command line is checked, then
+ * MOUNTPOINT (cheap), then FILE is decoded completely; only a file that decoded is mounted.
+ * Each failure before the mount is one line on stderr and its own exit status, and leaves
+ * nothing behind. Without -f, fuse_daemonize() runs after the mount, so the command returns
+ * only once the mount is live, as fuse_main() and squashfuse do. Everything acquired is
+ * released by the goto ladder at the end, in reverse order.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pfs_i.h"
+
+/* Decode FILE, found at path, completely. On failure print the one line the user sees. */
+static int decode(const char *file, const char *path, pk_doc **doc)
+{
+    char msg[512];
+    pk_limits lim;
+    pk_error err;
+
+    pk_limits_default(&lim);
+    memset(&err, 0, sizeof(err));
+    if (pk_open(path, &lim, doc, &err) == 0)
+        return 0;
+    pk_error_format(&err, msg, sizeof(msg));
+    fprintf(stderr, "picklefs: %s: %s\n", file, msg);
+    *doc = NULL;
+    return -1;
+}
+
+/* picklefs --dump FILE: the tree as text on stdout, as tools/pkdump does. */
+static int dump(const char *file)
+{
+    int status = PFS_EXIT_OK;
+    pk_doc *doc;
+    int ret;
+
+    if (decode(file, file, &doc) != 0)
+        return PFS_EXIT_DECODE;
+    ret = pk_dump(doc, stdout);
+    if (fflush(stdout) != 0 && ret == 0)
+        ret = -errno;
+    if (ret < 0) {
+        fprintf(stderr, "picklefs: %s: %s\n", file, strerror(-ret));
+        status = PFS_EXIT_DECODE;
+    }
+    pk_close(doc);
+    return status;
+}
+
+/* Say clearly why MOUNTPOINT will not do, before libfuse gets to say it vaguely. A non-root
+ * user also needs write access, as fusermount3 requires. */
+static int check_mountpoint(const char *mnt)
+{
+    struct stat st;
+    int e = 0;
+
+    if (stat(mnt, &st) != 0)
+        e = errno;
+    else if (!S_ISDIR(st.st_mode))
+        e = ENOTDIR;
+    else if (getuid() != 0 && access(mnt, W_OK) != 0)
+        e = errno;
+    if (e == 0)
+        return 0;
+    fprintf(stderr, "picklefs: %s: %s\n", mnt, strerror(e));
+    return -1;
+}
+
+/* -o fsname=FILE,subtype=picklefs in front of the user's options, which may override them;
+ * -o ro after them, which nothing overrides. */
+static int add_mount_options(struct fuse_args *args, const char *fsname)
+{
+    char *opts = NULL;
+    char *fsopt;
+    int ret = -1;
+
+    fsopt = malloc(strlen("fsname=") + strlen(fsname) + 1);
+    if (fsopt == NULL)
+        return -1;
+    strcpy(fsopt, "fsname=");
+    strcat(fsopt, fsname);
+    if (fuse_opt_add_opt_escaped(&opts, fsopt) == 0 &&
+        fuse_opt_add_opt(&opts, "subtype=picklefs") == 0 &&
+        fuse_opt_insert_arg(args, 1, "-o") == 0 && fuse_opt_insert_arg(args, 2, opts) == 0 &&
+        fuse_opt_add_arg(args, "-o") == 0 && fuse_opt_add_arg(args, "ro") == 0)
+        ret = 0;
+    free(opts);
+    free(fsopt);
+    return ret;
+}
+
+static int serve(struct fuse_session *se, const struct fuse_cmdline_opts *opts)
+{
+    struct fuse_loop_config *cfg;
+    int ret;
+
+    if (opts->singlethread)
+        return fuse_session_loop(se);
+    cfg = fuse_loop_cfg_create();
+    if (cfg == NULL)
+        return -ENOMEM;
+    fuse_loop_cfg_set_clone_fd(cfg, (unsigned int)opts->clone_fd);
+    /* UINT_MAX means "not given"; libfuse 3.14 complains when it is passed on. */
+    if (opts->max_idle_threads != UINT_MAX)
+        fuse_loop_cfg_set_idle_threads(cfg, opts->max_idle_threads);
+    fuse_loop_cfg_set_max_threads(cfg, opts->max_threads);
+    ret = fuse_session_loop_mt(se, cfg);
+    fuse_loop_cfg_destroy(cfg);
+    return ret;
+}
+
+int main(int argc, char *argv[])
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct fuse_session *se = NULL;
+    struct pfs pfs = { .doc = NULL };
+    struct pfs_cmdline cl;
+    char *file_path = NULL;
+    char *mnt_path = NULL;
+    const char *msg;
+    int status = PFS_EXIT_USAGE;
+    int ret;
+
+    if (pfs_cmdline_parse(&args, &cl) != 0)
+        goto out_args;
+    status = PFS_EXIT_OK;
+    if (cl.show_help) {
+        pfs_print_help();
+        goto out_args;
+    }
+    if (cl.show_version) {
+        pfs_print_version();
+        goto out_args;
+    }
+    if (cl.dump) {
+        status = dump(cl.file);
+        goto out_args;
+    }
+
+    /* fuse_daemonize() moves to "/" even with -f, and the codec may go back to FILE to read
+     * stored spans, so both paths are made absolute now. The messages keep the user's. */
+    status = PFS_EXIT_USAGE;
+    file_path = realpath(cl.file, NULL);
+    if (add_mount_options(&args, file_path ? file_path : cl.file) != 0) {
+        fprintf(stderr, "picklefs: %s\n", strerror(ENOMEM));
+        goto out_args;
+    }
+    pfs_log_capture();
+    se = fuse_session_new(&args, &pfs_ops, sizeof(pfs_ops), &pfs);
+    msg = pfs_log_release();
+    if (se == NULL) {
+        pfs_usage_error("%s", *msg ? msg : "bad FUSE options");
+        goto out_args;
+    }
+
+    status = PFS_EXIT_MOUNT;
+    if (check_mountpoint(cl.mountpoint) != 0)
+        goto out_session;
+    mnt_path = realpath(cl.mountpoint, NULL);
+    if (mnt_path == NULL) {
+        fprintf(stderr, "picklefs: %s: %s\n", cl.mountpoint, strerror(errno));
+        goto out_session;
+    }
+
+    status = PFS_EXIT_DECODE;
+    if (decode(cl.file, file_path ? file_path : cl.file, &pfs.doc) != 0)
+        goto out_session;
+
+    /* Installed before the mount: a signal from here on ends the loop, which unmounts. */
+    if (fuse_set_signal_handlers(se) != 0) {
+        fprintf(stderr, "picklefs: cannot install signal handlers\n");
+        goto out_doc;
+    }
+
+    status = PFS_EXIT_MOUNT;
+    pfs_log_capture();
+    ret = fuse_session_mount(se, mnt_path);
+    msg = pfs_log_release();
+    if (ret != 0) {
+        fprintf(stderr, "picklefs: %s: %s\n", cl.mountpoint, *msg ? msg : "mount failed");
+        goto out_signals;
+    }
+    if (fuse_daemonize(cl.fuse.foreground) != 0) {
+        fprintf(stderr, "picklefs: %s: cannot go to the background\n", cl.mountpoint);
+        goto out_unmount;
+    }
+
+    /* 0 when unmounted, the signal number when stopped by one: both are a clean end. */
+    ret = serve(se, &cl.fuse);
+    status = PFS_EXIT_OK;
+    if (ret < 0) {
+        fprintf(stderr, "picklefs: %s: %s\n", cl.mountpoint, strerror(-ret));
+        status = PFS_EXIT_DECODE;
+    }
+
+out_unmount:
+    fuse_session_unmount(se);
+out_signals:
+    fuse_remove_signal_handlers(se);
+out_doc:
+    pk_close(pfs.doc);
+out_session:
+    fuse_session_destroy(se);
+out_args:
+    free(mnt_path);
+    free(file_path);
+    pfs_cmdline_free(&cl);
+    fuse_opt_free_args(&args);
+    return status;
+}

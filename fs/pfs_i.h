@@ -1,0 +1,92 @@
+/* pfs_i.h: what the files of the FUSE driver share, and nothing else.
+ *
+ * The driver is a thin layer between the kernel and an already decoded pk_doc: main.c parses
+ * the command line (cmdline.c), decodes FILE, mounts and runs the loop; ops.c answers the
+ * read-only requests; erofs.c refuses every modifying one; logcap.c turns libfuse's start-up
+ * messages into picklefs' one-line errors. Nothing here parses pickle bytes: all of that is
+ * behind ../codec/pk.h.
+ */
+#ifndef PFS_I_H
+#define PFS_I_H
+
+/* The 3.12 API: fuse_loop_cfg_create() and the opaque struct fuse_loop_config. */
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
+
+#include <fuse_lowlevel.h>
+
+#include "pk.h"
+
+/* Exit statuses, documented in --help and the man page. */
+enum {
+    PFS_EXIT_OK = 0,
+    PFS_EXIT_DECODE = 1, /* FILE cannot be decoded, or serving it failed */
+    PFS_EXIT_USAGE = 2,  /* bad command line */
+    PFS_EXIT_MOUNT = 3,  /* MOUNTPOINT cannot be mounted on */
+};
+
+/* The session's userdata. doc is set after decoding, before the mount, and is read-only from
+ * then on: request handlers run on several threads and take no locks. */
+struct pfs {
+    pk_doc *doc;
+};
+
+/* ---- cmdline.c ---- */
+
+struct pfs_cmdline {
+    char *file;       /* first non-option argument */
+    char *mountpoint; /* second non-option argument */
+    char *extra;      /* a third one, which is a usage error */
+    int show_help;    /* -h, --help */
+    int show_version; /* -V, --version */
+    int dump;         /* --dump */
+    struct fuse_cmdline_opts fuse; /* -f, -d, -s, -o clone_fd, ... */
+};
+
+/* Take picklefs' own options, FILE and MOUNTPOINT out of args, then the FUSE command-line
+ * options (-f, -d, -s, ...) into cl->fuse; what is left in args (-o mount options, and
+ * anything unknown) is for fuse_session_new(). Returns 0, or -1 after printing the one-line
+ * usage error. With --help or --version set, nothing else is checked. */
+int pfs_cmdline_parse(struct fuse_args *args, struct pfs_cmdline *cl);
+void pfs_cmdline_free(struct pfs_cmdline *cl);
+void pfs_print_help(void);
+void pfs_print_version(void);
+/* Print "picklefs: WHAT (try 'picklefs --help')" to stderr. */
+void pfs_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- logcap.c ---- */
+
+/* Between these two calls libfuse's log messages are kept instead of printed. */
+void pfs_log_capture(void);
+/* Stop keeping them. Returns the first line kept, without its "fuse: " prefix and newline,
+ * or "" when libfuse said nothing; valid until the next pfs_log_capture(). */
+const char *pfs_log_release(void);
+
+/* ---- ops.c, erofs.c ---- */
+
+extern const struct fuse_lowlevel_ops pfs_ops;
+
+void pfs_erofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                       struct fuse_file_info *fi);
+void pfs_erofs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                     dev_t rdev);
+void pfs_erofs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void pfs_erofs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void pfs_erofs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void pfs_erofs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void pfs_erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                      const char *newname, unsigned int flags);
+void pfs_erofs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void pfs_erofs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+                     struct fuse_file_info *fi);
+void pfs_erofs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+                      struct fuse_file_info *fi);
+void pfs_erofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags);
+void pfs_erofs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+void pfs_erofs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                         struct fuse_file_info *fi);
+void pfs_erofs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                               struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                               struct fuse_file_info *fi_out, size_t len, int flags);
+
+#endif
