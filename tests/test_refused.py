@@ -89,6 +89,17 @@ CASES = [
     Case("stop_on_empty_stack", b".", 0, "STOP"),
     Case("stop_on_mark", b"(.", 1, "STOP"),
     Case("protocol_6", b"\x80\x06N.", 0, "PROTO"),
+    # unhashable keys and elements: CPython's dict and set refuse them
+    # 2: EMPTY_DICT, 3: EMPTY_LIST, 4: BININT1 1, 6: SETITEM with a list as key
+    Case("list_as_dict_key", p2(b"}]K\x01s."), 6, "SETITEM"),
+    # 2: EMPTY_DICT, 3: EMPTY_LIST, 4: TUPLE1 ([],), 5: BININT1, 7: SETITEM
+    Case("tuple_holding_list_as_key", p2(b"}]\x85K\x01s."), 7, "SETITEM"),
+    # 2: EMPTY_DICT, 3: MARK, 4: EMPTY_DICT, 5: BININT1, 7: SETITEMS with a dict as key
+    Case("dict_as_key_in_setitems", p2(b"}(}K\x01u."), 7, "SETITEMS"),
+    # 2: EMPTY_SET, 3: MARK, 4: EMPTY_LIST, 5: ADDITEMS
+    Case("list_in_set", b"\x80\x04\x8f(]\x90.", 5, "ADDITEMS"),
+    # 2: MARK, 3: EMPTY_LIST, 4: FROZENSET
+    Case("list_in_frozenset", b"\x80\x04(]\x91.", 4, "FROZENSET"),
     # a good pickle, then a byte that starts no pickle: offsets count from the start of FILE
     Case("data_after_stop", _first + b"\xff", len(_first), None),
     Case("second_pickle_truncated", _first + p2(b"J\x01"), len(_first) + 2, "BININT"),
