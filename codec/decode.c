@@ -966,11 +966,11 @@ static int run(dec *d, uint32_t *out)
     for (;;) {
         d->op_off = d->pos;
         d->op = -1;
+        if (d->pos == d->end)
+            return fail(d, PK_E_NO_STOP, "pickle ends without STOP");
         const uint8_t *p = take(d, 1);
         if (!p)
-            return d->err->code == PK_E_TRUNCATED
-                       ? fail(d, PK_E_NO_STOP, "pickle ends without STOP")
-                       : -1;
+            return -1;
         int op = d->op = *p;
         uint64_t len, idx;
         const uint8_t *s;

@@ -7,11 +7,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Length of a well-formed UTF-8 sequence of 2 to 4 bytes at s, else 0. */
+static size_t utf8_len(const unsigned char *s, size_t left)
+{
+    size_t n = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+    if (n == 0 || n > left)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* Control characters, backslash and bytes that are not UTF-8 are written as escapes. */
 static void put_escaped(FILE *out, const unsigned char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = s[i];
-        if (c == '\\')
+        size_t n;
+        if (c >= 0x80 && (n = utf8_len(s + i, len - i)) > 0) {
+            fwrite(s + i, 1, n, out);
+            i += n - 1;
+        } else if (c >= 0x80)
+            fprintf(out, "\\x%02x", c);
+        else if (c == '\\')
             fputs("\\\\", out);
         else if (c == '\n')
             fputs("\\n", out);

@@ -7,7 +7,7 @@ follows the project's decisions, which are:
 - Root: one pickle whose top is a container -> that container; several pickles, or one scalar ->
   an indexed folder '0', '1', ... of type 'stream'.
 - dict: entries in insertion order; list, tuple: '0'..'n-1'; set, frozenset: '0'..'n-1' with the
-  elements sorted by (rendering bytes, Python type name). The rendering of a leaf is its file
+  elements sorted by (rendering bytes, user.pickle.type). The rendering of a leaf is its file
   content, of a tuple its repr(), of a frozenset 'frozenset({' + the elements' reprs, sorted the
   same way and joined by ', ' + '})'.
 - Leaves: str -> UTF-8 (surrogatepass) + '\\n'; int -> decimal + '\\n'; float -> repr + '\\n';
@@ -83,7 +83,7 @@ def render_leaf(obj):
 
 
 def _set_key(obj):
-    return (rendering(obj), type(obj).__name__)
+    return (rendering(obj), type_name(obj))
 
 
 def sorted_set(s):

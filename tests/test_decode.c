@@ -1,0 +1,175 @@
+/* test_decode.c: unit tests of the codec without FUSE.
+ *
+ * Each case is a hand-written pickle and either the tree pk_dump must print for it, or the
+ * error code and byte offset pk_open_memory must refuse it with. Together the cases use every
+ * one of the 68 opcodes. Expected trees follow SPEC.md; expected refusals follow what CPython's
+ * unpickler does with the same bytes (tests/test_refused.py checks CPython itself).
+ */
+#include "pk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct tcase {
+    const char *name;
+    const char *data;
+    size_t len;
+    const char *tree;   /* expected pk_dump output, or NULL when refused */
+    pk_code code;       /* expected error when refused */
+    unsigned long long offset;
+} tcase;
+
+#define OK(name, bytes, tree) {name, bytes, sizeof(bytes) - 1, tree, PK_E_OK, 0}
+#define BAD(name, bytes, code, off) {name, bytes, sizeof(bytes) - 1, NULL, PK_E_##code, off}
+
+static const tcase cases[] = {
+    OK("INT LONG FLOAT STRING UNICODE NONE",
+       "(I42\nI00\nI01\nL12345678901234567890123L\nF0.1\nS'a\\x41\\n'\nVx\\u00e9\nNl.",
+       "./\n0 = 42\\n\n1 = False\\n\n2 = True\\n\n3 = 12345678901234567890123\\n\n4 = 0.1\\n\n5 = aA\\n\\n\n6 = x\303\251\\n\n7 = None\\n\n"),
+    OK("INT base 0 like strtol",
+       "(I0x10\nI010\nI-7\nl.",
+       "./\n0 = 16\\n\n1 = 8\\n\n2 = -7\\n\n"),
+    OK("DICT SETITEM PUT GET APPEND",
+       "(dp0\nVk\np1\n(lp2\nI1\naI2\nasVk2\ng2\ns.",
+       "./\nk/\nk/0 = 1\\n\nk/1 = 2\\n\nk2 -> k\n"),
+    OK("TUPLE POP POP_MARK DUP",
+       "(I1\nI2\n0(I9\n1I3\n2t.",
+       "./\n0 = 1\\n\n1 = 3\\n\n2 = 3\\n\n"),
+    OK("POP of a MARK",
+       "(I1\n(0t.",
+       "./\n0 = 1\\n\n"),
+    OK("BININT BININT1 BININT2 BINFLOAT",
+       "]q\000(J\377\377\377\377K\377M\377\377G\077\360\000\000\000\000\000\000e.",
+       "./\n0 = -1\\n\n1 = 255\\n\n2 = 65535\\n\n3 = 1.0\\n\n"),
+    OK("BINSTRING SHORT_BINSTRING BINUNICODE",
+       "(T\002\000\000\000abU\001\377X\002\000\000\000\303\251l.",
+       "./\n0 = ab\\n\n1 = \\xff\n2 = \303\251\\n\n"),
+    OK("EMPTY_TUPLE EMPTY_DICT SETITEMS",
+       "}(K\001)K\002]u.",
+       "./\n1/\n2/\n"),
+    OK("BINGET LONG_BINGET BINPUT LONG_BINPUT",
+       "(]q\005r\007\000\000\000h\005j\007\000\000\000t.",
+       "./\n0/\n1 -> 0\n2 -> 0\n"),
+    OK("PROTO NEWTRUE NEWFALSE TUPLE1-3 LONG1 LONG4",
+       "\200\002\210\211\206K\001\205\212\011\000\000\000\000\000\000\000\000\001\207.",
+       "./\n0/\n0/0 = True\\n\n0/1 = False\\n\n1/\n1/0 = 1\\n\n2 = 18446744073709551616\\n\n"),
+    OK("LONG4 negative, LONG1 zero",
+       "(\213\001\000\000\000\200\212\000l.",
+       "./\n0 = -128\\n\n1 = 0\\n\n"),
+    OK("NEWOBJ BUILD GLOBAL",
+       "\200\002c__main__\nC\n)\201}X\001\000\000\000aK\001sb.",
+       "./\n__reduce__ = __main__.C()\\n\na = 1\\n\n"),
+    OK("REDUCE",
+       "cposix\nsystem\n(Vtouch /tmp/x\ntR.",
+       "./\n__reduce__ = posix.system('touch /tmp/x')\\n\n__args__/\n__args__/0 = touch /tmp/x\\n\n"),
+    OK("EXT1 EXT2 EXT4",
+       "\200\002\202\001\203\002\001\204\003\000\000\000\207.",
+       "./\n0 = extension_code(1)\\n\n1 = extension_code(258)\\n\n2 = extension_code(3)\\n\n"),
+    OK("INST OBJ",
+       "(c__main__\nK\nK\001o(I2\ni__main__\nK\n\206.",
+       "./\n0/\n0/__reduce__ = __main__.K(1)\\n\n0/__args__/\n0/__args__/0 = 1\\n\n1/\n1/__reduce__ = __main__.K(2)\\n\n1/__args__/\n1/__args__/0 = 2\\n\n"),
+    OK("BINBYTES SHORT_BINBYTES",
+       "\200\003(B\001\000\000\000aC\002\000\001l.",
+       "./\n0 = a\n1 = \\x00\\x01\n"),
+    OK("FRAME SHORT_BINUNICODE BINUNICODE8 BINBYTES8 EMPTY_SET ADDITEMS FROZENSET MEMOIZE STACK_GLOBAL NEWOBJ_EX",
+       "\200\004\2255\000\000\000\000\000\000\000(\214\001a\224\215\001\000\000\000\000\000\000\000b\216\001\000\000\000\000\000\000\000c\217(K\002K\001\220(K\003\221\214\001m\214\001C\223)}h\000K\001s\222l.",
+       "./\n0 = a\\n\n1 = b\\n\n2 = c\n3/\n3/0 = 1\\n\n3/1 = 2\\n\n4/\n4/0 = 3\\n\n5/\n5/__reduce__ = m.C(a=1)\\n\n5/__kwargs__/\n5/__kwargs__/a = 1\\n\n"),
+    OK("BYTEARRAY8 NEXT_BUFFER READONLY_BUFFER",
+       "\200\005(\226\001\000\000\000\000\000\000\000z\227\230l.",
+       "./\n0 = z\n1 = out_of_band_buffer(0)\\n\n"),
+    OK("PERSID BINPERSID",
+       "(Pkey\nK\007Ql.",
+       "./\n0 = persistent_id('key')\\n\n1 = persistent_id(7)\\n\n"),
+    OK("set frozenset bytearray _codecs.encode bytes()",
+       "(c__builtin__\nset\n((lI2\naI1\natRc__builtin__\nfrozenset\n((ltRc_codecs\nencode\n(V\377\nVlatin1\ntRc__builtin__\nbytes\n)Rl.",
+       "./\n0/\n0/0 = 1\\n\n0/1 = 2\\n\n1/\n2 = \\xff\n3 = \n"),
+    OK("several pickles",
+       "K\001.]K\002a.",
+       "./\n0 = 1\\n\n1/\n1/0 = 2\\n\n"),
+    OK("one scalar",
+       "N.",
+       "./\n0 = None\\n\n"),
+    OK("names",
+       "}(X\000\000\000\000K\001X\001\000\000\000.K\002X\003\000\000\000a/bK\003K\001K\004X\001\000\000\0001K\005u.",
+       "./\n'' = 1\\n\n'.' = 2\\n\n'a\\\\x2fb' = 3\\n\n1 = 4\\n\n1~1 = 5\\n\n"),
+    OK("cycle",
+       "]q\000h\000a.",
+       "./\n0 -> .\n"),
+    OK("float reprs",
+       "(G\177\360\000\000\000\000\000\000G\200\000\000\000\000\000\000\000GCA\303y7\340\200\000G\000\000\000\000\000\000\000\001G>\344\370\265\210\343h\361l.",
+       "./\n0 = inf\\n\n1 = -0.0\\n\n2 = 1e+16\\n\n3 = 5e-324\\n\n4 = 1e-05\\n\n"),
+    BAD("empty", "", EMPTY, 0),
+    BAD("no STOP", "K\001", NO_STOP, 2),
+    BAD("truncated argument", "J\001\002", TRUNCATED, 0),
+    BAD("unknown opcode", "\377", UNKNOWN_OPCODE, 0),
+    BAD("trailing garbage", "N.\000", UNKNOWN_OPCODE, 2),
+    BAD("stack underflow", "a.", STACK_UNDERFLOW, 0),
+    BAD("underflow past a mark", "](a.", MARK_MISPLACED, 2),
+    BAD("POP_MARK without MARK", "1.", MARK_MISSING, 0),
+    BAD("missing memo", "h\001.", MEMO_MISSING, 0),
+    BAD("odd SETITEMS", "}(K\001u.", ODD_SETITEMS, 4),
+    BAD("odd DICT", "(K\001d.", ODD_SETITEMS, 3),
+    BAD("length past the end", "X\377\000\000\000ab.", LENGTH, 0),
+    BAD("length of 2**63", "\216\000\000\000\000\000\000\000\200.", LENGTH, 0),
+    BAD("negative BINSTRING", "T\377\377\377\377.", BAD_ARGUMENT, 0),
+    BAD("bad UTF-8", "X\001\000\000\000\377.", BAD_ARGUMENT, 0),
+    BAD("protocol 6", "\200\006N.", PROTOCOL, 0),
+    BAD("frame straddle", "\225\002\000\000\000\000\000\000\000J\001\000\000\000.", FRAME, 9),
+    BAD("frame longer than the file", "\225\377\000\000\000\000\000\000\000N.", LENGTH, 0),
+    BAD("unquoted STRING", "Sabc\n.", BAD_ARGUMENT, 0),
+    BAD("float overflow", "F1e999\n.", BAD_ARGUMENT, 0),
+    BAD("STACK_GLOBAL of ints", "K\001K\002\223.", BAD_TYPE, 4),
+    BAD("unhashable key", "(]]d.", BAD_TYPE, 3),
+    BAD("NEWOBJ without tuple", "c__main__\nC\nN\201.", BAD_TYPE, 13),
+    BAD("EXT code 0", "\202\000.", BAD_ARGUMENT, 0),
+    BAD("line without end", "I12", TRUNCATED, 0),
+};
+
+static int run_case(const tcase *c)
+{
+    pk_doc *doc = NULL;
+    pk_error err;
+    int rc = pk_open_memory(c->data, c->len, NULL, &doc, &err);
+    if (c->tree == NULL) {
+        if (rc == 0) {
+            fprintf(stderr, "FAIL %s: decoded, expected %s\n", c->name, pk_code_name(c->code));
+            pk_close(doc);
+            return 1;
+        }
+        if (err.code != c->code || err.offset != c->offset) {
+            char line[300];
+            pk_error_format(&err, line, sizeof line);
+            fprintf(stderr, "FAIL %s: got %s (%s), expected %s at byte %llu\n", c->name,
+                    pk_code_name(err.code), line, pk_code_name(c->code), c->offset);
+            return 1;
+        }
+        return 0;
+    }
+    if (rc < 0) {
+        char line[300];
+        pk_error_format(&err, line, sizeof line);
+        fprintf(stderr, "FAIL %s: refused: %s\n", c->name, line);
+        return 1;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    pk_dump(doc, out);
+    fclose(out);
+    int bad = strcmp(text, c->tree) != 0;
+    if (bad)
+        fprintf(stderr, "FAIL %s:\n--- expected\n%s--- got\n%s---\n", c->name, c->tree, text);
+    free(text);
+    pk_close(doc);
+    return bad;
+}
+
+int main(void)
+{
+    int failed = 0, n = (int)(sizeof cases / sizeof cases[0]);
+    for (int i = 0; i < n; i++)
+        failed += run_case(&cases[i]);
+    printf("%d passed, %d failed\n", n - failed, failed);
+    return failed != 0;
+}
