@@ -158,6 +158,7 @@ struct pk_doc {
     uint64_t lookup_mask;
 
     pk_limits lim;
+    struct pk_ckpt *ckpt; /* archives and arrays (ckpt_i.h); NULL for a plain pickle */
 };
 
 /* pool.c-like helpers (in pk_open.c) */

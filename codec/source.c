@@ -6,6 +6,7 @@
  * gives EIO on the affected reads, never SIGBUS.
  */
 #include "source_i.h"
+#include "ckpt_i.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,17 +46,16 @@ int pk_source_open(pk_doc *doc, const char *path, pk_error *err)
     doc->src = map;
     doc->src_len = (uint64_t)doc->st.st_size;
     doc->src_mapped = true;
-    return 0;
+    return pk_format_open(doc, err); /* compressed, an archive, or a raw pickle */
 }
 
 int pk_source_memory(pk_doc *doc, const void *buf, size_t len, pk_error *err)
 {
-    (void)err;
     doc->src = buf;
     doc->src_len = len;
     doc->st.st_mode = S_IFREG | 0444;
     doc->st.st_size = (off_t)len;
-    return 0;
+    return pk_format_open(doc, err);
 }
 
 void pk_source_settle(pk_doc *doc)
@@ -70,6 +70,7 @@ void pk_source_settle(pk_doc *doc)
 void pk_source_close(pk_doc *doc)
 {
     pk_source_settle(doc);
+    pk_ckpt_free(doc);
     if (doc->src_owned)
         free((void *)doc->src);
     doc->src = NULL;

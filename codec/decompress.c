@@ -1,0 +1,285 @@
+/* decompress.c: gzip, zlib, bz2, xz and lzma-alone pickles, inflated into memory.
+ *
+ * Recognised by magic bytes only (a pickle never starts with any of them: 0x1f, 'x', 0xfd and
+ * a ']' followed by NUL are no valid start of a pickle, and "BZh1".."BZh9" followed by a bzip2
+ * block or end-of-stream magic is no BINBYTES a file could hold). joblib writes its compressed
+ * dumps with the same formats, and its files from before 0.9.3 as "ZF", a hex length padded to
+ * 19 characters, an optional space, then zlib.
+ *
+ * The output grows by doubling and is bounded by doc->lim.max_decompressed: a bomb stops at
+ * the limit with PK_E_DECOMPRESS_LIMIT, never exhausting memory. Concatenated gzip members
+ * are inflated one after the other, zero padding between them skipped, as Python's gzip does;
+ * concatenated bzip2 and xz streams likewise.
+ */
+#include "ckpt_i.h"
+
+#include <bzlib.h>
+#include <lzma.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* joblib's old zlib files: "ZF" + '{:#x}'.format(len).ljust(19) */
+#define ZF_HEADER (2 + 19)
+
+pk_zfmt pk_zfmt_of(const uint8_t *p, uint64_t len, uint64_t *skip)
+{
+    static const uint8_t xz[] = {0xfd, '7', 'z', 'X', 'Z', 0};
+    static const uint8_t bzblock[] = {0x31, 0x41, 0x59, 0x26, 0x53, 0x59};
+    static const uint8_t bzend[] = {0x17, 0x72, 0x45, 0x38, 0x50, 0x90};
+    *skip = 0;
+    if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+        return PK_Z_GZIP;
+    if (len >= 2 && (p[0] & 0x0f) == 8 && (p[0] >> 4) <= 7 && (p[0] * 256u + p[1]) % 31 == 0)
+        return PK_Z_ZLIB;
+    if (len >= 10 && p[0] == 'B' && p[1] == 'Z' && p[2] == 'h' && p[3] >= '1' && p[3] <= '9' &&
+        (memcmp(p + 4, bzblock, 6) == 0 || memcmp(p + 4, bzend, 6) == 0))
+        return PK_Z_BZ2;
+    if (len >= sizeof xz && memcmp(p, xz, sizeof xz) == 0)
+        return PK_Z_XZ;
+    if (len >= 13 && p[0] == 0x5d && p[1] == 0) /* lzma-alone: props 0x5d, dict size LE */
+        return PK_Z_LZMA;
+    if (len > ZF_HEADER && p[0] == 'Z' && p[1] == 'F' && p[2] == '0' && p[3] == 'x') {
+        uint64_t k = ZF_HEADER;
+        if (p[k] == ' ')
+            k++;
+        uint64_t inner;
+        if (pk_zfmt_of(p + k, len - k, &inner) == PK_Z_ZLIB) {
+            *skip = k;
+            return PK_Z_ZLIB;
+        }
+    }
+    return PK_Z_NONE;
+}
+
+/* The growing output, bounded by the limit. */
+typedef struct zout {
+    uint8_t *data;
+    uint64_t len, cap, limit;
+} zout;
+
+/* Room for more output: at least one more byte, at most one past the limit (so that a stream
+ * producing more than the limit is seen to). Returns false when out of memory. */
+static bool zout_room(zout *o)
+{
+    if (o->len < o->cap)
+        return true;
+    uint64_t ncap = o->cap ? o->cap * 2 : 1 << 16;
+    if (ncap > o->limit + 1 || ncap < o->cap)
+        ncap = o->limit + 1;
+    if (ncap <= o->cap || ncap > SIZE_MAX)
+        return false;
+    uint8_t *p = realloc(o->data, (size_t)ncap);
+    if (!p)
+        return false;
+    o->data = p;
+    o->cap = ncap;
+    return true;
+}
+
+static int zfail(pk_error *err, pk_code code, uint64_t off, const char *fmt, const char *detail)
+{
+    char what[sizeof err->what];
+    snprintf(what, sizeof what, fmt, detail);
+    pk_set_error(err, code, off, -1, what);
+    return -1;
+}
+
+static int too_big(pk_error *err, uint64_t off, uint64_t limit)
+{
+    char what[sizeof err->what];
+    snprintf(what, sizeof what, "decompressed size past the limit of %llu bytes",
+             (unsigned long long)limit);
+    pk_set_error(err, PK_E_DECOMPRESS_LIMIT, off, -1, what);
+    return -1;
+}
+
+/* Per chunk, zlib and bzip2 take unsigned int counts. */
+#define CHUNK_MAX ((uint64_t)1 << 30)
+
+static unsigned chunk(uint64_t n)
+{
+    return (unsigned)(n < CHUNK_MAX ? n : CHUNK_MAX);
+}
+
+static int inflate_zlib(const uint8_t *in, uint64_t len, bool gzip, zout *o, pk_error *err)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, gzip ? 16 + MAX_WBITS : MAX_WBITS) != Z_OK)
+        return zfail(err, PK_E_NOMEM, 0, "%s", "out of memory");
+    uint64_t pos = 0; /* input consumed before z.next_in */
+    int rc = -1;
+    for (;;) {
+        if (!zout_room(o)) {
+            zfail(err, PK_E_NOMEM, pos, "%s", "out of memory");
+            break;
+        }
+        z.next_in = (Bytef *)(uintptr_t)(in + pos);
+        z.avail_in = chunk(len - pos);
+        z.next_out = o->data + o->len;
+        z.avail_out = chunk(o->cap - o->len);
+        unsigned in0 = z.avail_in, out0 = z.avail_out;
+        int r = inflate(&z, Z_NO_FLUSH);
+        pos += in0 - z.avail_in;
+        o->len += out0 - z.avail_out;
+        if (o->len > o->limit) {
+            too_big(err, pos, o->limit);
+            break;
+        }
+        if (r == Z_STREAM_END) {
+            if (!gzip) {
+                rc = 0; /* like zlib.decompress, what follows the stream is ignored */
+                break;
+            }
+            while (pos < len && in[pos] == 0) /* Python's gzip skips zero padding */
+                pos++;
+            if (pos == len) {
+                rc = 0;
+                break;
+            }
+            if (len - pos < 2 || in[pos] != 0x1f || in[pos + 1] != 0x8b) {
+                zfail(err, PK_E_DECOMPRESS, pos, "%s", "corrupt compressed data: not a gzip "
+                      "member after the previous one");
+                break;
+            }
+            inflateReset(&z); /* the next member */
+            continue;
+        }
+        if (r == Z_BUF_ERROR && pos == len) {
+            zfail(err, PK_E_DECOMPRESS, pos, "%s", "truncated compressed data");
+            break;
+        }
+        if (r != Z_OK && r != Z_BUF_ERROR) {
+            zfail(err, r == Z_MEM_ERROR ? PK_E_NOMEM : PK_E_DECOMPRESS, pos,
+                  "corrupt compressed data (%s)", z.msg ? z.msg : "zlib error");
+            break;
+        }
+    }
+    inflateEnd(&z);
+    return rc;
+}
+
+static int inflate_bz2(const uint8_t *in, uint64_t len, zout *o, pk_error *err)
+{
+    bz_stream z;
+    uint64_t pos = 0;
+    int rc = -1;
+    bool open = false;
+    for (;;) {
+        if (!open) {
+            memset(&z, 0, sizeof z);
+            if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
+                return zfail(err, PK_E_NOMEM, pos, "%s", "out of memory");
+            open = true;
+        }
+        if (!zout_room(o)) {
+            zfail(err, PK_E_NOMEM, pos, "%s", "out of memory");
+            break;
+        }
+        z.next_in = (char *)(uintptr_t)(in + pos);
+        z.avail_in = chunk(len - pos);
+        z.next_out = (char *)(o->data + o->len);
+        z.avail_out = chunk(o->cap - o->len);
+        unsigned in0 = z.avail_in, out0 = z.avail_out;
+        int r = BZ2_bzDecompress(&z);
+        pos += in0 - z.avail_in;
+        o->len += out0 - z.avail_out;
+        if (o->len > o->limit) {
+            too_big(err, pos, o->limit);
+            break;
+        }
+        if (r == BZ_STREAM_END) {
+            BZ2_bzDecompressEnd(&z);
+            open = false;
+            /* another stream follows (Python's bz2 reads them all), or the end */
+            if (pos == len) {
+                rc = 0;
+                break;
+            }
+            if (len - pos < 3 || memcmp(in + pos, "BZh", 3) != 0) {
+                zfail(err, PK_E_DECOMPRESS, pos, "%s", "corrupt compressed data: trailing "
+                      "data after the bzip2 stream");
+                break;
+            }
+            continue;
+        }
+        if (r != BZ_OK) {
+            zfail(err, r == BZ_MEM_ERROR ? PK_E_NOMEM : PK_E_DECOMPRESS, pos, "%s",
+                  "corrupt compressed data (bzip2)");
+            break;
+        }
+        if (pos == len && z.avail_out != 0) {
+            zfail(err, PK_E_DECOMPRESS, pos, "%s", "truncated compressed data");
+            break;
+        }
+    }
+    if (open)
+        BZ2_bzDecompressEnd(&z);
+    return rc;
+}
+
+static int inflate_xz(const uint8_t *in, uint64_t len, bool alone, zout *o, pk_error *err)
+{
+    lzma_stream z = LZMA_STREAM_INIT;
+    lzma_ret r = alone ? lzma_alone_decoder(&z, UINT64_MAX)
+                       : lzma_stream_decoder(&z, UINT64_MAX, LZMA_CONCATENATED);
+    if (r != LZMA_OK)
+        return zfail(err, PK_E_NOMEM, 0, "%s", "out of memory");
+    int rc = -1;
+    z.next_in = in;
+    z.avail_in = (size_t)len;
+    for (;;) {
+        if (!zout_room(o)) {
+            zfail(err, PK_E_NOMEM, z.total_in, "%s", "out of memory");
+            break;
+        }
+        z.next_out = o->data + o->len;
+        z.avail_out = (size_t)(o->cap - o->len);
+        size_t out0 = z.avail_out;
+        r = lzma_code(&z, z.avail_in ? LZMA_RUN : LZMA_FINISH);
+        o->len += out0 - z.avail_out;
+        if (o->len > o->limit) {
+            too_big(err, z.total_in, o->limit);
+            break;
+        }
+        if (r == LZMA_STREAM_END) {
+            rc = 0;
+            break;
+        }
+        if (r == LZMA_BUF_ERROR || (r == LZMA_OK && z.avail_in == 0 && z.avail_out != 0 &&
+                                    alone)) {
+            zfail(err, PK_E_DECOMPRESS, z.total_in, "%s", "truncated compressed data");
+            break;
+        }
+        if (r != LZMA_OK) {
+            zfail(err, r == LZMA_MEM_ERROR ? PK_E_NOMEM : PK_E_DECOMPRESS, z.total_in,
+                  "corrupt compressed data (%s)", alone ? "lzma" : "xz");
+            break;
+        }
+    }
+    lzma_end(&z);
+    return rc;
+}
+
+int pk_inflate(pk_zfmt fmt, const uint8_t *buf, uint64_t len, uint64_t limit, uint8_t **out,
+               uint64_t *outlen, pk_error *err)
+{
+    zout o = {.limit = limit};
+    int rc;
+    switch (fmt) {
+    case PK_Z_GZIP: rc = inflate_zlib(buf, len, true, &o, err); break;
+    case PK_Z_ZLIB: rc = inflate_zlib(buf, len, false, &o, err); break;
+    case PK_Z_BZ2: rc = inflate_bz2(buf, len, &o, err); break;
+    case PK_Z_XZ: rc = inflate_xz(buf, len, false, &o, err); break;
+    case PK_Z_LZMA: rc = inflate_xz(buf, len, true, &o, err); break;
+    default: rc = zfail(err, PK_E_DECOMPRESS, 0, "%s", "unknown compression");
+    }
+    if (rc < 0) {
+        free(o.data);
+        return -1;
+    }
+    *out = o.data;
+    *outlen = o.len;
+    return 0;
+}
