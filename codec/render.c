@@ -391,6 +391,7 @@ static void repr_span(const pk_doc *doc, const pk_node *n, pk_buf *b, bool is_by
 #define REPR_DEPTH 64
 
 static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth);
+static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth);
 
 static void repr_items(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth, bool pairs)
 {
@@ -466,7 +467,7 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
         pk_buf_puts(b, ")");
         break;
     case PK_K_DESC:
-    case PK_K_OBJECT: pk_render_call(doc, node, b); break;
+    case PK_K_OBJECT: render_call_at(doc, node, b, depth); break;
     case PK_K_LIST:
         pk_buf_puts(b, "[");
         repr_items(doc, n, b, depth, false);
@@ -507,10 +508,12 @@ void pk_repr(const pk_doc *doc, uint32_t node, pk_buf *b)
 /* Arguments longer than this are elided with "..." in a __reduce__ line. */
 #define ARG_MAX 200
 
-static void repr_arg(const pk_doc *doc, uint32_t node, pk_buf *b)
+/* One argument, elided past ARG_MAX bytes. depth counts every nesting, calls within calls too,
+ * so that a chain of a million nested calls cannot exhaust the stack. */
+static void repr_arg(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
 {
     pk_buf a = {.max = ARG_MAX};
-    repr_at(doc, node, &a, 1);
+    repr_at(doc, node, &a, depth + 1);
     pk_buf_put(b, a.data, a.len);
     if (a.truncated)
         pk_buf_puts(b, "...");
@@ -520,7 +523,7 @@ static void repr_arg(const pk_doc *doc, uint32_t node, pk_buf *b)
 }
 
 /* "module.name(arg, ..., key=value)": a call written as Python syntax, never resolved. */
-void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
+static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
 {
     const pk_node *n = &doc->nodes[node];
     const pk_call *c = n->call ? &doc->calls[n->call] : NULL;
@@ -531,7 +534,7 @@ void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
         pk_buf_puts(b, n->tname < PK_T__BUILTIN_COUNT && what[n->tname] ? what[n->tname] : "?");
         pk_buf_puts(b, "(");
         if (c && c->args)
-            repr_arg(doc, c->args, b);
+            repr_arg(doc, c->args, b, depth);
         else
             put_int(b, n->u.i);
         pk_buf_puts(b, ")");
@@ -542,7 +545,7 @@ void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
     if (c->callable && doc->nodes[c->callable].kind == PK_K_GLOBAL)
         put_span(doc, &doc->nodes[c->callable], b);
     else if (c->callable)
-        repr_arg(doc, c->callable, b);
+        repr_arg(doc, c->callable, b, depth);
     pk_buf_puts(b, "(");
     bool first = true;
     const pk_node *args = c->args ? &doc->nodes[c->args] : NULL;
@@ -551,11 +554,11 @@ void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
             if (!first)
                 pk_buf_puts(b, ", ");
             first = false;
-            repr_arg(doc, doc->links[l].node, b);
+            repr_arg(doc, doc->links[l].node, b, depth);
         }
     } else if (args) {
         pk_buf_puts(b, "*");
-        repr_arg(doc, c->args, b);
+        repr_arg(doc, c->args, b, depth);
         first = false;
     }
     const pk_node *kw = c->kwargs ? &doc->nodes[c->kwargs] : NULL;
@@ -568,12 +571,17 @@ void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
             if (k->kind == PK_K_STR)
                 put_span(doc, k, b);
             else
-                repr_arg(doc, doc->links[l].node, b);
+                repr_arg(doc, doc->links[l].node, b, depth);
             pk_buf_puts(b, "=");
-            repr_arg(doc, doc->links[doc->links[l].next].node, b);
+            repr_arg(doc, doc->links[doc->links[l].next].node, b, depth);
         }
     }
     pk_buf_puts(b, ")");
+}
+
+void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
+{
+    render_call_at(doc, node, b, 0);
 }
 
 /* ---- types ---- */
