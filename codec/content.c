@@ -101,8 +101,8 @@ int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos)
     const pk_node *n = &doc->nodes[x->node];
     bool nl;
     if (x->ftype != PK_FILE || x->role != PK_R_VALUE || !is_span_leaf(n, &nl) || nl ||
-        !(n->flags & PK_NF_SRC) || doc->src || doc->fd < 0)
-        return -1;
+        !(n->flags & PK_NF_SRC) || doc->src || doc->fd < 0 || pk_source_changed(doc))
+        return -1; /* a changed file is left to pk_read, which answers EIO */
     *fd = doc->fd;
     *pos = doc->fd_base + n->u.s.pos;
     return 0;

@@ -56,7 +56,8 @@ void pk_close(pk_doc *doc);
 
 /* "STOP", "BINUNICODE"...; NULL for a byte that is no opcode. */
 const char *pk_opcode_name(int opcode);
-/* Format err as "WHAT at byte OFFSET (OPCODE)" into buf. */
+/* Format err as "WHAT at byte OFFSET (OPCODE)" into buf; an I/O error (the file cannot be
+ * opened or read) is just WHAT, e.g. "cannot open: No such file or directory". */
 void pk_error_format(const pk_error *err, char *buf, size_t size);
 /* "TRUNCATED", "UNKNOWN_OPCODE", ...: the code's name, for tests. */
 const char *pk_code_name(pk_code code);
@@ -74,27 +75,30 @@ pk_ino pk_parent(const pk_doc *doc, pk_ino ino); /* the root is its own parent *
 uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir);
 pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i); /* i < pk_nchildren() */
 uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir);        /* for st_nlink = 2 + this */
-/* The entry's name, not NUL-terminated; the root's name is empty. */
+/* The entry's name, not NUL-terminated: 1 to 255 bytes, never
+ * '/' or NUL, never "." or "..". The root's name is empty. */
 const char *pk_name(const pk_doc *doc, pk_ino ino, size_t *len);
 /* The child of dir called name, or 0. */
 pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len);
 
-/* Size of a file's content, or the length of a symlink's target. */
+/* Size of a file's content, or the length of a symlink's target; 0 for a directory. */
 uint64_t pk_size(const pk_doc *doc, pk_ino ino);
 /* Copy up to size bytes of a file's content from off. Returns the count, or -errno
  * (-EIO when the source file changed or vanished under the mount). */
 ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t off);
 /* Where a file's content lies in the source file, when it is one contiguous stored span
- * (large bytes, tensor data): sets *fd and *pos and returns 0; returns -1 otherwise. */
+ * (large bytes, tensor data) and the file is unchanged since it was decoded: sets *fd and *pos
+ * and returns 0; returns -1 otherwise (then use pk_read, which answers EIO for a changed file). */
 int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos);
-/* A symlink's relative target, NUL-terminated. Returns its length or -errno. */
+/* A symlink's relative target, NUL-terminated. Returns its length, or -ENAMETOOLONG when
+ * length + 1 > size, or another -errno. */
 ssize_t pk_readlink(const pk_doc *doc, pk_ino ino, char *buf, size_t size);
 
 /* Extended attributes. */
 typedef enum pk_xattr { PK_XA_TYPE, PK_XA_CLASS, PK_XA_OFFSET, PK_XA_KEY, PK_XA__COUNT } pk_xattr;
 const char *pk_xattr_name(pk_xattr which); /* "user.pickle.type", ... */
-/* Write up to size bytes of the value into buf. Returns the full length, or -1 when this
- * entry has no such attribute. */
+/* Write up to size bytes of the value into buf (which may be NULL when size is 0). Returns the
+ * full length, or -1 when this entry has no such attribute. */
 ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, size_t size);
 
 /* The source file's stat, for times and ownership. */

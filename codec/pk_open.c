@@ -42,6 +42,10 @@ void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, cons
 
 void pk_error_format(const pk_error *err, char *buf, size_t size)
 {
+    if (err->code == PK_E_IO) { /* the file could not be read at all: no byte to name */
+        snprintf(buf, size, "%s", err->what);
+        return;
+    }
     const char *name = pk_opcode_name(err->opcode);
     char op[16];
     if (!name) {

@@ -80,7 +80,7 @@ void pk_source_close(pk_doc *doc)
 }
 
 /* Has FILE changed since it was decoded? Then what we would read is not what we decoded. */
-static bool source_changed(const pk_doc *doc)
+bool pk_source_changed(const pk_doc *doc)
 {
     struct stat now;
     if (fstat(doc->fd, &now) < 0)
@@ -104,7 +104,7 @@ ssize_t pk_span_read(const pk_doc *doc, const pk_node *n, uint64_t off, void *bu
         memcpy(buf, doc->src + s->pos + off, len);
         return (ssize_t)len;
     }
-    if (source_changed(doc))
+    if (pk_source_changed(doc))
         return -EIO;
     uint64_t done = 0;
     while (done < len) {

@@ -14,6 +14,9 @@ int pk_source_memory(pk_doc *doc, const void *buf, size_t len, pk_error *err);
 void pk_source_settle(pk_doc *doc);
 void pk_source_close(pk_doc *doc);
 
+/* Has FILE changed (size, mtime, deleted) since it was decoded? */
+bool pk_source_changed(const pk_doc *doc);
+
 /* Copy len bytes at off of a value's span (pool or source). Returns len, or -errno. */
 ssize_t pk_span_read(const pk_doc *doc, const pk_node *n, uint64_t off, void *buf, uint64_t len);
 

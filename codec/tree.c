@@ -167,7 +167,14 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
         for (uint64_t k = 1;; k++) {
             char suffix[24];
             int n = snprintf(suffix, sizeof suffix, "~%llu", (unsigned long long)k);
-            bd->name.len = base;
+            /* the name with its suffix stays a valid name: cut the base if it must be */
+            size_t keep = base;
+            if (keep + (size_t)n > NAME_MAX_BYTES) {
+                keep = NAME_MAX_BYTES - (size_t)n;
+                while (keep > 0 && ((uint8_t)bd->name.data[keep] & 0xc0) == 0x80)
+                    keep--;
+            }
+            bd->name.len = keep;
             pk_buf_put(&bd->name, suffix, (size_t)n);
             if (bd->name.failed)
                 return oom(bd), 0;
