@@ -17,7 +17,10 @@ typedef struct pk_ckpt pk_ckpt;
 
 /* ---- decompress.c ---- */
 
-typedef enum pk_zfmt { PK_Z_NONE, PK_Z_GZIP, PK_Z_ZLIB, PK_Z_BZ2, PK_Z_XZ, PK_Z_LZMA } pk_zfmt;
+typedef enum pk_zfmt {
+    PK_Z_NONE, PK_Z_GZIP, PK_Z_ZLIB, PK_Z_BZ2, PK_Z_XZ, PK_Z_LZMA,
+    PK_Z_RAW_DEFLATE, /* zip members: never recognised, only asked for */
+} pk_zfmt;
 
 /* The compression of buf, by its magic bytes. *skip is the length of a header to skip first
  * (joblib's old "ZF" files). */
@@ -52,16 +55,24 @@ int pk_zip_load(pk_doc *doc, pk_zent *z, const uint8_t *map, uint64_t len, pk_er
 typedef enum pk_asrc {
     PK_AS_NONE,   /* not available (a storage key with no member): summary says so */
     PK_AS_NODE,   /* the span of a bytes node (numpy rawdata, joblib's bytes in the stream) */
+    PK_AS_STREAM, /* at stream offset src_pos (legacy torch storages) */
     PK_AS_FILE,   /* at an absolute offset of FILE (a stored zip member, legacy torch data) */
     PK_AS_MEM,    /* in memory owned by doc->ckpt (an inflated zip member) */
 } pk_asrc;
 
 typedef struct pk_dtype {
-    char kind;        /* numpy's dtype.kind: b i u f c S U V; 'T' for bfloat16 */
+    char kind;        /* numpy's dtype.kind: b i u f c S U V O M m; 'T' for bfloat16 */
     bool big;         /* big-endian elements */
     uint32_t size;    /* bytes per element */
-    const char *name; /* "float32", "torch.float32"...: static, or in the pool (see name_len) */
+    uint32_t field0, nfields; /* structured: pk_ckpt.fields[field0 .. field0 + nfields) */
+    pk_span name;     /* as numpy's str(dtype) or torch's: "float32", "torch.float32"; pool */
 } pk_dtype;
+
+typedef struct pk_field {
+    pk_span name;     /* pool */
+    uint64_t offset;
+    pk_dtype dt;
+} pk_field;
 
 /* The summary file, computed on first use and then immutable (see array.c). */
 typedef struct pk_summary {
@@ -70,24 +81,23 @@ typedef struct pk_summary {
 } pk_summary;
 
 typedef struct pk_array {
-    uint32_t node;      /* the PK_K_ARRAY node showing it */
     uint8_t what;       /* PK_T_NDARRAY, PK_T_TENSOR, PK_T_STORAGE */
     bool requires_grad;
-    bool contiguous;    /* C order: the raw bytes are one span */
+    bool contiguous;    /* C order from offset: the raw bytes are one span */
+    bool in_range;      /* every element lies within the src_len bytes of the data */
     uint8_t ndim;
+    uint8_t src;        /* pk_asrc */
     pk_dtype dt;
-    char dtname[48];    /* the dtype's name as shown */
     uint64_t shape[PK_ARR_MAXDIM];
-    int64_t stride[PK_ARR_MAXDIM]; /* in elements */
+    uint64_t stride[PK_ARR_MAXDIM]; /* in elements */
     uint64_t offset;    /* first element, in elements from the start of the data */
     uint64_t numel;
-    uint8_t src;        /* pk_asrc */
     uint32_t src_node;  /* PK_AS_NODE */
-    uint64_t src_pos;   /* PK_AS_FILE: file offset; PK_AS_MEM: unused */
-    const uint8_t *src_mem;
+    uint64_t src_pos;   /* PK_AS_FILE: file offset; PK_AS_STREAM: stream offset */
+    const uint8_t *src_mem; /* PK_AS_MEM */
     uint64_t src_len;   /* bytes available from the start of the data */
     char key[40];       /* torch storage key, for legacy files resolved after decoding */
-    void *_Atomic summary; /* pk_summary *, set once */
+    pk_summary *_Atomic summary; /* set once, by the first thread to render it */
 } pk_array;
 
 struct pk_ckpt {
@@ -97,13 +107,17 @@ struct pk_ckpt {
     pk_zent *ents;
     uint64_t nents, cap_ents;
     uint64_t top_len;        /* the archive's top folder is names[0..top_len) plus '/' */
-    const uint8_t *map;      /* the whole file, mapped while decoding a stored data.pkl */
+    const uint8_t *map;      /* the whole file, while decoding (then NULL if it was mapped) */
     uint64_t map_len;
+    bool map_unmap;          /* map is an mmap (else a caller's buffer, kept until close) */
     bool is_zip;
     bool big_endian;         /* <top>/byteorder says "big" */
     /* legacy torch.save: five pickles, then raw storages */
     bool legacy;
+    uint64_t legacy_data;    /* stream offset where the raw storages start */
     /* arrays */
+    pk_field *fields;
+    uint64_t nfields, cap_fields;
     pk_array *arrays;
     uint64_t narrays, cap_arrays;
 };
@@ -114,6 +128,8 @@ void pk_ckpt_free(pk_doc *doc);
 /* format.c: recognise doc->src (a mapped file or a caller's buffer) and leave the pickle stream
  * there. Returns 0 or -1 with err set. */
 int pk_format_open(pk_doc *doc, pk_error *err);
+/* The tree is built: unmap the archive (spans are read with pread from now on). */
+void pk_format_settle(pk_doc *doc);
 /* The decoder finished a pickle ending at pos: should the stream stop here? (legacy torch) */
 bool pk_format_stream_done(pk_doc *doc, uint64_t pos);
 /* After decoding: the legacy torch raw storages. 0 or -1 with err set. */
@@ -130,6 +146,10 @@ int pk_array_persid(pk_lift_ctx *c, uint32_t node);
  * (*nested set when a whole pickle follows instead). -1 on error, 0 when node is none. */
 int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t left,
                     uint64_t at_pos, uint64_t *consumed, bool *nested);
+
+/* Point an array at its data, and check that all its elements lie there. */
+void pk_array_set_source(pk_array *a, pk_asrc src, uint64_t pos, const uint8_t *mem,
+                         uint64_t len);
 
 /* Files of an array entry: the summary (raw false) or the raw element bytes. */
 uint64_t pk_array_size(const pk_doc *doc, uint32_t node, bool raw);

@@ -102,11 +102,13 @@ static unsigned chunk(uint64_t n)
     return (unsigned)(n < CHUNK_MAX ? n : CHUNK_MAX);
 }
 
-static int inflate_zlib(const uint8_t *in, uint64_t len, bool gzip, zout *o, pk_error *err)
+/* wbits: MAX_WBITS for zlib, 16 + MAX_WBITS for gzip, -MAX_WBITS for raw deflate */
+static int inflate_zlib(const uint8_t *in, uint64_t len, int wbits, zout *o, pk_error *err)
 {
+    bool gzip = wbits > MAX_WBITS;
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, gzip ? 16 + MAX_WBITS : MAX_WBITS) != Z_OK)
+    if (inflateInit2(&z, wbits) != Z_OK)
         return zfail(err, PK_E_NOMEM, 0, "%s", "out of memory");
     uint64_t pos = 0; /* input consumed before z.next_in */
     int rc = -1;
@@ -219,11 +221,16 @@ static int inflate_bz2(const uint8_t *in, uint64_t len, zout *o, pk_error *err)
     return rc;
 }
 
+/* The memory liblzma may take for its dictionary: the header of an xz or lzma file names the
+ * size, up to 4 GiB, and a 13-byte file could otherwise make us allocate that much. xz -9
+ * needs 65 MiB to decompress. */
+#define XZ_MEMLIMIT ((uint64_t)256 << 20)
+
 static int inflate_xz(const uint8_t *in, uint64_t len, bool alone, zout *o, pk_error *err)
 {
     lzma_stream z = LZMA_STREAM_INIT;
-    lzma_ret r = alone ? lzma_alone_decoder(&z, UINT64_MAX)
-                       : lzma_stream_decoder(&z, UINT64_MAX, LZMA_CONCATENATED);
+    lzma_ret r = alone ? lzma_alone_decoder(&z, XZ_MEMLIMIT)
+                       : lzma_stream_decoder(&z, XZ_MEMLIMIT, LZMA_CONCATENATED);
     if (r != LZMA_OK)
         return zfail(err, PK_E_NOMEM, 0, "%s", "out of memory");
     int rc = -1;
@@ -252,6 +259,11 @@ static int inflate_xz(const uint8_t *in, uint64_t len, bool alone, zout *o, pk_e
             zfail(err, PK_E_DECOMPRESS, z.total_in, "%s", "truncated compressed data");
             break;
         }
+        if (r == LZMA_MEMLIMIT_ERROR) {
+            zfail(err, PK_E_DECOMPRESS_LIMIT, z.total_in, "%s", "compressed data needs more "
+                  "than 256 MiB of memory to inflate (its dictionary size)");
+            break;
+        }
         if (r != LZMA_OK) {
             zfail(err, r == LZMA_MEM_ERROR ? PK_E_NOMEM : PK_E_DECOMPRESS, z.total_in,
                   "corrupt compressed data (%s)", alone ? "lzma" : "xz");
@@ -268,8 +280,9 @@ int pk_inflate(pk_zfmt fmt, const uint8_t *buf, uint64_t len, uint64_t limit, ui
     zout o = {.limit = limit};
     int rc;
     switch (fmt) {
-    case PK_Z_GZIP: rc = inflate_zlib(buf, len, true, &o, err); break;
-    case PK_Z_ZLIB: rc = inflate_zlib(buf, len, false, &o, err); break;
+    case PK_Z_GZIP: rc = inflate_zlib(buf, len, 16 + MAX_WBITS, &o, err); break;
+    case PK_Z_ZLIB: rc = inflate_zlib(buf, len, MAX_WBITS, &o, err); break;
+    case PK_Z_RAW_DEFLATE: rc = inflate_zlib(buf, len, -MAX_WBITS, &o, err); break;
     case PK_Z_BZ2: rc = inflate_bz2(buf, len, &o, err); break;
     case PK_Z_XZ: rc = inflate_xz(buf, len, false, &o, err); break;
     case PK_Z_LZMA: rc = inflate_xz(buf, len, true, &o, err); break;
