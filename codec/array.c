@@ -1,0 +1,1504 @@
+/* array.c: numpy arrays, torch tensors and storages, read from their pickled recipe and shown
+ * as files, never by running the recipe.
+ *
+ * What is lifted (SPEC.md, "Lifted reconstructors"):
+ *   numpy.dtype(...) + BUILD          a dtype: a text file, numpy's str(dtype)
+ *   numpy.core.multiarray._reconstruct(cls, (0,), b'b') + BUILD((ver, shape, dtype, fortran,
+ *       rawdata))                     an array; rawdata a list (dtype object): nested lists
+ *   numpy.core.numeric._frombuffer(buf, dtype, shape, order)      (protocol 5) an array
+ *   numpy.core.multiarray.scalar(dtype, bytes)   the matching Python int, float or bool
+ *   (numpy 2 spells numpy.core as numpy._core; both are accepted)
+ *   joblib.numpy_pickle.NumpyArrayWrapper + BUILD   an array whose bytes follow in the stream
+ *   persistent id ('storage', torch.XStorage, key, location, numel)   a storage: the archive
+ *       member <top>/data/<key>, or a legacy file's raw storage of that key
+ *   torch._utils._rebuild_tensor_v2 / _rebuild_tensor (storage, offset, size, stride, ...)
+ *       a tensor: a strided view of its storage; _rebuild_parameter(_with_state) keeps it
+ *   torch.Size(t) a tuple; torch.device(type[, index]) text such as "cuda:0"
+ *
+ * An array entry NAME is a file, its summary; NAME.raw beside it holds its element bytes in C
+ * order, exactly arr.tobytes() or tensor.contiguous().numpy().tobytes() (stored byte order).
+ * The summary is
+ *
+ *   tensor dtype=torch.float32 shape=(2, 3) crc32=0x8d2f31e4
+ *   [[ 0.1, -2.5,  3.0],
+ *    [ 4.0,  5.0,  6.0]]
+ *
+ * first word ndarray, tensor or storage; stride=(...) in elements when not C-contiguous;
+ * requires_grad=True for parameters that require it; crc32 (zlib's, as Python's zlib.crc32) of
+ * the raw bytes. The dtype and the raw bytes are as stored, byte order included (numpy's own
+ * loader converts a big-endian array to native order; the values are the same). The values
+ * follow numpy's repr layout: numbers right-aligned to a common width, rows wrapped at 75
+ * columns, and past 1000 elements only the first and last 3 of each axis, with "...". Each
+ * float is the shortest decimal that reads back as the same value at its own width (so a
+ * float32 0.1 shows as 0.1), written as Python's repr() writes that decimal; ints in decimal,
+ * bools as True/False, complex as Python does, bytes and str as their repr.
+ *
+ * Rendering a summary reads every element once (for the checksum), so it happens on first use
+ * (stat or read) and is kept: the text is published with one atomic compare-and-swap, so
+ * threads need no lock and a summary never changes once seen. st_size is then exact.
+ */
+#include "ckpt_i.h"
+#include "source_i.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* ---- small readers of decoded values ---- */
+
+static uint32_t item(const pk_doc *doc, uint32_t tuple, uint64_t i)
+{
+    const pk_node *t = &doc->nodes[tuple];
+    if ((t->kind != PK_K_TUPLE && t->kind != PK_K_LIST) || i >= t->u.c.count)
+        return 0;
+    uint32_t l = t->u.c.head;
+    while (i-- > 0)
+        l = doc->links[l].next;
+    return doc->links[l].node;
+}
+
+static uint64_t count_of(const pk_doc *doc, uint32_t node, pk_kind kind)
+{
+    const pk_node *t = &doc->nodes[node];
+    return node && t->kind == kind ? t->u.c.count : UINT64_MAX;
+}
+
+static bool str_is(const pk_doc *doc, uint32_t node, const char *text)
+{
+    const pk_node *n = &doc->nodes[node];
+    size_t k = strlen(text);
+    if (!node || n->kind != PK_K_STR || n->u.s.len != k)
+        return false;
+    const uint8_t *p = pk_span_ptr(doc, n);
+    return p && memcmp(p, text, k) == 0;
+}
+
+static bool int_of(const pk_doc *doc, uint32_t node, int64_t *v)
+{
+    const pk_node *n = &doc->nodes[node];
+    if (!node || (n->kind != PK_K_INT && n->kind != PK_K_BOOL))
+        return false;
+    *v = n->u.i;
+    return true;
+}
+
+/* The dotted name of the callable that built node, or "". */
+static const char *callable_name(const pk_doc *doc, uint32_t node, size_t *len)
+{
+    const pk_node *n = &doc->nodes[node];
+    *len = 0;
+    if (!n->call)
+        return "";
+    uint32_t c = doc->calls[n->call].callable;
+    if (!c || doc->nodes[c].kind != PK_K_GLOBAL)
+        return "";
+    *len = (size_t)doc->nodes[c].u.s.len;
+    return doc->pool.data + doc->nodes[c].u.s.pos;
+}
+
+static bool called(const pk_doc *doc, uint32_t node, const char *name)
+{
+    size_t len;
+    const char *s = callable_name(doc, node, &len);
+    return len == strlen(name) && memcmp(s, name, len) == 0;
+}
+
+/* numpy.core.X or numpy._core.X */
+static bool numpy_core(const char *name, const char *rest)
+{
+    const char *p = strncmp(name, "numpy.core.", 11) == 0    ? name + 11
+                    : strncmp(name, "numpy._core.", 12) == 0 ? name + 12
+                                                             : NULL;
+    return p && strcmp(p, rest) == 0;
+}
+
+static bool called_numpy_core(const pk_doc *doc, uint32_t node, const char *rest)
+{
+    size_t len;
+    const char *s = callable_name(doc, node, &len);
+    char name[96];
+    if (len >= sizeof name)
+        return false;
+    memcpy(name, s, len);
+    name[len] = 0;
+    return numpy_core(name, rest);
+}
+
+/* The value of key `key` in a dict node, or 0. */
+static uint32_t dict_get(const pk_doc *doc, uint32_t dict, const char *key)
+{
+    const pk_node *d = &doc->nodes[dict];
+    if (!dict || d->kind != PK_K_DICT)
+        return 0;
+    for (uint32_t l = d->u.c.head; l && doc->links[l].next; l = doc->links[doc->links[l].next].next)
+        if (str_is(doc, doc->links[l].node, key))
+            return doc->links[doc->links[l].next].node;
+    return 0;
+}
+
+/* ---- the arrays ---- */
+
+static int nomem(pk_lift_ctx *c)
+{
+    return c->fail(c, PK_E_NOMEM, "out of memory");
+}
+
+/* A new array record; its index in *idx. Pointers into k->arrays move when it grows. */
+static pk_array *new_array(pk_lift_ctx *c, uint64_t *idx)
+{
+    pk_ckpt *k = pk_ckpt_get(c->doc);
+    if (!k || !pk_grow((void **)&k->arrays, &k->cap_arrays, k->narrays + 1, sizeof *k->arrays))
+        return nomem(c), NULL;
+    *idx = k->narrays++;
+    pk_array *a = &k->arrays[*idx];
+    memset(a, 0, sizeof *a);
+    atomic_init(&a->summary, NULL);
+    return a;
+}
+
+static const pk_array *array_of(const pk_doc *doc, uint32_t node)
+{
+    const pk_node *n = &doc->nodes[node];
+    if (n->kind != PK_K_ARRAY || !doc->ckpt || (uint64_t)n->u.i >= doc->ckpt->narrays)
+        return NULL;
+    return &doc->ckpt->arrays[n->u.i];
+}
+
+/* shape, numel, C-order strides (or Fortran order), from a tuple of ints. */
+static bool set_shape(const pk_doc *doc, pk_array *a, uint32_t shape, bool fortran)
+{
+    uint64_t nd = count_of(doc, shape, PK_K_TUPLE);
+    if (nd == UINT64_MAX)
+        nd = count_of(doc, shape, PK_K_LIST);
+    if (nd > PK_ARR_MAXDIM)
+        return false;
+    a->ndim = (uint8_t)nd;
+    a->numel = 1;
+    for (uint64_t i = 0; i < nd; i++) {
+        int64_t v;
+        if (!int_of(doc, item(doc, shape, i), &v) || v < 0 ||
+            __builtin_mul_overflow(a->numel, (uint64_t)v, &a->numel))
+            return false;
+        a->shape[i] = (uint64_t)v;
+    }
+    uint64_t s = 1;
+    for (uint64_t j = 0; j < nd; j++) {
+        uint64_t i = fortran ? j : nd - 1 - j;
+        a->stride[i] = s;
+        s *= a->shape[i] ? a->shape[i] : 1;
+    }
+    return true;
+}
+
+static void check_contiguous(pk_array *a)
+{
+    uint64_t s = 1;
+    a->contiguous = true;
+    for (uint64_t j = a->ndim; j-- > 0;) {
+        if (a->shape[j] != 1 && a->stride[j] != s)
+            a->contiguous = false;
+        s *= a->shape[j];
+    }
+    if (a->numel == 0)
+        a->contiguous = true;
+}
+
+void pk_array_set_source(pk_array *a, pk_asrc src, uint64_t pos, const uint8_t *mem, uint64_t len)
+{
+    a->src = (uint8_t)src;
+    a->src_pos = pos;
+    a->src_mem = mem;
+    a->src_len = len;
+    /* the last element reached, in elements from the data's start */
+    uint64_t last = a->offset, t;
+    bool ok = src != PK_AS_NONE;
+    for (uint64_t i = 0; i < a->ndim && ok && a->numel; i++)
+        ok = !__builtin_mul_overflow(a->shape[i] - 1, a->stride[i], &t) &&
+             !__builtin_add_overflow(last, t, &last);
+    uint64_t need = 0;
+    if (ok && a->numel)
+        ok = !__builtin_add_overflow(last, 1, &need) &&
+             !__builtin_mul_overflow(need, a->dt.size, &need);
+    a->in_range = ok && need <= len;
+    check_contiguous(a);
+}
+
+/* Turn node into an array (in place, so every reference to it, memo included, sees it). */
+static void make_array_node(pk_doc *doc, uint32_t node, uint64_t idx, uint16_t what)
+{
+    pk_node *n = &doc->nodes[node];
+    n->kind = PK_K_ARRAY;
+    n->tname = what;
+    n->flags = 0;
+    n->u.i = (int64_t)idx;
+}
+
+/* ---- dtypes ---- */
+
+/* Add text to the pool; text may lie in the pool itself, which moves when it grows. */
+static bool pool_text(pk_doc *doc, const char *s, size_t len, pk_span *out)
+{
+    const pk_pool *p = &doc->pool;
+    if (!(p->data && s >= p->data && s < p->data + p->len))
+        return pk_pool_add(&doc->pool, s, len, out);
+    char *copy = malloc(len ? len : 1);
+    if (!copy)
+        return false;
+    memcpy(copy, s, len);
+    bool ok = pk_pool_add(&doc->pool, copy, len, out);
+    free(copy);
+    return ok;
+}
+
+/* numpy's dtype.str: byte order, kind, size: "<f8", "|b1", "<U5" (U counts characters) */
+static void descr_str(const pk_dtype *dt, pk_buf *b)
+{
+    char t[32];
+    char order = dt->size == 1 || dt->kind == 'S' || dt->kind == 'V' || dt->kind == 'b' ||
+                         dt->kind == 'O'
+                     ? '|'
+                     : dt->big ? '>' : '<';
+    snprintf(t, sizeof t, "%c%c%u", order, dt->kind, dt->kind == 'U' ? dt->size / 4 : dt->size);
+    pk_buf_puts(b, t);
+}
+
+/* numpy's str(dtype) */
+static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
+{
+    char t[32];
+    const char *word = NULL;
+    switch (dt->kind) {
+    case 'b': word = "bool"; break;
+    case 'i': word = "int"; break;
+    case 'u': word = "uint"; break;
+    case 'f': word = "float"; break;
+    case 'c': word = "complex"; break;
+    case 'O': pk_buf_puts(b, "object"); return;
+    default: break;
+    }
+    if (dt->nfields) {
+        pk_buf_puts(b, "[");
+        for (uint32_t i = 0; i < dt->nfields; i++) {
+            const pk_field *f = &doc->ckpt->fields[dt->field0 + i];
+            pk_buf_puts(b, i ? ", (" : "(");
+            pk_repr_text(b, (const uint8_t *)doc->pool.data + f->name.pos, f->name.len, false);
+            pk_buf_puts(b, ", ");
+            if (f->dt.nfields) {
+                dtype_name(doc, &f->dt, b);
+            } else {
+                pk_buf_puts(b, "'");
+                descr_str(&f->dt, b);
+                pk_buf_puts(b, "'");
+            }
+            pk_buf_puts(b, ")");
+        }
+        pk_buf_puts(b, "]");
+        return;
+    }
+    if (word && !(dt->big && dt->size > 1)) {
+        snprintf(t, sizeof t, "%s%u", word, dt->kind == 'b' ? 0 : dt->size * 8);
+        if (dt->kind == 'b')
+            t[4] = 0;
+        pk_buf_puts(b, t);
+        return;
+    }
+    descr_str(dt, b);
+}
+
+#define DTYPE_DEPTH 8
+
+/* Read a numpy.dtype call (args (str, align, copy), BUILD state (version, byteorder, subdescr,
+ * names, fields, elsize, alignment, flags[, metadata])). Returns false for what we do not
+ * model (sub-array dtypes, too deep nesting). */
+static bool parse_dtype(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
+{
+    memset(dt, 0, sizeof *dt);
+    if (depth > DTYPE_DEPTH || !node || !called(doc, node, "numpy.dtype"))
+        return false;
+    const pk_call *c = &doc->calls[doc->nodes[node].call];
+    uint32_t code = item(doc, c->args, 0);
+    const pk_node *cn = &doc->nodes[code];
+    const uint8_t *cp = code ? pk_span_ptr(doc, cn) : NULL;
+    if (!cp || cn->kind != PK_K_STR || cn->u.s.len < 1 || cn->u.s.len > 12)
+        return false;
+    char s[16];
+    memcpy(s, cp, (size_t)cn->u.s.len);
+    s[cn->u.s.len] = 0;
+    dt->kind = s[0];
+    dt->size = (uint32_t)strtoul(s + 1, NULL, 10);
+    if (!strchr("biufcSUVOMm", dt->kind))
+        return false;
+    uint32_t st = c->state;
+    uint64_t nst = count_of(doc, st, PK_K_TUPLE);
+    if (st && nst >= 8 && nst != UINT64_MAX) {
+        uint32_t order = item(doc, st, 1);
+        dt->big = str_is(doc, order, ">");
+        if (doc->nodes[item(doc, st, 2)].kind != PK_K_NONE)
+            return false; /* a sub-array dtype */
+        int64_t elsize;
+        if (int_of(doc, item(doc, st, 5), &elsize) && elsize > 0 && elsize < (1 << 30))
+            dt->size = (uint32_t)elsize;
+        uint32_t names = item(doc, st, 3), fields = item(doc, st, 4);
+        uint64_t nn = count_of(doc, names, PK_K_TUPLE);
+        if (nn != UINT64_MAX && nn > 0) {
+            pk_ckpt *k = pk_ckpt_get(doc);
+            if (!k || nn > 4096)
+                return false;
+            pk_field tmp[64];
+            if (nn > 64)
+                return false;
+            for (uint64_t i = 0; i < nn; i++) {
+                uint32_t name = item(doc, names, i);
+                const pk_node *nm = &doc->nodes[name];
+                if (nm->kind != PK_K_STR || nm->u.s.len > 255)
+                    return false;
+                /* fields[name] = (dtype, offset[, title]) */
+                uint32_t ft = 0;
+                const pk_node *fd = &doc->nodes[fields];
+                if (fd->kind != PK_K_DICT)
+                    return false;
+                for (uint32_t l = fd->u.c.head; l && doc->links[l].next;
+                     l = doc->links[doc->links[l].next].next) {
+                    const pk_node *kn = &doc->nodes[doc->links[l].node];
+                    if (kn->kind == PK_K_STR && kn->u.s.len == nm->u.s.len &&
+                        pk_span_ptr(doc, kn) && pk_span_ptr(doc, nm) &&
+                        memcmp(pk_span_ptr(doc, kn), pk_span_ptr(doc, nm), (size_t)nm->u.s.len) == 0)
+                        ft = doc->links[doc->links[l].next].node;
+                }
+                int64_t off;
+                if (!ft || !int_of(doc, item(doc, ft, 1), &off) || off < 0 ||
+                    !parse_dtype(doc, item(doc, ft, 0), &tmp[i].dt, depth + 1) ||
+                    (uint64_t)off + tmp[i].dt.size > dt->size)
+                    return false;
+                tmp[i].offset = (uint64_t)off;
+                if (!pool_text(doc, (const char *)pk_span_ptr(doc, nm), (size_t)nm->u.s.len,
+                               &tmp[i].name))
+                    return false;
+            }
+            if (!pk_grow((void **)&k->fields, &k->cap_fields, k->nfields + nn, sizeof *k->fields))
+                return false;
+            memcpy(k->fields + k->nfields, tmp, (size_t)nn * sizeof *tmp);
+            dt->field0 = (uint32_t)k->nfields;
+            dt->nfields = (uint32_t)nn;
+            k->nfields += nn;
+        }
+    }
+    if (dt->kind == 'O')
+        dt->size = 8;
+    if (dt->size == 0 && dt->kind != 'V' && dt->kind != 'S' && dt->kind != 'U')
+        return false;
+    pk_buf b = {0};
+    dtype_name(doc, dt, &b);
+    bool ok = !b.failed && pool_text(doc, b.data, b.len, &dt->name);
+    pk_buf_free(&b);
+    return ok;
+}
+
+/* torch storage classes and dtypes */
+static const struct {
+    const char *storage, *dtype;
+    char kind;
+    uint32_t size;
+} torch_types[] = {
+    {"FloatStorage", "torch.float32", 'f', 4},
+    {"DoubleStorage", "torch.float64", 'f', 8},
+    {"HalfStorage", "torch.float16", 'f', 2},
+    {"BFloat16Storage", "torch.bfloat16", 'T', 2},
+    {"LongStorage", "torch.int64", 'i', 8},
+    {"IntStorage", "torch.int32", 'i', 4},
+    {"ShortStorage", "torch.int16", 'i', 2},
+    {"CharStorage", "torch.int8", 'i', 1},
+    {"ByteStorage", "torch.uint8", 'u', 1},
+    {"BoolStorage", "torch.bool", 'b', 1},
+    {"ComplexFloatStorage", "torch.complex64", 'c', 8},
+    {"ComplexDoubleStorage", "torch.complex128", 'c', 16},
+    {"UntypedStorage", "torch.uint8", 'u', 1},
+};
+
+static bool torch_dtype(pk_doc *doc, uint32_t global, bool big, pk_dtype *dt)
+{
+    const pk_node *g = &doc->nodes[global];
+    if (!global || g->kind != PK_K_GLOBAL || strncmp(doc->pool.data + g->u.s.pos, "torch.", 6))
+        return false;
+    const char *s = doc->pool.data + g->u.s.pos;
+    size_t len = (size_t)g->u.s.len;
+    const char *dot = s + len;
+    while (dot > s && dot[-1] != '.')
+        dot--;
+    size_t blen = (size_t)(s + len - dot);
+    for (size_t i = 0; i < sizeof torch_types / sizeof torch_types[0]; i++) {
+        if (strlen(torch_types[i].storage) == blen && memcmp(dot, torch_types[i].storage, blen) == 0) {
+            memset(dt, 0, sizeof *dt);
+            dt->kind = torch_types[i].kind;
+            dt->size = torch_types[i].size;
+            dt->big = big && dt->size > 1;
+            return pool_text(doc, torch_types[i].dtype, strlen(torch_types[i].dtype), &dt->name);
+        }
+    }
+    return false;
+}
+
+/* ---- lifting ---- */
+
+/* numpy.dtype + BUILD: a text file naming the dtype; the call record stays for parse_dtype. */
+static int build_dtype(pk_lift_ctx *c, uint32_t node)
+{
+    pk_doc *doc = c->doc;
+    pk_dtype dt;
+    if (!parse_dtype(doc, node, &dt, 0))
+        return 0;
+    pk_node *n = &doc->nodes[node];
+    n->kind = PK_K_TEXT;
+    n->tname = PK_T_DTYPE;
+    n->flags = 0;
+    n->u.s = dt.name;
+    return 0;
+}
+
+/* An object array's flat list of elements, as lists nested by shape (like tolist()). */
+static uint32_t nest(pk_lift_ctx *c, const pk_array *a, uint32_t *link, uint64_t dim)
+{
+    pk_doc *doc = c->doc;
+    uint32_t l = pk_lift_new_node(c, PK_K_LIST);
+    if (!l)
+        return 0;
+    for (uint64_t i = 0; i < a->shape[dim]; i++) {
+        uint32_t v;
+        if (dim + 1 < a->ndim) {
+            if (!(v = nest(c, a, link, dim + 1)))
+                return 0;
+        } else {
+            v = doc->links[*link].node;
+            *link = doc->links[*link].next;
+        }
+        if (pk_chain_add(doc, l, v) < 0)
+            return nomem(c), 0;
+    }
+    return l;
+}
+
+static int object_array(pk_lift_ctx *c, uint32_t node, const pk_array *shape_of, uint32_t list)
+{
+    pk_doc *doc = c->doc;
+    const pk_node *ln = &doc->nodes[list];
+    if (ln->kind != PK_K_LIST || ln->u.c.count != shape_of->numel)
+        return 0;
+    uint32_t head = ln->u.c.head;
+    pk_node *n = &doc->nodes[node];
+    if (shape_of->ndim <= 1) {
+        n->kind = PK_K_LIST;
+        n->u.c = (pk_chain){0};
+        for (uint32_t l = head; l; l = doc->links[l].next)
+            if (pk_chain_add(doc, node, doc->links[l].node) < 0)
+                return nomem(c);
+    } else {
+        /* nested lists of at most 32 levels; the top one is node itself */
+        uint32_t link = head;
+        n->kind = PK_K_LIST;
+        n->u.c = (pk_chain){0};
+        for (uint64_t i = 0; i < shape_of->shape[0]; i++) {
+            uint32_t v = nest(c, shape_of, &link, 1);
+            if (!v)
+                return -1;
+            if (pk_chain_add(doc, node, v) < 0)
+                return nomem(c);
+        }
+    }
+    n = &doc->nodes[node];
+    n->flags = 0;
+    n->tname = 0;
+    if (n->call)
+        doc->calls[n->call].state = 0; /* consumed: the elements are the items */
+    return 0;
+}
+
+/* Fill an array from (shape, dtype node, fortran, data node), and make node show it. */
+static int fill_array(pk_lift_ctx *c, uint32_t node, uint32_t shape, uint32_t dtype,
+                      bool fortran, uint32_t data)
+{
+    pk_doc *doc = c->doc;
+    pk_array tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (!parse_dtype(doc, dtype, &tmp.dt, 0) || !set_shape(doc, &tmp, shape, fortran))
+        return 0;
+    const pk_node *dn = &doc->nodes[data];
+    if (tmp.dt.kind == 'O')
+        return object_array(c, node, &tmp, data);
+    if (dn->kind != PK_K_BYTES && dn->kind != PK_K_BYTEARRAY && dn->kind != PK_K_STR)
+        return 0;
+    uint64_t need;
+    if (__builtin_mul_overflow(tmp.numel, tmp.dt.size, &need) || need != dn->u.s.len)
+        return 0;
+    uint64_t idx;
+    pk_array *a = new_array(c, &idx);
+    if (!a)
+        return -1;
+    *a = tmp;
+    atomic_init(&a->summary, NULL);
+    a->what = PK_T_NDARRAY;
+    a->src_node = data;
+    pk_array_set_source(a, PK_AS_NODE, 0, NULL, dn->u.s.len);
+    make_array_node(doc, node, idx, PK_T_NDARRAY);
+    return 0;
+}
+
+/* _reconstruct(...) + BUILD((version, shape, dtype, is_fortran, rawdata)); numpy before 1.0
+ * wrote the state without its version. */
+static int build_ndarray(pk_lift_ctx *c, uint32_t node)
+{
+    pk_doc *doc = c->doc;
+    uint32_t st = doc->calls[doc->nodes[node].call].state;
+    uint64_t n = count_of(doc, st, PK_K_TUPLE);
+    if (n != 5 && n != 4)
+        return 0;
+    uint64_t b = n == 5 ? 1 : 0;
+    int64_t fortran;
+    if (!int_of(doc, item(doc, st, b + 2), &fortran))
+        return 0;
+    return fill_array(c, node, item(doc, st, b), item(doc, st, b + 1), fortran != 0,
+                      item(doc, st, b + 3));
+}
+
+int pk_array_build(pk_lift_ctx *c, uint32_t node)
+{
+    pk_doc *doc = c->doc;
+    if (doc->nodes[node].kind != PK_K_OBJECT)
+        return 0;
+    if (called(doc, node, "numpy.dtype"))
+        return build_dtype(c, node);
+    if (called_numpy_core(doc, node, "multiarray._reconstruct"))
+        return build_ndarray(c, node);
+    return 0;
+}
+
+/* joblib: the wrapper's BUILD state says what array follows; see decode.c's after_build(). */
+int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t left,
+                    uint64_t at_pos, uint64_t *consumed, bool *nested)
+{
+    pk_doc *doc = c->doc;
+    if (doc->nodes[node].kind != PK_K_OBJECT ||
+        !called(doc, node, "joblib.numpy_pickle.NumpyArrayWrapper"))
+        return 0;
+    uint32_t st = doc->calls[doc->nodes[node].call].state;
+    pk_array tmp;
+    memset(&tmp, 0, sizeof tmp);
+    uint32_t order = dict_get(doc, st, "order");
+    if (!parse_dtype(doc, dict_get(doc, st, "dtype"), &tmp.dt, 0) ||
+        !set_shape(doc, &tmp, dict_get(doc, st, "shape"), str_is(doc, order, "F")))
+        return c->fail(c, PK_E_BAD_ARGUMENT, "joblib array of a dtype or shape picklefs cannot "
+                       "read, so its bytes cannot be skipped");
+    if (tmp.dt.kind == 'O') {
+        *nested = true;
+        return 1;
+    }
+    uint64_t skip = 0;
+    uint32_t align = dict_get(doc, st, "numpy_array_alignment_bytes");
+    if (align && doc->nodes[align].kind != PK_K_NONE) {
+        if (left < 1)
+            return c->fail(c, PK_E_TRUNCATED, "truncated data: joblib array padding");
+        skip = 1 + (uint64_t)at[0]; /* a length byte, then that many 0xff */
+    }
+    uint64_t need;
+    if (__builtin_mul_overflow(tmp.numel, tmp.dt.size, &need) || skip > left ||
+        need > left - skip) {
+        char what[160];
+        snprintf(what, sizeof what, "length %llu of a joblib array larger than the %llu bytes left",
+                 (unsigned long long)need, (unsigned long long)(left > skip ? left - skip : 0));
+        return c->fail(c, PK_E_LENGTH, what);
+    }
+    uint64_t idx;
+    pk_array *a = new_array(c, &idx);
+    if (!a)
+        return -1;
+    *a = tmp;
+    atomic_init(&a->summary, NULL);
+    a->what = PK_T_NDARRAY;
+    pk_array_set_source(a, PK_AS_STREAM, at_pos + skip, NULL, need);
+    make_array_node(doc, node, idx, PK_T_NDARRAY);
+    doc->calls[doc->nodes[node].call].state = st;
+    *consumed = skip + need;
+    return 1;
+}
+
+/* ('storage', storage_type, key, location, numel[, view_metadata]) */
+int pk_array_persid(pk_lift_ctx *c, uint32_t node)
+{
+    pk_doc *doc = c->doc;
+    pk_ckpt *k = doc->ckpt;
+    const pk_node *n = &doc->nodes[node];
+    if (!k || !(k->is_zip || k->legacy) || n->kind != PK_K_DESC || !n->call)
+        return 0;
+    uint32_t pid = doc->calls[n->call].args;
+    uint64_t len = count_of(doc, pid, PK_K_TUPLE);
+    if (len != 5 && len != 6)
+        return 0;
+    uint32_t key = item(doc, pid, 2);
+    const pk_node *kn = &doc->nodes[key];
+    int64_t numel;
+    pk_array tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (!str_is(doc, item(doc, pid, 0), "storage") || kn->kind != PK_K_STR ||
+        kn->u.s.len >= sizeof tmp.key || !pk_span_ptr(doc, kn) ||
+        !int_of(doc, item(doc, pid, 4), &numel) || numel < 0 ||
+        !torch_dtype(doc, item(doc, pid, 1), k->big_endian, &tmp.dt))
+        return 0;
+    if (len == 6 && doc->nodes[item(doc, pid, 5)].kind != PK_K_NONE)
+        return 0; /* a legacy view of a storage: not modelled */
+    memcpy(tmp.key, pk_span_ptr(doc, kn), (size_t)kn->u.s.len);
+    tmp.ndim = 1;
+    tmp.shape[0] = (uint64_t)numel;
+    tmp.stride[0] = 1;
+    tmp.numel = (uint64_t)numel;
+    tmp.what = PK_T_STORAGE;
+    if (k->is_zip) {
+        char rel[64];
+        int rl = snprintf(rel, sizeof rel, "data/%s", tmp.key);
+        pk_zent *z = pk_zip_find(doc, rel, (size_t)rl);
+        if (z) {
+            if (pk_zip_load(doc, z, k->map, k->map_len, NULL) < 0)
+                return c->fail(c, PK_E_DECOMPRESS, "corrupt compressed data in a storage");
+            if (z->mem)
+                pk_array_set_source(&tmp, PK_AS_MEM, 0, z->mem, z->usize);
+            else if (doc->fd >= 0)
+                pk_array_set_source(&tmp, PK_AS_FILE, z->data, NULL, z->usize);
+            else
+                pk_array_set_source(&tmp, PK_AS_MEM, 0, k->map + z->data, z->usize);
+        }
+    }
+    uint64_t idx;
+    pk_array *a = new_array(c, &idx);
+    if (!a)
+        return -1;
+    *a = tmp;
+    atomic_init(&a->summary, NULL);
+    if (a->src == PK_AS_NONE)
+        pk_array_set_source(a, PK_AS_NONE, 0, NULL, 0);
+    make_array_node(doc, node, idx, PK_T_STORAGE);
+    return 0;
+}
+
+/* A new array node copying array `from`, with a call record naming the callable. */
+static pk_array *derive(pk_lift_ctx *c, uint32_t from, uint32_t callable, uint32_t args,
+                        uint16_t what, uint32_t *out)
+{
+    pk_doc *doc = c->doc;
+    uint32_t n = pk_lift_new_node(c, PK_K_ARRAY);
+    if (!n)
+        return NULL;
+    uint32_t call = pk_lift_new_call(c, n);
+    if (!call)
+        return NULL;
+    doc->calls[call].callable = callable;
+    doc->calls[call].args = args;
+    uint64_t idx;
+    pk_array *a = new_array(c, &idx);
+    if (!a)
+        return NULL;
+    *a = doc->ckpt->arrays[doc->nodes[from].u.i];
+    atomic_init(&a->summary, NULL);
+    a->what = (uint8_t)what;
+    make_array_node(doc, n, idx, what);
+    *out = n;
+    return a;
+}
+
+/* _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks
+ * [, metadata]) and _rebuild_tensor(storage, storage_offset, size, stride) */
+static int rebuild_tensor(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
+{
+    pk_doc *doc = c->doc;
+    uint64_t n = count_of(doc, args, PK_K_TUPLE);
+    uint32_t storage = item(doc, args, 0);
+    int64_t off, grad = 0;
+    uint32_t size = item(doc, args, 2), stride = item(doc, args, 3);
+    const pk_array *s = array_of(doc, storage);
+    uint64_t nd = count_of(doc, size, PK_K_TUPLE);
+    if (n < 4 || n == UINT64_MAX || !s || s->what != PK_T_STORAGE ||
+        !int_of(doc, item(doc, args, 1), &off) || off < 0 || nd > PK_ARR_MAXDIM ||
+        count_of(doc, stride, PK_K_TUPLE) != nd || (n >= 5 && !int_of(doc, item(doc, args, 4), &grad)))
+        return 0;
+    pk_array tmp;
+    memset(&tmp, 0, sizeof tmp);
+    tmp.numel = 1;
+    for (uint64_t i = 0; i < nd; i++) {
+        int64_t sh, st;
+        if (!int_of(doc, item(doc, size, i), &sh) || !int_of(doc, item(doc, stride, i), &st) ||
+            sh < 0 || st < 0 || __builtin_mul_overflow(tmp.numel, (uint64_t)sh, &tmp.numel))
+            return 0;
+        tmp.shape[i] = (uint64_t)sh;
+        tmp.stride[i] = (uint64_t)st;
+    }
+    pk_array *a = derive(c, storage, callable, args, PK_T_TENSOR, out);
+    if (!a)
+        return -1;
+    a->ndim = (uint8_t)nd;
+    memcpy(a->shape, tmp.shape, sizeof a->shape);
+    memcpy(a->stride, tmp.stride, sizeof a->stride);
+    a->numel = tmp.numel;
+    a->offset = (uint64_t)off;
+    a->requires_grad = grad != 0;
+    pk_array_set_source(a, (pk_asrc)a->src, a->src_pos, a->src_mem, a->src_len);
+    return 0;
+}
+
+/* _rebuild_parameter(data, requires_grad, backward_hooks[, state]) */
+static int rebuild_parameter(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
+{
+    pk_doc *doc = c->doc;
+    uint32_t data = item(doc, args, 0);
+    const pk_array *t = array_of(doc, data);
+    int64_t grad;
+    if (!t || t->what != PK_T_TENSOR || !int_of(doc, item(doc, args, 1), &grad))
+        return 0;
+    pk_array *a = derive(c, data, callable, args, PK_T_TENSOR, out);
+    if (!a)
+        return -1;
+    a->requires_grad = grad != 0;
+    return 0;
+}
+
+/* numpy scalar(dtype, bytes): the Python int, float or bool it stands for. */
+static int numpy_scalar(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+{
+    pk_doc *doc = c->doc;
+    pk_dtype dt;
+    uint32_t data = item(doc, args, 1);
+    const pk_node *dn = &doc->nodes[data];
+    if (count_of(doc, args, PK_K_TUPLE) != 2 || !parse_dtype(doc, item(doc, args, 0), &dt, 0) ||
+        (dn->kind != PK_K_BYTES && dn->kind != PK_K_STR) || dn->u.s.len != dt.size ||
+        dt.size > 8 || !pk_span_ptr(doc, dn))
+        return 0;
+    uint8_t v[8];
+    const uint8_t *p = pk_span_ptr(doc, dn);
+    for (uint32_t i = 0; i < dt.size; i++)
+        v[i] = dt.big ? p[dt.size - 1 - i] : p[i];
+    uint64_t u = 0;
+    for (uint32_t i = dt.size; i-- > 0;)
+        u = u << 8 | v[i];
+    uint32_t n = 0;
+    if (dt.kind == 'b' || dt.kind == 'i' || (dt.kind == 'u' && u <= INT64_MAX)) {
+        if (!(n = pk_lift_new_node(c, dt.kind == 'b' ? PK_K_BOOL : PK_K_INT)))
+            return -1;
+        int64_t s = (int64_t)u;
+        if (dt.kind == 'i' && dt.size < 8 && (u >> (dt.size * 8 - 1)) & 1)
+            s = (int64_t)(u | ~(uint64_t)0 << (dt.size * 8));
+        doc->nodes[n].u.i = dt.kind == 'b' ? u != 0 : s;
+    } else if (dt.kind == 'u') {
+        char t[24];
+        int k = snprintf(t, sizeof t, "%llu", (unsigned long long)u);
+        if (!(n = pk_lift_new_node(c, PK_K_BIGINT)))
+            return -1;
+        if (!pool_text(doc, t, (size_t)k, &doc->nodes[n].u.s))
+            return nomem(c);
+    } else if (dt.kind == 'f' && (dt.size == 4 || dt.size == 8 || dt.size == 2)) {
+        double d;
+        if (dt.size == 8) {
+            memcpy(&d, &u, 8);
+        } else if (dt.size == 4) {
+            float f;
+            uint32_t w = (uint32_t)u;
+            memcpy(&f, &w, 4);
+            d = f;
+        } else {
+            unsigned e = (u >> 10) & 0x1f, m = u & 0x3ff;
+            d = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, (int)e - 25);
+            if (u & 0x8000)
+                d = -d;
+        }
+        if (!(n = pk_lift_new_node(c, PK_K_FLOAT)))
+            return -1;
+        doc->nodes[n].u.f = d;
+    } else {
+        return 0;
+    }
+    *out = n;
+    return 0;
+}
+
+/* _frombuffer(buffer, dtype, shape, order) */
+static int numpy_frombuffer(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+{
+    pk_doc *doc = c->doc;
+    if (count_of(doc, args, PK_K_TUPLE) != 4)
+        return 0;
+    uint32_t n = pk_lift_new_node(c, PK_K_OBJECT);
+    if (!n)
+        return -1;
+    if (fill_array(c, n, item(doc, args, 2), item(doc, args, 1),
+                   str_is(doc, item(doc, args, 3), "F"), item(doc, args, 0)) < 0)
+        return -1;
+    if (doc->nodes[n].kind != PK_K_ARRAY) {
+        doc->nodes[n].kind = PK_K_NONE; /* an orphan: the call stays opaque */
+        return 0;
+    }
+    *out = n;
+    return 0;
+}
+
+/* torch.Size(tuple): the tuple */
+static int torch_size(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+{
+    pk_doc *doc = c->doc;
+    uint32_t from = item(doc, args, 0);
+    if (count_of(doc, args, PK_K_TUPLE) != 1 ||
+        (count_of(doc, from, PK_K_TUPLE) == UINT64_MAX && count_of(doc, from, PK_K_LIST) == UINT64_MAX))
+        return 0;
+    uint32_t t = pk_lift_new_node(c, PK_K_TUPLE);
+    if (!t)
+        return -1;
+    for (uint32_t l = doc->nodes[from].u.c.head; l; l = doc->links[l].next)
+        if (pk_chain_add(doc, t, doc->links[l].node) < 0)
+            return nomem(c);
+    doc->nodes[t].flags |= PK_NF_FROZEN;
+    *out = t;
+    return 0;
+}
+
+/* torch.device('cuda', 0): text "cuda:0" */
+static int torch_device(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+{
+    pk_doc *doc = c->doc;
+    uint64_t n = count_of(doc, args, PK_K_TUPLE);
+    uint32_t type = item(doc, args, 0);
+    const pk_node *tn = &doc->nodes[type];
+    int64_t index = -1;
+    if ((n != 1 && n != 2) || tn->kind != PK_K_STR || tn->u.s.len > 64 || !pk_span_ptr(doc, tn) ||
+        (n == 2 && !int_of(doc, item(doc, args, 1), &index)))
+        return 0;
+    char t[96];
+    int k = snprintf(t, sizeof t, "%.*s", (int)tn->u.s.len, (const char *)pk_span_ptr(doc, tn));
+    if (index >= 0)
+        k += snprintf(t + k, sizeof t - (size_t)k, ":%lld", (long long)index);
+    uint32_t d = pk_lift_new_node(c, PK_K_TEXT);
+    if (!d)
+        return -1;
+    if (!pool_text(doc, t, (size_t)k, &doc->nodes[d].u.s))
+        return nomem(c);
+    *out = d;
+    return 0;
+}
+
+int pk_array_lift_call(pk_lift_ctx *c, const char *name, uint32_t callable, uint32_t args,
+                       uint32_t *out)
+{
+    if (strcmp(name, "torch._utils._rebuild_tensor_v2") == 0 ||
+        strcmp(name, "torch._utils._rebuild_tensor") == 0)
+        return rebuild_tensor(c, callable, args, out);
+    if (strcmp(name, "torch._utils._rebuild_parameter") == 0 ||
+        strcmp(name, "torch._utils._rebuild_parameter_with_state") == 0)
+        return rebuild_parameter(c, callable, args, out);
+    if (strcmp(name, "torch.Size") == 0)
+        return torch_size(c, args, out);
+    if (strcmp(name, "torch.device") == 0)
+        return torch_device(c, args, out);
+    if (numpy_core(name, "multiarray.scalar"))
+        return numpy_scalar(c, args, out);
+    if (numpy_core(name, "numeric._frombuffer"))
+        return numpy_frombuffer(c, args, out);
+    return 0;
+}
+
+/* ---- reading elements ---- */
+
+/* len bytes at byte off of the array's data (checked in range by the caller). */
+static ssize_t data_read(const pk_doc *doc, const pk_array *a, uint64_t off, void *buf, uint64_t len)
+{
+    if (off > a->src_len || len > a->src_len - off)
+        return -EIO;
+    switch ((pk_asrc)a->src) {
+    case PK_AS_NODE: return pk_span_read(doc, &doc->nodes[a->src_node], off, buf, len);
+    case PK_AS_STREAM: {
+        pk_node span = {.flags = PK_NF_SRC, .u.s = {a->src_pos, a->src_len}};
+        return pk_span_read(doc, &span, off, buf, len);
+    }
+    case PK_AS_MEM: memcpy(buf, a->src_mem + off, len); return (ssize_t)len;
+    case PK_AS_FILE: {
+        if (pk_source_changed(doc))
+            return -EIO;
+        uint64_t done = 0;
+        while (done < len) {
+            ssize_t r = pread(doc->fd, (char *)buf + done, len - done,
+                              (off_t)(a->src_pos + off + done));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                return -EIO;
+            done += (uint64_t)r;
+        }
+        return (ssize_t)len;
+    }
+    default: return -EIO;
+    }
+}
+
+/* The storage element index of the i-th element in C order. */
+static uint64_t elem_index(const pk_array *a, uint64_t i)
+{
+    uint64_t at = a->offset;
+    for (uint64_t d = a->ndim; d-- > 0;) {
+        at += (i % a->shape[d]) * a->stride[d];
+        i /= a->shape[d];
+    }
+    return at;
+}
+
+static uint64_t raw_size(const pk_array *a)
+{
+    return a->in_range ? a->numel * a->dt.size : 0;
+}
+
+/* The raw file: the elements in C order. */
+static ssize_t raw_read(const pk_doc *doc, const pk_array *a, void *buf, size_t size, uint64_t off)
+{
+    uint64_t total = raw_size(a);
+    if (off >= total)
+        return 0;
+    uint64_t n = total - off < size ? total - off : size;
+    if (a->contiguous)
+        return data_read(doc, a, a->offset * a->dt.size + off, buf, n);
+    uint64_t es = a->dt.size, done = 0;
+    uint8_t el[64];
+    while (done < n) {
+        uint64_t i = (off + done) / es, within = (off + done) % es;
+        uint64_t k = es - within < n - done ? es - within : n - done;
+        if (es <= sizeof el) {
+            ssize_t r = data_read(doc, a, elem_index(a, i) * es, el, es);
+            if (r < 0)
+                return r;
+            memcpy((char *)buf + done, el + within, k);
+        } else {
+            ssize_t r = data_read(doc, a, elem_index(a, i) * es + within, (char *)buf + done, k);
+            if (r < 0)
+                return r;
+        }
+        done += k;
+    }
+    return (ssize_t)n;
+}
+
+/* ---- formatting elements ---- */
+
+static double half_to_double(uint16_t h)
+{
+    unsigned e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    double d = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, (int)e - 25);
+    return h & 0x8000 ? -d : d;
+}
+
+/* Does decimal d read back as v at the element's width? */
+static bool same_at_width(double d, double v, char kind, uint32_t size)
+{
+    if (kind == 'f' && size == 8)
+        return d == v;
+    float f = (float)d;
+    if (kind == 'T') { /* bfloat16: float32 rounded to its upper half, to nearest even */
+        uint32_t w;
+        memcpy(&w, &f, 4);
+        w = (w + 0x7fff + ((w >> 16) & 1)) & 0xffff0000u;
+        memcpy(&f, &w, 4);
+        return (double)f == v;
+    }
+    if (size == 2) { /* half: d rounds to v when within half a unit in the last place of v */
+        int e;
+        frexp(v, &e);
+        double ulp = ldexp(1, (e - 1 > -14 ? e - 1 : -14) - 10);
+        return fabs(d - v) < ulp / 2;
+    }
+    return (double)f == v;
+}
+
+static void put_real(pk_buf *b, double v, char kind, uint32_t size)
+{
+    char out[48];
+    if (isnan(v)) {
+        pk_buf_puts(b, "nan");
+        return;
+    }
+    if (isinf(v)) {
+        pk_buf_puts(b, v < 0 ? "-inf" : "inf");
+        return;
+    }
+    double d = v;
+    if (!(kind == 'f' && size == 8)) {
+        for (int p = 1; p <= 17; p++) {
+            snprintf(out, sizeof out, "%.*g", p, v);
+            d = strtod(out, NULL);
+            if (same_at_width(d, v, kind, size))
+                break;
+        }
+    }
+    pk_float_repr(d, out);
+    pk_buf_puts(b, out);
+}
+
+static void put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, pk_buf *b);
+
+/* A real number at p of width size (f or T kinds), in host order already. */
+static double real_at(const uint8_t *p, char kind, uint32_t size)
+{
+    if (kind == 'T') {
+        uint32_t w = (uint32_t)(p[0] | p[1] << 8) << 16;
+        float f;
+        memcpy(&f, &w, 4);
+        return f;
+    }
+    if (size == 2)
+        return half_to_double((uint16_t)(p[0] | p[1] << 8));
+    if (size == 4) {
+        float f;
+        memcpy(&f, p, 4);
+        return f;
+    }
+    double d;
+    memcpy(&d, p, 8);
+    return d;
+}
+
+static void put_hex(pk_buf *b, const uint8_t *p, uint32_t n)
+{
+    pk_repr_text(b, p, n, true);
+}
+
+/* One element as numpy would print it in a repr. p holds the element as stored. */
+static void put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, pk_buf *b)
+{
+    uint8_t v[16];
+    char t[32];
+    uint32_t n = dt->size;
+    if (dt->nfields) {
+        pk_buf_puts(b, "(");
+        for (uint32_t i = 0; i < dt->nfields; i++) {
+            const pk_field *f = &doc->ckpt->fields[dt->field0 + i];
+            if (i)
+                pk_buf_puts(b, ", ");
+            put_elem(doc, &f->dt, p + f->offset, b);
+        }
+        pk_buf_puts(b, dt->nfields == 1 ? ",)" : ")");
+        return;
+    }
+    if (strchr("biufcT", dt->kind) && n <= 16) {
+        uint32_t part = dt->kind == 'c' ? n / 2 : n;
+        for (uint32_t i = 0; i < n; i++) /* to little-endian, per part */
+            v[i] = dt->big ? p[(i / part) * part + part - 1 - i % part] : p[i];
+    }
+    switch (dt->kind) {
+    case 'b': pk_buf_puts(b, v[0] ? "True" : "False"); return;
+    case 'i':
+    case 'u':
+        if (n <= 8) {
+            uint64_t u = 0;
+            for (uint32_t i = n; i-- > 0;)
+                u = u << 8 | v[i];
+            if (dt->kind == 'i' && n < 8 && (u >> (n * 8 - 1)) & 1)
+                u |= ~(uint64_t)0 << (n * 8);
+            if (dt->kind == 'i')
+                snprintf(t, sizeof t, "%lld", (long long)(int64_t)u);
+            else
+                snprintf(t, sizeof t, "%llu", (unsigned long long)u);
+            pk_buf_puts(b, t);
+            return;
+        }
+        break;
+    case 'f':
+    case 'T':
+        if (n == 2 || n == 4 || n == 8) {
+            put_real(b, real_at(v, dt->kind, n), dt->kind, n);
+            return;
+        }
+        break;
+    case 'c':
+        if (n == 8 || n == 16) { /* Python's complex repr: (re+imj), a zero re as just imj */
+            double re = real_at(v, 'f', n / 2), im = real_at(v + n / 2, 'f', n / 2);
+            pk_buf rb = {0}, ib = {0};
+            put_real(&rb, re, 'f', n / 2);
+            put_real(&ib, im, 'f', n / 2);
+            if (rb.len >= 2 && memcmp(rb.data + rb.len - 2, ".0", 2) == 0)
+                rb.len -= 2;
+            if (ib.len >= 2 && memcmp(ib.data + ib.len - 2, ".0", 2) == 0)
+                ib.len -= 2;
+            bool bare = re == 0 && !signbit(re);
+            if (!bare)
+                pk_buf_puts(b, "(");
+            if (!bare) {
+                pk_buf_put(b, rb.data, rb.len);
+                if (ib.len && ib.data[0] != '-')
+                    pk_buf_puts(b, "+");
+            }
+            pk_buf_put(b, ib.data, ib.len);
+            pk_buf_puts(b, bare ? "j" : "j)");
+            pk_buf_free(&rb);
+            pk_buf_free(&ib);
+            return;
+        }
+        break;
+    case 'S': {
+        uint32_t k = n;
+        while (k > 0 && p[k - 1] == 0)
+            k--;
+        pk_repr_text(b, p, k, true);
+        return;
+    }
+    case 'U': {
+        pk_buf u = {0};
+        uint32_t k = n / 4;
+        while (k > 0 && !(p[4 * k - 4] | p[4 * k - 3] | p[4 * k - 2] | p[4 * k - 1]))
+            k--;
+        bool ok = true;
+        for (uint32_t i = 0; i < k && ok; i++) {
+            const uint8_t *q = p + 4 * i;
+            uint32_t cp = dt->big ? (uint32_t)q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3]
+                                  : (uint32_t)q[3] << 24 | q[2] << 16 | q[1] << 8 | q[0];
+            char e[4];
+            size_t m;
+            if (cp > 0x10ffff) {
+                ok = false;
+                break;
+            }
+            if (cp < 0x80) {
+                e[0] = (char)cp;
+                m = 1;
+            } else if (cp < 0x800) {
+                e[0] = (char)(0xc0 | cp >> 6);
+                e[1] = (char)(0x80 | (cp & 0x3f));
+                m = 2;
+            } else if (cp < 0x10000) {
+                e[0] = (char)(0xe0 | cp >> 12);
+                e[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                e[2] = (char)(0x80 | (cp & 0x3f));
+                m = 3;
+            } else {
+                e[0] = (char)(0xf0 | cp >> 18);
+                e[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+                e[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+                e[3] = (char)(0x80 | (cp & 0x3f));
+                m = 4;
+            }
+            pk_buf_put(&u, e, m);
+        }
+        if (ok && !u.failed)
+            pk_repr_text(b, (const uint8_t *)u.data, u.len, false);
+        else
+            put_hex(b, p, n);
+        pk_buf_free(&u);
+        return;
+    }
+    default: break;
+    }
+    put_hex(b, p, n); /* what numpy would print otherwise (datetimes, void): the bytes */
+}
+
+/* ---- the summary ---- */
+
+#define SUMMARY_THRESHOLD 1000 /* numpy's print threshold */
+#define EDGE 3                 /* numpy's edgeitems */
+#define LINE_WIDTH 75          /* numpy's linewidth */
+#define SHOWN_MAX 100000       /* more elements than this shown: values left out */
+
+typedef struct shown {
+    pk_buf *cells; /* the text of each shown element, in order */
+    uint64_t n, cap;
+    size_t width;
+} shown;
+
+static bool summarise(const pk_array *a)
+{
+    return a->numel > SUMMARY_THRESHOLD;
+}
+
+/* The indices shown along an axis of length len: all, or the first and last EDGE. */
+static uint64_t axis_shown(const pk_array *a, uint64_t len)
+{
+    return summarise(a) && len > 2 * EDGE ? 2 * EDGE : len;
+}
+
+static uint64_t axis_index(const pk_array *a, uint64_t len, uint64_t j)
+{
+    return summarise(a) && len > 2 * EDGE && j >= EDGE ? len - 2 * EDGE + j : j;
+}
+
+/* Collect the shown elements in order (dimension d, storage element base). */
+static int collect(const pk_doc *doc, const pk_array *a, shown *s, uint64_t d, uint64_t base)
+{
+    if (d == a->ndim) {
+        uint8_t el[256];
+        uint8_t *p = a->dt.size <= sizeof el ? el : malloc(a->dt.size);
+        if (!p)
+            return -ENOMEM;
+        ssize_t r = data_read(doc, a, base * a->dt.size, p, a->dt.size);
+        if (r < 0) {
+            if (p != el)
+                free(p);
+            return (int)r;
+        }
+        if (!pk_grow((void **)&s->cells, &s->cap, s->n + 1, sizeof *s->cells)) {
+            if (p != el)
+                free(p);
+            return -ENOMEM;
+        }
+        pk_buf *c = &s->cells[s->n++];
+        memset(c, 0, sizeof *c);
+        put_elem(doc, &a->dt, p, c);
+        if (p != el)
+            free(p);
+        if (c->failed)
+            return -ENOMEM;
+        if (c->len > s->width)
+            s->width = c->len;
+        return 0;
+    }
+    uint64_t m = axis_shown(a, a->shape[d]);
+    for (uint64_t j = 0; j < m; j++) {
+        int r = collect(doc, a, s, d + 1, base + axis_index(a, a->shape[d], j) * a->stride[d]);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+static void put_cell(pk_buf *b, const shown *s, uint64_t *next)
+{
+    const pk_buf *c = &s->cells[(*next)++];
+    for (size_t i = c->len; i < s->width; i++)
+        pk_buf_put(b, " ", 1);
+    pk_buf_put(b, c->data, c->len);
+}
+
+/* numpy's layout: "[" items "]", innermost rows wrapped at LINE_WIDTH, outer blocks one per
+ * line, separated by ndim - d - 1 newlines; elided items as "...". col is the current column. */
+static void layout(pk_buf *b, const pk_array *a, const shown *s, uint64_t d, uint64_t *next,
+                   size_t *col)
+{
+    uint64_t len = a->shape[d], m = axis_shown(a, len);
+    bool elide = m < len;
+    pk_buf_put(b, "[", 1);
+    (*col)++;
+    size_t indent = d + 1;
+    for (uint64_t j = 0; j < m; j++) {
+        bool gap = elide && j == EDGE;
+        if (d + 1 == a->ndim) {
+            if (gap) {
+                pk_buf_puts(b, j ? ", ..." : "...");
+                *col += j ? 5 : 3;
+            }
+            size_t w = s->width + (j ? 2 : 0);
+            if (j && *col + w + 1 > LINE_WIDTH) {
+                pk_buf_puts(b, ",\n");
+                for (size_t i = 0; i < indent; i++)
+                    pk_buf_put(b, " ", 1);
+                *col = indent;
+                w -= 2;
+            } else if (j) {
+                pk_buf_puts(b, ", ");
+            }
+            put_cell(b, s, next);
+            *col += s->width;
+        } else {
+            if (j) {
+                pk_buf_put(b, ",", 1);
+                for (uint64_t i = 0; i < a->ndim - d - 1; i++)
+                    pk_buf_put(b, "\n", 1);
+                for (size_t i = 0; i < indent; i++)
+                    pk_buf_put(b, " ", 1);
+                *col = indent;
+            }
+            if (gap) {
+                pk_buf_puts(b, "...,");
+                for (uint64_t i = 0; i < a->ndim - d - 1; i++)
+                    pk_buf_put(b, "\n", 1);
+                for (size_t i = 0; i < indent; i++)
+                    pk_buf_put(b, " ", 1);
+            }
+            layout(b, a, s, d + 1, next, col);
+        }
+    }
+    pk_buf_put(b, "]", 1);
+    (*col)++;
+}
+
+static void put_tuple(pk_buf *b, const uint64_t *v, uint64_t n)
+{
+    char t[24];
+    pk_buf_puts(b, "(");
+    for (uint64_t i = 0; i < n; i++) {
+        snprintf(t, sizeof t, i ? ", %llu" : "%llu", (unsigned long long)v[i]);
+        pk_buf_puts(b, t);
+    }
+    pk_buf_puts(b, n == 1 ? ",)" : ")");
+}
+
+static void put_header(const pk_doc *doc, const pk_array *a, pk_buf *b)
+{
+    pk_buf_puts(b, a->what == PK_T_TENSOR ? "tensor" : a->what == PK_T_STORAGE ? "storage"
+                                                                                  : "ndarray");
+    pk_buf_puts(b, " dtype=");
+    pk_buf_put(b, doc->pool.data + a->dt.name.pos, (size_t)a->dt.name.len);
+    pk_buf_puts(b, " shape=");
+    put_tuple(b, a->shape, a->ndim);
+    if (!a->contiguous) {
+        pk_buf_puts(b, " stride=");
+        put_tuple(b, a->stride, a->ndim);
+    }
+    if (a->requires_grad)
+        pk_buf_puts(b, " requires_grad=True");
+}
+
+static int render_summary(const pk_doc *doc, const pk_array *a, pk_buf *b)
+{
+    put_header(doc, a, b);
+    if (!a->in_range) {
+        pk_buf_puts(b, a->src == PK_AS_NONE ? "\n<element bytes not in the file>\n"
+                                            : "\n<element bytes past the end of their data>\n");
+        return b->failed ? -ENOMEM : 0;
+    }
+    /* the checksum of the raw bytes, read in 1 MiB pieces */
+    uint64_t total = raw_size(a);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    size_t piece = 1 << 20;
+    uint8_t *tmp = malloc(total < piece ? (total ? total : 1) : piece);
+    if (!tmp)
+        return -ENOMEM;
+    for (uint64_t off = 0; off < total;) {
+        ssize_t r = raw_read(doc, a, tmp, piece, off);
+        if (r <= 0) {
+            free(tmp);
+            return r < 0 ? (int)r : -EIO;
+        }
+        crc = crc32(crc, tmp, (uInt)r);
+        off += (uint64_t)r;
+    }
+    free(tmp);
+    char t[32];
+    snprintf(t, sizeof t, " crc32=0x%08lx\n", (unsigned long)crc);
+    pk_buf_puts(b, t);
+    /* the values */
+    uint64_t nshown = 1;
+    for (uint64_t d = 0; d < a->ndim; d++)
+        if (__builtin_mul_overflow(nshown, axis_shown(a, a->shape[d]), &nshown))
+            nshown = UINT64_MAX;
+    if (nshown > SHOWN_MAX) {
+        pk_buf_puts(b, "[...]\n");
+        return b->failed ? -ENOMEM : 0;
+    }
+    if (a->numel == 0) {
+        pk_buf_puts(b, "[]\n");
+        return b->failed ? -ENOMEM : 0;
+    }
+    shown s = {0};
+    int r = collect(doc, a, &s, 0, a->offset);
+    if (a->dt.nfields || strchr("SUV", a->dt.kind))
+        s.width = 0; /* numpy aligns numbers only */
+    if (r == 0) {
+        uint64_t next = 0;
+        size_t col = 0;
+        if (a->ndim == 0)
+            put_cell(b, &s, &next);
+        else
+            layout(b, a, &s, 0, &next, &col);
+        pk_buf_puts(b, "\n");
+    }
+    for (uint64_t i = 0; i < s.n; i++)
+        pk_buf_free(&s.cells[i]);
+    free(s.cells);
+    return r < 0 ? r : b->failed ? -ENOMEM : 0;
+}
+
+/* The summary, rendered by the first caller and shared from then on. */
+static const pk_summary *summary_of(const pk_doc *doc, const pk_array *a, int *err)
+{
+    pk_summary *s = atomic_load_explicit(&((pk_array *)a)->summary, memory_order_acquire);
+    if (s)
+        return s;
+    pk_buf b = {0};
+    *err = render_summary(doc, a, &b);
+    if (*err < 0) {
+        pk_buf_free(&b);
+        return NULL; /* not kept: the next try may succeed */
+    }
+    s = malloc(sizeof *s + b.len);
+    if (!s) {
+        pk_buf_free(&b);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    s->len = b.len;
+    if (b.len)
+        memcpy(s->text, b.data, b.len);
+    pk_buf_free(&b);
+    pk_summary *none = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&((pk_array *)a)->summary, &none, s,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+        free(s); /* another thread was first: its text is the same */
+        s = none;
+    }
+    return s;
+}
+
+uint64_t pk_array_size(const pk_doc *doc, uint32_t node, bool raw)
+{
+    const pk_array *a = array_of(doc, node);
+    if (!a)
+        return 0;
+    if (raw)
+        return raw_size(a);
+    int err;
+    const pk_summary *s = summary_of(doc, a, &err);
+    return s ? s->len : 0;
+}
+
+ssize_t pk_array_read(const pk_doc *doc, uint32_t node, bool raw, void *buf, size_t size,
+                      uint64_t off)
+{
+    const pk_array *a = array_of(doc, node);
+    if (!a)
+        return -EIO;
+    if (raw)
+        return raw_read(doc, a, buf, size, off);
+    int err = 0;
+    const pk_summary *s = summary_of(doc, a, &err);
+    if (!s)
+        return err;
+    if (off >= s->len)
+        return 0;
+    uint64_t k = s->len - off < size ? s->len - off : size;
+    memcpy(buf, s->text + off, (size_t)k);
+    return (ssize_t)k;
+}
+
+int pk_array_span(const pk_doc *doc, uint32_t node, int *fd, uint64_t *pos)
+{
+    const pk_array *a = array_of(doc, node);
+    if (!a || !a->contiguous || !a->in_range || doc->fd < 0 || pk_source_changed(doc))
+        return -1;
+    uint64_t start = a->offset * a->dt.size;
+    if (a->src == PK_AS_FILE) {
+        *pos = a->src_pos + start;
+    } else if (a->src == PK_AS_STREAM && !doc->src) {
+        *pos = doc->fd_base + a->src_pos + start;
+    } else if (a->src == PK_AS_NODE && !doc->src && (doc->nodes[a->src_node].flags & PK_NF_SRC)) {
+        *pos = doc->fd_base + doc->nodes[a->src_node].u.s.pos + start;
+    } else {
+        return -1;
+    }
+    *fd = doc->fd;
+    return 0;
+}
+
+void pk_array_repr(const pk_doc *doc, uint32_t node, pk_buf *b)
+{
+    const pk_array *a = array_of(doc, node);
+    if (!a) {
+        pk_buf_puts(b, "array(...)");
+        return;
+    }
+    pk_buf_puts(b, a->what == PK_T_TENSOR ? "tensor(" : a->what == PK_T_STORAGE ? "storage("
+                                                                                   : "array(");
+    pk_buf_puts(b, "dtype=");
+    pk_buf_put(b, doc->pool.data + a->dt.name.pos, (size_t)a->dt.name.len);
+    pk_buf_puts(b, ", shape=");
+    put_tuple(b, a->shape, a->ndim);
+    pk_buf_puts(b, ")");
+}
