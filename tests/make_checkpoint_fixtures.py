@@ -1,0 +1,265 @@
+#!/usr/bin/python3
+"""make_checkpoint_fixtures.py: model checkpoints and compressed pickles, written by the real
+producers (torch, numpy, scikit-learn, joblib, pandas), with what their own loaders return.
+
+    /usr/bin/python3 tests/make_checkpoint_fixtures.py
+
+writes tests/fixtures/ckpt/*.bin (names say nothing of the format: picklefs recognises files by
+content) and tests/fixtures/ckpt/expect.json. test_checkpoints.py mounts each file and compares
+it with expect.json, so the suite runs without torch or numpy installed. For every array or
+tensor expect.json holds, per mounted path: dtype, shape, zlib.crc32 of tobytes() (C order, as
+stored), the byte count, and the values as the producer's loader returns them (small ones). The
+files are committed; re-run only to change them.
+"""
+
+import bz2
+import copy
+import gzip
+import io
+import json
+import lzma
+import os
+import pickle
+import sys
+import warnings
+import zlib
+
+if os.environ.get("PYTHONHASHSEED") != "0":
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable] + sys.argv)
+
+warnings.filterwarnings("ignore")
+
+import joblib  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from sklearn.datasets import load_iris  # noqa: E402
+from sklearn.ensemble import RandomForestClassifier  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "fixtures", "ckpt")
+EXPECT = {}
+
+
+def arr_expect(a, dtype_name, kind="ndarray"):
+    """What the mount must show for array a (a numpy array as the producer's loader gives it)."""
+    a = np.asarray(a)
+    e = {"kind": kind, "dtype": dtype_name, "shape": list(a.shape),
+         "crc32": zlib.crc32(a.tobytes()), "nbytes": a.nbytes}
+    if a.size <= 1000 and a.dtype.kind in "biuf":
+        e["values"] = [v.item() if hasattr(v, "item") else v for v in a.astype(
+            np.float64 if a.dtype.kind == "f" else a.dtype).ravel()]
+    return e
+
+
+def tensor_expect(t):
+    t = t.detach()
+    raw = t.contiguous()
+    if raw.dtype == torch.bfloat16:
+        nb = raw.view(torch.int16).numpy()
+        e = {"kind": "tensor", "dtype": str(t.dtype), "shape": list(t.shape),
+             "crc32": zlib.crc32(nb.tobytes()), "nbytes": nb.nbytes,
+             "values": [float(x) for x in raw.float().ravel()]}
+        return e
+    e = arr_expect(raw.numpy(), str(t.dtype), "tensor")
+    return e
+
+
+def walk_tensors(prefix, obj, out):
+    """Expectations for every tensor in a nest of dicts and lists, by mounted path."""
+    if isinstance(obj, torch.Tensor):
+        out[prefix] = tensor_expect(obj)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            walk_tensors(prefix + "/" + str(k) if prefix else str(k), v, out)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            walk_tensors(prefix + "/" + str(i) if prefix else str(i), v, out)
+
+
+def write(name, data):
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(data)
+
+
+def torch_fixtures():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    model(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    ckpt = {"epoch": 5, "loss": 0.125, "model_state_dict": model.state_dict(),
+            "optimizer_state_dict": opt.state_dict()}
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    write("torch_ckpt.bin", buf.getvalue())
+    model2 = copy.deepcopy(model)
+    with torch.no_grad():
+        model2[2].bias += 1.0
+    buf = io.BytesIO()
+    torch.save({"epoch": 5, "loss": 0.125, "model_state_dict": model2.state_dict(),
+                "optimizer_state_dict": opt.state_dict()}, buf)
+    write("torch_ckpt_bias.bin", buf.getvalue())
+    buf = io.BytesIO()
+    torch.save(model.state_dict(), buf, _use_new_zipfile_serialization=False)
+    write("torch_legacy.bin", buf.getvalue())
+
+    for name in ("torch_ckpt.bin", "torch_ckpt_bias.bin", "torch_legacy.bin"):
+        loaded = torch.load(os.path.join(OUT, name))
+        t = {}
+        walk_tensors("", loaded, t)
+        EXPECT[name] = {"tensors": t}
+    loaded = torch.load(os.path.join(OUT, "torch_ckpt.bin"))
+    EXPECT["torch_ckpt.bin"]["text"] = {
+        "epoch": "%d\n" % loaded["epoch"], "loss": "%r\n" % loaded["loss"],
+        "optimizer_state_dict/param_groups/0/lr":
+            "%r\n" % loaded["optimizer_state_dict"]["param_groups"][0]["lr"],
+        "optimizer_state_dict/param_groups/0/momentum":
+            "%r\n" % loaded["optimizer_state_dict"]["param_groups"][0]["momentum"],
+    }
+
+    misc = {
+        "transposed": torch.arange(12.0).reshape(3, 4).t(),
+        "param": torch.nn.Parameter(torch.tensor([1.0, -2.0])),
+        "half": torch.tensor([0.1, 1.5, -3.0], dtype=torch.float16),
+        "bf16": torch.tensor([0.1, 3.0], dtype=torch.bfloat16),
+        "bools": torch.tensor([True, False, True]),
+        "ints": torch.arange(2000, dtype=torch.int64).reshape(40, 50),
+        "narrow": torch.arange(10, dtype=torch.int32)[2:5],
+        "scalar": torch.tensor(7.5, dtype=torch.float64),
+        "device": torch.device("cuda", 1),
+        "size": torch.Size([2, 3]),
+    }
+    buf = io.BytesIO()
+    torch.save(misc, buf)
+    write("torch_misc.bin", buf.getvalue())
+    loaded = torch.load(os.path.join(OUT, "torch_misc.bin"))
+    t = {}
+    walk_tensors("", {k: v for k, v in loaded.items() if isinstance(v, torch.Tensor)}, t)
+    t["ints"].pop("values", None)  # summarised: checked by crc32 and the edges below
+    EXPECT["torch_misc.bin"] = {
+        "tensors": t,
+        "text": {"device": "cuda:1\n", "size/0": "2\n", "size/1": "3\n"},
+        "stride": {"transposed": [1, 4]},
+        "requires_grad": ["param"],
+        "summarised": {"ints": ["0,", "1999]]", "...,"]},
+    }
+
+
+def sklearn_fixtures():
+    X, y = load_iris(return_X_y=True)
+    clf = RandomForestClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X, y)
+    write("rf_pickle.bin", pickle.dumps(clf, protocol=4))
+    names = ["rf_pickle.bin"]
+    for comp in (None, "zlib", "gzip", "bz2", "xz", "lzma"):
+        name = "rf_joblib_%s.bin" % (comp or "plain")
+        path = os.path.join(OUT, name)
+        joblib.dump(clf, path, compress=(comp, 3) if comp else 0)
+        names.append(name)
+    for name in names:
+        path = os.path.join(OUT, name)
+        loaded = joblib.load(path) if "joblib" in name else pickle.load(open(path, "rb"))
+        arrays = {"classes_": arr_expect(loaded.classes_, str(loaded.classes_.dtype))}
+        for i, est in enumerate(loaded.estimators_):
+            st = est.tree_.__getstate__()
+            arrays["estimators_/%d/tree_/values" % i] = arr_expect(st["values"], "float64")
+            arrays["estimators_/%d/tree_/nodes" % i] = {
+                "kind": "ndarray", "crc32": zlib.crc32(st["nodes"].tobytes()),
+                "nbytes": st["nodes"].nbytes, "shape": list(st["nodes"].shape)}
+        EXPECT[name] = {"text": {"n_estimators": "%d\n" % loaded.n_estimators,
+                                 "max_depth": "%d\n" % loaded.max_depth},
+                        "tensors": arrays}
+
+
+def numpy_fixtures():
+    obj = {
+        "f32": np.array([[0.1, -2.5, 3.0], [4.0, 5.0, 1e-5]], dtype=np.float32),
+        "fortran": np.asfortranarray(np.arange(6, dtype=np.int64).reshape(2, 3)),
+        "big_endian": np.array([1, -2, 300], dtype=">i4"),
+        "u8": np.array([0, 255, 7], dtype=np.uint8),
+        "strings": np.array(["ab", "c", "déjà"]),
+        "record": np.array([(1, 2.5), (3, -4.0)], dtype=[("a", "<i4"), ("b", ">f8")]),
+        "large": np.arange(3000, dtype=np.float64).reshape(10, 300),
+        "s_float": np.float64(0.1),
+        "s_float32": np.float32(0.1),
+        "s_int": np.int32(-5),
+        "s_uint": np.uint64(2 ** 63 + 1),
+        "s_bool": np.bool_(True),
+        "objects": np.array(["x", None, 3], dtype=object),
+        "objects2d": np.array([["a", 1], [2.5, "b"]], dtype=object),
+    }
+    write("numpy_p2.bin", pickle.dumps(obj, protocol=2))
+    write("numpy_p5.bin", pickle.dumps({k: obj[k] for k in ("f32", "fortran", "u8")}, protocol=5))
+    for name in ("numpy_p2.bin", "numpy_p5.bin"):
+        loaded = pickle.load(open(os.path.join(OUT, name), "rb"))
+        t, text, lists = {}, {}, {}
+        for k, v in loaded.items():
+            if isinstance(v, np.ndarray) and v.dtype != object:
+                e = arr_expect(v, str(v.dtype))
+                if v.size > 1000:
+                    e.pop("values", None)
+                t[k] = e
+            elif isinstance(v, np.ndarray):
+                lists[k] = v.tolist()
+            else:
+                text[k] = "%r\n" % v.item()
+        EXPECT[name] = {"tensors": t, "text": text, "lists": lists}
+    # numpy's loader turns a big-endian array into native order (same values); the mount shows
+    # the dtype and bytes as stored, so those two come from the array pickled
+    be = EXPECT["numpy_p2.bin"]["tensors"]["big_endian"]
+    be.update(dtype=obj["big_endian"].dtype.str, crc32=zlib.crc32(obj["big_endian"].tobytes()))
+    EXPECT["numpy_p2.bin"]["summary_lines"] = {
+        "strings": "['ab', 'c', 'déjà']",
+        "record": "[(1, 2.5), (3, -4.0)]",
+        "f32": "[[  0.1,  -2.5,   3.0],",
+        "big_endian": "[  1,  -2, 300]",
+    }
+
+
+def pandas_fixture():
+    df = pd.DataFrame({"name": ["alice-in-cells", "bob"], "score": [1.5, 2.5]})
+    write("pandas_df.bin", pickle.dumps(df, protocol=4))
+    EXPECT["pandas_df.bin"] = {"grep": ["alice-in-cells", "score"]}
+
+
+def compressed_fixtures():
+    plain = {"name": "compressed", "values": [1, 2.5, None, "needle-c"], "n": {"k": b"\x00\x01"}}
+    raw = pickle.dumps(plain, protocol=4)
+    write("plain.bin", raw)
+    write("plain_gzip.bin", gzip.compress(raw, mtime=0))
+    write("plain_zlib.bin", zlib.compress(raw))
+    write("plain_bz2.bin", bz2.compress(raw))
+    write("plain_xz.bin", lzma.compress(raw))
+    # two gzip members with zero padding between them, as `cat a.gz b.gz` gives: one stream
+    half = len(raw) // 2
+    write("plain_gzip_members.bin",
+          gzip.compress(raw[:half], mtime=0) + b"\0" * 8 + gzip.compress(raw[half:], mtime=0))
+    for name in ("plain_gzip.bin", "plain_zlib.bin", "plain_bz2.bin", "plain_xz.bin",
+                 "plain_gzip_members.bin"):
+        EXPECT[name] = {"same_as": "plain.bin"}
+    good = gzip.compress(raw, mtime=0)
+    bad = bytearray(good)
+    bad[20] ^= 0xff
+    write("bad_gzip.bin", bytes(bad))
+    write("truncated_xz.bin", lzma.compress(raw)[:40])
+    write("garbage_after_gzip.bin", good + b"junk")
+    EXPECT["bad_gzip.bin"] = {"refused": "corrupt compressed data"}
+    EXPECT["truncated_xz.bin"] = {"refused": "truncated compressed data"}
+    EXPECT["garbage_after_gzip.bin"] = {"refused": "corrupt compressed data"}
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    torch_fixtures()
+    sklearn_fixtures()
+    numpy_fixtures()
+    pandas_fixture()
+    compressed_fixtures()
+    with open(os.path.join(OUT, "expect.json"), "w") as f:
+        json.dump(EXPECT, f, indent=1, sort_keys=True, ensure_ascii=False)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

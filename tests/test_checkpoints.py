@@ -1,0 +1,311 @@
+"""test_checkpoints.py: model checkpoints and compressed pickles, mounted through real FUSE.
+
+Run with `meson test -C build` or, from the repository root,
+    PICKLEFS=build/picklefs PKDUMP=build/pkdump /usr/bin/python3 -m pytest -v tests/test_checkpoints.py
+
+The fixtures (tests/fixtures/ckpt/*.bin) were written by torch, numpy, scikit-learn, joblib and
+pandas themselves (tests/make_checkpoint_fixtures.py); expect.json holds what their own loaders
+returned, so this suite needs none of them. What is checked:
+- torch.save zip checkpoints, a legacy (pre-1.6) one, odd tensors (strided, half, bfloat16,
+  parameters, 0-d, summarised past 1000 elements): each tensor file's dtype, shape, stride,
+  crc32 and values, and its NAME.raw bytes (length and crc32 of tobytes());
+- `diff -r` of two checkpoints that differ in one bias reports that tensor only;
+- a RandomForestClassifier by pickle and by joblib (plain, zlib, gzip, bz2, xz, lzma): the
+  joblib dumps mount exactly alike, and `cat n_estimators` is right;
+- numpy arrays, scalars (as Python values), object arrays (as lists), strings, records;
+- a pandas DataFrame whose string cells `grep -r` finds;
+- gzip, zlib, bz2, xz pickles (and concatenated gzip members) mount as the raw pickle does;
+- corrupt and truncated compressed files are refused with one line and exit status 1;
+- st_size of every file is the length of what reading it gives.
+"""
+
+import json
+import math
+import os
+import re
+import subprocess
+import zlib
+
+import pytest
+
+import mountutil
+from mountutil import mount, run, walk
+
+CKPT = os.path.join(mountutil.FIXTURES, "ckpt")
+with open(os.path.join(CKPT, "expect.json"), encoding="utf-8") as _f:
+    EXPECT = json.load(_f)
+
+HEADER = re.compile(r"^(ndarray|tensor|storage) dtype=(.+?) shape=\(([^)]*)\)"
+                    r"(?: stride=\(([^)]*)\))?( requires_grad=True)? crc32=0x([0-9a-f]{8})$")
+
+_walks = {}
+
+
+def fx(name):
+    return os.path.join(CKPT, name)
+
+
+def walk_of(name):
+    """The mounted tree of a fixture, mounted once per session."""
+    if name not in _walks:
+        with mount(fx(name)) as mnt:
+            _walks[name] = walk(mnt)
+    return _walks[name]
+
+
+def ints(text):
+    return [int(x) for x in text.replace(",", " ").split()] if text else []
+
+
+def tokens(body):
+    """The element values of a summary's body, in order, '...' left out."""
+    out = []
+    for t in re.split(r"[\[\],\s]+", body):
+        if t in ("", "..."):
+            continue
+        out.append(t)
+    return out
+
+
+def value_of(tok):
+    if tok in ("True", "False"):
+        return tok == "True"
+    return float(tok)
+
+
+def close(a, b, dtype):
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) == bool(b)
+    if math.isnan(b):
+        return math.isnan(a)
+    rel = 1e-2 if dtype in ("float16", "torch.float16", "torch.bfloat16") else 1e-6
+    return math.isclose(a, b, rel_tol=rel, abs_tol=0.0)
+
+
+def check_array(tree, path, exp, msgs):
+    e = tree.get(path.encode() if isinstance(next(iter(tree)), bytes) else path)
+    if e is None:
+        msgs.append("%s: missing" % path)
+        return
+    if e["kind"] != "file":
+        msgs.append("%s: a %s, expected a file" % (path, e["kind"]))
+        return
+    text = e["content"].decode("utf-8")
+    head, _, body = text.partition("\n")
+    m = HEADER.match(head)
+    if not m:
+        msgs.append("%s: bad summary header %r" % (path, head))
+        return
+    kind, dtype, shape, stride, grad, crc = m.groups()
+    if kind != exp["kind"]:
+        msgs.append("%s: kind %s, expected %s" % (path, kind, exp["kind"]))
+    if "dtype" in exp and dtype != exp["dtype"]:
+        msgs.append("%s: dtype %s, expected %s" % (path, dtype, exp["dtype"]))
+    if ints(shape) != exp["shape"]:
+        msgs.append("%s: shape %s, expected %s" % (path, shape, exp["shape"]))
+    if int(crc, 16) != exp["crc32"]:
+        msgs.append("%s: crc32 %s, expected %08x" % (path, crc, exp["crc32"]))
+    if "values" in exp:
+        got = [value_of(t) for t in tokens(body)]
+        want = exp["values"]
+        if len(got) != len(want) or not all(close(g, w, dtype) for g, w in zip(got, want)):
+            msgs.append("%s: values %s, expected %s" % (path, got[:20], want[:20]))
+    raw = tree.get(spec_path(tree, path + ".raw"))
+    if raw is None or raw["kind"] != "file":
+        msgs.append("%s.raw: missing" % path)
+        return
+    if len(raw["content"]) != exp["nbytes"] or zlib.crc32(raw["content"]) != exp["crc32"]:
+        msgs.append("%s.raw: %d bytes crc32 %08x, expected %d bytes crc32 %08x"
+                    % (path, len(raw["content"]), zlib.crc32(raw["content"]), exp["nbytes"],
+                       exp["crc32"]))
+    if e["xattr"].get("user.pickle.type") != exp["kind"].encode():
+        msgs.append("%s: user.pickle.type %r" % (path, e["xattr"].get("user.pickle.type")))
+
+
+def spec_path(tree, rel):
+    """walk() keys paths the way spec_model does; find rel among them."""
+    key = next(iter(tree))
+    if isinstance(key, bytes):
+        return rel.encode()
+    return rel
+
+
+def get(tree, rel):
+    return tree.get(spec_path(tree, rel))
+
+
+def check_text(tree, texts, msgs):
+    for rel, want in texts.items():
+        e = get(tree, rel)
+        if e is None or e["kind"] != "file":
+            msgs.append("%s: missing" % rel)
+        elif e["content"].decode("utf-8") != want:
+            msgs.append("%s: %r, expected %r" % (rel, e["content"], want))
+
+
+def check_sizes(tree, msgs):
+    for rel, e in tree.items():
+        if e["kind"] == "file" and e["size"] != len(e["content"]):
+            msgs.append("%s: st_size %d but %d bytes read" % (rel, e["size"], len(e["content"])))
+
+
+def check_fixture(name):
+    tree = walk_of(name)
+    exp = EXPECT[name]
+    msgs = []
+    for path, a in exp.get("tensors", {}).items():
+        check_array(tree, path, a, msgs)
+    check_text(tree, exp.get("text", {}), msgs)
+    check_sizes(tree, msgs)
+    return tree, msgs
+
+
+@pytest.mark.parametrize("name", ["torch_ckpt.bin", "torch_ckpt_bias.bin", "torch_legacy.bin",
+                                  "torch_misc.bin"])
+def test_torch(name):
+    tree, msgs = check_fixture(name)
+    exp = EXPECT[name]
+    for rel, stride in exp.get("stride", {}).items():
+        head = get(tree, rel)["content"].decode().partition("\n")[0]
+        if HEADER.match(head).group(4) is None or ints(HEADER.match(head).group(4)) != stride:
+            msgs.append("%s: stride in %r, expected %s" % (rel, head, stride))
+    for rel in exp.get("requires_grad", []):
+        if "requires_grad=True" not in get(tree, rel)["content"].decode():
+            msgs.append("%s: requires_grad=True missing" % rel)
+    for rel, bits in exp.get("summarised", {}).items():
+        text = get(tree, rel)["content"].decode()
+        if not all(b in text for b in bits) or len(tokens(text.partition("\n")[2])) != 36:
+            msgs.append("%s: not summarised as numpy does: %r" % (rel, text))
+    assert not msgs, "\n".join(msgs)
+
+
+def test_torch_lr_with_cat():
+    with mount(fx("torch_ckpt.bin")) as mnt:
+        r = run(["cat", os.path.join(mnt, "optimizer_state_dict/param_groups/0/lr")])
+        assert r.returncode == 0 and r.stdout == b"0.01\n"
+        st = os.stat(os.path.join(mnt, "model_state_dict/0.weight.raw"))
+        with open(os.path.join(mnt, "model_state_dict/0.weight.raw"), "rb") as f:
+            f.seek(8)
+            part = f.read(8)
+        whole = open(os.path.join(mnt, "model_state_dict/0.weight.raw"), "rb").read()
+        assert st.st_size == 24 and part == whole[8:16]
+
+
+def test_torch_diff_reports_only_the_changed_tensor():
+    with mount(fx("torch_ckpt.bin")) as a, mount(fx("torch_ckpt_bias.bin")) as b:
+        r = run(["diff", "-r", a, b])
+    assert r.returncode == 1, r
+    out = r.stdout.decode("utf-8", "replace")
+    changed = set()
+    for line in out.splitlines():
+        m = re.match(r"^diff -r (\S+) (\S+)$", line) or re.match(
+            r"^Binary files (\S+) and (\S+) differ$", line)
+        if m:
+            changed.add(os.path.relpath(m.group(1), a))
+    assert changed == {"model_state_dict/2.bias", "model_state_dict/2.bias.raw"}, out
+
+
+def test_legacy_matches_zip():
+    """The legacy file holds the same state dict as the zip checkpoint."""
+    new = EXPECT["torch_ckpt.bin"]["tensors"]
+    old = EXPECT["torch_legacy.bin"]["tensors"]
+    for k, v in old.items():
+        assert new["model_state_dict/" + k]["crc32"] == v["crc32"]
+    tree = walk_of("torch_legacy.bin")
+    assert get(tree, "0.weight")["content"] == \
+        walk_of("torch_ckpt.bin")[spec_path(tree, "model_state_dict/0.weight")]["content"]
+
+
+RF = ["rf_pickle.bin", "rf_joblib_plain.bin", "rf_joblib_zlib.bin", "rf_joblib_gzip.bin",
+      "rf_joblib_bz2.bin", "rf_joblib_xz.bin", "rf_joblib_lzma.bin"]
+
+
+@pytest.mark.parametrize("name", RF)
+def test_random_forest(name):
+    tree, msgs = check_fixture(name)
+    assert not msgs, "\n".join(msgs)
+
+
+def test_joblib_compressions_mount_alike():
+    base = walk_of("rf_joblib_plain.bin")
+    for name in RF[2:]:
+        other = walk_of(name)
+        assert sorted(other) == sorted(base), name
+        for rel, e in base.items():
+            o = other[rel]
+            assert (o["kind"], o.get("content"), o.get("target")) == \
+                (e["kind"], e.get("content"), e.get("target")), (name, rel)
+
+
+def test_random_forest_cat_n_estimators():
+    for name in ("rf_pickle.bin", "rf_joblib_xz.bin"):
+        with mount(fx(name)) as mnt:
+            r = run(["cat", os.path.join(mnt, "n_estimators")])
+            assert r.stdout == b"3\n", (name, r)
+
+
+def leaf_text(v):
+    if isinstance(v, str):
+        return v + "\n"
+    if v is None or isinstance(v, bool):
+        return "%s\n" % v
+    return "%r\n" % v
+
+
+@pytest.mark.parametrize("name", ["numpy_p2.bin", "numpy_p5.bin"])
+def test_numpy(name):
+    tree, msgs = check_fixture(name)
+    exp = EXPECT[name]
+    for rel, items in exp.get("lists", {}).items():
+        def check(prefix, v):
+            if isinstance(v, list):
+                e = get(tree, prefix)
+                if e is None or e["kind"] != "dir":
+                    msgs.append("%s: expected a directory" % prefix)
+                    return
+                for i, x in enumerate(v):
+                    check("%s/%d" % (prefix, i), x)
+            else:
+                e = get(tree, prefix)
+                if e is None or e.get("content", b"").decode() != leaf_text(v):
+                    msgs.append("%s: %r, expected %r" % (prefix, e and e.get("content"),
+                                                         leaf_text(v)))
+        check(rel, items)
+    for rel, line in exp.get("summary_lines", {}).items():
+        text = get(tree, rel)["content"].decode()
+        if line not in text.splitlines():
+            msgs.append("%s: no line %r in %r" % (rel, line, text))
+    assert not msgs, "\n".join(msgs)
+
+
+def test_pandas_grep():
+    with mount(fx("pandas_df.bin")) as mnt:
+        for word in EXPECT["pandas_df.bin"]["grep"]:
+            r = run(["grep", "-rl", word, mnt])
+            assert r.returncode == 0 and r.stdout.strip(), (word, r)
+
+
+@pytest.mark.parametrize("name", [n for n, e in sorted(EXPECT.items()) if "same_as" in e])
+def test_compressed_mount_as_raw(name):
+    base = walk_of(EXPECT[name]["same_as"])
+    tree = walk_of(name)
+    assert sorted(tree) == sorted(base)
+    for rel, e in base.items():
+        o = tree[rel]
+        assert (o["kind"], o.get("content"), o["size"], o.get("target")) == \
+            (e["kind"], e.get("content"), e["size"], e.get("target")), rel
+
+
+@pytest.mark.parametrize("name", [n for n, e in sorted(EXPECT.items()) if "refused" in e])
+def test_refused(name):
+    want = EXPECT[name]["refused"]
+    r = run([mountutil.pkdump_exe(), fx(name)])
+    assert r.returncode == 1 and r.stdout == b"", r
+    err = r.stderr.decode()
+    assert err.count("\n") == 1 and want in err, err
+    assert re.match(r"^pkdump: .+: .+ at byte \d+ \(.+\)$", err.strip()), err
+    mnt = "/tmp"
+    r = run([mountutil.picklefs_exe(), "-f", fx(name), mnt])
+    assert r.returncode == 1, r
+    err = r.stderr.decode()
+    assert err.count("\n") == 1 and want in err, err
