@@ -3,6 +3,7 @@
  * str and bytes are served from their span (pool or source file) without rendering; other
  * leaves are rendered on demand into a small buffer, which is cheap and keeps the tree compact.
  */
+#include "ckpt_i.h"
 #include "pk_i.h"
 #include "source_i.h"
 
@@ -21,6 +22,12 @@ static bool is_span_leaf(const pk_node *n, bool *newline)
     case PK_K_BYTEARRAY: *newline = false; return true;
     default: return false;
     }
+}
+
+/* An array's summary (PK_R_VALUE) or raw bytes (PK_R_RAW): array.c serves both. */
+static bool is_array_file(const pk_doc *doc, const pk_entry *x)
+{
+    return doc->nodes[x->node].kind == PK_K_ARRAY && (x->role == PK_R_VALUE || x->role == PK_R_RAW);
 }
 
 /* Render a file that is not a plain span. */
@@ -47,6 +54,8 @@ uint64_t pk_size(const pk_doc *doc, pk_ino ino)
     }
     if (x->ftype != PK_FILE)
         return 0;
+    if (is_array_file(doc, x))
+        return pk_array_size(doc, x->node, x->role == PK_R_RAW);
     const pk_node *n = &doc->nodes[x->node];
     bool nl;
     if (x->role == PK_R_VALUE && is_span_leaf(n, &nl))
@@ -72,6 +81,8 @@ ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t 
     const pk_entry *x = &doc->entries[ino];
     if (x->ftype != PK_FILE)
         return -EISDIR;
+    if (is_array_file(doc, x))
+        return pk_array_read(doc, x->node, x->role == PK_R_RAW, buf, size, off);
     const pk_node *n = &doc->nodes[x->node];
     bool nl;
     if (x->role == PK_R_VALUE && is_span_leaf(n, &nl)) {
@@ -100,6 +111,8 @@ int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos)
     const pk_entry *x = &doc->entries[ino];
     const pk_node *n = &doc->nodes[x->node];
     bool nl;
+    if (x->ftype == PK_FILE && x->role == PK_R_RAW && is_array_file(doc, x))
+        return pk_array_span(doc, x->node, fd, pos);
     if (x->ftype != PK_FILE || x->role != PK_R_VALUE || !is_span_leaf(n, &nl) || nl ||
         !(n->flags & PK_NF_SRC) || doc->src || doc->fd < 0 || pk_source_changed(doc))
         return -1; /* a changed file is left to pk_read, which answers EIO */
@@ -222,6 +235,8 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
             pk_buf_puts(&b, "stream");
         else if (x->role == PK_R_REDUCE)
             pk_buf_puts(&b, "reduce");
+        else if (x->role == PK_R_RAW)
+            pk_buf_puts(&b, "bytes"); /* an array's element bytes */
         else
             pk_buf_puts(&b, pk_value_type(doc, x->node));
         break;

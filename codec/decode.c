@@ -9,6 +9,7 @@
  *
  * Every read goes through take(), which knows the bytes left in the stream and in the frame.
  */
+#include "ckpt_i.h"
 #include "lift_i.h"
 #include "pk_i.h"
 
@@ -62,6 +63,7 @@ typedef struct dec {
     uint64_t *marks; /* stack heights */
     uint64_t nmarks, cap_marks;
     memo memo;
+    bool nested; /* a pickle inside joblib's stream: no array wrappers of its own */
 } dec;
 
 static int fail(dec *d, pk_code code, const char *what)
@@ -959,6 +961,54 @@ static uint32_t new_desc(dec *d, uint16_t tname, uint32_t arg, int64_t code)
 
 /* ---- the machine ---- */
 
+static int run(dec *d, uint32_t *out);
+
+/* A persistent id naming a torch storage in the archive becomes that storage (array.c). */
+static int persid(dec *d, uint32_t node)
+{
+    pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
+    return pk_array_persid(&lc, node);
+}
+
+/* After BUILD on node: numpy dtypes and arrays take their value here (array.c). And joblib
+ * writes each array's bytes right after the BUILD of its NumpyArrayWrapper, outside the opcode
+ * stream and after the frame, which it commits first: pk_joblib_build() says how many bytes
+ * to step over, or that a whole pickle (an object array's) follows, whose value then takes the
+ * wrapper's place on the stack, as joblib's unpickler does. */
+static int after_build(dec *d, uint32_t node)
+{
+    pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
+    if (pk_array_build(&lc, node) < 0)
+        return -1;
+    if (d->nested)
+        return 0;
+    uint64_t used = 0;
+    bool nested = false;
+    int r = pk_joblib_build(&lc, node, d->src + d->pos, d->end - d->pos, d->pos, &used, &nested);
+    if (r <= 0)
+        return r;
+    if (d->frame_end && d->pos != d->frame_end)
+        return fail(d, PK_E_FRAME, "joblib array data inside a frame");
+    d->frame_end = 0;
+    if (!nested) {
+        d->pos += used; /* checked against the bytes left by pk_joblib_build */
+        return 0;
+    }
+    dec sub = {.doc = d->doc, .err = d->err, .src = d->src, .pos = d->pos, .end = d->end,
+               .nested = true};
+    uint32_t value = 0;
+    r = run(&sub, &value);
+    free(sub.stack);
+    free(sub.marks);
+    memo_clear(&sub.memo);
+    if (r < 0)
+        return -1;
+    d->pos = sub.pos;
+    d->stack[d->sp - 1] = value;
+    return 0;
+}
+
+
 /* Decode one pickle starting at d->pos. Leaves its value in *out. */
 static int run(dec *d, uint32_t *out)
 {
@@ -1263,16 +1313,20 @@ static int run(dec *d, uint32_t *out)
             if (!call)
                 return -1;
             call->state = b;
+            if (after_build(d, a) < 0)
+                return -1;
             break;
         }
         case OP_PERSID:
             if (!(s = take_line(d, &len)) || !valid_utf8(s, len))
                 return d->err->code ? -1 : fail(d, PK_E_BAD_ARGUMENT, "persistent IDs must be ASCII");
-            if (!(a = new_span(d, PK_K_STR, s, len)) || push(d, new_desc(d, PK_T_PERSID, a, 0)) < 0)
+            if (!(a = new_span(d, PK_K_STR, s, len)) || push(d, new_desc(d, PK_T_PERSID, a, 0)) < 0 ||
+                persid(d, d->stack[d->sp - 1]) < 0)
                 return -1;
             break;
         case OP_BINPERSID:
-            if (!(a = pop(d)) || push(d, new_desc(d, PK_T_PERSID, a, 0)) < 0)
+            if (!(a = pop(d)) || push(d, new_desc(d, PK_T_PERSID, a, 0)) < 0 ||
+                persid(d, d->stack[d->sp - 1]) < 0)
                 return -1;
             break;
         case OP_EXT1:
@@ -1344,6 +1398,8 @@ int pk_decode(pk_doc *doc, pk_error *err)
             break;
         }
         doc->tops[doc->ntops++] = value;
+        if (pk_format_stream_done(doc, d.pos))
+            break; /* a legacy torch file: raw storages follow the pickles */
         /* the next pickle starts afresh, as a new Unpickler on the same file would */
         d.sp = 0;
         d.nmarks = 0;
@@ -1353,5 +1409,7 @@ int pk_decode(pk_doc *doc, pk_error *err)
     free(d.stack);
     free(d.marks);
     memo_clear(&d.memo);
+    if (rc == 0)
+        rc = pk_format_finish(doc, err);
     return rc;
 }

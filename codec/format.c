@@ -11,6 +11,7 @@
 #include "ckpt_i.h"
 #include "source_i.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,12 +31,13 @@ void pk_ckpt_free(pk_doc *doc)
     for (uint64_t i = 0; i < k->nents; i++)
         free(k->ents[i].mem);
     for (uint64_t i = 0; i < k->narrays; i++)
-        free(k->arrays[i].summary);
-    if (k->map)
+        free(atomic_load(&k->arrays[i].summary));
+    if (k->map && k->map_unmap)
         munmap((void *)(uintptr_t)k->map, (size_t)k->map_len);
     free(k->names);
     free(k->ents);
     free(k->arrays);
+    free(k->fields);
     free(k);
     doc->ckpt = NULL;
 }
@@ -61,25 +63,160 @@ static int decompress(pk_doc *doc, pk_zfmt fmt, uint64_t skip, pk_error *err)
     return 0;
 }
 
+/* A torch.save archive: the stream is <top>/data.pkl, decoded from the mapping of FILE when
+ * it is stored (fd_base is then its offset, so spans left in the source are read from the
+ * file), or inflated into memory. The mapping stays until pk_format_settle(). */
+static int zip_open(pk_doc *doc, pk_error *err)
+{
+    const uint8_t *map = doc->src;
+    uint64_t len = doc->src_len;
+    if (pk_zip_read(doc, map, len, err) < 0)
+        return -1;
+    pk_ckpt *k = doc->ckpt;
+    k->map = map;
+    k->map_len = len;
+    k->map_unmap = doc->src_mapped;
+    doc->src_mapped = false; /* the mapping is k->map's now */
+    pk_zent *bo = pk_zip_find(doc, "byteorder", 9);
+    if (bo) {
+        if (pk_zip_load(doc, bo, map, len, err) < 0)
+            return -1;
+        const uint8_t *t = bo->mem ? bo->mem : map + bo->data;
+        k->big_endian = bo->usize == 3 && memcmp(t, "big", 3) == 0;
+    }
+    pk_zent *z = pk_zip_find(doc, "data.pkl", 8);
+    if (!z) {
+        pk_set_error(err, PK_E_CONTAINER, 0, -1,
+                     "zip archive without <top>/data.pkl: not a torch.save checkpoint");
+        return -1;
+    }
+    if (z->method == 0) {
+        doc->src = map + z->data;
+        doc->src_len = z->usize;
+        doc->fd_base = z->data;
+        return 0;
+    }
+    if (pk_zip_load(doc, z, map, len, err) < 0)
+        return -1;
+    doc->src = z->mem; /* the inflated stream is the doc's to free */
+    doc->src_len = z->usize;
+    doc->src_owned = true;
+    z->mem = NULL;
+    return 0;
+}
+
+static bool is_legacy_torch(const uint8_t *p, uint64_t len)
+{
+    /* pickle.dumps(0x1950a86a20f9469cfc6c, protocol) for protocol 2 and up: PROTO n, LONG1 */
+    static const uint8_t magic[] = {0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
+                                    0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
+    return len > 2 + sizeof magic && p[0] == 0x80 && p[1] >= 2 &&
+           memcmp(p + 2, magic, sizeof magic) == 0;
+}
+
 int pk_format_open(pk_doc *doc, pk_error *err)
 {
     uint64_t skip;
     pk_zfmt fmt = pk_zfmt_of(doc->src, doc->src_len, &skip);
-    if (fmt != PK_Z_NONE && decompress(doc, fmt, skip, err) < 0)
-        return -1;
+    if (fmt != PK_Z_NONE) {
+        if (decompress(doc, fmt, skip, err) < 0)
+            return -1;
+    } else if (doc->src_len >= 4 && memcmp(doc->src, "PK\3\4", 4) == 0) {
+        return zip_open(doc, err);
+    }
+    if (is_legacy_torch(doc->src, doc->src_len)) {
+        pk_ckpt *k = pk_ckpt_get(doc);
+        if (!k) {
+            pk_set_error(err, PK_E_NOMEM, 0, -1, "out of memory");
+            return -1;
+        }
+        k->legacy = true;
+    }
     return 0;
+}
+
+void pk_format_settle(pk_doc *doc)
+{
+    pk_ckpt *k = doc->ckpt;
+    if (!k || !k->map || !k->map_unmap)
+        return;
+    if (doc->src >= k->map && doc->src < k->map + k->map_len)
+        doc->src = NULL; /* a stored data.pkl: from now on read with pread at fd_base */
+    munmap((void *)(uintptr_t)k->map, (size_t)k->map_len);
+    k->map = NULL;
 }
 
 bool pk_format_stream_done(pk_doc *doc, uint64_t pos)
 {
-    (void)doc;
-    (void)pos;
-    return false;
+    pk_ckpt *k = doc->ckpt;
+    if (!k || !k->legacy || doc->ntops != 5)
+        return false;
+    k->legacy_data = pos;
+    return true;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Legacy torch.save: after the five pickles, each storage of the keys list (the fifth) in
+ * order: its element count (8 bytes, little-endian), then its elements. The element size comes
+ * from the storage's type, known from the persistent ids that named it. */
+static int legacy_storages(pk_doc *doc, pk_error *err)
+{
+    pk_ckpt *k = doc->ckpt;
+    const pk_node *keys = &doc->nodes[doc->tops[4]];
+    if (keys->kind != PK_K_LIST) {
+        k->legacy = false; /* five pickles, but not torch's: show them as they are */
+        return 0;
+    }
+    uint64_t pos = k->legacy_data;
+    for (uint32_t l = keys->u.c.head; l; l = doc->links[l].next) {
+        const pk_node *key = &doc->nodes[doc->links[l].node];
+        const uint8_t *kp = pk_span_ptr(doc, key);
+        if (key->kind != PK_K_STR || !kp)
+            break;
+        uint32_t elsize = 0;
+        for (uint64_t i = 0; i < k->narrays && !elsize; i++)
+            if (strlen(k->arrays[i].key) == key->u.s.len &&
+                memcmp(k->arrays[i].key, kp, (size_t)key->u.s.len) == 0)
+                elsize = k->arrays[i].dt.size;
+        if (!elsize)
+            break; /* no tensor uses it: its size, and so the next ones', is unknown */
+        if (doc->src_len - pos < 8) {
+            pk_set_error(err, PK_E_TRUNCATED, pos, -1, "truncated data: legacy torch storage");
+            return -1;
+        }
+        uint64_t numel = le64(doc->src + pos);
+        pos += 8;
+        if (numel > (doc->src_len - pos) / elsize) {
+            char what[sizeof err->what];
+            snprintf(what, sizeof what, "length %llu of a legacy torch storage larger than the "
+                     "%llu bytes left", (unsigned long long)numel * elsize,
+                     (unsigned long long)(doc->src_len - pos));
+            pk_set_error(err, PK_E_LENGTH, pos - 8, -1, what);
+            return -1;
+        }
+        for (uint64_t i = 0; i < k->narrays; i++) {
+            pk_array *a = &k->arrays[i];
+            if (strlen(a->key) == key->u.s.len && memcmp(a->key, kp, (size_t)key->u.s.len) == 0)
+                pk_array_set_source(a, PK_AS_STREAM, pos, NULL, numel * elsize);
+        }
+        pos += numel * elsize;
+    }
+    doc->tops[0] = doc->tops[3]; /* the object saved; the rest is bookkeeping */
+    doc->ntops = 1;
+    return 0;
 }
 
 int pk_format_finish(pk_doc *doc, pk_error *err)
 {
-    (void)doc;
-    (void)err;
+    pk_ckpt *k = doc->ckpt;
+    if (k && k->legacy && doc->ntops == 5)
+        return legacy_storages(doc, err);
     return 0;
 }

@@ -7,6 +7,7 @@
  * protocol. Nothing is imported or called: a call whose arguments do not have the expected
  * shape simply stays an opaque object.
  */
+#include "ckpt_i.h"
 #include "lift_i.h"
 
 #include <string.h>
@@ -189,5 +190,5 @@ int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, u
     for (size_t i = 0; i < sizeof lifted / sizeof lifted[0]; i++)
         if (strcmp(name, lifted[i].name) == 0)
             return lifted[i].fn(c, args, out);
-    return 0;
+    return pk_array_lift_call(c, name, callable, args, out); /* numpy, torch: array.c */
 }

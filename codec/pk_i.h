@@ -33,6 +33,8 @@ typedef enum pk_kind {
     PK_K_DESC,      /* an inert descriptor file (persistent id, extension code, buffer):
                        u.s is its text, no newline; tname names its type */
     PK_K_GLOBAL,    /* u.s: "module.name" in the pool; never resolved */
+    PK_K_ARRAY,     /* a numpy array, torch tensor or storage, shown as a summary file and a
+                       raw sibling: u.i indexes doc->ckpt->arrays (ckpt_i.h) */
     PK_K_LIST,      /* u.c: items */
     PK_K_TUPLE,     /* u.c: items */
     PK_K_DICT,      /* u.c: key, value, key, value... */
@@ -101,7 +103,8 @@ typedef struct pk_call {
 
 /* Extra names for user.pickle.type, indexed by pk_node.tname (0 means "use the kind's"). */
 extern const char *const pk_type_names[];
-enum { PK_T_DEFAULT, PK_T_STREAM, PK_T_PERSID, PK_T_EXT, PK_T_BUFFER, PK_T__BUILTIN_COUNT };
+enum { PK_T_DEFAULT, PK_T_STREAM, PK_T_PERSID, PK_T_EXT, PK_T_BUFFER, PK_T_NDARRAY, PK_T_TENSOR,
+       PK_T_STORAGE, PK_T_DTYPE, PK_T__BUILTIN_COUNT };
 
 /* An entry of the mounted tree. */
 typedef struct pk_entry {
@@ -123,6 +126,7 @@ typedef enum pk_role {
     PK_R_VALUE,   /* shows entry.node */
     PK_R_REDUCE,  /* the __reduce__ line of object entry.node (text in entry.name's sibling) */
     PK_R_STREAM,  /* the root of a multi-pickle file */
+    PK_R_RAW,     /* NAME.raw beside an array NAME: its element bytes (array.c) */
 } pk_role;
 
 /* The byte pool: rendered text, names. Grows by doubling with overflow checks. */

@@ -4,6 +4,7 @@
  * arguments, float repr() (shortest round-trip digits), and big ints in decimal. All output goes
  * to a bounded pk_buf, so a huge or cyclic value costs at most buf->max bytes.
  */
+#include "ckpt_i.h"
 #include "pk_i.h"
 #include "source_i.h"
 
@@ -468,6 +469,7 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
         break;
     case PK_K_DESC:
     case PK_K_OBJECT: render_call_at(doc, node, b, depth); break;
+    case PK_K_ARRAY: pk_array_repr(doc, node, b); break;
     case PK_K_LIST:
         pk_buf_puts(b, "[");
         repr_items(doc, n, b, depth, false);
@@ -588,7 +590,8 @@ void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
 
 const char *const pk_type_names[] = {
     [PK_T_DEFAULT] = NULL, [PK_T_STREAM] = "stream", [PK_T_PERSID] = "persistent_id",
-    [PK_T_EXT] = "extension", [PK_T_BUFFER] = "buffer",
+    [PK_T_EXT] = "extension", [PK_T_BUFFER] = "buffer", [PK_T_NDARRAY] = "ndarray",
+    [PK_T_TENSOR] = "tensor", [PK_T_STORAGE] = "storage", [PK_T_DTYPE] = "dtype",
 };
 
 const char *pk_value_type(const pk_doc *doc, uint32_t node)
@@ -597,7 +600,8 @@ const char *pk_value_type(const pk_doc *doc, uint32_t node)
         [PK_K_NONE] = "none", [PK_K_BOOL] = "bool", [PK_K_INT] = "int",
         [PK_K_BIGINT] = "int", [PK_K_FLOAT] = "float", [PK_K_STR] = "str",
         [PK_K_BYTES] = "bytes", [PK_K_BYTEARRAY] = "bytearray", [PK_K_TEXT] = "text",
-        [PK_K_DESC] = "descriptor", [PK_K_GLOBAL] = "global", [PK_K_LIST] = "list",
+        [PK_K_DESC] = "descriptor", [PK_K_GLOBAL] = "global", [PK_K_ARRAY] = "ndarray",
+        [PK_K_LIST] = "list",
         [PK_K_TUPLE] = "tuple", [PK_K_DICT] = "dict", [PK_K_SET] = "set",
         [PK_K_FROZENSET] = "frozenset", [PK_K_OBJECT] = "object",
     };

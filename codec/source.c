@@ -65,6 +65,7 @@ void pk_source_settle(pk_doc *doc)
         doc->src = NULL;
         doc->src_mapped = false;
     }
+    pk_format_settle(doc); /* a checkpoint archive's mapping */
 }
 
 void pk_source_close(pk_doc *doc)

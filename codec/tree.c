@@ -148,6 +148,24 @@ static int opcode_at(const pk_doc *doc, uint64_t offset)
     return doc->src && offset < doc->src_len ? doc->src[offset] : -1;
 }
 
+static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role);
+
+/* An array or tensor NAME (a file: its summary) gets a sibling NAME.raw, its element bytes
+ * (array.c); a NAME too long for the suffix is cut at a character boundary first. */
+static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
+{
+    const pk_entry *x = &bd->doc->entries[e];
+    size_t len = (size_t)x->name.len;
+    const char *name = bd->doc->pool.data + x->name.pos;
+    while (len > NAME_MAX_BYTES - 4 ||
+           (len > 0 && len < x->name.len && ((uint8_t)name[len] & 0xc0) == 0x80))
+        len--;
+    bd->name.len = 0;
+    pk_buf_put(&bd->name, name, len);
+    pk_buf_puts(&bd->name, ".raw");
+    return add_entry(bd, dir, x->node, 0, PK_R_RAW) != 0;
+}
+
 /* Add a child entry of dir named bd->name, made unique with ~N. Returns its index or 0. */
 static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role)
 {
@@ -194,6 +212,8 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
     doc->nentries++;
     table_put(doc, e);
     bd->name.len = 0;
+    if (role == PK_R_VALUE && doc->nodes[node].kind == PK_K_ARRAY && !add_raw(bd, dir, e))
+        return 0;
     return e;
 }
 
