@@ -117,11 +117,21 @@ static void fill_entry(const pk_doc *doc, fuse_ino_t ino, struct fuse_entry_para
 
 static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 {
-    (void)userdata;
+    struct pfs *pfs = userdata;
+
     /* Reads of stored spans go from the source file to /dev/fuse by splice, and symlink
      * targets, like everything else here, never change. */
     conn->want |= conn->capable & (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
     conn->want |= conn->capable & FUSE_CAP_CACHE_SYMLINKS;
+    /* A walk (find, du, grep -r) should cost one READDIRPLUS per directory and nothing per
+     * entry: always list with attributes, which makes every LOOKUP of a listed name needless
+     * (the kernel's "auto" mode lists the first chunk only with them), and skip OPEN,
+     * OPENDIR and their RELEASEs, which a read-only tree has no use for. */
+    if (conn->capable & FUSE_CAP_READDIRPLUS)
+        conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+    pfs->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+    pfs->no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
+    conn->want |= conn->capable & (FUSE_CAP_NO_OPEN_SUPPORT | FUSE_CAP_NO_OPENDIR_SUPPORT);
 }
 
 static void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -223,6 +233,10 @@ static void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 
     if ((err = check_entry(doc, ino, PK_DIR, ENOTDIR)) != 0) {
         fuse_reply_err(req, err);
+        return;
+    }
+    if (((const struct pfs *)fuse_req_userdata(req))->no_opendir) {
+        fuse_reply_err(req, ENOSYS); /* from now on the kernel caches listings by itself */
         return;
     }
     fi->cache_readdir = 1;
@@ -343,6 +357,12 @@ static void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
         err = EROFS;
         goto fail;
+    }
+    if (((const struct pfs *)fuse_req_userdata(req))->no_open) {
+        /* From now on the kernel opens files by itself, keeping their pages; the mount is
+         * read-only, so it refuses writable opens by itself too. */
+        fuse_reply_err(req, ENOSYS);
+        return;
     }
     fi->keep_cache = 1; /* the content never changes: keep its pages across opens */
     fi->noflush = 1;

@@ -28,6 +28,10 @@ enum {
  * then on: request handlers run on several threads and take no locks. */
 struct pfs {
     pk_doc *doc;
+    /* Set by init when the kernel can do without OPEN and OPENDIR (Linux 5.1, 6.1): open and
+     * opendir then answer ENOSYS once, and the kernel never asks again, keeping every file's
+     * pages and every directory's listing cached, as our ops would have asked it to. */
+    int no_open, no_opendir;
 };
 
 /* ---- cmdline.c ---- */
