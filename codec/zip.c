@@ -58,7 +58,8 @@ static int add_entry(pk_ckpt *k, const uint8_t *name, uint64_t nlen, pk_zent *z)
     if (!pk_grow((void **)&k->ents, &k->cap_ents, k->nents + 1, sizeof *k->ents) ||
         !pk_grow((void **)&k->names, &k->names_cap, k->names_len + nlen, 1))
         return -1;
-    memcpy(k->names + k->names_len, name, nlen);
+    if (nlen) /* names is still NULL when every name so far was empty */
+        memcpy(k->names + k->names_len, name, nlen);
     z->name_pos = k->names_len;
     z->name_len = nlen;
     k->names_len += nlen;
@@ -139,7 +140,8 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
     }
     if (k->nents == 0)
         return bad(err, eocd, "empty archive");
-    const char *slash = memchr(k->names, '/', (size_t)k->ents[0].name_len);
+    const char *slash =
+        k->ents[0].name_len ? memchr(k->names, '/', (size_t)k->ents[0].name_len) : NULL;
     if (!slash)
         return bad(err, k->ents[0].data, "first member is in no folder");
     k->top_len = (uint64_t)(slash - k->names);
@@ -171,7 +173,8 @@ int pk_zip_load(pk_doc *doc, pk_zent *z, const uint8_t *map, uint64_t len, pk_er
     uint64_t outlen;
     if (pk_inflate(PK_Z_RAW_DEFLATE, map + z->data, z->csize, doc->lim.max_decompressed,
                    &z->mem, &outlen, err) < 0) {
-        err->offset += z->data;
+        if (err) /* array.c loads storages with no error to report */
+            err->offset += z->data;
         return -1;
     }
     z->usize = outlen;
