@@ -2,50 +2,44 @@
  *
  * Protocols 0 to 3 have no opcodes for some plain data, so the pickler writes calls:
  * builtins.set([...]), builtins.frozenset([...]), builtins.bytearray(b'...') and
- * _codecs.encode('text', 'latin1') for bytes. Python 2 writes __builtin__ for builtins.
- * These are lifted to the value they stand for, so plain data mounts the same at every
- * protocol. Nothing is imported or called: a call whose arguments do not have the expected
- * shape simply stays an opaque object.
+ * _codecs.encode('text', 'latin1') for bytes. These are lifted to the value they stand for, so
+ * plain data mounts the same at every protocol. Well-known classes are lifted too:
+ * collections.OrderedDict, defaultdict and Counter become dicts, copyreg's object makers become
+ * objects of the class they make, and the datetime family, Decimal and complex become text
+ * (lift_datetime.c, lift_number.c). Names are compared as Python 3 spells them: the decoder
+ * has already mapped Python 2 names (lift_names.c).
+ *
+ * Nothing is imported or called: a call whose arguments do not have the expected shape simply
+ * stays an opaque object.
  */
 #include "ckpt_i.h"
 #include "lift_i.h"
+#include "source_i.h"
 
 #include <string.h>
 
-/* Python 2 module names that CPython's _compat_pickle maps to their Python 3 homes. */
-static const char *const module_aliases[][2] = {
-    {"__builtin__.", "builtins."},
-    {"copy_reg.", "copyreg."},
-    {"exceptions.", "builtins."},
-};
+/* ---- reading arguments ---- */
 
-/* Write the Python 3 spelling of a dotted name into out; false if it does not fit. */
-static bool normalised_name(const pk_doc *doc, uint32_t node, char *out, size_t size)
+/* The dotted name of a GLOBAL into out; false if node is no GLOBAL or the name does not fit. */
+static bool global_name(const pk_doc *doc, uint32_t node, char *out, size_t size)
 {
     const pk_node *n = &doc->nodes[node];
     if (n->kind != PK_K_GLOBAL || n->u.s.len >= size)
         return false;
-    const char *s = doc->pool.data + n->u.s.pos;
-    size_t len = (size_t)n->u.s.len;
-    for (size_t i = 0; i < sizeof module_aliases / sizeof module_aliases[0]; i++) {
-        size_t k = strlen(module_aliases[i][0]);
-        if (len >= k && memcmp(s, module_aliases[i][0], k) == 0) {
-            size_t r = strlen(module_aliases[i][1]);
-            if (r + len - k >= size)
-                return false;
-            memcpy(out, module_aliases[i][1], r);
-            memcpy(out + r, s + k, len - k);
-            out[r + len - k] = 0;
-            return true;
-        }
-    }
-    memcpy(out, s, len);
-    out[len] = 0;
+    memcpy(out, doc->pool.data + n->u.s.pos, (size_t)n->u.s.len);
+    out[n->u.s.len] = 0;
     return true;
 }
 
-/* The i-th element of a tuple, or 0. */
-static uint32_t tuple_item(const pk_doc *doc, uint32_t tuple, uint64_t i)
+bool pk_global_is(const pk_doc *doc, uint32_t node, const char *dotted)
+{
+    const pk_node *n = &doc->nodes[node];
+    size_t k = strlen(dotted);
+    return n->kind == PK_K_GLOBAL && n->u.s.len == k &&
+           memcmp(doc->pool.data + n->u.s.pos, dotted, k) == 0;
+}
+
+uint32_t pk_tuple_item(const pk_doc *doc, uint32_t tuple, uint64_t i)
 {
     const pk_node *t = &doc->nodes[tuple];
     if (t->kind != PK_K_TUPLE || i >= t->u.c.count)
@@ -56,13 +50,13 @@ static uint32_t tuple_item(const pk_doc *doc, uint32_t tuple, uint64_t i)
     return doc->links[l].node;
 }
 
-static uint64_t tuple_len(const pk_doc *doc, uint32_t tuple)
+uint64_t pk_tuple_len(const pk_doc *doc, uint32_t tuple)
 {
     const pk_node *t = &doc->nodes[tuple];
     return t->kind == PK_K_TUPLE ? t->u.c.count : UINT64_MAX;
 }
 
-static bool str_is(const pk_doc *doc, uint32_t node, const char *text)
+bool pk_str_is(const pk_doc *doc, uint32_t node, const char *text)
 {
     const pk_node *n = &doc->nodes[node];
     size_t k = strlen(text);
@@ -72,14 +66,57 @@ static bool str_is(const pk_doc *doc, uint32_t node, const char *text)
     return p && memcmp(p, text, k) == 0;
 }
 
+/* A pickle's own containers take at most one link per byte of it; a lifted value copies the
+ * items of its argument, and a pickle can ask for the same big copy again and again for a few
+ * bytes each (builtins.set(L) after a GET of L). Copies stop, and the calls stay opaque, once
+ * the links would pass this many per byte of the stream. */
+#define LIFT_LINKS_PER_BYTE 4
+#define LIFT_LINKS_MIN 65536
+
+bool pk_lift_can_copy(const pk_doc *doc, uint64_t count)
+{
+    uint64_t budget = doc->src_len * LIFT_LINKS_PER_BYTE + LIFT_LINKS_MIN;
+    return doc->nlinks <= budget && count <= budget - doc->nlinks;
+}
+
+static int oom(pk_lift_ctx *c)
+{
+    return c->fail(c, PK_E_NOMEM, "out of memory");
+}
+
+int pk_lift_text(pk_lift_ctx *c, uint16_t tname, uint32_t callable, uint32_t args,
+                 const pk_buf *text, uint32_t *out)
+{
+    pk_doc *doc = c->doc;
+    if (text->failed)
+        return oom(c);
+    uint32_t n = pk_lift_new_node(c, PK_K_TEXT);
+    if (!n)
+        return -1;
+    doc->nodes[n].tname = tname;
+    if (!pk_pool_add(&doc->pool, text->data, text->len, &doc->nodes[n].u.s))
+        return oom(c);
+    uint32_t k = pk_lift_new_call(c, n);
+    if (!k)
+        return -1;
+    doc->calls[k].callable = callable;
+    doc->calls[k].args = args;
+    doc->calls[k].how = PK_HOW_REDUCE;
+    *out = n;
+    return 0;
+}
+
+/* ---- plain data of protocols 0 to 3 ---- */
+
 /* set(iterable) / frozenset(iterable) with a list, tuple or set argument. */
 static int lift_set(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *out)
 {
     pk_doc *doc = c->doc;
-    uint64_t n = tuple_len(doc, args);
-    uint32_t from = n == 1 ? tuple_item(doc, args, 0) : 0;
+    uint64_t n = pk_tuple_len(doc, args);
+    uint32_t from = n == 1 ? pk_tuple_item(doc, args, 0) : 0;
     if (n > 1 || (from && !PK_K_IS_CONTAINER(doc->nodes[from].kind)) ||
-        (from && doc->nodes[from].kind == PK_K_DICT) || (from && doc->nodes[from].kind == PK_K_OBJECT))
+        (from && doc->nodes[from].kind == PK_K_DICT) || (from && doc->nodes[from].kind == PK_K_OBJECT) ||
+        (from && !pk_lift_can_copy(doc, doc->nodes[from].u.c.count)))
         return 0;
     uint32_t s = pk_lift_new_node(c, kind);
     if (!s)
@@ -87,19 +124,20 @@ static int lift_set(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *out)
     if (from)
         for (uint32_t l = doc->nodes[from].u.c.head; l; l = doc->links[l].next)
             if (pk_chain_add(doc, s, doc->links[l].node) < 0)
-                return c->fail(c, PK_E_NOMEM, "out of memory");
+                return oom(c);
     *out = s;
     return 0;
 }
 
 /* _codecs.encode(text, 'latin1'): every code point of text is below 256. */
-static int lift_latin1(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+static int lift_latin1(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
 {
+    (void)callable;
     pk_doc *doc = c->doc;
-    uint32_t text = tuple_item(doc, args, 0);
-    uint32_t enc = tuple_item(doc, args, 1);
-    if (tuple_len(doc, args) != 2 || doc->nodes[text].kind != PK_K_STR ||
-        !(str_is(doc, enc, "latin1") || str_is(doc, enc, "latin-1")))
+    uint32_t text = pk_tuple_item(doc, args, 0);
+    uint32_t enc = pk_tuple_item(doc, args, 1);
+    if (pk_tuple_len(doc, args) != 2 || doc->nodes[text].kind != PK_K_STR ||
+        !(pk_str_is(doc, enc, "latin1") || pk_str_is(doc, enc, "latin-1")))
         return 0;
     const pk_node *t = &doc->nodes[text];
     const uint8_t *p = pk_span_ptr(doc, t);
@@ -120,7 +158,7 @@ static int lift_latin1(pk_lift_ctx *c, uint32_t args, uint32_t *out)
     uint32_t n = pk_lift_new_node(c, PK_K_BYTES);
     if (!n || b.failed || !pk_pool_add(&doc->pool, b.data, b.len, &doc->nodes[n].u.s)) {
         pk_buf_free(&b);
-        return n ? c->fail(c, PK_E_NOMEM, "out of memory") : -1;
+        return n ? oom(c) : -1;
     }
     pk_buf_free(&b);
     *out = n;
@@ -131,8 +169,8 @@ static int lift_latin1(pk_lift_ctx *c, uint32_t args, uint32_t *out)
 static int lift_bytes_of(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *out)
 {
     pk_doc *doc = c->doc;
-    uint64_t n = tuple_len(doc, args);
-    uint32_t from = n == 1 ? tuple_item(doc, args, 0) : 0;
+    uint64_t n = pk_tuple_len(doc, args);
+    uint32_t from = n == 1 ? pk_tuple_item(doc, args, 0) : 0;
     if (n > 1 || (from && doc->nodes[from].kind != PK_K_BYTES))
         return 0;
     uint32_t b = pk_lift_new_node(c, kind);
@@ -146,38 +184,90 @@ static int lift_bytes_of(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *
     return 0;
 }
 
-/* The lifted callables, by their Python 3 dotted names. */
-typedef int (*lift_fn)(pk_lift_ctx *c, uint32_t args, uint32_t *out);
-
-static int lift_bytes(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+static int lift_bytes(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
 {
+    (void)callable;
     return lift_bytes_of(c, PK_K_BYTES, args, out);
 }
 
-static int lift_bytearray(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+static int lift_bytearray(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
 {
+    (void)callable;
     return lift_bytes_of(c, PK_K_BYTEARRAY, args, out);
 }
 
-static int lift_set_call(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+static int lift_set_call(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
 {
+    (void)callable;
     return lift_set(c, PK_K_SET, args, out);
 }
 
-static int lift_frozenset_call(pk_lift_ctx *c, uint32_t args, uint32_t *out)
+static int lift_frozenset_call(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
 {
+    (void)callable;
     return lift_set(c, PK_K_FROZENSET, args, out);
 }
 
+bool pk_lift_repr(const pk_doc *doc, uint32_t node, pk_buf *b)
+{
+    const pk_node *n = &doc->nodes[node];
+    if (n->kind != PK_K_TEXT)
+        return false;
+    switch (n->tname) {
+    case PK_T_DECIMAL: { /* Decimal('1.50'): the text has no quote or backslash in it */
+        uint8_t t[512];
+        pk_buf_puts(b, "Decimal('");
+        for (uint64_t off = 0; off < n->u.s.len && !b->failed && !b->truncated;) {
+            uint64_t k = n->u.s.len - off < sizeof t ? n->u.s.len - off : sizeof t;
+            if (pk_span_read(doc, n, off, t, k) < 0) {
+                b->failed = true;
+                break;
+            }
+            pk_buf_put(b, t, (size_t)k);
+            off += k;
+        }
+        pk_buf_puts(b, "')");
+        return true;
+    }
+    case PK_T_COMPLEX: return false; /* repr() is str(): the text itself */
+    default: return pk_lift_repr_datetime(doc, node, b);
+    }
+}
+
+/* ---- the table ---- */
+
+typedef int (*lift_fn)(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+
+enum {
+    BY_REDUCE = 1,   /* callable(*args) */
+    BY_NEWOBJ = 2,   /* cls.__new__(cls, *args), the same as the call for these types */
+    BY_NEWOBJ0 = 4,  /* cls.__new__(cls) with no arguments: an empty container */
+};
+
+/* The lifted callables, by their Python 3 dotted names. */
 static const struct {
     const char *name;
     lift_fn fn;
+    unsigned how;
 } lifted[] = {
-    {"builtins.set", lift_set_call},
-    {"builtins.frozenset", lift_frozenset_call},
-    {"builtins.bytes", lift_bytes},
-    {"builtins.bytearray", lift_bytearray},
-    {"_codecs.encode", lift_latin1},
+    {"builtins.set", lift_set_call, BY_REDUCE},
+    {"builtins.frozenset", lift_frozenset_call, BY_REDUCE},
+    {"builtins.bytes", lift_bytes, BY_REDUCE},
+    {"builtins.bytearray", lift_bytearray, BY_REDUCE},
+    {"_codecs.encode", lift_latin1, BY_REDUCE},
+    {"collections.OrderedDict", pk_lift_ordereddict, BY_REDUCE | BY_NEWOBJ0},
+    {"collections.defaultdict", pk_lift_defaultdict, BY_REDUCE | BY_NEWOBJ0},
+    {"collections.Counter", pk_lift_counter, BY_REDUCE | BY_NEWOBJ0},
+    {"copyreg._reconstructor", pk_lift_reconstructor, BY_REDUCE},
+    {"copyreg.__newobj__", pk_lift_newobj, BY_REDUCE},
+    {"copyreg.__newobj_ex__", pk_lift_newobj_ex, BY_REDUCE},
+    {"datetime.date", pk_lift_date, BY_REDUCE | BY_NEWOBJ},
+    {"datetime.time", pk_lift_time, BY_REDUCE | BY_NEWOBJ},
+    {"datetime.datetime", pk_lift_datetime, BY_REDUCE | BY_NEWOBJ},
+    {"datetime.timedelta", pk_lift_timedelta, BY_REDUCE | BY_NEWOBJ},
+    {"datetime.timezone", pk_lift_timezone, BY_REDUCE | BY_NEWOBJ},
+    {"decimal.Decimal", pk_lift_decimal, BY_REDUCE | BY_NEWOBJ},
+    {"builtins.complex", pk_lift_complex, BY_REDUCE | BY_NEWOBJ},
 };
 
 int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, uint32_t kwargs,
@@ -185,10 +275,21 @@ int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, u
 {
     char name[128];
     *out = 0;
-    if (how != PK_HOW_REDUCE || kwargs || !normalised_name(c->doc, callable, name, sizeof name))
+    if (how == PK_HOW_REDUCE && !kwargs && c->doc->nodes[callable].kind == PK_K_OBJECT)
+        return pk_lift_partial_new(c, callable, args, out);
+    if (kwargs || (how != PK_HOW_REDUCE && how != PK_HOW_NEWOBJ) ||
+        !global_name(c->doc, callable, name, sizeof name))
         return 0;
-    for (size_t i = 0; i < sizeof lifted / sizeof lifted[0]; i++)
-        if (strcmp(name, lifted[i].name) == 0)
-            return lifted[i].fn(c, args, out);
+    for (size_t i = 0; i < sizeof lifted / sizeof lifted[0]; i++) {
+        if (strcmp(name, lifted[i].name) != 0)
+            continue;
+        bool ok = how == PK_HOW_REDUCE ? (lifted[i].how & BY_REDUCE) != 0
+                                       : (lifted[i].how & BY_NEWOBJ) != 0 ||
+                                             ((lifted[i].how & BY_NEWOBJ0) != 0 &&
+                                              pk_tuple_len(c->doc, args) == 0);
+        return ok ? lifted[i].fn(c, callable, args, out) : 0;
+    }
+    if (how != PK_HOW_REDUCE)
+        return 0;
     return pk_array_lift_call(c, name, callable, args, out); /* numpy, torch: array.c */
 }

@@ -23,4 +23,66 @@ uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind);
 uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node);
 int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item);
 
+/* ---- reading arguments (lift.c) ---- */
+
+/* The length of a tuple, or UINT64_MAX when node is no tuple. */
+uint64_t pk_tuple_len(const pk_doc *doc, uint32_t tuple);
+/* The i-th item of a tuple, or 0. */
+uint32_t pk_tuple_item(const pk_doc *doc, uint32_t tuple, uint64_t i);
+/* May lifting copy count more items? (a bound on the links a pickle can make us copy) */
+bool pk_lift_can_copy(const pk_doc *doc, uint64_t count);
+/* Is node the str text? */
+bool pk_str_is(const pk_doc *doc, uint32_t node, const char *text);
+/* Is node the GLOBAL "module.name" spelled dotted? */
+bool pk_global_is(const pk_doc *doc, uint32_t node, const char *dotted);
+/* A new PK_K_TEXT value of type tname showing text (no newline), with a call record
+ * callable(*args) so that user.pickle.class names the class. 0 or -1. */
+int pk_lift_text(pk_lift_ctx *c, uint16_t tname, uint32_t callable, uint32_t args,
+                 const pk_buf *text, uint32_t *out);
+/* The class an object's call builds, as a GLOBAL node, or 0: the callable itself, or the first
+ * argument of copyreg._reconstructor, __newobj__ and __newobj_ex__ left opaque. */
+uint32_t pk_call_class(const pk_doc *doc, const pk_call *call);
+
+/* ---- dicts and objects (lift_object.c): OrderedDict, defaultdict and Counter become dicts,
+ * copyreg's _reconstructor, __newobj__ and __newobj_ex__ become objects of their class. Each
+ * sets *out to the new value or leaves it 0; returns 0, or -1 on a hard error. */
+int pk_lift_ordereddict(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_defaultdict(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_counter(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_reconstructor(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_newobj(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_newobj_ex(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+/* functools.partial(f) with its BUILD state (f, args, kwargs, dict) stands for
+ * f(*args, **kwargs): true with those read from the state (*kwargs 0 when None). */
+bool pk_partial_state(const pk_doc *doc, const pk_call *call, uint32_t *func, uint32_t *args,
+                      uint32_t *kwargs);
+/* functools.partial(getattr(cls, '__new__'), cls, *args, **kwargs)(), protocol 2 and 3's
+ * NEWOBJ_EX, as the object cls(*args, **kwargs). */
+int pk_lift_partial_new(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+/* Would Python accept node as a dict key? (the decoder's check, in decode.c) */
+bool pk_lift_hashable(pk_lift_ctx *c, uint32_t node);
+
+/* ---- the lifted scalar types: each reads callable(*args) and sets *out to a PK_K_TEXT value
+ * showing Python's str() of what the call builds, or leaves it 0. 0, or -1 on a hard error.
+ * lift_datetime.c: datetime.date, time, datetime, timedelta, timezone.
+ * lift_number.c: decimal.Decimal, builtins.complex. */
+int pk_lift_date(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_time(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_datetime(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_timedelta(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_timezone(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_decimal(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+int pk_lift_complex(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
+
+/* Python's repr() of a lifted PK_K_TEXT value (datetime.date(2024, 1, 2), Decimal('1.5')...),
+ * rebuilt from its call's arguments. False when the value is no type of ours. */
+bool pk_lift_repr(const pk_doc *doc, uint32_t node, pk_buf *b);
+bool pk_lift_repr_datetime(const pk_doc *doc, uint32_t node, pk_buf *b);
+
+/* lift_names.c: CPython's _compat_pickle mapping of a Python 2 (module, name) pair, applied by
+ * the decoder while the protocol is below 3. True when mapped: *nmod is the new module and
+ * *nname the new name, or NULL when the name stays. */
+bool pk_compat_name(const uint8_t *mod, uint64_t mlen, const uint8_t *name, uint64_t nlen,
+                    const char **nmod, const char **nname);
+
 #endif
