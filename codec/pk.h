@@ -94,8 +94,11 @@ int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos);
  * length + 1 > size, or another -errno. */
 ssize_t pk_readlink(const pk_doc *doc, pk_ino ino, char *buf, size_t size);
 
-/* Extended attributes. */
-typedef enum pk_xattr { PK_XA_TYPE, PK_XA_CLASS, PK_XA_OFFSET, PK_XA_KEY, PK_XA__COUNT } pk_xattr;
+/* Extended attributes. PK_XA_REDUCE is on values built by a call (objects, and lifted values
+ * such as an OrderedDict or a datetime): the call as one line, like an object's __reduce__. */
+typedef enum pk_xattr {
+    PK_XA_TYPE, PK_XA_CLASS, PK_XA_OFFSET, PK_XA_KEY, PK_XA_REDUCE, PK_XA__COUNT
+} pk_xattr;
 const char *pk_xattr_name(pk_xattr which); /* "user.pickle.type", ... */
 /* Write up to size bytes of the value into buf (which may be NULL when size is 0). Returns the
  * full length, or -1 when this entry has no such attribute. */
