@@ -4,6 +4,7 @@
  * leaves are rendered on demand into a small buffer, which is cheap and keeps the tree compact.
  */
 #include "ckpt_i.h"
+#include "lift_i.h"
 #include "pk_i.h"
 #include "source_i.h"
 
@@ -30,9 +31,14 @@ static bool is_array_file(const pk_doc *doc, const pk_entry *x)
     return doc->nodes[x->node].kind == PK_K_ARRAY && (x->role == PK_R_VALUE || x->role == PK_R_RAW);
 }
 
+/* A rendered file (a __reduce__ line: each argument is elided at 200 bytes, but there may be
+ * millions) is cut here, so that serving one read never renders more. */
+#define RENDER_MAX (1u << 20)
+
 /* Render a file that is not a plain span. */
 static void render_file(const pk_doc *doc, const pk_entry *x, pk_buf *b)
 {
+    b->max = RENDER_MAX;
     if (x->role == PK_R_REDUCE) {
         pk_render_call(doc, x->node, b);
         pk_buf_put(b, "\n", 1);
@@ -203,21 +209,23 @@ ssize_t pk_readlink(const pk_doc *doc, pk_ino ino, char *buf, size_t size)
 const char *pk_xattr_name(pk_xattr which)
 {
     static const char *const names[] = {"user.pickle.type", "user.pickle.class",
-                                        "user.pickle.offset", "user.pickle.key"};
+                                        "user.pickle.offset", "user.pickle.key",
+                                        "user.pickle.reduce"};
     return (unsigned)which < PK_XA__COUNT ? names[which] : NULL;
 }
 
 /* Linux caps an xattr value at 64 KiB; a longer key repr is cut there. */
 #define XATTR_MAX 65536
 
-/* The dotted class name of a value built by a call, into b; false if it has none. */
+/* The dotted class name of a value built by a call, into b; false if it has none. The class
+ * of copyreg._reconstructor(cls, ...) and its kin is cls (lift.c). */
 static bool class_of(const pk_doc *doc, uint32_t node, pk_buf *b)
 {
     const pk_node *n = &doc->nodes[node];
     if (!n->call || n->kind == PK_K_DESC)
         return false;
-    uint32_t callable = doc->calls[n->call].callable;
-    if (!callable || doc->nodes[callable].kind != PK_K_GLOBAL)
+    uint32_t callable = pk_call_class(doc, &doc->calls[n->call]);
+    if (!callable)
         return false;
     pk_buf_put(b, doc->pool.data + doc->nodes[callable].u.s.pos,
                (size_t)doc->nodes[callable].u.s.len);
@@ -255,6 +263,13 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
         if (has)
             pk_repr(doc, x->key, &b);
         break;
+    case PK_XA_REDUCE: { /* the call that built the value, as its __reduce__ file says it */
+        const pk_node *n = x->role == PK_R_VALUE ? &doc->nodes[x->node] : NULL;
+        has = n && n->call && n->kind != PK_K_DESC && doc->calls[n->call].callable;
+        if (has)
+            pk_render_call(doc, x->node, &b);
+        break;
+    }
     default: has = false;
     }
     ssize_t r = -1;

@@ -43,12 +43,21 @@ const char *pk_opcode_name(int opcode)
 
 #define MAX_PROTOCOL 5
 
-/* The memo: sparse, open addressing, index -> node. */
+/* The memo: index -> node. Picklers number their PUTs 0, 1, 2...: those indices go to a dense
+ * array, CPython's own layout, which costs no hashing and no cache miss per PUT. The array only
+ * grows to twice the entries it holds (plus a little), so a file cannot make it big by naming a
+ * huge index (the flaw of CPython's memo, CVE-2018-20406); sparse indices go to an open-addressing
+ * table instead. An index lives in one of the two, never both. */
 typedef struct memo {
     uint64_t *keys; /* key + 1; 0 marks an empty slot */
     uint32_t *vals;
-    uint64_t cap, count;
+    uint64_t cap, count; /* count: distinct indices in both parts (MEMOIZE's next index) */
+    uint64_t nhashed;    /* of count, those in keys/vals */
+    uint32_t *dense;     /* dense[idx]: the node, 0 when absent */
+    uint64_t ndense;
 } memo;
+
+#define MEMO_DENSE_SLACK 4096
 
 typedef struct dec {
     pk_doc *doc;
@@ -64,6 +73,7 @@ typedef struct dec {
     uint64_t nmarks, cap_marks;
     memo memo;
     bool nested; /* a pickle inside joblib's stream: no array wrappers of its own */
+    int proto;   /* of the pickle being decoded: 0 until a PROTO says otherwise */
 } dec;
 
 static int fail(dec *d, pk_code code, const char *what)
@@ -605,12 +615,22 @@ static uint32_t new_str_utf8(dec *d, const uint8_t *p, uint64_t len)
     return new_span(d, PK_K_STR, p, len);
 }
 
-/* GLOBAL and INST name a callable by two lines, module and name: "module.name" in the pool. */
+/* GLOBAL and INST name a callable by two lines, module and name: "module.name" in the pool.
+ * Below protocol 3, Python 2 names are spelled as Python 3 would import them (lift_names.c). */
 static uint32_t new_global(dec *d, const uint8_t *mod, uint64_t mlen, const uint8_t *name,
                            uint64_t nlen)
 {
     if (!valid_utf8(mod, mlen) || !valid_utf8(name, nlen))
         return fail(d, PK_E_BAD_ARGUMENT, "invalid UTF-8 in module or name"), 0;
+    const char *nmod, *nname;
+    if (d->proto < 3 && pk_compat_name(mod, mlen, name, nlen, &nmod, &nname)) {
+        mod = (const uint8_t *)nmod;
+        mlen = strlen(nmod);
+        if (nname) {
+            name = (const uint8_t *)nname;
+            nlen = strlen(nname);
+        }
+    }
     pk_buf b = {0};
     b.max = SIZE_MAX;
     pk_buf_put(&b, mod, mlen);
@@ -650,7 +670,33 @@ static int memo_put(dec *d, uint64_t idx, uint32_t node)
         return failf(d, PK_E_MEMO_LIMIT, "memo index %llu past the limit of %llu", idx,
                      (unsigned long long)d->doc->lim.max_memo);
     memo *m = &d->memo;
-    if ((m->count + 1) * 2 > m->cap) {
+    uint64_t h;
+    if (idx >= m->ndense && idx <= 2 * m->count + MEMO_DENSE_SLACK) {
+        uint64_t n = m->ndense ? m->ndense : MEMO_DENSE_SLACK;
+        while (n <= idx)
+            n *= 2;
+        uint32_t *nd = realloc(m->dense, n * sizeof *nd);
+        if (!nd)
+            return fail(d, PK_E_NOMEM, "out of memory");
+        memset(nd + m->ndense, 0, (n - m->ndense) * sizeof *nd);
+        m->dense = nd;
+        m->ndense = n;
+    }
+    if (idx < m->ndense) {
+        if (!m->dense[idx] && m->nhashed) {
+            /* put in the table before the array reached it: it stays there */
+            for (h = hash64(idx + 1) & (m->cap - 1); m->keys[h]; h = (h + 1) & (m->cap - 1))
+                if (m->keys[h] == idx + 1) {
+                    m->vals[h] = node;
+                    return 0;
+                }
+        }
+        if (!m->dense[idx])
+            m->count++;
+        m->dense[idx] = node;
+        return 0;
+    }
+    if ((m->nhashed + 1) * 2 > m->cap) {
         uint64_t ncap = m->cap ? m->cap * 2 : 64;
         uint64_t *nk = calloc(ncap, sizeof *nk);
         uint32_t *nv = calloc(ncap, sizeof *nv);
@@ -662,11 +708,11 @@ static int memo_put(dec *d, uint64_t idx, uint32_t node)
         for (uint64_t i = 0; i < m->cap; i++) {
             if (!m->keys[i])
                 continue;
-            uint64_t h = hash64(m->keys[i]) & (ncap - 1);
-            while (nk[h])
-                h = (h + 1) & (ncap - 1);
-            nk[h] = m->keys[i];
-            nv[h] = m->vals[i];
+            uint64_t j = hash64(m->keys[i]) & (ncap - 1);
+            while (nk[j])
+                j = (j + 1) & (ncap - 1);
+            nk[j] = m->keys[i];
+            nv[j] = m->vals[i];
         }
         free(m->keys);
         free(m->vals);
@@ -674,12 +720,13 @@ static int memo_put(dec *d, uint64_t idx, uint32_t node)
         m->vals = nv;
         m->cap = ncap;
     }
-    uint64_t h = hash64(idx + 1) & (m->cap - 1);
+    h = hash64(idx + 1) & (m->cap - 1);
     while (m->keys[h] && m->keys[h] != idx + 1)
         h = (h + 1) & (m->cap - 1);
     if (!m->keys[h]) {
         m->keys[h] = idx + 1;
         m->count++;
+        m->nhashed++;
     }
     m->vals[h] = node;
     return 0;
@@ -688,6 +735,8 @@ static int memo_put(dec *d, uint64_t idx, uint32_t node)
 static uint32_t memo_get(dec *d, uint64_t idx)
 {
     memo *m = &d->memo;
+    if (idx < m->ndense && m->dense[idx])
+        return m->dense[idx];
     if (m->cap && idx < UINT64_MAX) {
         uint64_t h = hash64(idx + 1) & (m->cap - 1);
         while (m->keys[h]) {
@@ -703,6 +752,7 @@ static void memo_clear(memo *m)
 {
     free(m->keys);
     free(m->vals);
+    free(m->dense);
     memset(m, 0, sizeof *m);
 }
 
@@ -828,6 +878,10 @@ static bool hashable(dec *d, uint32_t node, const char **type)
                 if (!pk_grow((void **)&todo, &cap, len + 1, sizeof *todo))
                     break;
                 todo[len++] = item;
+                /* marked now, so that a tuple shared many times below is walked once (a
+                 * chain holding its predecessor twice has 2^depth paths); if it turns out
+                 * unhashable, the whole file is refused and the mark never counts */
+                doc->nodes[item].flags |= PK_NF_HASHABLE;
             }
         }
     }
@@ -835,6 +889,12 @@ static bool hashable(dec *d, uint32_t node, const char **type)
     if (ok)
         doc->nodes[node].flags |= PK_NF_HASHABLE;
     return ok;
+}
+
+bool pk_lift_hashable(pk_lift_ctx *c, uint32_t node)
+{
+    const char *type;
+    return hashable((dec *)c->dec, node, &type);
 }
 
 /* Check the keys (every other item from `from`, or every item) of stack[from..sp). */
@@ -1008,11 +1068,11 @@ static int after_build(dec *d, uint32_t node)
     return 0;
 }
 
-
 /* Decode one pickle starting at d->pos. Leaves its value in *out. */
 static int run(dec *d, uint32_t *out)
 {
     uint64_t buffers = 0;
+    d->proto = 0; /* as a new Unpickler.load() starts */
     for (;;) {
         d->op_off = d->pos;
         d->op = -1;
@@ -1258,8 +1318,9 @@ static int run(dec *d, uint32_t *out)
                     pk_buf_free(&tmp);
                     return fail(d, PK_E_NOMEM, "out of memory");
                 }
-                c = new_global(d, (const uint8_t *)tmp.data, split,
-                               (const uint8_t *)tmp.data + split, tmp.len - split);
+                /* two empty names leave tmp.data NULL, and NULL + 0 is undefined */
+                const uint8_t *t = tmp.data ? (const uint8_t *)tmp.data : (const uint8_t *)"";
+                c = new_global(d, t, split, t + split, tmp.len - split);
                 pk_buf_free(&tmp);
                 if (push(d, c) < 0)
                     return -1;
@@ -1356,6 +1417,7 @@ static int run(dec *d, uint32_t *out)
                 return -1;
             if (s[0] > MAX_PROTOCOL)
                 return failf(d, PK_E_PROTOCOL, "unsupported pickle protocol: %llu", s[0], 0);
+            d->proto = s[0];
             break;
         case OP_FRAME:
             if (!(s = take(d, 8)))

@@ -105,6 +105,9 @@ typedef struct pk_call {
 extern const char *const pk_type_names[];
 enum { PK_T_DEFAULT, PK_T_STREAM, PK_T_PERSID, PK_T_EXT, PK_T_BUFFER, PK_T_NDARRAY, PK_T_TENSOR,
        PK_T_STORAGE, PK_T_DTYPE, PK_T__BUILTIN_COUNT };
+/* The lifted scalar types (PK_K_TEXT values made in lift_datetime.c and lift_number.c). */
+enum { PK_T_DATETIME = PK_T__BUILTIN_COUNT, PK_T_DATE, PK_T_TIME, PK_T_TIMEDELTA, PK_T_TIMEZONE,
+       PK_T_DECIMAL, PK_T_COMPLEX, PK_T__LIFTED_END };
 
 /* An entry of the mounted tree. */
 typedef struct pk_entry {
@@ -196,6 +199,9 @@ int pk_float_repr(double f, char out[32]);
 void pk_render_leaf(const pk_doc *doc, uint32_t node, pk_buf *b);
 /* Python's repr() of a value, elided past b->max. */
 void pk_repr(const pk_doc *doc, uint32_t node, pk_buf *b);
+/* The same, visiting at most *steps values (fewer when b->max asks for fewer), which are taken
+ * off *steps: a budget shared by many reprs (the set elements of a whole tree). */
+void pk_repr_steps(const pk_doc *doc, uint32_t node, pk_buf *b, uint64_t *steps);
 /* The __reduce__ line of an object. */
 void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b);
 /* Append the little-endian two's complement integer as decimal text. */

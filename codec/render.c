@@ -5,6 +5,7 @@
  * to a bounded pk_buf, so a huge or cyclic value costs at most buf->max bytes.
  */
 #include "ckpt_i.h"
+#include "lift_i.h"
 #include "pk_i.h"
 #include "source_i.h"
 
@@ -391,16 +392,52 @@ static void repr_span(const pk_doc *doc, const pk_node *n, pk_buf *b, bool is_by
 /* Python prints nested values up to any depth; we stop at this one and write "...". */
 #define REPR_DEPTH 64
 
-static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth);
-static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth);
+/* One repr (or __reduce__ line) visits at most this many values per byte it may write, and
+ * writes "..." where it runs out. Most of the work lands in the output, which is bounded; but
+ * set elements are rendered apart to be sorted, and a value shared by reference is rendered at
+ * each place, so without a count a few hundred bytes of pickle (a frozenset holding its
+ * predecessor twice, 64 deep) would ask for 2^64 visits. */
+#define REPR_STEPS_PER_BYTE 2
+#define REPR_STEPS_MIN 64
+#define REPR_STEPS_UNBOUNDED ((uint64_t)1 << 24) /* for a buffer without max */
 
-static void repr_items(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth, bool pairs)
+typedef struct rctx {
+    uint64_t steps; /* values that may still be visited */
+} rctx;
+
+static rctx rctx_for(const pk_buf *b)
+{
+    uint64_t max = b->max, steps = REPR_STEPS_UNBOUNDED;
+    if (max && max < (UINT64_MAX - REPR_STEPS_MIN) / REPR_STEPS_PER_BYTE)
+        steps = max * REPR_STEPS_PER_BYTE + REPR_STEPS_MIN;
+    return (rctx){steps};
+}
+
+/* Stop adding to b: it is full, or the walk has used its steps. */
+static bool stop(const pk_buf *b, const rctx *r)
+{
+    return buf_full(b) || r->steps == 0;
+}
+
+/* A buffer for a part rendered apart (a set element, an elided argument): at most max bytes,
+ * and never more than b can still take, so that the work stays in proportion to b's room. */
+static pk_buf sub_buf(const pk_buf *b, size_t max)
+{
+    size_t r = room(b);
+    return (pk_buf){.max = max && max < r ? max : r ? r : 1};
+}
+
+static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx *r);
+static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx *r);
+
+static void repr_items(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth, bool pairs,
+                       rctx *r)
 {
     uint64_t i = 0;
-    for (uint32_t l = n->u.c.head; l && !buf_full(b); l = doc->links[l].next, i++) {
+    for (uint32_t l = n->u.c.head; l && !stop(b, r); l = doc->links[l].next, i++) {
         if (i > 0)
             pk_buf_puts(b, pairs && i % 2 ? ": " : ", ");
-        repr_at(doc, doc->links[l].node, b, depth + 1);
+        repr_at(doc, doc->links[l].node, b, depth + 1, r);
     }
 }
 
@@ -413,12 +450,12 @@ static int cmp_items(const void *a, const void *b)
 {
     const sort_item *x = a, *y = b;
     size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->text, y->text, n);
+    int c = n ? memcmp(x->text, y->text, n) : 0; /* an empty text may be NULL */
     return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
 /* Sets in sorted order of their elements' reprs, so equal sets print equal. */
-static void repr_set(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth)
+static void repr_set(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth, rctx *r)
 {
     uint64_t count = n->u.c.count;
     sort_item *items = calloc(count ? count : 1, sizeof *items);
@@ -427,12 +464,16 @@ static void repr_set(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth)
         return;
     }
     uint64_t i = 0;
-    for (uint32_t l = n->u.c.head; l; l = doc->links[l].next, i++) {
-        pk_buf e = {.max = b->max};
-        repr_at(doc, doc->links[l].node, &e, depth + 1);
+    /* every element up to what b can take: a longer tail could not show anyway */
+    for (uint32_t l = n->u.c.head; l && r->steps; l = doc->links[l].next, i++) {
+        pk_buf e = sub_buf(b, 0);
+        repr_at(doc, doc->links[l].node, &e, depth + 1, r);
         items[i].text = e.data;
         items[i].len = e.len;
+        if (e.failed)
+            b->failed = true;
     }
+    count = i;
     qsort(items, count, sizeof *items, cmp_items);
     for (i = 0; i < count; i++) {
         if (i > 0)
@@ -443,14 +484,15 @@ static void repr_set(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth)
     free(items);
 }
 
-static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
+static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx *r)
 {
     if (buf_full(b))
         return;
-    if (depth > REPR_DEPTH) {
+    if (depth > REPR_DEPTH || r->steps == 0) {
         pk_buf_puts(b, "...");
         return;
     }
+    r->steps--;
     const pk_node *n = &doc->nodes[node];
     switch ((pk_kind)n->kind) {
     case PK_K_NONE: pk_buf_puts(b, "None"); break;
@@ -458,8 +500,11 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
     case PK_K_INT: put_int(b, n->u.i); break;
     case PK_K_FLOAT: put_float(b, n->u.f); break;
     case PK_K_BIGINT:
-    case PK_K_TEXT:
     case PK_K_GLOBAL: put_span(doc, n, b); break;
+    case PK_K_TEXT: /* datetime.date(2024, 1, 2), Decimal('1.5'): see lift.c */
+        if (!pk_lift_repr(doc, node, b))
+            put_span(doc, n, b);
+        break;
     case PK_K_STR: repr_span(doc, n, b, false); break;
     case PK_K_BYTES: repr_span(doc, n, b, true); break;
     case PK_K_BYTEARRAY:
@@ -468,23 +513,37 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
         pk_buf_puts(b, ")");
         break;
     case PK_K_DESC:
-    case PK_K_OBJECT: render_call_at(doc, node, b, depth); break;
+    case PK_K_OBJECT: render_call_at(doc, node, b, depth, r); break;
     case PK_K_ARRAY: pk_array_repr(doc, node, b); break;
     case PK_K_LIST:
         pk_buf_puts(b, "[");
-        repr_items(doc, n, b, depth, false);
+        repr_items(doc, n, b, depth, false, r);
         pk_buf_puts(b, "]");
         break;
     case PK_K_TUPLE:
         pk_buf_puts(b, "(");
-        repr_items(doc, n, b, depth, false);
+        repr_items(doc, n, b, depth, false, r);
         pk_buf_puts(b, n->u.c.count == 1 ? ",)" : ")");
         break;
-    case PK_K_DICT:
+    case PK_K_DICT: {
+        /* a lifted dict names its class and its arguments that are not items (lift_object.c):
+         * collections.defaultdict(builtins.list, {'a': [1]}) */
+        const pk_call *c = n->call ? &doc->calls[n->call] : NULL;
+        bool named = c && c->callable && doc->nodes[c->callable].kind == PK_K_GLOBAL;
+        if (named) {
+            put_span(doc, &doc->nodes[c->callable], b);
+            pk_buf_puts(b, "(");
+            const pk_node *a = c->args ? &doc->nodes[c->args] : NULL;
+            if (a && a->kind == PK_K_TUPLE && a->u.c.count) {
+                repr_items(doc, a, b, depth, false, r);
+                pk_buf_puts(b, ", ");
+            }
+        }
         pk_buf_puts(b, "{");
-        repr_items(doc, n, b, depth, true);
-        pk_buf_puts(b, "}");
+        repr_items(doc, n, b, depth, true, r);
+        pk_buf_puts(b, named ? "})" : "}");
         break;
+    }
     case PK_K_SET:
     case PK_K_FROZENSET: {
         bool frozen = n->kind == PK_K_FROZENSET;
@@ -493,7 +552,7 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
             break;
         }
         pk_buf_puts(b, frozen ? "frozenset({" : "{");
-        repr_set(doc, n, b, depth);
+        repr_set(doc, n, b, depth, r);
         pk_buf_puts(b, frozen ? "})" : "}");
         break;
     }
@@ -502,20 +561,35 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
 
 void pk_repr(const pk_doc *doc, uint32_t node, pk_buf *b)
 {
-    repr_at(doc, node, b, 0);
+    rctx r = rctx_for(b);
+    repr_at(doc, node, b, 0, &r);
+}
+
+void pk_repr_steps(const pk_doc *doc, uint32_t node, pk_buf *b, uint64_t *steps)
+{
+    rctx r = rctx_for(b);
+    if (r.steps > *steps)
+        r.steps = *steps;
+    uint64_t given = r.steps;
+    repr_at(doc, node, b, 0, &r);
+    *steps -= given - r.steps;
 }
 
 /* ---- calls ---- */
 
-/* Arguments longer than this are elided with "..." in a __reduce__ line. */
+/* Arguments longer than this are elided with "..." in a __reduce__ line, and arguments past
+ * CALL_MAX bytes of it are left out as ", ...", so that reading the line stays cheap. */
 #define ARG_MAX 200
+#define CALL_MAX 4096
 
 /* One argument, elided past ARG_MAX bytes. depth counts every nesting, calls within calls too,
  * so that a chain of a million nested calls cannot exhaust the stack. */
-static void repr_arg(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
+static void repr_arg(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx *r)
 {
-    pk_buf a = {.max = ARG_MAX};
-    repr_at(doc, node, &a, depth + 1);
+    if (stop(b, r))
+        return;
+    pk_buf a = sub_buf(b, ARG_MAX);
+    repr_at(doc, node, &a, depth + 1, r);
     pk_buf_put(b, a.data, a.len);
     if (a.truncated)
         pk_buf_puts(b, "...");
@@ -524,8 +598,23 @@ static void repr_arg(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
     pk_buf_free(&a);
 }
 
+/* An ASCII Python identifier, usable as key= in a call. */
+static bool is_identifier(const pk_doc *doc, const pk_node *k)
+{
+    char t[64];
+    if (k->u.s.len == 0 || k->u.s.len > sizeof t || pk_span_read(doc, k, 0, t, k->u.s.len) < 0)
+        return false;
+    for (uint64_t i = 0; i < k->u.s.len; i++) {
+        char c = t[i];
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+            return false;
+    }
+    return true;
+}
+
 /* "module.name(arg, ..., key=value)": a call written as Python syntax, never resolved. */
-static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
+static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx *r)
 {
     const pk_node *n = &doc->nodes[node];
     const pk_call *c = n->call ? &doc->calls[n->call] : NULL;
@@ -536,7 +625,7 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
         pk_buf_puts(b, n->tname < PK_T__BUILTIN_COUNT && what[n->tname] ? what[n->tname] : "?");
         pk_buf_puts(b, "(");
         if (c && c->args)
-            repr_arg(doc, c->args, b, depth);
+            repr_arg(doc, c->args, b, depth, r);
         else
             put_int(b, n->u.i);
         pk_buf_puts(b, ")");
@@ -547,35 +636,58 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
     if (c->callable && doc->nodes[c->callable].kind == PK_K_GLOBAL)
         put_span(doc, &doc->nodes[c->callable], b);
     else if (c->callable)
-        repr_arg(doc, c->callable, b, depth);
+        repr_arg(doc, c->callable, b, depth, r);
     pk_buf_puts(b, "(");
     bool first = true;
-    const pk_node *args = c->args ? &doc->nodes[c->args] : NULL;
+    size_t start = b->len;
+    /* a functools.partial shows the call it stands for, from its BUILD state (lift_object.c) */
+    uint32_t func = 0, a_node = c->args, kw_node = c->kwargs;
+    if (pk_partial_state(doc, c, &func, &a_node, &kw_node)) {
+        repr_arg(doc, func, b, depth, r);
+        first = false;
+    }
+    const pk_node *args = a_node ? &doc->nodes[a_node] : NULL;
     if (args && args->kind == PK_K_TUPLE) {
-        for (uint32_t l = args->u.c.head; l; l = doc->links[l].next) {
+        for (uint32_t l = args->u.c.head; l && !stop(b, r); l = doc->links[l].next) {
+            if (b->len - start > CALL_MAX) {
+                pk_buf_puts(b, ", ...");
+                break;
+            }
             if (!first)
                 pk_buf_puts(b, ", ");
             first = false;
-            repr_arg(doc, doc->links[l].node, b, depth);
+            repr_arg(doc, doc->links[l].node, b, depth, r);
         }
     } else if (args) {
         pk_buf_puts(b, "*");
-        repr_arg(doc, c->args, b, depth);
+        repr_arg(doc, a_node, b, depth, r);
         first = false;
     }
-    const pk_node *kw = c->kwargs ? &doc->nodes[c->kwargs] : NULL;
+    const pk_node *kw = kw_node ? &doc->nodes[kw_node] : NULL;
     if (kw && kw->kind == PK_K_DICT) {
-        for (uint32_t l = kw->u.c.head; l && doc->links[l].next; l = doc->links[doc->links[l].next].next) {
+        for (uint32_t l = kw->u.c.head; l && doc->links[l].next && !stop(b, r);
+             l = doc->links[doc->links[l].next].next) {
+            if (b->len - start > CALL_MAX) {
+                pk_buf_puts(b, first ? "..." : ", ...");
+                break;
+            }
             if (!first)
                 pk_buf_puts(b, ", ");
             first = false;
+            /* key=value, or **{key: value} for a key that is no identifier */
             const pk_node *k = &doc->nodes[doc->links[l].node];
-            if (k->kind == PK_K_STR)
+            bool ident = k->kind == PK_K_STR && is_identifier(doc, k);
+            if (ident) {
                 put_span(doc, k, b);
-            else
-                repr_arg(doc, doc->links[l].node, b, depth);
-            pk_buf_puts(b, "=");
-            repr_arg(doc, doc->links[doc->links[l].next].node, b, depth);
+                pk_buf_puts(b, "=");
+            } else {
+                pk_buf_puts(b, "**{");
+                repr_arg(doc, doc->links[l].node, b, depth, r);
+                pk_buf_puts(b, ": ");
+            }
+            repr_arg(doc, doc->links[doc->links[l].next].node, b, depth, r);
+            if (!ident)
+                pk_buf_puts(b, "}");
         }
     }
     pk_buf_puts(b, ")");
@@ -583,7 +695,8 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
 
 void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
 {
-    render_call_at(doc, node, b, 0);
+    rctx r = rctx_for(b);
+    render_call_at(doc, node, b, 0, &r);
 }
 
 /* ---- types ---- */
@@ -592,6 +705,9 @@ const char *const pk_type_names[] = {
     [PK_T_DEFAULT] = NULL, [PK_T_STREAM] = "stream", [PK_T_PERSID] = "persistent_id",
     [PK_T_EXT] = "extension", [PK_T_BUFFER] = "buffer", [PK_T_NDARRAY] = "ndarray",
     [PK_T_TENSOR] = "tensor", [PK_T_STORAGE] = "storage", [PK_T_DTYPE] = "dtype",
+    [PK_T_DATETIME] = "datetime", [PK_T_DATE] = "date", [PK_T_TIME] = "time",
+    [PK_T_TIMEDELTA] = "timedelta", [PK_T_TIMEZONE] = "timezone", [PK_T_DECIMAL] = "decimal",
+    [PK_T_COMPLEX] = "complex",
 };
 
 const char *pk_value_type(const pk_doc *doc, uint32_t node)

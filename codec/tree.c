@@ -5,8 +5,12 @@
  * when the container is first reached; each child then becomes a directory (first place of a
  * container), a symlink (a container reached again, cycles included) or a file (a leaf).
  *
- * Names are unique per directory: a (parent, name) hash table catches collisions while the
- * block is laid out, and the same table answers lookups after the mount.
+ * Names are unique per directory: once a block is laid out, later duplicates get ~N (a scan for
+ * small blocks, a scratch hash table for large ones). Lookups after the mount need no table for
+ * most directories: a list's children are named by their index, so a decimal name is tried at
+ * that index first, and a small directory is scanned. Only large directories whose names are
+ * not their indices (wide dicts) go into the (parent, name) hash table, built once at the end.
+ * A dict entry named by its str key shares the key's bytes in the pool rather than copying them.
  */
 #include "pk_i.h"
 #include "source_i.h"
@@ -45,33 +49,48 @@ static uint32_t table_find(const pk_doc *doc, uint32_t parent, const char *name,
     return 0;
 }
 
-static void table_put(pk_doc *doc, uint32_t e)
+/* Directories with more children than this are hashed (unless named by index); smaller ones
+ * are scanned, which costs less than a cache miss into a big table. */
+#define SMALL_DIR 16
+
+/* i in decimal, as list entries are named; returns the length. */
+static size_t fmt_index(uint64_t i, char out[24])
 {
-    const pk_entry *x = &doc->entries[e];
-    uint64_t h = name_hash(x->parent, doc->pool.data + x->name.pos, (size_t)x->name.len) &
-                 doc->lookup_mask;
-    while (doc->lookup[h])
-        h = (h + 1) & doc->lookup_mask;
-    doc->lookup[h] = e;
+    char t[24];
+    size_t n = 0, k = 0;
+    do
+        t[n++] = (char)('0' + i % 10);
+    while ((i /= 10) != 0);
+    while (n)
+        out[k++] = t[--n];
+    return k;
 }
 
-/* Keep the table at most half full for `need` entries. */
-static bool table_reserve(pk_doc *doc, uint64_t need)
+/* A name that is an index as fmt_index writes it ("0", "17"; never "017" or "+1"). */
+static bool parse_index(const char *s, size_t len, uint64_t *out)
 {
-    uint64_t size = doc->lookup ? doc->lookup_mask + 1 : 0;
-    if (need * 2 <= size)
-        return true;
-    uint64_t nsize = size ? size : 1024;
-    while (nsize < need * 2)
-        nsize *= 2;
-    uint32_t *t = calloc(nsize, sizeof *t);
-    if (!t)
+    uint64_t v = 0;
+    if (len == 0 || len > 19 || (len > 1 && s[0] == '0'))
         return false;
-    free(doc->lookup);
-    doc->lookup = t;
-    doc->lookup_mask = nsize - 1;
-    for (uint64_t e = 2; e < doc->nentries; e++) /* the root has no name to find */
-        table_put(doc, (uint32_t)e);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+/* Are entries first..first+n-1 named 0..n-1, in order (a list, a tuple, a set)? */
+static bool indexed_block(const pk_doc *doc, uint64_t first, uint64_t n)
+{
+    char t[24];
+    for (uint64_t i = 0; i < n; i++) {
+        const pk_entry *x = &doc->entries[first + i];
+        size_t len = fmt_index(i, t);
+        if (x->name.len != len || memcmp(doc->pool.data + x->name.pos, t, len) != 0)
+            return false;
+    }
     return true;
 }
 
@@ -87,13 +106,29 @@ static bool valid_name(const char *s, size_t len)
            !memchr(s, 0, len);
 }
 
-/* A repr that is no valid name: '/' becomes \x2f, and a long one is cut at a character
- * boundary and marked with "...". */
+static bool all_dots(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] != '.')
+            return false;
+    return true;
+}
+
+/* A repr that is no valid name: '/' becomes \x2f and NUL \x00 (the repr of a global or of a
+ * lifted value holds the raw name), "." and ".." (a global with empty names) become \x2e
+ * each, and a long one is cut at a character boundary and marked with "...". */
 static void escape_name(pk_buf *in, pk_buf *out)
 {
+    bool dots = (in->len == 1 || in->len == 2) && all_dots(in->data, in->len);
+    if (in->len == 0)
+        pk_buf_puts(out, "''");
     for (size_t i = 0; i < in->len; i++) {
         if (in->data[i] == '/')
             pk_buf_puts(out, "\\x2f");
+        else if (in->data[i] == 0)
+            pk_buf_puts(out, "\\x00");
+        else if (dots)
+            pk_buf_puts(out, "\\x2e");
         else
             pk_buf_put(out, &in->data[i], 1);
     }
@@ -117,7 +152,9 @@ static void key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
             return;
         }
     }
-    pk_buf r = {.max = 4096};
+    /* a name is cut to 240 bytes past 255, and escaping only lengthens: 1 KiB of repr is
+     * enough to name any key, and keeps the walk of a huge key short */
+    pk_buf r = {.max = 1024};
     pk_repr(doc, key, &r);
     if (r.failed)
         b->failed = true;
@@ -134,7 +171,19 @@ typedef struct builder {
     pk_doc *doc;
     pk_error *err;
     uint32_t *home;   /* node -> the entry of its first place, for containers */
+    uint64_t set_steps; /* left of SET_STEPS */
     pk_buf name;      /* scratch */
+    bool shared;      /* the next entry's name is `share` (a str key's span in the pool), not
+                         `name` */
+    pk_span share;
+    uint64_t *seen;   /* the block being made unique, when large: a table of its entries, each
+                         slot (high half of the name's hash) << 32 | entry, 0 when empty */
+    uint64_t seen_mask, seen_alloc;
+    uint64_t *hashes; /* the name hashes of the children of `hashed`, in order */
+    bool scan;        /* the block is small: taken() scans it instead */
+    uint32_t *hashed; /* directories whose children go into doc->lookup */
+    uint64_t nhashed, cap_hashed;
+    uint64_t nhashed_children, cap_hashes;
 } builder;
 
 static int oom(builder *bd)
@@ -166,7 +215,8 @@ static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
     return add_entry(bd, dir, x->node, 0, PK_R_RAW) != 0;
 }
 
-/* Add a child entry of dir named bd->name, made unique with ~N. Returns its index or 0. */
+/* Add a child entry of dir named bd->name (made unique by unique_block() once its block is
+ * complete). Returns its index or 0. */
 static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role)
 {
     pk_doc *doc = bd->doc;
@@ -177,40 +227,22 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
                      opcode_at(doc, doc->nodes[node].offset), "more entries than the limit");
         return 0;
     }
-    if (!pk_grow((void **)&doc->entries, &doc->cap_entries, doc->nentries + 1, sizeof(pk_entry)) ||
-        !table_reserve(doc, doc->nentries + 1))
+    if (!pk_grow((void **)&doc->entries, &doc->cap_entries, doc->nentries + 1, sizeof(pk_entry)))
         return oom(bd), 0;
-    size_t base = bd->name.len;
-    if (table_find(doc, dir, bd->name.data, base)) {
-        for (uint64_t k = 1;; k++) {
-            char suffix[24];
-            int n = snprintf(suffix, sizeof suffix, "~%llu", (unsigned long long)k);
-            /* the name with its suffix stays a valid name: cut the base if it must be */
-            size_t keep = base;
-            if (keep + (size_t)n > NAME_MAX_BYTES) {
-                keep = NAME_MAX_BYTES - (size_t)n;
-                while (keep > 0 && ((uint8_t)bd->name.data[keep] & 0xc0) == 0x80)
-                    keep--;
-            }
-            bd->name.len = keep;
-            pk_buf_put(&bd->name, suffix, (size_t)n);
-            if (bd->name.failed)
-                return oom(bd), 0;
-            if (!table_find(doc, dir, bd->name.data, bd->name.len))
-                break;
-        }
-    }
     uint32_t e = (uint32_t)doc->nentries;
     pk_entry *x = &doc->entries[e];
     memset(x, 0, sizeof *x);
-    if (!pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &x->name))
+    /* duplicates within the directory are renamed once its block is complete (unique_block) */
+    if (bd->shared)
+        x->name = bd->share;
+    else if (!pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &x->name))
         return oom(bd), 0;
+    bd->shared = false;
     x->parent = dir;
     x->node = node;
     x->key = key;
     x->role = (uint8_t)role;
     doc->nentries++;
-    table_put(doc, e);
     bd->name.len = 0;
     if (role == PK_R_VALUE && doc->nodes[node].kind == PK_K_ARRAY && !add_raw(bd, dir, e))
         return 0;
@@ -227,9 +259,9 @@ static uint32_t add_named(builder *bd, uint32_t dir, const char *name, uint32_t 
 static uint32_t add_indexed(builder *bd, uint32_t dir, uint64_t i, uint32_t node)
 {
     char t[24];
-    int n = snprintf(t, sizeof t, "%llu", (unsigned long long)i);
+    size_t n = fmt_index(i, t);
     bd->name.len = 0;
-    pk_buf_put(&bd->name, t, (size_t)n);
+    pk_buf_put(&bd->name, t, n);
     return add_entry(bd, dir, node, 0, PK_R_VALUE);
 }
 
@@ -247,8 +279,15 @@ static int add_pairs(builder *bd, uint32_t dir, const pk_node *c)
     const pk_doc *doc = bd->doc;
     for (uint32_t l = c->u.c.head; l && doc->links[l].next; l = doc->links[doc->links[l].next].next) {
         uint32_t key = doc->links[l].node;
+        const pk_node *k = &doc->nodes[key];
         bd->name.len = 0;
-        key_name(doc, key, &bd->name);
+        if (k->kind == PK_K_STR && !(k->flags & PK_NF_SRC) &&
+            valid_name(doc->pool.data + k->u.s.pos, (size_t)k->u.s.len)) {
+            bd->shared = true;
+            bd->share = k->u.s;
+        } else {
+            key_name(doc, key, &bd->name);
+        }
         if (!add_entry(bd, dir, doc->links[doc->links[l].next].node, key, PK_R_VALUE))
             return -1;
     }
@@ -279,7 +318,16 @@ static int cmp_elems(const void *a, const void *b)
     return (x->order > y->order) - (x->order < y->order);
 }
 
-#define SET_KEY_MAX (1u << 20)
+/* Each element is rendered up to SET_KEY_MAX bytes, and all of a set's elements together up
+ * to SET_TOTAL_MAX (a set of a million references to one long string must not take a terabyte):
+ * a large set sorts by shorter prefixes, its ties then broken by type and pickled order. */
+#define SET_KEY_MAX (4u << 10)
+#define SET_TOTAL_MAX (4u << 20)
+#define SET_KEY_MIN 32
+/* The values visited to render the set elements of one tree, all sets together: a file can
+ * hold many sets whose elements are costly to render (shared many times over). Past it, the
+ * elements of further sets sort by what little they render ("..."), then by type and order. */
+#define SET_STEPS ((uint64_t)16 << 20)
 
 static int add_set(builder *bd, uint32_t dir, const pk_node *c)
 {
@@ -290,14 +338,16 @@ static int add_set(builder *bd, uint32_t dir, const pk_node *c)
         return oom(bd);
     uint64_t i = 0;
     int rc = 0;
+    uint64_t key_max = count ? SET_TOTAL_MAX / count : SET_KEY_MAX;
+    key_max = key_max > SET_KEY_MAX ? SET_KEY_MAX : key_max < SET_KEY_MIN ? SET_KEY_MIN : key_max;
     for (uint32_t l = c->u.c.head; l; l = doc->links[l].next, i++) {
         set_elem *e = &el[i];
         e->node = doc->links[l].node;
         e->order = i;
         e->type = pk_value_type(doc, e->node);
-        e->text.max = SET_KEY_MAX;
+        e->text.max = (size_t)key_max;
         if (pk_is_dir_value(doc, e->node) && doc->nodes[e->node].kind != PK_K_OBJECT)
-            pk_repr(doc, e->node, &e->text);
+            pk_repr_steps(doc, e->node, &e->text, &bd->set_steps);
         else
             pk_render_leaf(doc, e->node, &e->text);
         if (e->text.failed)
@@ -323,6 +373,10 @@ static int add_object(builder *bd, uint32_t dir, uint32_t node)
     const pk_doc *doc = bd->doc;
     const pk_call call = doc->calls[doc->nodes[node].call];
     if (!add_named(bd, dir, "__reduce__", node, PK_R_REDUCE))
+        return -1;
+    /* a callable the pickle built (getattr(...), a functools.partial) has its own state */
+    if (call.callable && doc->nodes[call.callable].kind != PK_K_GLOBAL &&
+        !add_named(bd, dir, "__callable__", call.callable, PK_R_VALUE))
         return -1;
     const pk_node *args = call.args ? &doc->nodes[call.args] : NULL;
     if (args && !(args->kind == PK_K_TUPLE && args->u.c.count == 0))
@@ -361,6 +415,132 @@ static int add_object(builder *bd, uint32_t dir, uint32_t node)
     return 0;
 }
 
+static bool taken(const builder *bd, uint32_t first, uint32_t j, const char *name, size_t len);
+
+/* Entry first+j's name is taken: it becomes NAME~K, the first K that is free. */
+static int rename_entry(builder *bd, uint32_t first, uint32_t j)
+{
+    pk_doc *doc = bd->doc;
+    pk_entry *x = &doc->entries[first + j];
+    bd->name.len = 0;
+    pk_buf_put(&bd->name, doc->pool.data + x->name.pos, (size_t)x->name.len);
+    size_t base = bd->name.len;
+    for (uint64_t k = 1;; k++) {
+        char suffix[25];
+        suffix[0] = '~';
+        size_t n = 1 + fmt_index(k, suffix + 1);
+        /* the name with its suffix stays a valid name: cut the base if it must be */
+        size_t keep = base;
+        if (keep + n > NAME_MAX_BYTES) {
+            keep = NAME_MAX_BYTES - n;
+            while (keep > 0 && ((uint8_t)bd->name.data[keep] & 0xc0) == 0x80)
+                keep--;
+        }
+        bd->name.len = keep;
+        pk_buf_put(&bd->name, suffix, n);
+        if (bd->name.failed)
+            return oom(bd);
+        if (!taken(bd, first, j, bd->name.data, bd->name.len))
+            break;
+    }
+    if (!pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &x->name))
+        return oom(bd);
+    bd->name.len = 0;
+    return 0;
+}
+
+/* Does the large block's table hold an entry of dir with this name (and hash)? */
+static bool seen_find(const builder *bd, uint32_t dir, const char *name, size_t len, uint64_t hash)
+{
+    uint64_t mask = bd->seen_mask;
+    for (uint64_t h = hash & mask; bd->seen[h]; h = (h + 1) & mask)
+        if (bd->seen[h] >> 32 == hash >> 32 &&
+            entry_is(bd->doc, (uint32_t)bd->seen[h], dir, name, len))
+            return true;
+    return false;
+}
+
+/* Is `name` already the name of one of entries first..first+j-1? */
+static bool taken(const builder *bd, uint32_t first, uint32_t j, const char *name, size_t len)
+{
+    const pk_doc *doc = bd->doc;
+    uint32_t dir = doc->entries[first].parent;
+    if (bd->scan) {
+        for (uint32_t i = 0; i < j; i++)
+            if (entry_is(doc, first + i, dir, name, len))
+                return true;
+        return false;
+    }
+    return seen_find(bd, dir, name, len, name_hash(dir, name, len));
+}
+
+static uint64_t entry_hash(const pk_doc *doc, uint32_t e)
+{
+    const pk_entry *x = &doc->entries[e];
+    return name_hash(x->parent, doc->pool.data + x->name.pos, (size_t)x->name.len);
+}
+
+/* How far ahead the table slots of a large block are prefetched: a slot is a cache miss, and
+ * a wide dict's table is far bigger than the caches. */
+#define PREFETCH_AHEAD 16
+
+/* Make the names of the block first..first+n-1 unique: in pickled order, a name taken by an
+ * earlier entry gets ~1, ~2, ... (the first of those not taken). Large blocks not named by
+ * index are remembered, with their names' hashes, for doc->lookup. */
+static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
+{
+    pk_doc *doc = bd->doc;
+    if (n < 2 || indexed_block(doc, first, n))
+        return 0;
+    if (n <= SMALL_DIR) {
+        bd->scan = true;
+        for (uint32_t j = 1; j < n; j++) {
+            const pk_entry *x = &doc->entries[first + j];
+            if (taken(bd, first, j, doc->pool.data + x->name.pos, (size_t)x->name.len) &&
+                rename_entry(bd, first, j) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    uint64_t cap = 1024;
+    while (cap < 2 * n)
+        cap *= 2;
+    if (!pk_grow((void **)&bd->hashed, &bd->cap_hashed, bd->nhashed + 1, sizeof(uint32_t)) ||
+        !pk_grow((void **)&bd->hashes, &bd->cap_hashes, bd->nhashed_children + n,
+                 sizeof(uint64_t)))
+        return oom(bd);
+    if (cap > bd->seen_alloc) {
+        free(bd->seen);
+        bd->seen_alloc = 0;
+        if (!(bd->seen = malloc(cap * sizeof *bd->seen)))
+            return oom(bd);
+        bd->seen_alloc = cap;
+    }
+    bd->seen_mask = cap - 1; /* a smaller block uses the front of the table only */
+    memset(bd->seen, 0, cap * sizeof *bd->seen);
+    bd->scan = false;
+    uint64_t *hash = bd->hashes + bd->nhashed_children;
+    for (uint32_t j = 0; j < n; j++)
+        hash[j] = entry_hash(doc, first + j);
+    for (uint32_t j = 0; j < n; j++) {
+        const pk_entry *x = &doc->entries[first + j];
+        if (j + PREFETCH_AHEAD < n)
+            __builtin_prefetch(&bd->seen[hash[j + PREFETCH_AHEAD] & bd->seen_mask]);
+        if (seen_find(bd, dir, doc->pool.data + x->name.pos, (size_t)x->name.len, hash[j])) {
+            if (rename_entry(bd, first, j) < 0)
+                return -1;
+            hash[j] = entry_hash(doc, first + j);
+        }
+        uint64_t h = hash[j] & bd->seen_mask;
+        while (bd->seen[h])
+            h = (h + 1) & bd->seen_mask;
+        bd->seen[h] = (hash[j] >> 32 << 32) | (first + j);
+    }
+    bd->hashed[bd->nhashed++] = dir;
+    bd->nhashed_children += n;
+    return 0;
+}
+
 /* Lay out the children of directory entry `dir` as one block. */
 static int add_children(builder *bd, uint32_t dir)
 {
@@ -388,7 +568,7 @@ static int add_children(builder *bd, uint32_t dir)
             !add_named(bd, dir, "__state__", doc->calls[n->call].state, PK_R_VALUE))
             rc = -1;
     }
-    if (rc < 0)
+    if (rc < 0 || unique_block(bd, dir, first, doc->nentries - first) < 0)
         return -1;
     doc->entries[dir].first = first;
     doc->entries[dir].count = (uint32_t)(doc->nentries - first);
@@ -453,9 +633,37 @@ static int walk(builder *bd, uint32_t root)
     return rc;
 }
 
+/* The (parent, name) table for the directories unique_block() found large and not indexed,
+ * at most half full. */
+static int build_lookup(builder *bd)
+{
+    pk_doc *doc = bd->doc;
+    if (bd->nhashed_children == 0)
+        return 0;
+    uint64_t size = 1024;
+    while (size < 2 * bd->nhashed_children)
+        size *= 2;
+    if (!(doc->lookup = calloc(size, sizeof *doc->lookup)))
+        return oom(bd);
+    doc->lookup_mask = size - 1;
+    uint64_t k = 0;
+    for (uint64_t i = 0; i < bd->nhashed; i++) {
+        const pk_entry *d = &doc->entries[bd->hashed[i]];
+        for (uint64_t c = 0; c < d->count; c++) {
+            if (k + PREFETCH_AHEAD < bd->nhashed_children)
+                __builtin_prefetch(&doc->lookup[bd->hashes[k + PREFETCH_AHEAD] & doc->lookup_mask]);
+            uint64_t h = bd->hashes[k++] & doc->lookup_mask;
+            while (doc->lookup[h])
+                h = (h + 1) & doc->lookup_mask;
+            doc->lookup[h] = (uint32_t)(d->first + c);
+        }
+    }
+    return 0;
+}
+
 int pk_build_tree(pk_doc *doc, pk_error *err)
 {
-    builder bd = {.doc = doc, .err = err};
+    builder bd = {.doc = doc, .err = err, .set_steps = SET_STEPS};
     bd.home = calloc(doc->nnodes, sizeof *bd.home);
     if (!bd.home || !pk_grow((void **)&doc->entries, &doc->cap_entries, 2, sizeof(pk_entry))) {
         free(bd.home);
@@ -475,8 +683,13 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
         root->role = PK_R_STREAM;
     }
     int rc = walk(&bd, PK_ROOT);
+    if (rc == 0 && build_lookup(&bd) < 0)
+        rc = -1;
     pk_buf_free(&bd.name);
     free(bd.home);
+    free(bd.seen);
+    free(bd.hashed);
+    free(bd.hashes);
     return rc;
 }
 
@@ -522,9 +735,21 @@ const char *pk_name(const pk_doc *doc, pk_ino ino, size_t *len)
 
 pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
 {
-    if (doc->entries[dir].ftype != PK_DIR)
+    const pk_entry *x = &doc->entries[dir];
+    uint64_t i;
+    if (x->ftype != PK_DIR)
         return 0;
-    return table_find(doc, (uint32_t)dir, name, len);
+    /* names are unique in a directory: a child with this name is the one */
+    if (parse_index(name, len, &i) && i < x->count &&
+        entry_is(doc, (uint32_t)(x->first + i), (uint32_t)dir, name, len))
+        return x->first + i;
+    if (x->count <= SMALL_DIR) {
+        for (i = 0; i < x->count; i++)
+            if (entry_is(doc, (uint32_t)(x->first + i), (uint32_t)dir, name, len))
+                return x->first + i;
+        return 0;
+    }
+    return table_find(doc, (uint32_t)dir, name, len); /* 0 for a directory named by index */
 }
 
 const struct stat *pk_source_stat(const pk_doc *doc)
