@@ -1,12 +1,13 @@
 /* cmdline.c: picklefs' command line, its --help and --version.
  *
  *   picklefs [-f] [-d] [-s] [-o opt[,opt...]] FILE MOUNTPOINT
- *   picklefs --dump FILE
+ *   picklefs [-o max_...=N] --dump FILE
  *   picklefs --help | --version
  *
  * Two passes over argv, as sshfs does it: fuse_opt_parse() with picklefs' own table takes
  * --help, --version, --dump and the two non-option arguments, and hands every other option
- * on; fuse_parse_cmdline() then takes the FUSE command-line options (-f, -d, -s, ...). The
+ * on, except the decoder's limits (-o max_depth=N, ...: tools/limitopt.h), which it takes too;
+ * fuse_parse_cmdline() then takes the FUSE command-line options (-f, -d, -s, ...). The other
  * mount options (-o ...) stay in args for fuse_session_new(), which refuses unknown ones.
  * Every usage error is one line on stderr and exit status 2.
  */
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "limitopt.h"
 #include "pfs_i.h"
 
 #ifndef PFS_VERSION
@@ -25,12 +27,19 @@
 
 #define PFS_OPT(templ, field) { templ, offsetof(struct pfs_cmdline, field), 1 }
 
+enum { PFS_KEY_LIMIT = 1 };
+
 static const struct fuse_opt pfs_opt_table[] = {
     PFS_OPT("-h", show_help),
     PFS_OPT("--help", show_help),
     PFS_OPT("-V", show_version),
     PFS_OPT("--version", show_version),
     PFS_OPT("--dump", dump),
+    FUSE_OPT_KEY("max_depth=", PFS_KEY_LIMIT),
+    FUSE_OPT_KEY("max_nodes=", PFS_KEY_LIMIT),
+    FUSE_OPT_KEY("max_memo=", PFS_KEY_LIMIT),
+    FUSE_OPT_KEY("max_decompressed=", PFS_KEY_LIMIT),
+    FUSE_OPT_KEY("max_int_digits=", PFS_KEY_LIMIT),
     FUSE_OPT_END,
 };
 
@@ -41,6 +50,8 @@ static int take_nonopt(void *data, const char *arg, int key, struct fuse_args *o
     char **slot;
 
     (void)outargs;
+    if (key == PFS_KEY_LIMIT) /* taken out of args: 0 when set, -1 with limit_msg */
+        return limopt_set(&cl->lim, arg, cl->limit_msg, sizeof(cl->limit_msg)) == 1 ? 0 : -1;
     if (key != FUSE_OPT_KEY_NONOPT)
         return 1; /* an option: keep it for fuse_parse_cmdline() and fuse_session_new() */
     if (cl->file == NULL)
@@ -80,13 +91,15 @@ static int parse_quietly(struct fuse_args *args, struct pfs_cmdline *cl, bool fu
         ret = fuse_opt_parse(args, cl, pfs_opt_table, take_nonopt);
     msg = pfs_log_release();
     if (ret != 0)
-        pfs_usage_error("%s", *msg ? msg : "cannot parse the command line");
+        pfs_usage_error("%s", cl->limit_msg[0] ? cl->limit_msg
+                              : *msg ? msg : "cannot parse the command line");
     return ret != 0 ? -1 : 0;
 }
 
 int pfs_cmdline_parse(struct fuse_args *args, struct pfs_cmdline *cl)
 {
     memset(cl, 0, sizeof(*cl));
+    pk_limits_default(&cl->lim);
     if (parse_quietly(args, cl, false) != 0)
         return -1;
     if (cl->show_help || cl->show_version)
@@ -141,6 +154,9 @@ void pfs_print_help(void)
            "    --dump                 print the tree of FILE as text, one line per\n"
            "                           entry, without mounting anything\n"
            "\n"
+           "Limits on what FILE may make picklefs do (a file past one is refused):\n"
+           "%s"
+           "\n"
            "Exit status:\n"
            "    0   mounted (with -f: served until unmounted), or --help, --version, --dump\n"
            "    1   FILE cannot be decoded; one line on stderr:\n"
@@ -148,7 +164,7 @@ void pfs_print_help(void)
            "    2   usage error: a missing argument or an unknown option\n"
            "    3   MOUNTPOINT cannot be mounted on (missing, not a directory, not permitted)\n"
            "\n"
-           "FUSE options:\n");
+           "FUSE options:\n", limopt_help);
     fflush(stdout);
     fuse_cmdline_help();
     fuse_lowlevel_help();

@@ -18,15 +18,13 @@
 #include "pfs_i.h"
 
 /* Decode FILE, found at path, completely. On failure print the one line the user sees. */
-static int decode(const char *file, const char *path, pk_doc **doc)
+static int decode(const char *file, const char *path, const pk_limits *lim, pk_doc **doc)
 {
     char msg[512];
-    pk_limits lim;
     pk_error err;
 
-    pk_limits_default(&lim);
     memset(&err, 0, sizeof(err));
-    if (pk_open(path, &lim, doc, &err) == 0)
+    if (pk_open(path, lim, doc, &err) == 0)
         return 0;
     pk_error_format(&err, msg, sizeof(msg));
     fprintf(stderr, "picklefs: %s: %s\n", file, msg);
@@ -35,13 +33,13 @@ static int decode(const char *file, const char *path, pk_doc **doc)
 }
 
 /* picklefs --dump FILE: the tree as text on stdout, as tools/pkdump does. */
-static int dump(const char *file)
+static int dump(const char *file, const pk_limits *lim)
 {
     int status = PFS_EXIT_OK;
     pk_doc *doc;
     int ret;
 
-    if (decode(file, file, &doc) != 0)
+    if (decode(file, file, lim, &doc) != 0)
         return PFS_EXIT_DECODE;
     ret = pk_dump(doc, stdout);
     if (fflush(stdout) != 0 && ret == 0)
@@ -140,7 +138,7 @@ int main(int argc, char *argv[])
         goto out_args;
     }
     if (cl.dump) {
-        status = dump(cl.file);
+        status = dump(cl.file, &cl.lim);
         goto out_args;
     }
 
@@ -170,7 +168,7 @@ int main(int argc, char *argv[])
     }
 
     status = PFS_EXIT_DECODE;
-    if (decode(cl.file, file_path ? file_path : cl.file, &pfs.doc) != 0)
+    if (decode(cl.file, file_path ? file_path : cl.file, &cl.lim, &pfs.doc) != 0)
         goto out_session;
 
     /* Installed before the mount: a signal from here on ends the loop, which unmounts. */

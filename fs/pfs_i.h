@@ -43,6 +43,8 @@ struct pfs_cmdline {
     int show_help;    /* -h, --help */
     int show_version; /* -V, --version */
     int dump;         /* --dump */
+    pk_limits lim;    /* the defaults, changed by -o max_depth=N, ... (tools/limitopt.h) */
+    char limit_msg[200]; /* why a limit option was refused */
     struct fuse_cmdline_opts fuse; /* -f, -d, -s, -o clone_fd, ... */
 };
 

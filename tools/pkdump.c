@@ -1,10 +1,11 @@
 /* pkdump.c: print the tree picklefs would mount, without FUSE.
  *
- *   pkdump FILE
+ *   pkdump [-o max_depth=N,max_nodes=N,...] FILE
  *
  * Decodes FILE with the same codec and limits as picklefs and writes pk_dump()'s text to
  * stdout: one line per entry (PATH/, PATH = CONTENT, PATH -> TARGET). For tests and for
- * machines without /dev/fuse. Errors and exit statuses are picklefs' own: a file that cannot
+ * machines without /dev/fuse. -o takes picklefs' limit options (tools/limitopt.h) and nothing
+ * else. Errors and exit statuses are picklefs' own: a file that cannot
  * be decoded gives one line "pkdump: FILE: WHAT at byte OFFSET (OPCODE)" and status 1; a
  * usage error gives status 2.
  */
@@ -12,16 +13,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "limitopt.h"
 #include "pk.h"
 
 enum { EXIT_DECODE = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *out)
 {
-    fputs("usage: pkdump FILE\n"
+    fputs("usage: pkdump [-o opt[,opt...]] FILE\n"
           "Print the tree picklefs would mount from the pickle FILE, one line per entry.\n"
-          "Exit status: 0 done, 1 FILE cannot be decoded, 2 usage error.\n",
+          "Exit status: 0 done, 1 FILE cannot be decoded, 2 usage error.\n"
+          "Options (the limits picklefs takes, with the same defaults):\n",
           out);
+    fputs(limopt_help, out);
 }
 
 int main(int argc, char *argv[])
@@ -37,13 +41,26 @@ int main(int argc, char *argv[])
         usage(stdout);
         return 0;
     }
-    if (argc != 2 || (argv[1][0] == '-' && argv[1][1] != '\0')) {
+    pk_limits_default(&lim);
+    int i = 1;
+    for (; i + 1 < argc && strcmp(argv[i], "-o") == 0; i += 2) {
+        /* -o a=1,b=2: each comma-separated option must be a limit */
+        char opts[1024];
+        snprintf(opts, sizeof opts, "%s", argv[i + 1]);
+        for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+            if (limopt_set(&lim, o, msg, sizeof msg) != 1) {
+                fprintf(stderr, "pkdump: %s (try 'pkdump --help')\n",
+                        strchr(o, '=') && strncmp(o, "max_", 4) == 0 ? msg : "unknown option");
+                return EXIT_USAGE;
+            }
+        }
+    }
+    if (i != argc - 1 || (argv[i][0] == '-' && argv[i][1] != '\0')) {
         fputs("pkdump: expected one argument, FILE (try 'pkdump --help')\n", stderr);
         return EXIT_USAGE;
     }
-    file = argv[1];
+    file = argv[i];
 
-    pk_limits_default(&lim);
     memset(&err, 0, sizeof(err));
     if (pk_open(file, &lim, &doc, &err) != 0) {
         pk_error_format(&err, msg, sizeof(msg));
