@@ -153,7 +153,9 @@ static uint32_t new_node(dec *d, pk_kind kind)
     if (doc->nnodes >= doc->lim.max_nodes || doc->nnodes >= UINT32_MAX)
         return failf(d, PK_E_NODE_LIMIT, "more than %llu values (the limit)",
                      (unsigned long long)doc->lim.max_nodes, 0), 0;
-    if (!pk_grow((void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
+    if ((doc->nnodes + 1 > doc->cap_nodes &&
+         !pk_memory_allows(doc, doc->cap_nodes * sizeof(pk_node))) ||
+        !pk_grow((void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
         return fail(d, PK_E_NOMEM, "out of memory"), 0;
     uint32_t i = (uint32_t)doc->nnodes++;
     memset(&doc->nodes[i], 0, sizeof(pk_node));
@@ -215,6 +217,7 @@ int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item)
 {
     uint64_t first = doc->nlinks ? doc->nlinks : 1; /* link 0 is the end of every chain */
     if (first >= UINT32_MAX ||
+        (first + 1 > doc->cap_links && !pk_memory_allows(doc, doc->cap_links * sizeof(pk_link))) ||
         !pk_grow((void **)&doc->links, &doc->cap_links, first + 1, sizeof(pk_link)))
         return -1;
     uint32_t l = (uint32_t)first;

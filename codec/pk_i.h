@@ -165,12 +165,16 @@ struct pk_doc {
     uint64_t lookup_mask;
 
     pk_limits lim;
+    bool over_memory;     /* a growth was refused by pk_memory_allows */
     struct pk_ckpt *ckpt; /* archives and arrays (ckpt_i.h); NULL for a plain pickle */
 };
 
 /* pool.c-like helpers (in pk_open.c) */
 bool pk_pool_add(pk_pool *p, const void *data, uint64_t len, pk_span *out);
 bool pk_grow(void **arr, uint64_t *cap, uint64_t need, size_t elem);
+/* May doc hold `more` bytes more within lim.max_memory? When not, notes it (the error then
+ * names the limit). Called before an array that a file can make grow doubles. */
+bool pk_memory_allows(pk_doc *doc, uint64_t more);
 const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n);
 void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, const char *what);
 

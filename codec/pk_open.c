@@ -28,6 +28,7 @@ void pk_limits_default(pk_limits *lim)
     lim->max_memo = 100000000;
     lim->max_decompressed = (uint64_t)8 << 30;
     lim->max_int_digits = 100000;
+    lim->max_memory = (uint64_t)16 << 30;
 }
 
 void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, const char *what)
@@ -107,10 +108,32 @@ static pk_doc *doc_new(const pk_limits *lim)
     return doc;
 }
 
+/* The bytes held by the arrays that a file can make grow: values, links, calls, entries. */
+static uint64_t memory_used(const pk_doc *doc)
+{
+    return doc->cap_nodes * sizeof(pk_node) + doc->cap_links * sizeof(pk_link) +
+           doc->cap_calls * sizeof(pk_call) + doc->cap_entries * sizeof(pk_entry) + doc->pool.cap;
+}
+
+bool pk_memory_allows(pk_doc *doc, uint64_t more)
+{
+    if (memory_used(doc) + more <= doc->lim.max_memory)
+        return true;
+    doc->over_memory = true;
+    return false;
+}
+
 static int decode_and_lay_out(pk_doc *doc, pk_error *err)
 {
-    if (pk_decode(doc, err) < 0 || pk_build_tree(doc, err) < 0)
+    if (pk_decode(doc, err) < 0 || pk_build_tree(doc, err) < 0) {
+        /* a growth refused by pk_memory_allows surfaces as out of memory: say which */
+        if (doc->over_memory && err->code == PK_E_NOMEM) {
+            err->code = PK_E_MEMORY_LIMIT;
+            snprintf(err->what, sizeof err->what, "memory past the limit of %llu bytes",
+                     (unsigned long long)doc->lim.max_memory);
+        }
         return -1;
+    }
     /* From here on the source is read only through pk_span_read. */
     pk_source_settle(doc);
     return 0;

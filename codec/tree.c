@@ -227,6 +227,13 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
                      opcode_at(doc, doc->nodes[node].offset), "more entries than the limit");
         return 0;
     }
+    if (doc->nentries + 1 > doc->cap_entries &&
+        !pk_memory_allows(doc, doc->cap_entries * sizeof(pk_entry))) {
+        /* named as the memory limit by pk_open, at the value being laid out */
+        pk_set_error(bd->err, PK_E_NOMEM, doc->nodes[node].offset,
+                     opcode_at(doc, doc->nodes[node].offset), "out of memory");
+        return 0;
+    }
     if (!pk_grow((void **)&doc->entries, &doc->cap_entries, doc->nentries + 1, sizeof(pk_entry)))
         return oom(bd), 0;
     uint32_t e = (uint32_t)doc->nentries;

@@ -40,6 +40,7 @@ static const struct fuse_opt pfs_opt_table[] = {
     FUSE_OPT_KEY("max_memo=", PFS_KEY_LIMIT),
     FUSE_OPT_KEY("max_decompressed=", PFS_KEY_LIMIT),
     FUSE_OPT_KEY("max_int_digits=", PFS_KEY_LIMIT),
+    FUSE_OPT_KEY("max_memory=", PFS_KEY_LIMIT),
     FUSE_OPT_END,
 };
 

@@ -209,3 +209,37 @@ def test_cpython_accepts_so_picklefs_accepts(tmp_path, name, data, line):
                                "exits %d: %r" % (name, r.returncode, r.stderr))
     assert any(l.endswith(line) for l in r.stdout.splitlines()), (
         "pkdump %s: no line ending %r in %r" % (name, line, r.stdout))
+
+
+# Each limit option refuses a file past it, with its own message, at the opcode that crossed
+# it; the defaults let the same file through. A memo that shares one list a million times is
+# tiny on disk but 8 MB of links once decoded.
+LIMIT_CASES = [
+    ("max_memory=4M", b"\x80\x04]\x94(" + b"h\x00" * 1000000 + b"e.",
+     "memory past the limit of 4194304 bytes"),
+    ("max_nodes=1000", pickle.dumps(list(range(2000)), 4), "more than 1000 values (the limit)"),
+    ("max_depth=2", pickle.dumps([[[1]]], 4), "nesting deeper than 2 (the limit)"),
+    ("max_memo=10", pickle.dumps([[i] for i in range(20)], 4), "past the limit of 10"),
+]
+
+
+@pytest.mark.parametrize("option, data, message", LIMIT_CASES, ids=[c[0] for c in LIMIT_CASES])
+def test_limit_options_refuse(tmp_path, option, data, message):
+    path = tmp_path / "limit.pkl"
+    path.write_bytes(data)
+    r = run([mountutil.pkdump_exe(), "-o", option, str(path)], timeout=60)
+    assert r.returncode == 1, "pkdump -o %s: exit %d, stderr %r" % (option, r.returncode, r.stderr)
+    line = r.stderr.decode()
+    assert line.count("\n") == 1 and message in line, "pkdump -o %s: %r" % (option, line)
+    assert re.search(r" at byte \d+ \(\w+\)$", line.strip()), "pkdump -o %s: %r" % (option, line)
+    mnt = tempfile.mkdtemp(prefix="picklefs-mnt-")
+    try:
+        r = run([mountutil.picklefs_exe(), "-f", "-o", option, str(path), mnt], timeout=60)
+        assert r.returncode == 1 and not os.path.ismount(mnt), (option, r.returncode, r.stderr)
+        assert message in r.stderr.decode(), (option, r.stderr)
+    finally:
+        if os.path.ismount(mnt):
+            run(["fusermount3", "-u", "-z", mnt])
+        os.rmdir(mnt)
+    r = run([mountutil.pkdump_exe(), str(path)], timeout=60)
+    assert r.returncode == 0, "the defaults refuse it: %r" % r.stderr

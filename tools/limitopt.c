@@ -14,7 +14,7 @@ static const struct {
     size_t offset;
 } limopts[] = {
     LIMOPT(max_depth), LIMOPT(max_nodes), LIMOPT(max_memo), LIMOPT(max_decompressed),
-    LIMOPT(max_int_digits),
+    LIMOPT(max_int_digits), LIMOPT(max_memory),
 };
 
 const char limopt_help[] =
@@ -23,6 +23,7 @@ const char limopt_help[] =
     "    -o max_memo=N          highest memo index a PUT may use (default 100000000)\n"
     "    -o max_decompressed=S  bytes a compressed file may inflate to (default 8G)\n"
     "    -o max_int_digits=N    longer ints are shown in hexadecimal (default 100000)\n"
+    "    -o max_memory=S        bytes of decoded values and entries held (default 16G)\n"
     "                           (N and S may end in k, M, G or T: powers of 1024)\n";
 
 /* "123", "64M", "8G": a positive count, or false. */

@@ -6,6 +6,7 @@
  *   max_memo=N          highest memo index a PUT may use      (default 100000000)
  *   max_decompressed=S  bytes a compressed file may inflate to (default 8G)
  *   max_int_digits=N    longer ints are shown in hexadecimal  (default 100000)
+ *   max_memory=S        bytes of decoded values and entries    (default 16G)
  *
  * N and S are decimal; S (and N, for convenience) may end in k, M, G or T (powers of 1024).
  * Every limit must be at least 1.
