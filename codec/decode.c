@@ -1307,10 +1307,7 @@ static int run(dec *d, uint32_t *out)
                 return fail(d, PK_E_BAD_TYPE, "STACK_GLOBAL requires str");
             {
                 const pk_node *mn = &d->doc->nodes[a], *nn = &d->doc->nodes[b];
-                const uint8_t *mp = mn->flags & PK_NF_SRC ? d->src + mn->u.s.pos
-                                                          : (const uint8_t *)d->doc->pool.data + mn->u.s.pos;
-                const uint8_t *np = nn->flags & PK_NF_SRC ? d->src + nn->u.s.pos
-                                                          : (const uint8_t *)d->doc->pool.data + nn->u.s.pos;
+                const uint8_t *mp = pk_span_ptr(d->doc, mn), *np = pk_span_ptr(d->doc, nn);
                 /* copy first: the pool may move while the new name is added */
                 pk_buf tmp = {0};
                 tmp.max = SIZE_MAX;

@@ -98,8 +98,11 @@ static pk_doc *doc_new(const pk_limits *lim)
         doc->lim = *lim;
     else
         pk_limits_default(&doc->lim);
-    /* node 0 stands for "absent" everywhere */
-    if (!pk_grow((void **)&doc->nodes, &doc->cap_nodes, 1024, sizeof(pk_node))) {
+    /* node 0 stands for "absent" everywhere; the pool exists from the start, so that
+     * pool.data + pos is a valid pointer even for the empty spans of an empty pool */
+    if (!pk_grow((void **)&doc->nodes, &doc->cap_nodes, 1024, sizeof(pk_node)) ||
+        !pk_grow((void **)&doc->pool.data, &doc->pool.cap, 4096, 1)) {
+        free(doc->nodes);
         free(doc);
         return NULL;
     }
