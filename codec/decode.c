@@ -914,96 +914,68 @@ static int check_hashable(dec *d, uint64_t from, uint64_t step)
     return 0;
 }
 
-/* Items appended to stack[at-1] (APPEND, APPENDS): a list takes them; an opaque object records
- * them; anything else has no append() and CPython would fail calling it. */
-static int do_append(dec *d, uint64_t at)
+/* The list (or, for set items, the dict) where an opaque object records what is added to it,
+ * made on first use. 0 on failure. */
+static uint32_t object_items(dec *d, uint32_t obj, bool dict)
+{
+    pk_call *call = call_of(d, obj);
+    if (!call)
+        return 0;
+    uint32_t have = dict ? call->dictitems : call->items;
+    if (have)
+        return have;
+    uint32_t n = new_node(d, dict ? PK_K_DICT : PK_K_LIST);
+    if (!n)
+        return 0;
+    call = &d->doc->calls[d->doc->nodes[obj].call]; /* new_node moved the nodes, not calls */
+    if (dict)
+        call->dictitems = n;
+    else
+        call->items = n;
+    return n;
+}
+
+/* APPEND(S), SETITEM(S) and ADDITEMS: stack[at..sp) go into stack[at-1]. A value of `kind`
+ * takes them; an opaque object records them; anything else has no method CPython could call
+ * for it (`refusal`). Keys are checked for hashability: every item (key_step 1), every other
+ * one (2), or none (0). */
+static int add_to(dec *d, uint64_t at, pk_kind kind, int key_step, const char *refusal)
 {
     if (at == 0 || at > d->sp)
         return underflow(d);
     uint32_t target = d->stack[at - 1];
-    pk_node *t = &d->doc->nodes[target];
     uint32_t into = target;
-    if (t->kind == PK_K_OBJECT) {
-        pk_call *call = call_of(d, target);
-        if (!call)
+    pk_kind tk = (pk_kind)d->doc->nodes[target].kind;
+    if (tk == PK_K_OBJECT) {
+        if (!(into = object_items(d, target, kind == PK_K_DICT)))
             return -1;
-        if (!call->items) {
-            uint32_t l = new_node(d, PK_K_LIST);
-            if (!l)
-                return -1;
-            d->doc->calls[d->doc->nodes[target].call].items = l;
-        }
-        into = d->doc->calls[d->doc->nodes[target].call].items;
-    } else if (t->kind != PK_K_LIST) {
-        return fail(d, PK_E_BAD_TYPE, "APPEND to a value that is not a list or object");
+    } else if (tk != kind) {
+        return fail(d, PK_E_BAD_TYPE, refusal);
+    } else if (key_step && check_hashable(d, at, (uint64_t)key_step) < 0) {
+        return -1;
     }
     for (uint64_t i = at; i < d->sp; i++)
         if (add_item(d, into, d->stack[i]) < 0)
             return -1;
     d->sp = at;
     return 0;
+}
+
+static int do_append(dec *d, uint64_t at)
+{
+    return add_to(d, at, PK_K_LIST, 0, "APPEND to a value that is not a list or object");
 }
 
 static int do_setitems(dec *d, uint64_t at)
 {
-    if (at == 0 || at > d->sp)
-        return underflow(d);
-    if ((d->sp - at) % 2)
+    if (at > 0 && at <= d->sp && (d->sp - at) % 2)
         return fail(d, PK_E_ODD_SETITEMS, "odd number of items for SETITEMS");
-    uint32_t target = d->stack[at - 1];
-    uint32_t into = target;
-    pk_node *t = &d->doc->nodes[target];
-    if (t->kind == PK_K_OBJECT) {
-        pk_call *call = call_of(d, target);
-        if (!call)
-            return -1;
-        if (!call->dictitems) {
-            uint32_t m = new_node(d, PK_K_DICT);
-            if (!m)
-                return -1;
-            d->doc->calls[d->doc->nodes[target].call].dictitems = m;
-        }
-        into = d->doc->calls[d->doc->nodes[target].call].dictitems;
-    } else if (t->kind != PK_K_DICT) {
-        return fail(d, PK_E_BAD_TYPE, "SETITEM on a value that is not a dict or object");
-    } else if (check_hashable(d, at, 2) < 0) {
-        return -1;
-    }
-    for (uint64_t i = at; i < d->sp; i++)
-        if (add_item(d, into, d->stack[i]) < 0)
-            return -1;
-    d->sp = at;
-    return 0;
+    return add_to(d, at, PK_K_DICT, 2, "SETITEM on a value that is not a dict or object");
 }
 
 static int do_additems(dec *d, uint64_t at)
 {
-    if (at == 0 || at > d->sp)
-        return underflow(d);
-    uint32_t target = d->stack[at - 1];
-    uint32_t into = target;
-    pk_node *t = &d->doc->nodes[target];
-    if (t->kind == PK_K_OBJECT) {
-        pk_call *call = call_of(d, target);
-        if (!call)
-            return -1;
-        if (!call->items) {
-            uint32_t l = new_node(d, PK_K_LIST);
-            if (!l)
-                return -1;
-            d->doc->calls[d->doc->nodes[target].call].items = l;
-        }
-        into = d->doc->calls[d->doc->nodes[target].call].items;
-    } else if (t->kind != PK_K_SET) {
-        return fail(d, PK_E_BAD_TYPE, "ADDITEMS on a value that is not a set or object");
-    } else if (check_hashable(d, at, 1) < 0) {
-        return -1;
-    }
-    for (uint64_t i = at; i < d->sp; i++)
-        if (add_item(d, into, d->stack[i]) < 0)
-            return -1;
-    d->sp = at;
-    return 0;
+    return add_to(d, at, PK_K_SET, 1, "ADDITEMS on a value that is not a set or object");
 }
 
 static uint32_t new_desc(dec *d, uint16_t tname, uint32_t arg, int64_t code)
