@@ -1437,16 +1437,22 @@ static const pk_summary *summary_of(const pk_doc *doc, const pk_array *a, int *e
     return s;
 }
 
-uint64_t pk_array_size(const pk_doc *doc, uint32_t node, bool raw)
+int pk_array_size(const pk_doc *doc, uint32_t node, bool raw, uint64_t *size)
 {
     const pk_array *a = array_of(doc, node);
+    *size = 0;
     if (!a)
+        return -EIO;
+    if (raw) {
+        *size = raw_size(a);
         return 0;
-    if (raw)
-        return raw_size(a);
-    int err;
+    }
+    int err = 0;
     const pk_summary *s = summary_of(doc, a, &err);
-    return s ? s->len : 0;
+    if (!s)
+        return err ? err : -EIO;
+    *size = s->len;
+    return 0;
 }
 
 ssize_t pk_array_read(const pk_doc *doc, uint32_t node, bool raw, void *buf, size_t size,

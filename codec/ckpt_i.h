@@ -152,7 +152,8 @@ void pk_array_set_source(pk_array *a, pk_asrc src, uint64_t pos, const uint8_t *
                          uint64_t len);
 
 /* Files of an array entry: the summary (raw false) or the raw element bytes. */
-uint64_t pk_array_size(const pk_doc *doc, uint32_t node, bool raw);
+/* pk_array_size returns 0 or -errno (the summary could not be rendered: its data is gone). */
+int pk_array_size(const pk_doc *doc, uint32_t node, bool raw, uint64_t *size);
 ssize_t pk_array_read(const pk_doc *doc, uint32_t node, bool raw, void *buf, size_t size,
                       uint64_t off);
 int pk_array_span(const pk_doc *doc, uint32_t node, int *fd, uint64_t *pos);

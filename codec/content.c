@@ -49,28 +49,35 @@ static void render_file(const pk_doc *doc, const pk_entry *x, pk_buf *b)
 
 static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b);
 
-uint64_t pk_size(const pk_doc *doc, pk_ino ino)
+int pk_size(const pk_doc *doc, pk_ino ino, uint64_t *size)
 {
     const pk_entry *x = &doc->entries[ino];
+    *size = 0;
     if (x->ftype == PK_LINK) {
         pk_buf b = {0};
         ssize_t n = link_target(doc, ino, &b);
         pk_buf_free(&b);
-        return n < 0 ? 0 : (uint64_t)n;
+        if (n < 0)
+            return (int)n;
+        *size = (uint64_t)n;
+        return 0;
     }
     if (x->ftype != PK_FILE)
         return 0;
     if (is_array_file(doc, x))
-        return pk_array_size(doc, x->node, x->role == PK_R_RAW);
+        return pk_array_size(doc, x->node, x->role == PK_R_RAW, size);
     const pk_node *n = &doc->nodes[x->node];
     bool nl;
-    if (x->role == PK_R_VALUE && is_span_leaf(n, &nl))
-        return n->u.s.len + nl;
+    if (x->role == PK_R_VALUE && is_span_leaf(n, &nl)) {
+        *size = n->u.s.len + nl;
+        return 0;
+    }
     pk_buf b = {0};
     render_file(doc, x, &b);
-    uint64_t len = b.len;
+    *size = b.len;
+    int rc = b.failed ? -ENOMEM : 0;
     pk_buf_free(&b);
-    return len;
+    return rc;
 }
 
 static ssize_t copy_range(const char *data, uint64_t len, void *buf, size_t size, uint64_t off)

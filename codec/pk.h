@@ -82,8 +82,10 @@ const char *pk_name(const pk_doc *doc, pk_ino ino, size_t *len);
 /* The child of dir called name, or 0. */
 pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len);
 
-/* Size of a file's content, or the length of a symlink's target; 0 for a directory. */
-uint64_t pk_size(const pk_doc *doc, pk_ino ino);
+/* Set *size to the size of a file's content, or the length of a symlink's target; 0 for a
+ * directory. Returns 0, or -errno when the size cannot be known: -EIO for an array summary
+ * first asked for after FILE changed under the mount (it is rendered from FILE's data). */
+int pk_size(const pk_doc *doc, pk_ino ino, uint64_t *size);
 /* Copy up to size bytes of a file's content from off. Returns the count, or -errno
  * (-EIO when the source file changed or vanished under the mount). */
 ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t off);

@@ -73,8 +73,12 @@ static mode_t mode_of(pk_ftype type)
     }
 }
 
-static void fill_attr(const pk_doc *doc, fuse_ino_t ino, struct stat *st)
+/* Returns 0, or the errno of a size the codec cannot know (an array summary whose data
+ * changed under the mount). */
+static int fill_attr(const pk_doc *doc, fuse_ino_t ino, struct stat *st)
 {
+    uint64_t size = 0;
+    int rc = 0;
     const struct stat *src = pk_source_stat(doc);
     pk_ftype type = pk_type(doc, ino);
 
@@ -94,25 +98,27 @@ static void fill_attr(const pk_doc *doc, fuse_ino_t ino, struct stat *st)
         st->st_nlink = 2 + pk_nsubdirs(doc, ino);
         break;
     case PK_FILE:
-        st->st_size = clamp_off(pk_size(doc, ino));
+        rc = pk_size(doc, ino, &size);
+        st->st_size = clamp_off(size);
         st->st_blocks = (blkcnt_t)(((uint64_t)st->st_size + 511) / 512);
         break;
     case PK_LINK:
-        st->st_size = clamp_off(pk_size(doc, ino));
+        rc = pk_size(doc, ino, &size);
+        st->st_size = clamp_off(size);
         break;
     }
+    return rc < 0 ? codec_errno(rc) : 0;
 }
 
 /* ino 0 makes a negative entry: the kernel remembers for PFS_TIMEOUT that the name is not
  * there. */
-static void fill_entry(const pk_doc *doc, fuse_ino_t ino, struct fuse_entry_param *e)
+static int fill_entry(const pk_doc *doc, fuse_ino_t ino, struct fuse_entry_param *e)
 {
     memset(e, 0, sizeof(*e));
     e->ino = ino;
     e->attr_timeout = PFS_TIMEOUT;
     e->entry_timeout = PFS_TIMEOUT;
-    if (ino != 0)
-        fill_attr(doc, ino, &e->attr);
+    return ino != 0 ? fill_attr(doc, ino, &e->attr) : 0;
 }
 
 static void pfs_init(void *userdata, struct fuse_conn_info *conn)
@@ -158,7 +164,8 @@ static void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         err = EIO; /* the codec named an entry it does not have */
         goto fail;
     }
-    fill_entry(doc, ino, &e);
+    if ((err = fill_entry(doc, ino, &e)) != 0)
+        goto fail;
     fuse_reply_entry(req, &e);
     return;
 fail:
@@ -188,7 +195,10 @@ static void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         fuse_reply_err(req, err);
         return;
     }
-    fill_attr(doc, ino, &st);
+    if ((err = fill_attr(doc, ino, &st)) != 0) {
+        fuse_reply_err(req, err);
+        return;
+    }
     fuse_reply_attr(req, &st, PFS_TIMEOUT);
 }
 
@@ -202,7 +212,10 @@ static void pfs_readlink(fuse_req_t req, fuse_ino_t ino)
 
     if ((err = check_entry(doc, ino, PK_LINK, EINVAL)) != 0)
         goto fail;
-    len = pk_size(doc, ino);
+    if ((ret = pk_size(doc, ino, &len)) < 0) {
+        err = codec_errno(ret);
+        goto fail;
+    }
     if (len >= PATH_MAX) {
         err = ENAMETOOLONG;
         goto fail;
@@ -304,7 +317,11 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
                 goto fail;
         }
         if (plus) {
-            fill_entry(doc, child, &e);
+            if (fill_entry(doc, child, &e) != 0) {
+                /* listed without attributes: the kernel looks it up, and gets the error */
+                e.ino = 0;
+                e.attr_timeout = e.entry_timeout = 0;
+            }
             need = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
                                           (off_t)(i + 1));
         } else {
@@ -410,7 +427,10 @@ static void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         err = EINVAL;
         goto fail;
     }
-    fsize = pk_size(doc, ino);
+    if ((ret = pk_size(doc, ino, &fsize)) < 0) {
+        err = codec_errno(ret);
+        goto fail;
+    }
     if ((uint64_t)off >= fsize || size == 0) {
         fuse_reply_buf(req, NULL, 0);
         return;
