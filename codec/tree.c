@@ -336,6 +336,24 @@ static int cmp_elems(const void *a, const void *b)
  * elements of further sets sort by what little they render ("..."), then by type and order. */
 #define SET_STEPS ((uint64_t)16 << 20)
 
+/* A set holds one of equal elements, but a stream can list one twice (written by hand, or a
+ * set built from a list with repeats). Adjacent after sorting, these are one element: the same
+ * value reached twice, or scalars of one type with the same whole rendering (except NaN, never
+ * equal to itself). Objects and containers are compared by identity only: their equality is
+ * Python code. */
+static bool same_element(const pk_doc *doc, const set_elem *a, const set_elem *b)
+{
+    if (a->node == b->node)
+        return true;
+    pk_kind k = (pk_kind)doc->nodes[a->node].kind;
+    bool scalar = k == PK_K_NONE || k == PK_K_BOOL || k == PK_K_INT || k == PK_K_BIGINT ||
+                  k == PK_K_FLOAT || k == PK_K_STR || k == PK_K_BYTES;
+    return scalar && k == (pk_kind)doc->nodes[b->node].kind && !a->text.truncated &&
+           !b->text.truncated && a->text.len == b->text.len &&
+           (a->text.len == 0 || memcmp(a->text.data, b->text.data, a->text.len) == 0) &&
+           !(k == PK_K_FLOAT && a->text.len == 4 && memcmp(a->text.data, "nan\n", 4) == 0);
+}
+
 static int add_set(builder *bd, uint32_t dir, const pk_node *c)
 {
     const pk_doc *doc = bd->doc;
@@ -362,8 +380,10 @@ static int add_set(builder *bd, uint32_t dir, const pk_node *c)
     }
     if (rc == 0) {
         qsort(el, count, sizeof *el, cmp_elems);
+        uint64_t shown = 0;
         for (i = 0; i < count && rc == 0; i++)
-            if (!add_indexed(bd, dir, i, el[i].node))
+            if (!(i > 0 && same_element(doc, &el[i - 1], &el[i])) &&
+                !add_indexed(bd, dir, shown++, el[i].node))
                 rc = -1;
     } else {
         oom(bd);
