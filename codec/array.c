@@ -916,21 +916,7 @@ static ssize_t data_read(const pk_doc *doc, const pk_array *a, uint64_t off, voi
         return pk_span_read(doc, &span, off, buf, len);
     }
     case PK_AS_MEM: memcpy(buf, a->src_mem + off, len); return (ssize_t)len;
-    case PK_AS_FILE: {
-        if (pk_source_changed(doc))
-            return -EIO;
-        uint64_t done = 0;
-        while (done < len) {
-            ssize_t r = pread(doc->fd, (char *)buf + done, len - done,
-                              (off_t)(a->src_pos + off + done));
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                return -EIO;
-            done += (uint64_t)r;
-        }
-        return (ssize_t)len;
-    }
+    case PK_AS_FILE: return pk_source_pread(doc, buf, len, a->src_pos + off);
     default: return -EIO;
     }
 }
@@ -1152,32 +1138,11 @@ static void put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, pk
             const uint8_t *q = p + 4 * i;
             uint32_t cp = dt->big ? (uint32_t)q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3]
                                   : (uint32_t)q[3] << 24 | q[2] << 16 | q[1] << 8 | q[0];
-            char e[4];
-            size_t m;
             if (cp > 0x10ffff) {
                 ok = false;
                 break;
             }
-            if (cp < 0x80) {
-                e[0] = (char)cp;
-                m = 1;
-            } else if (cp < 0x800) {
-                e[0] = (char)(0xc0 | cp >> 6);
-                e[1] = (char)(0x80 | (cp & 0x3f));
-                m = 2;
-            } else if (cp < 0x10000) {
-                e[0] = (char)(0xe0 | cp >> 12);
-                e[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                e[2] = (char)(0x80 | (cp & 0x3f));
-                m = 3;
-            } else {
-                e[0] = (char)(0xf0 | cp >> 18);
-                e[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-                e[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-                e[3] = (char)(0x80 | (cp & 0x3f));
-                m = 4;
-            }
-            pk_buf_put(&u, e, m);
+            pk_buf_put_utf8(&u, cp);
         }
         if (ok && !u.failed)
             pk_repr_text(b, (const uint8_t *)u.data, u.len, false);

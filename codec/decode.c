@@ -462,32 +462,6 @@ static bool valid_utf8(const uint8_t *s, uint64_t len)
     return true;
 }
 
-static void put_utf8(pk_buf *b, uint32_t cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | cp >> 6);
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | cp >> 12);
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | cp >> 18);
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    pk_buf_put(b, u, n);
-}
-
 static int hexval(uint8_t c)
 {
     if (c >= '0' && c <= '9')
@@ -527,10 +501,10 @@ static uint32_t op_unicodenl(dec *d, const uint8_t *s, uint64_t len)
                 pk_buf_free(&b);
                 return fail(d, PK_E_BAD_ARGUMENT, "\\Uxxxxxxxx out of range"), 0;
             }
-            put_utf8(&b, cp);
+            pk_buf_put_utf8(&b, cp);
             i += 1 + (uint64_t)nd;
         } else {
-            put_utf8(&b, s[i]);
+            pk_buf_put_utf8(&b, s[i]);
         }
     }
     uint32_t n = new_pooled(d, PK_K_STR, &b);

@@ -194,6 +194,8 @@ typedef struct pk_buf {
 } pk_buf;
 void pk_buf_put(pk_buf *b, const void *data, size_t len);
 void pk_buf_puts(pk_buf *b, const char *s);
+/* Code point cp (at most U+10FFFF) as UTF-8, surrogates as 'surrogatepass' writes them. */
+void pk_buf_put_utf8(pk_buf *b, uint32_t cp);
 void pk_buf_free(pk_buf *b);
 /* Python's repr() of str (is_bytes false, UTF-8 in) or bytes. */
 void pk_repr_text(pk_buf *b, const uint8_t *s, uint64_t len, bool is_bytes);

@@ -105,16 +105,20 @@ ssize_t pk_span_read(const pk_doc *doc, const pk_node *n, uint64_t off, void *bu
         memcpy(buf, doc->src + s->pos + off, len);
         return (ssize_t)len;
     }
+    return pk_source_pread(doc, buf, len, doc->fd_base + s->pos + off);
+}
+
+ssize_t pk_source_pread(const pk_doc *doc, void *buf, uint64_t len, uint64_t pos)
+{
     if (pk_source_changed(doc))
         return -EIO;
     uint64_t done = 0;
     while (done < len) {
-        ssize_t r = pread(doc->fd, (char *)buf + done, len - done,
-                          (off_t)(doc->fd_base + s->pos + off + done));
+        ssize_t r = pread(doc->fd, (char *)buf + done, len - done, (off_t)(pos + done));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            return -EIO;
+            return -EIO; /* an error, or the file is shorter than it was */
         done += (uint64_t)r;
     }
     return (ssize_t)len;

@@ -17,6 +17,9 @@ void pk_source_close(pk_doc *doc);
 /* Has FILE changed (size, mtime, deleted) since it was decoded? */
 bool pk_source_changed(const pk_doc *doc);
 
+/* Read len bytes of FILE at pos, after checking it has not changed. Returns len, or -EIO. */
+ssize_t pk_source_pread(const pk_doc *doc, void *buf, uint64_t len, uint64_t pos);
+
 /* Copy len bytes at off of a value's span (pool or source). Returns len, or -errno. */
 ssize_t pk_span_read(const pk_doc *doc, const pk_node *n, uint64_t off, void *buf, uint64_t len);
 
