@@ -689,11 +689,8 @@ static pk_array *derive(pk_lift_ctx *c, uint32_t from, uint32_t callable, uint32
     uint32_t n = pk_lift_new_node(c, PK_K_ARRAY);
     if (!n)
         return NULL;
-    uint32_t call = pk_lift_new_call(c, n);
-    if (!call)
+    if (!pk_lift_new_call(c, n, PK_HOW_REDUCE, callable, args, 0))
         return NULL;
-    doc->calls[call].callable = callable;
-    doc->calls[call].args = args;
     uint64_t idx;
     pk_array *a = new_array(c, &idx);
     if (!a)

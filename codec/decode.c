@@ -777,9 +777,25 @@ static uint32_t new_call(dec *d, uint32_t node)
     return c;
 }
 
-uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node)
+/* A call record for node: callable(*args, **kwargs), made by how. */
+static uint32_t record_call(dec *d, uint32_t node, pk_how how, uint32_t callable, uint32_t args,
+                            uint32_t kwargs)
 {
-    return new_call((dec *)c->dec, node);
+    uint32_t c = new_call(d, node);
+    if (c) {
+        pk_call *call = &d->doc->calls[c];
+        call->callable = callable;
+        call->args = args;
+        call->kwargs = kwargs;
+        call->how = (uint8_t)how;
+    }
+    return c;
+}
+
+uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node, pk_how how, uint32_t callable,
+                          uint32_t args, uint32_t kwargs)
+{
+    return record_call((dec *)c->dec, node, how, callable, args, kwargs);
 }
 
 static int lift_fail(pk_lift_ctx *c, pk_code code, const char *what)
@@ -799,14 +815,8 @@ static int make_call(dec *d, pk_how how, uint32_t callable, uint32_t args, uint3
     uint32_t n = new_node(d, PK_K_OBJECT);
     if (!n)
         return -1;
-    uint32_t c = new_call(d, n);
-    if (!c)
+    if (!record_call(d, n, how, callable, args, kwargs))
         return -1;
-    pk_call *call = &d->doc->calls[c];
-    call->callable = callable;
-    call->args = args;
-    call->kwargs = kwargs;
-    call->how = (uint8_t)how;
     return push(d, n);
 }
 

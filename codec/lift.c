@@ -96,12 +96,8 @@ int pk_lift_text(pk_lift_ctx *c, uint16_t tname, uint32_t callable, uint32_t arg
     doc->nodes[n].tname = tname;
     if (!pk_pool_add(&doc->pool, text->data, text->len, &doc->nodes[n].u.s))
         return oom(c);
-    uint32_t k = pk_lift_new_call(c, n);
-    if (!k)
+    if (!pk_lift_new_call(c, n, PK_HOW_REDUCE, callable, args, 0))
         return -1;
-    doc->calls[k].callable = callable;
-    doc->calls[k].args = args;
-    doc->calls[k].how = PK_HOW_REDUCE;
     *out = n;
     return 0;
 }

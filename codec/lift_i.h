@@ -20,7 +20,9 @@ int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, u
 
 /* Services of the machine, with its limits and error reporting. 0 means failure. */
 uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind);
-uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node);
+/* Record on node the call that built it: callable(*args, **kwargs), made by how. */
+uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node, pk_how how, uint32_t callable,
+                          uint32_t args, uint32_t kwargs);
 int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item);
 
 /* ---- reading arguments (lift.c) ---- */

@@ -67,18 +67,13 @@ static int add_pairs(pk_lift_ctx *c, uint32_t dict, uint32_t from)
 static int new_dict(pk_lift_ctx *c, uint32_t callable, uint32_t extra, uint32_t from,
                     uint32_t *out)
 {
-    pk_doc *doc = c->doc;
     if (from && !pairs_ok(c, from))
         return 0;
     uint32_t d = pk_lift_new_node(c, PK_K_DICT);
     if (!d)
         return -1;
-    uint32_t k = pk_lift_new_call(c, d);
-    if (!k)
+    if (!pk_lift_new_call(c, d, PK_HOW_REDUCE, callable, extra, 0))
         return -1;
-    doc->calls[k].callable = callable;
-    doc->calls[k].args = extra;
-    doc->calls[k].how = PK_HOW_REDUCE;
     if (from && add_pairs(c, d, from) < 0)
         return -1;
     *out = d;
@@ -139,17 +134,11 @@ int pk_lift_defaultdict(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32
 static int new_object(pk_lift_ctx *c, pk_how how, uint32_t cls, uint32_t args, uint32_t kwargs,
                       uint32_t *out)
 {
-    pk_doc *doc = c->doc;
     uint32_t o = pk_lift_new_node(c, PK_K_OBJECT);
     if (!o)
         return -1;
-    uint32_t k = pk_lift_new_call(c, o);
-    if (!k)
+    if (!pk_lift_new_call(c, o, how, cls, args, kwargs))
         return -1;
-    doc->calls[k].callable = cls;
-    doc->calls[k].args = args;
-    doc->calls[k].kwargs = kwargs;
-    doc->calls[k].how = (uint8_t)how;
     *out = o;
     return 0;
 }
