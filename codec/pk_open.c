@@ -142,16 +142,21 @@ static int decode_and_lay_out(pk_doc *doc, pk_error *err)
     return 0;
 }
 
-int pk_open(const char *path, const pk_limits *lim, pk_doc **out, pk_error *err)
+/* A new document with err cleared, or NULL with err set. */
+static pk_doc *open_begin(const pk_limits *lim, pk_error *err)
 {
     memset(err, 0, sizeof *err);
     err->opcode = -1;
     pk_doc *doc = doc_new(lim);
-    if (!doc) {
+    if (!doc)
         pk_set_error(err, PK_E_NOMEM, 0, -1, "out of memory");
-        return -1;
-    }
-    if (pk_source_open(doc, path, err) < 0 || decode_and_lay_out(doc, err) < 0) {
+    return doc;
+}
+
+/* Decode doc once its source is set (source_rc 0), or close it. */
+static int open_finish(pk_doc *doc, int source_rc, pk_doc **out, pk_error *err)
+{
+    if (source_rc < 0 || decode_and_lay_out(doc, err) < 0) {
         pk_close(doc);
         return -1;
     }
@@ -159,22 +164,17 @@ int pk_open(const char *path, const pk_limits *lim, pk_doc **out, pk_error *err)
     return 0;
 }
 
+int pk_open(const char *path, const pk_limits *lim, pk_doc **out, pk_error *err)
+{
+    pk_doc *doc = open_begin(lim, err);
+    return doc ? open_finish(doc, pk_source_open(doc, path, err), out, err) : -1;
+}
+
 int pk_open_memory(const void *buf, size_t len, const pk_limits *lim, pk_doc **out,
                    pk_error *err)
 {
-    memset(err, 0, sizeof *err);
-    err->opcode = -1;
-    pk_doc *doc = doc_new(lim);
-    if (!doc) {
-        pk_set_error(err, PK_E_NOMEM, 0, -1, "out of memory");
-        return -1;
-    }
-    if (pk_source_memory(doc, buf, len, err) < 0 || decode_and_lay_out(doc, err) < 0) {
-        pk_close(doc);
-        return -1;
-    }
-    *out = doc;
-    return 0;
+    pk_doc *doc = open_begin(lim, err);
+    return doc ? open_finish(doc, pk_source_memory(doc, buf, len, err), out, err) : -1;
 }
 
 void pk_close(pk_doc *doc)
