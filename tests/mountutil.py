@@ -149,6 +149,17 @@ def _listxattr(path):
         return "error %s" % errno.errorcode.get(e.errno, e.errno)
 
 
+def normalized(tree):
+    """A walk() without what differs between equal trees pickled at different protocols: inode
+    numbers, stat fields, and the byte offsets in user.pickle.offset."""
+    out = {}
+    for path, e in tree.items():
+        n = {k: v for k, v in e.items() if k not in ("ino", "st", "xattr", "listxattr")}
+        n["xattr"] = {k: v for k, v in e["xattr"].items() if k != spec_model.XA_OFFSET}
+        out[path] = n
+    return out
+
+
 def walk(mnt):
     """The mounted tree in spec_model's shape, plus what only the mount can show.
 

@@ -138,23 +138,14 @@ def test_mount_matches_model(fixture):
               "%s: the mounted tree differs from spec_model:" % os.path.relpath(fixture))
 
 
-def normalized(tree):
-    out = {}
-    for path, e in tree.items():
-        n = {k: v for k, v in e.items() if k not in ("ino", "st", "xattr", "listxattr")}
-        n["xattr"] = {k: v for k, v in e["xattr"].items() if k != spec_model.XA_OFFSET}
-        out[path] = n
-    return out
-
-
 @pytest.mark.parametrize("name", sorted(BY_NAME))
 def test_protocols_mount_identically(name):
     files = BY_NAME[name]
     assert sorted(files) == list(range(6)), "fixture %s lacks some protocols: %s" % (name, sorted(files))
-    base = normalized(walk_of(files[5]))
+    base = mountutil.normalized(walk_of(files[5]))
     msgs = []
     for p in range(5):
-        other = normalized(walk_of(files[p]))
+        other = mountutil.normalized(walk_of(files[p]))
         for path in sorted(set(base) | set(other)):
             if base.get(path) != other.get(path):
                 b, o = base.get(path), other.get(path)

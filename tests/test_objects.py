@@ -125,15 +125,6 @@ def assert_object(tree, path, reduce_line, cls):
     assert xa(tree, red, spec_model.XA_TYPE) == b"reduce"
 
 
-def normalized(tree):
-    out = {}
-    for path, e in tree.items():
-        n = {k: v for k, v in e.items() if k not in ("ino", "st", "xattr", "listxattr")}
-        n["xattr"] = {k: v for k, v in e["xattr"].items() if k != spec_model.XA_OFFSET}
-        out[path] = n
-    return out
-
-
 # ---- loading the benign standard-library fixtures with Python ----
 
 SAFE_NAMES = {
@@ -284,9 +275,9 @@ def test_kwargs(proto):
 
 @pytest.mark.parametrize("name", ["users", "states", "items", "dicts"])
 def test_same_tree_at_every_protocol(name):
-    base = normalized(tree_of(fixture(name, 5)))
+    base = mountutil.normalized(tree_of(fixture(name, 5)))
     for p in range(5):
-        other = normalized(tree_of(fixture(name, p)))
+        other = mountutil.normalized(tree_of(fixture(name, p)))
         diff = [path for path in sorted(set(base) | set(other)) if base.get(path) != other.get(path)]
         assert not diff, "%s: protocol %d differs from 5 at %s: %r / %r" % (
             name, p, diff[:5], other.get(diff[0]), base.get(diff[0]))
