@@ -151,7 +151,7 @@ static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b)
     const pk_entry *x = &doc->entries[ino];
     if (x->ftype != PK_LINK)
         return -EINVAL;
-    uint32_t from = x->parent, to = x->target;
+    uint32_t from = x->parent, to = x->u.target;
     uint64_t df = depth_of(doc, from), dt = depth_of(doc, to);
     uint32_t a = from, c = to;
     uint64_t ups = 0;
@@ -186,8 +186,10 @@ static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b)
     for (uint64_t i = 0; i < downs; i++) {
         if (b->len)
             pk_buf_put(b, "/", 1);
-        const pk_entry *y = &doc->entries[chain[i]];
-        pk_buf_put(b, doc->pool.data + y->name.pos, (size_t)y->name.len);
+        char buf[PK_NAME_BUF];
+        size_t len;
+        const char *name = pk_entry_name(doc, chain[i], buf, &len);
+        pk_buf_put(b, name, len);
     }
     free(chain);
     if (b->len == 0)

@@ -78,8 +78,9 @@ int pk_dump(const pk_doc *doc, FILE *out)
             continue;
         }
         pk_ino e = pk_child(doc, f->dir, f->next++);
+        char buf[PK_NAME_BUF];
         size_t nlen;
-        const char *name = pk_name(doc, e, &nlen);
+        const char *name = pk_name(doc, e, buf, &nlen);
         path.len = f->pathlen;
         if (path.len)
             pk_buf_put(&path, "/", 1);

@@ -76,9 +76,11 @@ pk_ino pk_parent(const pk_doc *doc, pk_ino ino); /* the root is its own parent *
 uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir);
 pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i); /* i < pk_nchildren() */
 uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir);        /* for st_nlink = 2 + this */
-/* The entry's name, not NUL-terminated: 1 to 255 bytes, never
- * '/' or NUL, never "." or "..". The root's name is empty. */
-const char *pk_name(const pk_doc *doc, pk_ino ino, size_t *len);
+/* The entry's name, not NUL-terminated: 1 to 255 bytes, never '/' or NUL, never "." or "..".
+ * The root's name is empty. A list item's name is made in buf (PK_NAME_BUF bytes); others
+ * point into the tree. */
+#define PK_NAME_BUF 24
+const char *pk_name(const pk_doc *doc, pk_ino ino, char buf[PK_NAME_BUF], size_t *len);
 /* The child of dir called name, or 0. */
 pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len);
 

@@ -109,19 +109,32 @@ enum { PK_T_DEFAULT, PK_T_STREAM, PK_T_PERSID, PK_T_EXT, PK_T_BUFFER, PK_T_NDARR
 enum { PK_T_DATETIME = PK_T__BUILTIN_COUNT, PK_T_DATE, PK_T_TIME, PK_T_TIMEDELTA, PK_T_TIMEZONE,
        PK_T_DECIMAL, PK_T_COMPLEX, PK_T__LIFTED_END };
 
-/* An entry of the mounted tree. */
+/* How an entry's name is kept. Most names are not stored: a list item's is its position, a
+ * dict item's is its str key. */
+typedef enum pk_name_kind {
+    PK_N_INDEX, /* its position in the parent's block, in decimal (lists, tuples, sets) */
+    PK_N_KEY,   /* the bytes of its str key, node entry.key, in the pool */
+    PK_N_OWN,   /* doc->names[entry.name], in the pool (escaped, renamed, made by picklefs) */
+} pk_name_kind;
+
+/* An entry of the mounted tree: 32 bytes, and there is one per place in the tree. */
 typedef struct pk_entry {
-    uint32_t node;     /* the value shown here; 0 for synthetic entries (see role) */
-    uint32_t parent;   /* entry index; the root's parent is itself */
-    uint32_t first;    /* directories: children are entries first .. first+count-1 */
-    uint32_t count;
-    uint32_t key;      /* dict entries: the key's node, for user.pickle.key; else 0 */
-    uint32_t target;   /* symlinks: the entry they point to */
-    uint32_t nsubdirs; /* directories: children that are directories */
+    uint32_t node;   /* the value shown here; 0 for synthetic entries (see role) */
+    uint32_t parent; /* entry index; the root's parent is itself */
+    uint32_t key;    /* dict entries: the key's node, for user.pickle.key; else 0 */
+    uint32_t name;   /* PK_N_OWN: index in doc->names */
+    union {
+        struct {
+            uint32_t first; /* children are entries first .. first+count-1 */
+            uint32_t count;
+            uint32_t nsubdirs; /* children that are directories */
+        } dir;              /* ftype PK_DIR */
+        uint32_t target;    /* ftype PK_LINK: the entry it points to */
+    } u;
     uint8_t ftype;     /* pk_ftype */
     uint8_t role;      /* pk_role */
-    uint16_t pad;
-    pk_span name;      /* always in the pool */
+    uint8_t name_kind; /* pk_name_kind */
+    uint8_t pad;
 } pk_entry;
 
 /* Why an entry exists: most show a value; a few are made by picklefs. */
@@ -161,6 +174,8 @@ struct pk_doc {
 
     pk_entry *entries; /* entries[0] is unused; PK_ROOT is 1 */
     uint64_t nentries, cap_entries;
+    pk_span *names;    /* the names entries keep themselves (PK_N_OWN) */
+    uint64_t nnames, cap_names;
     uint32_t *lookup;  /* open-addressing table of entry indices, keyed by (parent, name) */
     uint64_t lookup_mask;
 
@@ -183,6 +198,8 @@ int pk_decode(pk_doc *doc, pk_error *err);
 
 /* tree.c: lay out the entries and the lookup table. */
 int pk_build_tree(pk_doc *doc, pk_error *err);
+/* Entry e's name: in the pool, or written into buf (an index name). */
+const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], size_t *len);
 
 /* render.c */
 typedef struct pk_buf {

@@ -10,7 +10,9 @@
  * most directories: a list's children are named by their index, so a decimal name is tried at
  * that index first, and a small directory is scanned. Only large directories whose names are
  * not their indices (wide dicts) go into the (parent, name) hash table, built once at the end.
- * A dict entry named by its str key shares the key's bytes in the pool rather than copying them.
+ * Most names are not stored at all (pk_name_kind): a list item is named by its position in the
+ * block, a dict item by its str key's bytes in the pool. Only the others (escaped keys, renamed
+ * duplicates, names picklefs makes) keep a span in doc->names.
  */
 #include "pk_i.h"
 #include "source_i.h"
@@ -18,6 +20,31 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+static size_t fmt_index(uint64_t i, char out[24]);
+
+/* ---- names kept and derived ---- */
+
+const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], size_t *len)
+{
+    const pk_entry *x = &doc->entries[e];
+    if (e == PK_ROOT) {
+        *len = 0;
+        return "";
+    }
+    switch ((pk_name_kind)x->name_kind) {
+    case PK_N_INDEX:
+        *len = fmt_index(e - doc->entries[x->parent].u.dir.first, buf);
+        return buf;
+    case PK_N_KEY:
+        *len = (size_t)doc->nodes[x->key].u.s.len;
+        return doc->pool.data + doc->nodes[x->key].u.s.pos;
+    case PK_N_OWN:
+    default:
+        *len = (size_t)doc->names[x->name].len;
+        return doc->pool.data + doc->names[x->name].pos;
+    }
+}
 
 /* ---- the (parent, name) table ---- */
 
@@ -33,9 +60,12 @@ static uint64_t name_hash(uint32_t parent, const char *name, size_t len)
 
 static bool entry_is(const pk_doc *doc, uint32_t e, uint32_t parent, const char *name, size_t len)
 {
-    const pk_entry *x = &doc->entries[e];
-    return x->parent == parent && x->name.len == len &&
-           memcmp(doc->pool.data + x->name.pos, name, len) == 0;
+    char buf[PK_NAME_BUF];
+    size_t n;
+    if (doc->entries[e].parent != parent)
+        return false;
+    const char *s = pk_entry_name(doc, e, buf, &n);
+    return n == len && memcmp(s, name, len) == 0;
 }
 
 static uint32_t table_find(const pk_doc *doc, uint32_t parent, const char *name, size_t len)
@@ -84,13 +114,9 @@ static bool parse_index(const char *s, size_t len, uint64_t *out)
 /* Are entries first..first+n-1 named 0..n-1, in order (a list, a tuple, a set)? */
 static bool indexed_block(const pk_doc *doc, uint64_t first, uint64_t n)
 {
-    char t[24];
-    for (uint64_t i = 0; i < n; i++) {
-        const pk_entry *x = &doc->entries[first + i];
-        size_t len = fmt_index(i, t);
-        if (x->name.len != len || memcmp(doc->pool.data + x->name.pos, t, len) != 0)
+    for (uint64_t i = 0; i < n; i++)
+        if (doc->entries[first + i].name_kind != PK_N_INDEX)
             return false;
-    }
     return true;
 }
 
@@ -172,10 +198,8 @@ typedef struct builder {
     pk_error *err;
     uint32_t *home;   /* node -> the entry of its first place, for containers */
     uint64_t set_steps; /* left of SET_STEPS */
-    pk_buf name;      /* scratch */
-    bool shared;      /* the next entry's name is `share` (a str key's span in the pool), not
-                         `name` */
-    pk_span share;
+    pk_buf name;      /* scratch: the next entry's name, when it is PK_N_OWN */
+    uint32_t block;   /* the first entry of the block being laid out */
     uint64_t *seen;   /* the block being made unique, when large: a table of its entries, each
                          slot (high half of the name's hash) << 32 | entry, 0 when empty */
     uint64_t seen_mask, seen_alloc;
@@ -197,27 +221,46 @@ static int opcode_at(const pk_doc *doc, uint64_t offset)
     return doc->src && offset < doc->src_len ? doc->src[offset] : -1;
 }
 
-static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role);
+static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role,
+                          pk_name_kind kind);
 
 /* An array or tensor NAME (a file: its summary) gets a sibling NAME.raw, its element bytes
  * (array.c); a NAME too long for the suffix is cut at a character boundary first. */
 static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
 {
-    const pk_entry *x = &bd->doc->entries[e];
-    size_t len = (size_t)x->name.len;
-    const char *name = bd->doc->pool.data + x->name.pos;
-    while (len > NAME_MAX_BYTES - 4 ||
-           (len > 0 && len < x->name.len && ((uint8_t)name[len] & 0xc0) == 0x80))
+    char buf[PK_NAME_BUF];
+    size_t full, len;
+    const char *name = pk_entry_name(bd->doc, e, buf, &full);
+    len = full;
+    while (len > NAME_MAX_BYTES - 4 || (len > 0 && len < full && ((uint8_t)name[len] & 0xc0) == 0x80))
         len--;
     bd->name.len = 0;
     pk_buf_put(&bd->name, name, len);
     pk_buf_puts(&bd->name, ".raw");
-    return add_entry(bd, dir, x->node, 0, PK_R_RAW) != 0;
+    return add_entry(bd, dir, bd->doc->entries[e].node, 0, PK_R_RAW, PK_N_OWN) != 0;
 }
 
-/* Add a child entry of dir named bd->name (made unique by unique_block() once its block is
- * complete). Returns its index or 0. */
-static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role)
+/* Keep bd->name as entry x's own name. */
+static bool own_name(builder *bd, pk_entry *x)
+{
+    pk_doc *doc = bd->doc;
+    if (doc->nnames >= UINT32_MAX)
+        return false;
+    if (doc->nnames + 1 > doc->cap_names &&
+        !pk_memory_allows(doc, doc->cap_names * sizeof(pk_span)))
+        return false;
+    if (!pk_grow((void **)&doc->names, &doc->cap_names, doc->nnames + 1, sizeof(pk_span)) ||
+        !pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &doc->names[doc->nnames]))
+        return false;
+    x->name = (uint32_t)doc->nnames++;
+    x->name_kind = PK_N_OWN;
+    return true;
+}
+
+/* Add a child entry of dir, its name given by kind: for PK_N_OWN, bd->name (made unique by
+ * unique_block() once its block is complete). Returns its index or 0. */
+static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role,
+                          pk_name_kind kind)
 {
     pk_doc *doc = bd->doc;
     if (bd->name.failed)
@@ -240,11 +283,9 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
     pk_entry *x = &doc->entries[e];
     memset(x, 0, sizeof *x);
     /* duplicates within the directory are renamed once its block is complete (unique_block) */
-    if (bd->shared)
-        x->name = bd->share;
-    else if (!pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &x->name))
+    x->name_kind = (uint8_t)kind;
+    if (kind == PK_N_OWN && !own_name(bd, x))
         return oom(bd), 0;
-    bd->shared = false;
     x->parent = dir;
     x->node = node;
     x->key = key;
@@ -260,16 +301,20 @@ static uint32_t add_named(builder *bd, uint32_t dir, const char *name, uint32_t 
 {
     bd->name.len = 0;
     pk_buf_puts(&bd->name, name);
-    return add_entry(bd, dir, node, 0, role);
+    return add_entry(bd, dir, node, 0, role, PK_N_OWN);
 }
 
+/* Item i is named i: that is its position in the block, unless something came before it (an
+ * object's __reduce__, an array's NAME.raw), and then the name is kept. */
 static uint32_t add_indexed(builder *bd, uint32_t dir, uint64_t i, uint32_t node)
 {
+    if (i == bd->doc->nentries - bd->block)
+        return add_entry(bd, dir, node, 0, PK_R_VALUE, PK_N_INDEX);
     char t[24];
     size_t n = fmt_index(i, t);
     bd->name.len = 0;
     pk_buf_put(&bd->name, t, n);
-    return add_entry(bd, dir, node, 0, PK_R_VALUE);
+    return add_entry(bd, dir, node, 0, PK_R_VALUE, PK_N_OWN);
 }
 
 static int add_items(builder *bd, uint32_t dir, const pk_node *c)
@@ -287,15 +332,14 @@ static int add_pairs(builder *bd, uint32_t dir, const pk_node *c)
     for (uint32_t l = c->u.c.head; l && doc->links[l].next; l = doc->links[doc->links[l].next].next) {
         uint32_t key = doc->links[l].node;
         const pk_node *k = &doc->nodes[key];
+        pk_name_kind kind = PK_N_KEY;
         bd->name.len = 0;
-        if (k->kind == PK_K_STR && !(k->flags & PK_NF_SRC) &&
-            valid_name(doc->pool.data + k->u.s.pos, (size_t)k->u.s.len)) {
-            bd->shared = true;
-            bd->share = k->u.s;
-        } else {
+        if (!(k->kind == PK_K_STR && !(k->flags & PK_NF_SRC) &&
+              valid_name(doc->pool.data + k->u.s.pos, (size_t)k->u.s.len))) {
             key_name(doc, key, &bd->name);
+            kind = PK_N_OWN;
         }
-        if (!add_entry(bd, dir, doc->links[doc->links[l].next].node, key, PK_R_VALUE))
+        if (!add_entry(bd, dir, doc->links[doc->links[l].next].node, key, PK_R_VALUE, kind))
             return -1;
     }
     return 0;
@@ -448,9 +492,11 @@ static bool taken(const builder *bd, uint32_t first, uint32_t j, const char *nam
 static int rename_entry(builder *bd, uint32_t first, uint32_t j)
 {
     pk_doc *doc = bd->doc;
-    pk_entry *x = &doc->entries[first + j];
+    char buf[PK_NAME_BUF];
+    size_t len;
+    const char *name = pk_entry_name(doc, first + j, buf, &len);
     bd->name.len = 0;
-    pk_buf_put(&bd->name, doc->pool.data + x->name.pos, (size_t)x->name.len);
+    pk_buf_put(&bd->name, name, len);
     size_t base = bd->name.len;
     for (uint64_t k = 1;; k++) {
         char suffix[25];
@@ -470,7 +516,7 @@ static int rename_entry(builder *bd, uint32_t first, uint32_t j)
         if (!taken(bd, first, j, bd->name.data, bd->name.len))
             break;
     }
-    if (!pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &x->name))
+    if (!own_name(bd, &doc->entries[first + j]))
         return oom(bd);
     bd->name.len = 0;
     return 0;
@@ -503,8 +549,10 @@ static bool taken(const builder *bd, uint32_t first, uint32_t j, const char *nam
 
 static uint64_t entry_hash(const pk_doc *doc, uint32_t e)
 {
-    const pk_entry *x = &doc->entries[e];
-    return name_hash(x->parent, doc->pool.data + x->name.pos, (size_t)x->name.len);
+    char buf[PK_NAME_BUF];
+    size_t len;
+    const char *name = pk_entry_name(doc, e, buf, &len);
+    return name_hash(doc->entries[e].parent, name, len);
 }
 
 /* How far ahead the table slots of a large block are prefetched: a slot is a cache miss, and
@@ -522,9 +570,10 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
     if (n <= SMALL_DIR) {
         bd->scan = true;
         for (uint32_t j = 1; j < n; j++) {
-            const pk_entry *x = &doc->entries[first + j];
-            if (taken(bd, first, j, doc->pool.data + x->name.pos, (size_t)x->name.len) &&
-                rename_entry(bd, first, j) < 0)
+            char buf[PK_NAME_BUF];
+            size_t len;
+            const char *name = pk_entry_name(doc, first + j, buf, &len);
+            if (taken(bd, first, j, name, len) && rename_entry(bd, first, j) < 0)
                 return -1;
         }
         return 0;
@@ -550,10 +599,12 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
     for (uint32_t j = 0; j < n; j++)
         hash[j] = entry_hash(doc, first + j);
     for (uint32_t j = 0; j < n; j++) {
-        const pk_entry *x = &doc->entries[first + j];
+        char buf[PK_NAME_BUF];
+        size_t len;
+        const char *name = pk_entry_name(doc, first + j, buf, &len);
         if (j + PREFETCH_AHEAD < n)
             __builtin_prefetch(&bd->seen[hash[j + PREFETCH_AHEAD] & bd->seen_mask]);
-        if (seen_find(bd, dir, doc->pool.data + x->name.pos, (size_t)x->name.len, hash[j])) {
+        if (seen_find(bd, dir, name, len, hash[j])) {
             if (rename_entry(bd, first, j) < 0)
                 return -1;
             hash[j] = entry_hash(doc, first + j);
@@ -575,6 +626,9 @@ static int add_children(builder *bd, uint32_t dir)
     uint32_t first = (uint32_t)doc->nentries;
     const pk_entry x = doc->entries[dir];
     int rc = 0;
+    /* the children's index names are counted from here, so it is set before they are made */
+    doc->entries[dir].u.dir.first = first;
+    bd->block = first;
     if (x.role == PK_R_STREAM) {
         for (uint64_t i = 0; i < doc->ntops && rc == 0; i++)
             if (!add_indexed(bd, dir, i, doc->tops[i]))
@@ -597,8 +651,7 @@ static int add_children(builder *bd, uint32_t dir)
     }
     if (rc < 0 || unique_block(bd, dir, first, doc->nentries - first) < 0)
         return -1;
-    doc->entries[dir].first = first;
-    doc->entries[dir].count = (uint32_t)(doc->nentries - first);
+    doc->entries[dir].u.dir.count = (uint32_t)(doc->nentries - first);
     return 0;
 }
 
@@ -621,11 +674,11 @@ static int walk(builder *bd, uint32_t root)
     while (rc == 0 && depth > 0) {
         frame *f = &stack[depth - 1];
         pk_entry *d = &doc->entries[f->dir];
-        if (f->next >= d->count) {
+        if (f->next >= d->u.dir.count) {
             depth--;
             continue;
         }
-        uint32_t e = d->first + f->next++;
+        uint32_t e = d->u.dir.first + f->next++;
         pk_entry *x = &doc->entries[e];
         if (x->role != PK_R_VALUE || !pk_is_dir_value(doc, x->node)) {
             x->ftype = PK_FILE;
@@ -633,12 +686,12 @@ static int walk(builder *bd, uint32_t root)
         }
         if (bd->home[x->node]) {
             x->ftype = PK_LINK;
-            x->target = bd->home[x->node];
+            x->u.target = bd->home[x->node];
             continue;
         }
         x->ftype = PK_DIR;
         bd->home[x->node] = e;
-        doc->entries[f->dir].nsubdirs++;
+        doc->entries[f->dir].u.dir.nsubdirs++;
         if (depth >= doc->lim.max_depth) {
             uint64_t off = doc->nodes[x->node].offset;
             char what[96];
@@ -676,13 +729,13 @@ static int build_lookup(builder *bd)
     uint64_t k = 0;
     for (uint64_t i = 0; i < bd->nhashed; i++) {
         const pk_entry *d = &doc->entries[bd->hashed[i]];
-        for (uint64_t c = 0; c < d->count; c++) {
+        for (uint64_t c = 0; c < d->u.dir.count; c++) {
             if (k + PREFETCH_AHEAD < bd->nhashed_children)
                 __builtin_prefetch(&doc->lookup[bd->hashes[k + PREFETCH_AHEAD] & doc->lookup_mask]);
             uint64_t h = bd->hashes[k++] & doc->lookup_mask;
             while (doc->lookup[h])
                 h = (h + 1) & doc->lookup_mask;
-            doc->lookup[h] = (uint32_t)(d->first + c);
+            doc->lookup[h] = (uint32_t)(d->u.dir.first + c);
         }
     }
     return 0;
@@ -701,6 +754,7 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     pk_entry *root = &doc->entries[PK_ROOT];
     root->parent = PK_ROOT;
     root->ftype = PK_DIR;
+    root->name_kind = PK_N_OWN; /* pk_entry_name answers "" for the root */
     /* One pickle whose top is a container or object is the root; anything else (several
      * pickles, one scalar) is shown as an indexed folder of pickles. */
     if (doc->ntops == 1 && pk_is_dir_value(doc, doc->tops[0])) {
@@ -740,24 +794,23 @@ pk_ino pk_parent(const pk_doc *doc, pk_ino ino)
 uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir)
 {
     const pk_entry *x = &doc->entries[dir];
-    return x->ftype == PK_DIR ? x->count : 0;
+    return x->ftype == PK_DIR ? x->u.dir.count : 0;
 }
 
 pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i)
 {
-    return doc->entries[dir].first + i;
+    return doc->entries[dir].u.dir.first + i;
 }
 
 uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir)
 {
-    return doc->entries[dir].nsubdirs;
+    const pk_entry *x = &doc->entries[dir];
+    return x->ftype == PK_DIR ? x->u.dir.nsubdirs : 0;
 }
 
-const char *pk_name(const pk_doc *doc, pk_ino ino, size_t *len)
+const char *pk_name(const pk_doc *doc, pk_ino ino, char buf[PK_NAME_BUF], size_t *len)
 {
-    const pk_entry *x = &doc->entries[ino];
-    *len = (size_t)x->name.len;
-    return doc->pool.data ? doc->pool.data + x->name.pos : "";
+    return pk_entry_name(doc, (uint32_t)ino, buf, len);
 }
 
 pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
@@ -767,13 +820,14 @@ pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
     if (x->ftype != PK_DIR)
         return 0;
     /* names are unique in a directory: a child with this name is the one */
-    if (parse_index(name, len, &i) && i < x->count &&
-        entry_is(doc, (uint32_t)(x->first + i), (uint32_t)dir, name, len))
-        return x->first + i;
-    if (x->count <= SMALL_DIR) {
-        for (i = 0; i < x->count; i++)
-            if (entry_is(doc, (uint32_t)(x->first + i), (uint32_t)dir, name, len))
-                return x->first + i;
+    uint32_t first = x->u.dir.first, count = x->u.dir.count;
+    if (parse_index(name, len, &i) && i < count &&
+        entry_is(doc, (uint32_t)(first + i), (uint32_t)dir, name, len))
+        return first + i;
+    if (count <= SMALL_DIR) {
+        for (i = 0; i < count; i++)
+            if (entry_is(doc, (uint32_t)(first + i), (uint32_t)dir, name, len))
+                return first + i;
         return 0;
     }
     return table_find(doc, (uint32_t)dir, name, len); /* 0 for a directory named by index */

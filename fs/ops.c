@@ -262,11 +262,12 @@ static void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 static int child_name(const pk_doc *doc, pk_ino child, char *name)
 {
     const char *s;
+    char buf[PK_NAME_BUF];
     size_t len;
 
     if (check_entry(doc, child, ANY_TYPE, 0) != 0)
         return EIO;
-    s = pk_name(doc, child, &len);
+    s = pk_name(doc, child, buf, &len);
     if (s == NULL || len == 0 || len > NAME_MAX || memchr(s, '/', len) != NULL ||
         memchr(s, '\0', len) != NULL)
         return EIO;

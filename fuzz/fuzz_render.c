@@ -20,8 +20,9 @@
 
 static void check_name(const pk_doc *doc, pk_ino ino)
 {
+    char buf[PK_NAME_BUF];
     size_t len;
-    const char *name = pk_name(doc, ino, &len);
+    const char *name = pk_name(doc, ino, buf, &len);
     if (ino == PK_ROOT) {
         FUZZ_CHECK(len == 0);
         return;
