@@ -12,6 +12,7 @@
 #include "ckpt_i.h"
 #include "lift_i.h"
 #include "pk_i.h"
+#include "source_i.h"
 
 #include <errno.h>
 #include <math.h>
@@ -74,7 +75,11 @@ typedef struct dec {
     memo memo;
     bool nested; /* a pickle inside joblib's stream: no array wrappers of its own */
     int proto;   /* of the pickle being decoded: 0 until a PROTO says otherwise */
+    uint64_t release_at; /* pk_source_release() the bytes behind when pos reaches this */
 } dec;
+
+/* How often the decoder gives the mapped bytes behind it back. */
+#define RELEASE_STEP ((uint64_t)8 << 20)
 
 static int fail(dec *d, pk_code code, const char *what)
 {
@@ -1035,6 +1040,11 @@ static int run(dec *d, uint32_t *out)
     for (;;) {
         d->op_off = d->pos;
         d->op = -1;
+        if (d->pos >= d->release_at) {
+            if (d->src == d->doc->src)
+                pk_source_release(d->doc, d->pos);
+            d->release_at = d->pos + RELEASE_STEP;
+        }
         if (d->pos == d->end)
             return fail(d, PK_E_NO_STOP, "pickle ends without STOP");
         const uint8_t *p = take(d, 1);

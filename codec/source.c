@@ -58,6 +58,17 @@ int pk_source_memory(pk_doc *doc, const void *buf, size_t len, pk_error *err)
     return pk_format_open(doc, err);
 }
 
+void pk_source_release(pk_doc *doc, uint64_t upto)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    upto -= upto % page;
+    if (!doc->src_mapped || upto <= doc->src_released || upto > doc->src_len)
+        return;
+    madvise((void *)(doc->src + doc->src_released), (size_t)(upto - doc->src_released),
+            MADV_DONTNEED);
+    doc->src_released = upto;
+}
+
 void pk_source_settle(pk_doc *doc)
 {
     if (doc->src_mapped) {

@@ -12,6 +12,10 @@ int pk_source_memory(pk_doc *doc, const void *buf, size_t len, pk_error *err);
 /* Called when the tree is built: a mapped file is unmapped, and from then on source spans are
  * read with pread, so a file truncated under the mount gives EIO instead of SIGBUS. */
 void pk_source_settle(pk_doc *doc);
+/* The decoder is done with the mapped bytes before upto: they leave the process's memory (they
+ * stay in the page cache, and a later touch maps them again), so a big file does not add its
+ * whole size to the peak RSS. Does nothing for a source that is not a mapped file. */
+void pk_source_release(pk_doc *doc, uint64_t upto);
 void pk_source_close(pk_doc *doc);
 
 /* Has FILE changed (size, mtime, deleted) since it was decoded? */
