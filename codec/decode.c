@@ -98,7 +98,7 @@ static int failf(dec *d, pk_code code, const char *fmt, unsigned long long a,
 /* ---- the cursor ---- */
 
 /* n bytes at the cursor, or NULL (with the error set) when the stream or the frame ends first. */
-static const uint8_t *take(dec *d, uint64_t n)
+static const uint8_t *take_checked(dec *d, uint64_t n)
 {
     if (d->frame_end) {
         if (d->pos == d->frame_end) {
@@ -116,6 +116,19 @@ static const uint8_t *take(dec *d, uint64_t n)
     const uint8_t *p = d->src + d->pos;
     d->pos += n;
     return p;
+}
+
+/* The n bytes at pos, which then moves past them; NULL (the error set) when they are not all
+ * there, or not all in the current frame. Inline for the common case, which is every opcode. */
+static inline const uint8_t *take(dec *d, uint64_t n)
+{
+    if (n <= d->end - d->pos &&
+        (d->frame_end == 0 || (d->pos != d->frame_end && n <= d->frame_end - d->pos))) {
+        const uint8_t *p = d->src + d->pos;
+        d->pos += n;
+        return p;
+    }
+    return take_checked(d, n);
 }
 
 /* A length read from the file, checked against what is left before anything is done with it. */
@@ -218,30 +231,45 @@ static int64_t marker(dec *d)
     return (int64_t)d->marks[--d->nmarks];
 }
 
-int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item)
+/* Append items[0..n) to container's chain, as n consecutive links made at once (a SETITEMS of
+ * a thousand items grows the array once, not a thousand times). */
+static int chain_add_n(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n)
 {
     uint64_t first = doc->nlinks ? doc->nlinks : 1; /* link 0 is the end of every chain */
-    if (first >= UINT32_MAX ||
-        (first + 1 > doc->cap_links && !pk_memory_allows(doc, doc->cap_links * sizeof(pk_link))) ||
-        !pk_grow((void **)&doc->links, &doc->cap_links, first + 1, sizeof(pk_link)))
+    if (n == 0)
+        return 0;
+    if (n >= UINT32_MAX - first)
         return -1;
-    uint32_t l = (uint32_t)first;
-    doc->nlinks = first + 1;
-    doc->links[l].node = item;
-    doc->links[l].next = 0;
+    while (first + n > doc->cap_links) /* doubling, each step within the memory limit */
+        if (!pk_memory_allows(doc, doc->cap_links * sizeof(pk_link)) ||
+            !pk_grow((void **)&doc->links, &doc->cap_links, doc->cap_links + 1, sizeof(pk_link)))
+            return -1;
+    pk_link *lk = doc->links;
+    for (uint64_t i = 0; i < n; i++) {
+        lk[first + i].node = items[i];
+        lk[first + i].next = (uint32_t)(first + i + 1);
+    }
+    lk[first + n - 1].next = 0;
+    doc->nlinks = first + n;
     pk_chain *c = &doc->nodes[container].u.c;
     if (c->tail)
-        doc->links[c->tail].next = l;
+        lk[c->tail].next = (uint32_t)first;
     else
-        c->head = l;
-    c->tail = l;
-    c->count++;
+        c->head = (uint32_t)first;
+    c->tail = (uint32_t)(first + n - 1);
+    c->count += n;
     return 0;
 }
 
-static int add_item(dec *d, uint32_t container, uint32_t item)
+int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item)
 {
-    if (pk_chain_add(d->doc, container, item) < 0)
+    return chain_add_n(doc, container, &item, 1);
+}
+
+/* stack[from..sp) go into container's chain. */
+static int add_items(dec *d, uint32_t container, uint64_t from)
+{
+    if (chain_add_n(d->doc, container, d->stack + from, d->sp - from) < 0)
         return fail(d, PK_E_NOMEM, "out of memory");
     return 0;
 }
@@ -250,11 +278,8 @@ static int add_item(dec *d, uint32_t container, uint32_t item)
 static int collect(dec *d, pk_kind kind, uint64_t from)
 {
     uint32_t c = new_node(d, kind);
-    if (!c)
+    if (!c || add_items(d, c, from) < 0)
         return -1;
-    for (uint64_t i = from; i < d->sp; i++)
-        if (add_item(d, c, d->stack[i]) < 0)
-            return -1;
     d->sp = from;
     if (kind == PK_K_TUPLE || kind == PK_K_FROZENSET)
         d->doc->nodes[c].flags |= PK_NF_FROZEN;
@@ -455,6 +480,11 @@ static bool valid_utf8(const uint8_t *s, uint64_t len)
 {
     uint64_t i = 0;
     while (i < len) {
+        uint64_t w;
+        if (len - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ULL) == 0)) {
+            i += 8; /* eight ASCII bytes at once: most text is ASCII */
+            continue;
+        }
         if (s[i] < 0x80) {
             i++;
             continue;
@@ -894,6 +924,9 @@ static int check_hashable(dec *d, uint64_t from, uint64_t step)
 {
     for (uint64_t i = from; i < d->sp; i += step) {
         const char *type = "?";
+        pk_kind k = (pk_kind)d->doc->nodes[d->stack[i]].kind;
+        if (k != PK_K_BYTEARRAY && !PK_K_IS_CONTAINER(k))
+            continue; /* a str, an int...: hashable, the common case */
         if (!hashable(d, d->stack[i], &type)) {
             char what[64];
             snprintf(what, sizeof what, "unhashable type: '%s'", type);
@@ -943,9 +976,8 @@ static int add_to(dec *d, uint64_t at, pk_kind kind, int key_step, const char *r
     } else if (key_step && check_hashable(d, at, (uint64_t)key_step) < 0) {
         return -1;
     }
-    for (uint64_t i = at; i < d->sp; i++)
-        if (add_item(d, into, d->stack[i]) < 0)
-            return -1;
+    if (add_items(d, into, at) < 0)
+        return -1;
     d->sp = at;
     return 0;
 }

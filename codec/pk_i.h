@@ -65,6 +65,8 @@ enum {
     PK_NF_SRC = 1,      /* u.s lies in the source stream, not in the pool */
     PK_NF_FROZEN = 2,   /* a tuple: no more items may be added */
     PK_NF_HASHABLE = 4, /* a tuple or frozenset already found hashable (they never change) */
+    PK_NF_NAMED = 8,    /* tree.c: a str key already checked to be a valid name as it is... */
+    PK_NF_NAME_OK = 16, /* ...and found so: dict items it keys are named by it (PK_N_KEY) */
 };
 
 typedef struct pk_node {
@@ -179,6 +181,7 @@ struct pk_doc {
     uint64_t nnames, cap_names;
     uint32_t *lookup;  /* open-addressing table of entry indices, keyed by (parent, name) */
     uint64_t lookup_mask;
+    uint64_t hash_seed; /* of the names' hashes (tree.c), random per tree */
 
     pk_limits lim;
     bool over_memory;     /* a growth was refused by pk_memory_allows */
@@ -187,7 +190,14 @@ struct pk_doc {
 
 /* pool.c-like helpers (in pk_open.c) */
 bool pk_pool_add(pk_pool *p, const void *data, uint64_t len, pk_span *out);
-bool pk_grow(void **arr, uint64_t *cap, uint64_t need, size_t elem);
+/* Make room for need elements of *arr, doubling *cap; false when that cannot be done. Inline
+ * because it runs for nearly every value decoded and every entry laid out, and almost always
+ * finds the room already there. */
+bool pk_grow_slow(void **arr, uint64_t *cap, uint64_t need, size_t elem);
+static inline bool pk_grow(void **arr, uint64_t *cap, uint64_t need, size_t elem)
+{
+    return need <= *cap || pk_grow_slow(arr, cap, need, elem);
+}
 /* May doc hold `more` bytes more within lim.max_memory? When not, notes it (the error then
  * names the limit). Called before an array that a file can make grow doubles. */
 bool pk_memory_allows(pk_doc *doc, uint64_t more);

@@ -56,7 +56,7 @@ void pk_error_format(const pk_error *err, char *buf, size_t size)
     snprintf(buf, size, "%s at byte %llu (%s)", err->what, (unsigned long long)err->offset, name);
 }
 
-bool pk_grow(void **arr, uint64_t *cap, uint64_t need, size_t elem)
+bool pk_grow_slow(void **arr, uint64_t *cap, uint64_t need, size_t elem)
 {
     if (need <= *cap)
         return true;

@@ -20,6 +20,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 static size_t fmt_index(uint64_t i, char out[24]);
 
@@ -48,14 +50,28 @@ const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], 
 
 /* ---- the (parent, name) table ---- */
 
-static uint64_t name_hash(uint32_t parent, const char *name, size_t len)
+/* Eight bytes at a time, then mixed so that every bit of the hash depends on every byte. The
+ * seed is random per tree, so a file cannot be made of names that all fall in one slot. */
+static uint64_t name_hash(const pk_doc *doc, uint32_t parent, const char *name, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL ^ ((uint64_t)parent * 0x9e3779b97f4a7c15ULL);
-    for (size_t i = 0; i < len; i++) {
-        h ^= (uint8_t)name[i];
-        h *= 1099511628211ULL;
+    const uint64_t k = 0x9e3779b97f4a7c15ULL;
+    uint64_t h = (doc->hash_seed ^ len) + (uint64_t)parent * k;
+    uint64_t w;
+    for (; len >= 8; name += 8, len -= 8) {
+        memcpy(&w, name, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 32;
     }
-    return h ^ (h >> 29);
+    if (len) {
+        w = 0;
+        memcpy(&w, name, len);
+        h = (h ^ w) * k;
+    }
+    h ^= h >> 33; /* the finaliser of MurmurHash3 */
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 33);
 }
 
 static bool entry_is(const pk_doc *doc, uint32_t e, uint32_t parent, const char *name, size_t len)
@@ -72,7 +88,7 @@ static uint32_t table_find(const pk_doc *doc, uint32_t parent, const char *name,
 {
     if (!doc->lookup)
         return 0;
-    uint64_t h = name_hash(parent, name, len) & doc->lookup_mask;
+    uint64_t h = name_hash(doc, parent, name, len) & doc->lookup_mask;
     for (uint32_t e; (e = doc->lookup[h]) != 0; h = (h + 1) & doc->lookup_mask)
         if (entry_is(doc, e, parent, name, len))
             return e;
@@ -328,14 +344,19 @@ static int add_items(builder *bd, uint32_t dir, const pk_node *c)
 
 static int add_pairs(builder *bd, uint32_t dir, const pk_node *c)
 {
-    const pk_doc *doc = bd->doc;
+    pk_doc *doc = bd->doc;
     for (uint32_t l = c->u.c.head; l && doc->links[l].next; l = doc->links[doc->links[l].next].next) {
         uint32_t key = doc->links[l].node;
-        const pk_node *k = &doc->nodes[key];
+        pk_node *k = &doc->nodes[key];
         pk_name_kind kind = PK_N_KEY;
         bd->name.len = 0;
-        if (!(k->kind == PK_K_STR && !(k->flags & PK_NF_SRC) &&
-              valid_name(doc->pool.data + k->u.s.pos, (size_t)k->u.s.len))) {
+        /* a key shared by many dicts (the field names of records) is checked once */
+        if (k->kind == PK_K_STR && !(k->flags & (PK_NF_SRC | PK_NF_NAMED))) {
+            k->flags |= PK_NF_NAMED;
+            if (valid_name(doc->pool.data + k->u.s.pos, (size_t)k->u.s.len))
+                k->flags |= PK_NF_NAME_OK;
+        }
+        if (!(k->kind == PK_K_STR && (k->flags & PK_NF_NAME_OK))) {
             key_name(doc, key, &bd->name);
             kind = PK_N_OWN;
         }
@@ -544,7 +565,26 @@ static bool taken(const builder *bd, uint32_t first, uint32_t j, const char *nam
                 return true;
         return false;
     }
-    return seen_find(bd, dir, name, len, name_hash(dir, name, len));
+    return seen_find(bd, dir, name, len, name_hash(doc, dir, name, len));
+}
+
+static bool same_name(const pk_doc *doc, uint32_t a, uint32_t b)
+{
+    char buf[PK_NAME_BUF];
+    size_t len;
+    const char *name = pk_entry_name(doc, a, buf, &len);
+    return entry_is(doc, b, doc->entries[a].parent, name, len);
+}
+
+/* Cheaper than a hash, and enough to tell most names in a small block apart: the length and
+ * three of the bytes. */
+static uint32_t name_sketch(const pk_doc *doc, uint32_t e)
+{
+    char buf[PK_NAME_BUF];
+    size_t len;
+    const uint8_t *s = (const uint8_t *)pk_entry_name(doc, e, buf, &len);
+    return len == 0 ? 0 : (uint32_t)len << 24 | (uint32_t)s[0] << 16 | (uint32_t)s[len / 2] << 8 |
+                              s[len - 1];
 }
 
 static uint64_t entry_hash(const pk_doc *doc, uint32_t e)
@@ -552,7 +592,7 @@ static uint64_t entry_hash(const pk_doc *doc, uint32_t e)
     char buf[PK_NAME_BUF];
     size_t len;
     const char *name = pk_entry_name(doc, e, buf, &len);
-    return name_hash(doc->entries[e].parent, name, len);
+    return name_hash(doc, doc->entries[e].parent, name, len);
 }
 
 /* How far ahead the table slots of a large block are prefetched: a slot is a cache miss, and
@@ -568,13 +608,19 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
     if (n < 2 || indexed_block(doc, first, n))
         return 0;
     if (n <= SMALL_DIR) {
+        /* names are compared only where their sketches are equal */
+        uint32_t hash[SMALL_DIR];
         bd->scan = true;
-        for (uint32_t j = 1; j < n; j++) {
-            char buf[PK_NAME_BUF];
-            size_t len;
-            const char *name = pk_entry_name(doc, first + j, buf, &len);
-            if (taken(bd, first, j, name, len) && rename_entry(bd, first, j) < 0)
-                return -1;
+        for (uint32_t j = 0; j < n; j++) {
+            hash[j] = name_sketch(doc, first + j);
+            for (uint32_t i = 0; i < j; i++) {
+                if (hash[i] != hash[j] || !same_name(doc, first + i, first + j))
+                    continue;
+                if (rename_entry(bd, first, j) < 0)
+                    return -1;
+                hash[j] = name_sketch(doc, first + j);
+                break;
+            }
         }
         return 0;
     }
@@ -744,6 +790,8 @@ static int build_lookup(builder *bd)
 int pk_build_tree(pk_doc *doc, pk_error *err)
 {
     builder bd = {.doc = doc, .err = err, .set_steps = SET_STEPS};
+    if (getrandom(&doc->hash_seed, sizeof doc->hash_seed, GRND_NONBLOCK) != sizeof doc->hash_seed)
+        doc->hash_seed = (uint64_t)(uintptr_t)doc ^ (uint64_t)time(NULL); /* enough for a seed */
     bd.home = calloc(doc->nnodes, sizeof *bd.home);
     if (!bd.home || !pk_grow((void **)&doc->entries, &doc->cap_entries, 2, sizeof(pk_entry))) {
         free(bd.home);
