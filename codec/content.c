@@ -151,7 +151,7 @@ static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b)
     const pk_entry *x = &doc->entries[ino];
     if (x->ftype != PK_LINK)
         return -EINVAL;
-    uint32_t from = x->parent, to = x->u.target;
+    uint32_t from = x->parent, to = doc->branches[x->aux].u.target;
     uint64_t df = depth_of(doc, from), dt = depth_of(doc, to);
     uint32_t a = from, c = to;
     uint64_t ups = 0;

@@ -119,25 +119,32 @@ typedef enum pk_name_kind {
     PK_N_OWN,   /* doc->names[entry.name], in the pool (escaped, renamed, made by picklefs) */
 } pk_name_kind;
 
-/* An entry of the mounted tree: 32 bytes, and there is one per place in the tree. */
+/* An entry of the mounted tree: 20 bytes, and there is one per place in the tree. What only
+ * directories and symlinks need is in their pk_branch. */
 typedef struct pk_entry {
-    uint32_t node;   /* the value shown here; 0 for synthetic entries (see role) */
-    uint32_t parent; /* entry index; the root's parent is itself */
-    uint32_t key;    /* dict entries: the key's node, for user.pickle.key; else 0 */
-    uint32_t name;   /* PK_N_OWN: index in doc->names */
-    union {
-        struct {
-            uint32_t first; /* children are entries first .. first+count-1 */
-            uint32_t count;
-            uint32_t nsubdirs; /* children that are directories */
-        } dir;              /* ftype PK_DIR */
-        uint32_t target;    /* ftype PK_LINK: the entry it points to */
-    } u;
+    uint32_t node;     /* the value shown here; 0 for synthetic entries (see role) */
+    uint32_t parent;   /* entry index; the root's parent is itself */
+    uint32_t key;      /* dict entries: the key's node, for user.pickle.key; else 0 */
+    uint32_t aux;      /* PK_FILE: its PK_N_OWN name's index in doc->names;
+                          PK_DIR and PK_LINK: its index in doc->branches */
     uint8_t ftype;     /* pk_ftype */
     uint8_t role;      /* pk_role */
     uint8_t name_kind; /* pk_name_kind */
     uint8_t pad;
 } pk_entry;
+
+/* The rest of a directory or symlink entry. */
+typedef struct pk_branch {
+    uint32_t name; /* PK_N_OWN: index in doc->names */
+    union {
+        struct {
+            uint32_t first; /* children are entries first .. first+count-1 */
+            uint32_t count;
+            uint32_t nsubdirs; /* children that are directories */
+        } dir;              /* PK_DIR */
+        uint32_t target;    /* PK_LINK: the entry it points to */
+    } u;
+} pk_branch;
 
 /* Why an entry exists: most show a value; a few are made by picklefs. */
 typedef enum pk_role {
@@ -179,6 +186,8 @@ struct pk_doc {
     uint64_t nentries, cap_entries;
     pk_span *names;    /* the names entries keep themselves (PK_N_OWN) */
     uint64_t nnames, cap_names;
+    pk_branch *branches; /* of directory and symlink entries */
+    uint64_t nbranches, cap_branches;
     uint32_t *lookup;  /* open-addressing table of entry indices, keyed by (parent, name) */
     uint64_t lookup_mask;
     uint64_t hash_seed; /* of the names' hashes (tree.c), random per tree */
@@ -209,6 +218,10 @@ int pk_decode(pk_doc *doc, pk_error *err);
 
 /* tree.c: lay out the entries and the lookup table. */
 int pk_build_tree(pk_doc *doc, pk_error *err);
+static inline pk_branch *pk_branch_of(const pk_doc *doc, uint32_t dir_or_link)
+{
+    return &doc->branches[doc->entries[dir_or_link].aux];
+}
 /* Entry e's name: in the pool, or written into buf (an index name). */
 const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], size_t *len);
 

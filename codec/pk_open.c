@@ -111,12 +111,14 @@ static pk_doc *doc_new(const pk_limits *lim)
     return doc;
 }
 
-/* The bytes held by the arrays that a file can make grow: values, links, calls, entries, names. */
+/* The bytes held by the arrays that a file can make grow: values, links, calls, entries, names,
+ * branches. */
 static uint64_t memory_used(const pk_doc *doc)
 {
     return doc->cap_nodes * sizeof(pk_node) + doc->cap_links * sizeof(pk_link) +
            doc->cap_calls * sizeof(pk_call) + doc->cap_entries * sizeof(pk_entry) +
-           doc->cap_names * sizeof(pk_span) + doc->pool.cap;
+           doc->cap_names * sizeof(pk_span) + doc->cap_branches * sizeof(pk_branch) +
+           doc->pool.cap;
 }
 
 bool pk_memory_allows(pk_doc *doc, uint64_t more)
@@ -190,6 +192,7 @@ void pk_close(pk_doc *doc)
     free(doc->tops);
     free(doc->entries);
     free(doc->names);
+    free(doc->branches);
     free(doc->lookup);
     free(doc);
 }

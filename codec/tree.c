@@ -36,15 +36,17 @@ const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], 
     }
     switch ((pk_name_kind)x->name_kind) {
     case PK_N_INDEX:
-        *len = fmt_index(e - doc->entries[x->parent].u.dir.first, buf);
+        *len = fmt_index(e - pk_branch_of(doc, x->parent)->u.dir.first, buf);
         return buf;
     case PK_N_KEY:
         *len = (size_t)doc->nodes[x->key].u.s.len;
         return doc->pool.data + doc->nodes[x->key].u.s.pos;
     case PK_N_OWN:
-    default:
-        *len = (size_t)doc->names[x->name].len;
-        return doc->pool.data + doc->names[x->name].pos;
+    default: {
+        uint32_t name = x->ftype == PK_FILE ? x->aux : doc->branches[x->aux].name;
+        *len = (size_t)doc->names[name].len;
+        return doc->pool.data + doc->names[name].pos;
+    }
     }
 }
 
@@ -256,7 +258,7 @@ static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
     return add_entry(bd, dir, bd->doc->entries[e].node, 0, PK_R_RAW, PK_N_OWN) != 0;
 }
 
-/* Keep bd->name as entry x's own name. */
+/* Keep bd->name as entry x's own name (where pk_entry_name looks for it). */
 static bool own_name(builder *bd, pk_entry *x)
 {
     pk_doc *doc = bd->doc;
@@ -268,8 +270,30 @@ static bool own_name(builder *bd, pk_entry *x)
     if (!pk_grow((void **)&doc->names, &doc->cap_names, doc->nnames + 1, sizeof(pk_span)) ||
         !pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &doc->names[doc->nnames]))
         return false;
-    x->name = (uint32_t)doc->nnames++;
+    if (x->ftype == PK_FILE)
+        x->aux = (uint32_t)doc->nnames++;
+    else
+        doc->branches[x->aux].name = (uint32_t)doc->nnames++;
     x->name_kind = PK_N_OWN;
+    return true;
+}
+
+/* Entry x becomes a directory or a symlink (ftype), with a branch to hold what that needs; its
+ * own name, if it has one, moves there. */
+static bool make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
+{
+    pk_doc *doc = bd->doc;
+    if (doc->nbranches >= UINT32_MAX ||
+        (doc->nbranches + 1 > doc->cap_branches &&
+         !pk_memory_allows(doc, doc->cap_branches * sizeof(pk_branch))) ||
+        !pk_grow((void **)&doc->branches, &doc->cap_branches, doc->nbranches + 1,
+                 sizeof(pk_branch)))
+        return false;
+    pk_branch *b = &doc->branches[doc->nbranches];
+    memset(b, 0, sizeof *b);
+    b->name = x->ftype == PK_FILE ? x->aux : 0;
+    x->aux = (uint32_t)doc->nbranches++;
+    x->ftype = (uint8_t)ftype;
     return true;
 }
 
@@ -298,6 +322,7 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
     uint32_t e = (uint32_t)doc->nentries;
     pk_entry *x = &doc->entries[e];
     memset(x, 0, sizeof *x);
+    x->ftype = PK_FILE; /* until walk() finds it is a directory or a symlink */
     /* duplicates within the directory are renamed once its block is complete (unique_block) */
     x->name_kind = (uint8_t)kind;
     if (kind == PK_N_OWN && !own_name(bd, x))
@@ -673,7 +698,7 @@ static int add_children(builder *bd, uint32_t dir)
     const pk_entry x = doc->entries[dir];
     int rc = 0;
     /* the children's index names are counted from here, so it is set before they are made */
-    doc->entries[dir].u.dir.first = first;
+    pk_branch_of(doc, dir)->u.dir.first = first;
     bd->block = first;
     if (x.role == PK_R_STREAM) {
         for (uint64_t i = 0; i < doc->ntops && rc == 0; i++)
@@ -697,7 +722,7 @@ static int add_children(builder *bd, uint32_t dir)
     }
     if (rc < 0 || unique_block(bd, dir, first, doc->nentries - first) < 0)
         return -1;
-    doc->entries[dir].u.dir.count = (uint32_t)(doc->nentries - first);
+    pk_branch_of(doc, dir)->u.dir.count = (uint32_t)(doc->nentries - first);
     return 0;
 }
 
@@ -719,25 +744,29 @@ static int walk(builder *bd, uint32_t root)
         stack[depth++] = (frame){root, 0};
     while (rc == 0 && depth > 0) {
         frame *f = &stack[depth - 1];
-        pk_entry *d = &doc->entries[f->dir];
+        pk_branch *d = pk_branch_of(doc, f->dir);
         if (f->next >= d->u.dir.count) {
             depth--;
             continue;
         }
         uint32_t e = d->u.dir.first + f->next++;
         pk_entry *x = &doc->entries[e];
-        if (x->role != PK_R_VALUE || !pk_is_dir_value(doc, x->node)) {
-            x->ftype = PK_FILE;
-            continue;
-        }
+        if (x->role != PK_R_VALUE || !pk_is_dir_value(doc, x->node))
+            continue; /* a file */
         if (bd->home[x->node]) {
-            x->ftype = PK_LINK;
-            x->u.target = bd->home[x->node];
+            if (!make_branch(bd, x, PK_LINK)) {
+                rc = oom(bd);
+                break;
+            }
+            doc->branches[x->aux].u.target = bd->home[x->node];
             continue;
         }
-        x->ftype = PK_DIR;
+        d->u.dir.nsubdirs++; /* before make_branch, which may move the branches */
+        if (!make_branch(bd, x, PK_DIR)) {
+            rc = oom(bd);
+            break;
+        }
         bd->home[x->node] = e;
-        doc->entries[f->dir].u.dir.nsubdirs++;
         if (depth >= doc->lim.max_depth) {
             uint64_t off = doc->nodes[x->node].offset;
             char what[96];
@@ -774,7 +803,7 @@ static int build_lookup(builder *bd)
     doc->lookup_mask = size - 1;
     uint64_t k = 0;
     for (uint64_t i = 0; i < bd->nhashed; i++) {
-        const pk_entry *d = &doc->entries[bd->hashed[i]];
+        const pk_branch *d = pk_branch_of(doc, bd->hashed[i]);
         for (uint64_t c = 0; c < d->u.dir.count; c++) {
             if (k + PREFETCH_AHEAD < bd->nhashed_children)
                 __builtin_prefetch(&doc->lookup[bd->hashes[k + PREFETCH_AHEAD] & doc->lookup_mask]);
@@ -801,8 +830,12 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     doc->nentries = 2;
     pk_entry *root = &doc->entries[PK_ROOT];
     root->parent = PK_ROOT;
-    root->ftype = PK_DIR;
+    root->ftype = PK_FILE;
     root->name_kind = PK_N_OWN; /* pk_entry_name answers "" for the root */
+    if (!make_branch(&bd, root, PK_DIR)) {
+        free(bd.home);
+        return oom(&bd);
+    }
     /* One pickle whose top is a container or object is the root; anything else (several
      * pickles, one scalar) is shown as an indexed folder of pickles. */
     if (doc->ntops == 1 && pk_is_dir_value(doc, doc->tops[0])) {
@@ -842,18 +875,18 @@ pk_ino pk_parent(const pk_doc *doc, pk_ino ino)
 uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir)
 {
     const pk_entry *x = &doc->entries[dir];
-    return x->ftype == PK_DIR ? x->u.dir.count : 0;
+    return x->ftype == PK_DIR ? doc->branches[x->aux].u.dir.count : 0;
 }
 
 pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i)
 {
-    return doc->entries[dir].u.dir.first + i;
+    return pk_branch_of(doc, (uint32_t)dir)->u.dir.first + i;
 }
 
 uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir)
 {
     const pk_entry *x = &doc->entries[dir];
-    return x->ftype == PK_DIR ? x->u.dir.nsubdirs : 0;
+    return x->ftype == PK_DIR ? doc->branches[x->aux].u.dir.nsubdirs : 0;
 }
 
 const char *pk_name(const pk_doc *doc, pk_ino ino, char buf[PK_NAME_BUF], size_t *len)
@@ -868,7 +901,8 @@ pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
     if (x->ftype != PK_DIR)
         return 0;
     /* names are unique in a directory: a child with this name is the one */
-    uint32_t first = x->u.dir.first, count = x->u.dir.count;
+    const pk_branch *b = &doc->branches[x->aux];
+    uint32_t first = b->u.dir.first, count = b->u.dir.count;
     if (parse_index(name, len, &i) && i < count &&
         entry_is(doc, (uint32_t)(first + i), (uint32_t)dir, name, len))
         return first + i;
