@@ -98,8 +98,9 @@ static uint32_t table_find(const pk_doc *doc, uint32_t parent, const char *name,
 }
 
 /* Directories with more children than this are hashed (unless named by index); smaller ones
- * are scanned, which costs less than a cache miss into a big table. */
-#define SMALL_DIR 16
+ * are scanned, which costs less than a cache miss into a big table (records of a few dozen
+ * fields are common, and a lookup is a FUSE round trip anyway). */
+#define SMALL_DIR 64
 
 /* i in decimal, as list entries are named; returns the length. */
 static size_t fmt_index(uint64_t i, char out[24])
@@ -601,15 +602,15 @@ static bool same_name(const pk_doc *doc, uint32_t a, uint32_t b)
     return entry_is(doc, b, doc->entries[a].parent, name, len);
 }
 
-/* Cheaper than a hash, and enough to tell most names in a small block apart: the length and
- * three of the bytes. */
+/* Cheaper than a hash, and enough to tell most names in a small block apart: the length, the
+ * first byte and the last two (field names tend to differ at their ends). */
 static uint32_t name_sketch(const pk_doc *doc, uint32_t e)
 {
     char buf[PK_NAME_BUF];
     size_t len;
     const uint8_t *s = (const uint8_t *)pk_entry_name(doc, e, buf, &len);
-    return len == 0 ? 0 : (uint32_t)len << 24 | (uint32_t)s[0] << 16 | (uint32_t)s[len / 2] << 8 |
-                              s[len - 1];
+    return len == 0 ? 0 : (uint32_t)len << 24 ^ (uint32_t)s[0] << 16 ^ (uint32_t)s[len / 2] << 8 ^
+                              (uint32_t)s[len - 1] ^ (uint32_t)s[len - 1 - (len > 1)] << 4;
 }
 
 static uint64_t entry_hash(const pk_doc *doc, uint32_t e)
@@ -649,7 +650,7 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
         }
         return 0;
     }
-    uint64_t cap = 1024;
+    uint64_t cap = 64;
     while (cap < 2 * n)
         cap *= 2;
     if (!pk_grow((void **)&bd->hashed, &bd->cap_hashed, bd->nhashed + 1, sizeof(uint32_t)) ||

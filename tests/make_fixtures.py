@@ -159,6 +159,9 @@ def collisions():
         "empty": {"": 1, "''": 2},
         "truncated": {"x" * 300: 1, "x" * 301: 2, "x" * 302: 3},
         "three": {"k": 1, b"k": 2, "b'k'": 3, "b'k'~1": 4},
+        # directories past the size that is scanned, and past the one that is hashed
+        "mid": {k: i for i in range(20) for k in (i, str(i), "%d~1" % i)},
+        "wide": {k: i for i in range(400) for k in (i, str(i))},
     }
 
 
