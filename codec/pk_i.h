@@ -40,7 +40,7 @@ typedef enum pk_kind {
     PK_K_DICT,      /* u.c: key, value, key, value... */
     PK_K_SET,       /* u.c: items */
     PK_K_FROZENSET, /* u.c: items */
-    PK_K_OBJECT,    /* an opaque call: everything is in doc->calls[call] */
+    PK_K_OBJECT,    /* an opaque call: everything is in doc->calls[call] (u.c.home aside) */
 } pk_kind;
 
 #define PK_K_IS_CONTAINER(k) ((k) >= PK_K_LIST)
@@ -54,7 +54,9 @@ typedef struct pk_span {
 /* A chain of items. head/tail index doc->links; 0 is the end of a chain. */
 typedef struct pk_chain {
     uint32_t head, tail;
-    uint64_t count; /* links in the chain: a dict has 2 per item */
+    uint32_t count; /* links in the chain: a dict has 2 per item (there are < 2^32 links) */
+    uint32_t home;  /* tree.c: the entry of the value's first place in the tree, once laid out;
+                       objects, which have no chain, keep theirs here too */
 } pk_chain;
 
 /* Strings and bytes up to this long are copied into the pool while decoding; longer ones stay

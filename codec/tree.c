@@ -215,7 +215,6 @@ static void key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
 typedef struct builder {
     pk_doc *doc;
     pk_error *err;
-    uint32_t *home;   /* node -> the entry of its first place, for containers */
     uint64_t set_steps; /* left of SET_STEPS */
     pk_buf name;      /* scratch: the next entry's name, when it is PK_N_OWN */
     uint32_t block;   /* the first entry of the block being laid out */
@@ -754,12 +753,13 @@ static int walk(builder *bd, uint32_t root)
         pk_entry *x = &doc->entries[e];
         if (x->role != PK_R_VALUE || !pk_is_dir_value(doc, x->node))
             continue; /* a file */
-        if (bd->home[x->node]) {
+        uint32_t *home = &doc->nodes[x->node].u.c.home;
+        if (*home) {
             if (!make_branch(bd, x, PK_LINK)) {
                 rc = oom(bd);
                 break;
             }
-            doc->branches[x->aux].u.target = bd->home[x->node];
+            doc->branches[x->aux].u.target = *home;
             continue;
         }
         d->u.dir.nsubdirs++; /* before make_branch, which may move the branches */
@@ -767,7 +767,7 @@ static int walk(builder *bd, uint32_t root)
             rc = oom(bd);
             break;
         }
-        bd->home[x->node] = e;
+        *home = e;
         if (depth >= doc->lim.max_depth) {
             uint64_t off = doc->nodes[x->node].offset;
             char what[96];
@@ -822,26 +822,21 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     builder bd = {.doc = doc, .err = err, .set_steps = SET_STEPS};
     if (getrandom(&doc->hash_seed, sizeof doc->hash_seed, GRND_NONBLOCK) != sizeof doc->hash_seed)
         doc->hash_seed = (uint64_t)(uintptr_t)doc ^ (uint64_t)time(NULL); /* enough for a seed */
-    bd.home = calloc(doc->nnodes, sizeof *bd.home);
-    if (!bd.home || !pk_grow((void **)&doc->entries, &doc->cap_entries, 2, sizeof(pk_entry))) {
-        free(bd.home);
+    if (!pk_grow((void **)&doc->entries, &doc->cap_entries, 2, sizeof(pk_entry)))
         return oom(&bd);
-    }
     memset(doc->entries, 0, 2 * sizeof(pk_entry));
     doc->nentries = 2;
     pk_entry *root = &doc->entries[PK_ROOT];
     root->parent = PK_ROOT;
     root->ftype = PK_FILE;
     root->name_kind = PK_N_OWN; /* pk_entry_name answers "" for the root */
-    if (!make_branch(&bd, root, PK_DIR)) {
-        free(bd.home);
+    if (!make_branch(&bd, root, PK_DIR))
         return oom(&bd);
-    }
     /* One pickle whose top is a container or object is the root; anything else (several
      * pickles, one scalar) is shown as an indexed folder of pickles. */
     if (doc->ntops == 1 && pk_is_dir_value(doc, doc->tops[0])) {
         root->node = doc->tops[0];
-        bd.home[root->node] = PK_ROOT;
+        doc->nodes[root->node].u.c.home = PK_ROOT;
     } else {
         root->role = PK_R_STREAM;
     }
@@ -849,7 +844,6 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     if (rc == 0 && build_lookup(&bd) < 0)
         rc = -1;
     pk_buf_free(&bd.name);
-    free(bd.home);
     free(bd.seen);
     free(bd.hashed);
     free(bd.hashes);
