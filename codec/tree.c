@@ -250,7 +250,8 @@ static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
     size_t full, len;
     const char *name = pk_entry_name(bd->doc, e, buf, &full);
     len = full;
-    while (len > NAME_MAX_BYTES - 4 || (len > 0 && len < full && ((uint8_t)name[len] & 0xc0) == 0x80))
+    while (len > NAME_MAX_BYTES - 4 ||
+           (len > 0 && len < full && ((uint8_t)name[len] & 0xc0) == 0x80))
         len--;
     bd->name.len = 0;
     pk_buf_put(&bd->name, name, len);
