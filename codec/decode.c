@@ -269,6 +269,8 @@ int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item)
 /* stack[from..sp) go into container's chain. */
 static int add_items(dec *d, uint32_t container, uint64_t from)
 {
+    if (from == d->sp)
+        return 0; /* nothing to add, and maybe no stack yet */
     if (chain_add_n(d->doc, container, d->stack + from, d->sp - from) < 0)
         return fail(d, PK_E_NOMEM, "out of memory");
     return 0;
