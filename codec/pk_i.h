@@ -118,7 +118,8 @@ enum { PK_T_DATETIME = PK_T__BUILTIN_COUNT, PK_T_DATE, PK_T_TIME, PK_T_TIMEDELTA
 typedef enum pk_name_kind {
     PK_N_INDEX, /* its position in the parent's block, in decimal (lists, tuples, sets) */
     PK_N_KEY,   /* the bytes of its str key, node entry.key, in the pool */
-    PK_N_OWN,   /* doc->names[entry.name], in the pool (escaped, renamed, made by picklefs) */
+    PK_N_OWN,   /* a span of the pool kept in doc->names (escaped, renamed, made by picklefs):
+                   its index is a file's entry.aux, or a directory's or symlink's branch.name */
 } pk_name_kind;
 
 /* An entry of the mounted tree: 20 bytes, and there is one per place in the tree. What only
