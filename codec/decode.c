@@ -171,9 +171,7 @@ static uint32_t new_node(dec *d, pk_kind kind)
     if (doc->nnodes >= doc->lim.max_nodes || doc->nnodes >= UINT32_MAX)
         return failf(d, PK_E_NODE_LIMIT, "more than %llu values (the limit)",
                      (unsigned long long)doc->lim.max_nodes, 0), 0;
-    if ((doc->nnodes + 1 > doc->cap_nodes &&
-         !pk_memory_allows(doc, doc->cap_nodes * sizeof(pk_node))) ||
-        !pk_grow((void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
+    if (!pk_doc_grow(doc, (void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
         return fail(d, PK_E_NOMEM, "out of memory"), 0;
     uint32_t i = (uint32_t)doc->nnodes++;
     memset(&doc->nodes[i], 0, sizeof(pk_node));
@@ -240,10 +238,8 @@ static int chain_add_n(pk_doc *doc, uint32_t container, const uint32_t *items, u
         return 0;
     if (n >= UINT32_MAX - first)
         return -1;
-    while (first + n > doc->cap_links) /* doubling, each step within the memory limit */
-        if (!pk_memory_allows(doc, doc->cap_links * sizeof(pk_link)) ||
-            !pk_grow((void **)&doc->links, &doc->cap_links, doc->cap_links + 1, sizeof(pk_link)))
-            return -1;
+    if (!pk_doc_grow(doc, (void **)&doc->links, &doc->cap_links, first + n, sizeof(pk_link)))
+        return -1;
     pk_link *lk = doc->links;
     for (uint64_t i = 0; i < n; i++) {
         lk[first + i].node = items[i];
@@ -806,7 +802,7 @@ static uint32_t new_call(dec *d, uint32_t node)
     if (doc->ncalls == 0)
         doc->ncalls = 1; /* call 0 means "none" */
     if (doc->ncalls >= UINT32_MAX ||
-        !pk_grow((void **)&doc->calls, &doc->cap_calls, doc->ncalls + 1, sizeof(pk_call)))
+        !pk_doc_grow(doc, (void **)&doc->calls, &doc->cap_calls, doc->ncalls + 1, sizeof(pk_call)))
         return fail(d, PK_E_NOMEM, "out of memory"), 0;
     uint32_t c = (uint32_t)doc->ncalls++;
     memset(&doc->calls[c], 0, sizeof(pk_call));

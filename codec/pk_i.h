@@ -196,7 +196,7 @@ struct pk_doc {
     uint64_t hash_seed; /* of the names' hashes (tree.c), random per tree */
 
     pk_limits lim;
-    bool over_memory;     /* a growth was refused by pk_memory_allows */
+    bool over_memory;     /* a growth was refused by pk_doc_grow (max_memory) */
     struct pk_ckpt *ckpt; /* archives and arrays (ckpt_i.h); NULL for a plain pickle */
 };
 
@@ -210,9 +210,15 @@ static inline bool pk_grow(void **arr, uint64_t *cap, uint64_t need, size_t elem
 {
     return need <= *cap || pk_grow_slow(arr, cap, need, elem);
 }
-/* May doc hold `more` bytes more within lim.max_memory? When not, notes it (the error then
- * names the limit). Called before an array that a file can make grow doubles. */
-bool pk_memory_allows(pk_doc *doc, uint64_t more);
+/* pk_grow for the arrays of doc that max_memory counts (values, links, calls, entries, names,
+ * branches): a growth past the limit is refused and noted, and pk_open then names the limit
+ * in its error. */
+bool pk_doc_grow_slow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need, size_t elem);
+static inline bool pk_doc_grow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need,
+                               size_t elem)
+{
+    return need <= *cap || pk_doc_grow_slow(doc, arr, cap, need, elem);
+}
 const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n);
 void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, const char *what);
 

@@ -56,17 +56,25 @@ void pk_error_format(const pk_error *err, char *buf, size_t size)
     snprintf(buf, size, "%s at byte %llu (%s)", err->what, (unsigned long long)err->offset, name);
 }
 
+/* The capacity pk_grow gives for need elements: cap doubled (16 to start) until it holds them;
+ * 0 when that overflows. */
+static uint64_t grown_cap(uint64_t cap, uint64_t need, size_t elem)
+{
+    uint64_t ncap = cap ? cap : 16;
+    while (ncap < need) {
+        if (ncap > UINT64_MAX / 2)
+            return 0;
+        ncap *= 2;
+    }
+    return ncap > SIZE_MAX / elem ? 0 : ncap;
+}
+
 bool pk_grow_slow(void **arr, uint64_t *cap, uint64_t need, size_t elem)
 {
     if (need <= *cap)
         return true;
-    uint64_t ncap = *cap ? *cap : 16;
-    while (ncap < need) {
-        if (ncap > UINT64_MAX / 2)
-            return false;
-        ncap *= 2;
-    }
-    if (ncap > SIZE_MAX / elem)
+    uint64_t ncap = grown_cap(*cap, need, elem);
+    if (!ncap)
         return false;
     void *p = realloc(*arr, (size_t)ncap * elem);
     if (!p)
@@ -121,18 +129,24 @@ static uint64_t memory_used(const pk_doc *doc)
            doc->pool.cap;
 }
 
-bool pk_memory_allows(pk_doc *doc, uint64_t more)
+bool pk_doc_grow_slow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need, size_t elem)
 {
-    if (memory_used(doc) + more <= doc->lim.max_memory)
+    if (need <= *cap)
         return true;
-    doc->over_memory = true;
-    return false;
+    uint64_t ncap = grown_cap(*cap, need, elem);
+    if (!ncap)
+        return false;
+    if (memory_used(doc) + (ncap - *cap) * elem > doc->lim.max_memory) {
+        doc->over_memory = true;
+        return false;
+    }
+    return pk_grow_slow(arr, cap, need, elem);
 }
 
 static int decode_and_lay_out(pk_doc *doc, pk_error *err)
 {
     if (pk_decode(doc, err) < 0 || pk_build_tree(doc, err) < 0) {
-        /* a growth refused by pk_memory_allows surfaces as out of memory: say which */
+        /* a growth refused by pk_doc_grow surfaces as out of memory: say which */
         if (doc->over_memory && err->code == PK_E_NOMEM) {
             err->code = PK_E_MEMORY_LIMIT;
             snprintf(err->what, sizeof err->what, "memory past the limit of %llu bytes",

@@ -217,7 +217,6 @@ typedef struct builder {
     pk_error *err;
     uint64_t set_steps; /* left of SET_STEPS */
     pk_buf name;      /* scratch: the next entry's name, when it is PK_N_OWN */
-    uint32_t block;   /* the first entry of the block being laid out */
     uint64_t *seen;   /* the block being made unique, when large: a table of its entries, each
                          slot (high half of the name's hash) << 32 | entry, 0 when empty */
     uint64_t seen_mask, seen_alloc;
@@ -265,10 +264,8 @@ static bool own_name(builder *bd, pk_entry *x)
     pk_doc *doc = bd->doc;
     if (doc->nnames >= UINT32_MAX)
         return false;
-    if (doc->nnames + 1 > doc->cap_names &&
-        !pk_memory_allows(doc, doc->cap_names * sizeof(pk_span)))
-        return false;
-    if (!pk_grow((void **)&doc->names, &doc->cap_names, doc->nnames + 1, sizeof(pk_span)) ||
+    if (!pk_doc_grow(doc, (void **)&doc->names, &doc->cap_names, doc->nnames + 1,
+                     sizeof(pk_span)) ||
         !pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &doc->names[doc->nnames]))
         return false;
     if (x->ftype == PK_FILE)
@@ -285,10 +282,8 @@ static bool make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
 {
     pk_doc *doc = bd->doc;
     if (doc->nbranches >= UINT32_MAX ||
-        (doc->nbranches + 1 > doc->cap_branches &&
-         !pk_memory_allows(doc, doc->cap_branches * sizeof(pk_branch))) ||
-        !pk_grow((void **)&doc->branches, &doc->cap_branches, doc->nbranches + 1,
-                 sizeof(pk_branch)))
+        !pk_doc_grow(doc, (void **)&doc->branches, &doc->cap_branches, doc->nbranches + 1,
+                     sizeof(pk_branch)))
         return false;
     pk_branch *b = &doc->branches[doc->nbranches];
     memset(b, 0, sizeof *b);
@@ -311,15 +306,13 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
                      opcode_at(doc, doc->nodes[node].offset), "more entries than the limit");
         return 0;
     }
-    if (doc->nentries + 1 > doc->cap_entries &&
-        !pk_memory_allows(doc, doc->cap_entries * sizeof(pk_entry))) {
-        /* named as the memory limit by pk_open, at the value being laid out */
+    if (!pk_doc_grow(doc, (void **)&doc->entries, &doc->cap_entries, doc->nentries + 1,
+                     sizeof(pk_entry))) {
+        /* out of memory, or the memory limit (pk_open names it), at the value being laid out */
         pk_set_error(bd->err, PK_E_NOMEM, doc->nodes[node].offset,
                      opcode_at(doc, doc->nodes[node].offset), "out of memory");
         return 0;
     }
-    if (!pk_grow((void **)&doc->entries, &doc->cap_entries, doc->nentries + 1, sizeof(pk_entry)))
-        return oom(bd), 0;
     uint32_t e = (uint32_t)doc->nentries;
     pk_entry *x = &doc->entries[e];
     memset(x, 0, sizeof *x);
@@ -350,7 +343,7 @@ static uint32_t add_named(builder *bd, uint32_t dir, const char *name, uint32_t 
  * object's __reduce__, an array's NAME.raw), and then the name is kept. */
 static uint32_t add_indexed(builder *bd, uint32_t dir, uint64_t i, uint32_t node)
 {
-    if (i == bd->doc->nentries - bd->block)
+    if (i == bd->doc->nentries - pk_branch_of(bd->doc, dir)->u.dir.first)
         return add_entry(bd, dir, node, 0, PK_R_VALUE, PK_N_INDEX);
     char t[24];
     size_t n = fmt_index(i, t);
@@ -700,7 +693,6 @@ static int add_children(builder *bd, uint32_t dir)
     int rc = 0;
     /* the children's index names are counted from here, so it is set before they are made */
     pk_branch_of(doc, dir)->u.dir.first = first;
-    bd->block = first;
     if (x.role == PK_R_STREAM) {
         for (uint64_t i = 0; i < doc->ntops && rc == 0; i++)
             if (!add_indexed(bd, dir, i, doc->tops[i]))
