@@ -162,6 +162,20 @@ int pk_float_repr(double f, char out[32])
     return n;
 }
 
+/* Digit groups d[n-1] (most significant) .. d[0]: the first as `first` prints it, the rest
+ * zero-padded by `rest` ("%08x" for base 2^32, "%09u" for base 10^9). */
+static void put_groups(pk_buf *b, const uint32_t *d, uint64_t n, const char *first,
+                       const char *rest)
+{
+    char t[16];
+    int k = snprintf(t, sizeof t, first, d[n - 1]);
+    pk_buf_put(b, t, (size_t)k);
+    for (uint64_t i = n - 1; i-- > 0;) {
+        k = snprintf(t, sizeof t, rest, d[i]);
+        pk_buf_put(b, t, (size_t)k);
+    }
+}
+
 /* LONG1/LONG4 payloads: little-endian two's complement. Decimal conversion is quadratic, so
  * past max_digits the value is written in hexadecimal (0x...), which is linear. */
 bool pk_long_to_decimal(const uint8_t *le, uint64_t n, pk_buf *b, uint64_t max_digits)
@@ -193,13 +207,7 @@ bool pk_long_to_decimal(const uint8_t *le, uint64_t n, pk_buf *b, uint64_t max_d
         return !b->failed;
     }
     if ((double)nlimbs * 32 * 0.30103 > (double)max_digits) {
-        char h[16];
-        int k = snprintf(h, sizeof h, "0x%x", limbs[nlimbs - 1]);
-        pk_buf_put(b, h, (size_t)k);
-        for (uint64_t i = nlimbs - 1; i-- > 0;) {
-            k = snprintf(h, sizeof h, "%08x", limbs[i]);
-            pk_buf_put(b, h, (size_t)k);
-        }
+        put_groups(b, limbs, nlimbs, "0x%x", "%08x");
         free(limbs);
         return !b->failed;
     }
@@ -221,13 +229,7 @@ bool pk_long_to_decimal(const uint8_t *le, uint64_t n, pk_buf *b, uint64_t max_d
         while (nlimbs > 0 && limbs[nlimbs - 1] == 0)
             nlimbs--;
     }
-    char t[16];
-    int k = snprintf(t, sizeof t, "%u", chunks[nchunks - 1]);
-    pk_buf_put(b, t, (size_t)k);
-    for (uint64_t i = nchunks - 1; i-- > 0;) {
-        k = snprintf(t, sizeof t, "%09u", chunks[i]);
-        pk_buf_put(b, t, (size_t)k);
-    }
+    put_groups(b, chunks, nchunks, "%u", "%09u");
     free(chunks);
     free(limbs);
     return !b->failed;

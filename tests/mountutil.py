@@ -65,6 +65,17 @@ def alarming(text):
     return [line for line in text.splitlines() if any(a in line for a in ALARMING)]
 
 
+def wait_or_kill(proc, timeout):
+    """The daemon's exit status once it exits, or None when it is still running after timeout
+    seconds (it is then killed and reaped)."""
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
 def _unmount(mnt):
     r = subprocess.run(["fusermount3", "-u", mnt], capture_output=True, text=True)
     return r
@@ -101,12 +112,7 @@ def mount(file, extra_args=()):
             body_failed = False
         finally:
             r = _unmount(mnt)
-            try:
-                rc = proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                rc = None
+            rc = wait_or_kill(proc, 10)
             if not body_failed:
                 if r.returncode != 0:
                     pytest.fail("fusermount3 -u %s exited with %d: %s"

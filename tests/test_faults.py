@@ -309,12 +309,7 @@ def test_unmount_while_reads_are_in_flight(tmp_path):
             if r.poll() is None:
                 os.killpg(r.pid, signal.SIGKILL)
             r.wait()
-        try:
-            rc = proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            rc = None
+        rc = mountutil.wait_or_kill(proc, 15)
         if os.path.ismount(mnt):
             subprocess.run(["fusermount3", "-u", "-z", mnt], capture_output=True)
         errf.seek(0)
