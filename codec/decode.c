@@ -75,10 +75,13 @@ typedef struct dec {
     memo memo;
     bool nested; /* a pickle inside joblib's stream: no array wrappers of its own */
     int proto;   /* of the pickle being decoded: 0 until a PROTO says otherwise */
+    uint64_t chores_at;  /* chores() when pos reaches this */
     uint64_t release_at; /* pk_source_release() the bytes behind when pos reaches this */
 } dec;
 
-/* How often the decoder gives the mapped bytes behind it back. */
+/* How often the decoder tells the prefault thread how far it is, and how often it gives the
+ * mapped bytes behind it back. */
+#define CHORE_STEP ((uint64_t)64 << 10)
 #define RELEASE_STEP ((uint64_t)8 << 20)
 
 static int fail(dec *d, pk_code code, const char *what)
@@ -1062,6 +1065,17 @@ static int after_build(dec *d, uint32_t node)
     return 0;
 }
 
+static void chores(dec *d)
+{
+    pk_prefault_hint(d->doc->prefault);
+    if (d->pos >= d->release_at) {
+        if (d->src == d->doc->src)
+            pk_source_release(d->doc, d->pos);
+        d->release_at = d->pos + RELEASE_STEP;
+    }
+    d->chores_at = d->pos + CHORE_STEP;
+}
+
 /* Decode one pickle starting at d->pos. Leaves its value in *out. */
 static int run(dec *d, uint32_t *out)
 {
@@ -1070,11 +1084,8 @@ static int run(dec *d, uint32_t *out)
     for (;;) {
         d->op_off = d->pos;
         d->op = -1;
-        if (d->pos >= d->release_at) {
-            if (d->src == d->doc->src)
-                pk_source_release(d->doc, d->pos);
-            d->release_at = d->pos + RELEASE_STEP;
-        }
+        if (d->pos >= d->chores_at)
+            chores(d);
         if (d->pos == d->end)
             return fail(d, PK_E_NO_STOP, "pickle ends without STOP");
         const uint8_t *p = take(d, 1);

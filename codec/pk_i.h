@@ -198,6 +198,7 @@ struct pk_doc {
     pk_limits lim;
     bool over_memory;     /* a growth was refused by pk_doc_grow (max_memory) */
     struct pk_ckpt *ckpt; /* archives and arrays (ckpt_i.h); NULL for a plain pickle */
+    struct pk_prefault *prefault; /* while decoding and laying out a big file (prefault.c) */
 };
 
 /* pool.c-like helpers (in pk_open.c) */
@@ -221,6 +222,17 @@ static inline bool pk_doc_grow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t 
 }
 const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n);
 void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, const char *what);
+
+/* prefault.c: a thread that readies the pages the growing arrays are about to use. start gives
+ * NULL (and every call does nothing) when the source is small or there is one core; the writer
+ * names its arrays with watch, calls hint every few hundred KiB of growth, and stop before
+ * freeing any watched array. */
+typedef struct pk_prefault pk_prefault;
+pk_prefault *pk_prefault_start(uint64_t src_len);
+void pk_prefault_watch(pk_prefault *pf, void *const *base, const uint64_t *len,
+                       const uint64_t *cap, size_t elem);
+void pk_prefault_hint(pk_prefault *pf);
+void pk_prefault_stop(pk_prefault *pf);
 
 /* decode.c: run the pickle machine over doc->src, filling nodes, links, calls and tops. */
 int pk_decode(pk_doc *doc, pk_error *err);

@@ -143,9 +143,33 @@ bool pk_doc_grow_slow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need, siz
     return pk_grow_slow(arr, cap, need, elem);
 }
 
+/* The arrays decoding and layout fill, for the prefault thread to keep ahead of. */
+static void watch_arrays(pk_doc *doc)
+{
+    pk_prefault *pf = doc->prefault;
+    pk_prefault_watch(pf, (void *const *)&doc->nodes, &doc->nnodes, &doc->cap_nodes,
+                      sizeof *doc->nodes);
+    pk_prefault_watch(pf, (void *const *)&doc->links, &doc->nlinks, &doc->cap_links,
+                      sizeof *doc->links);
+    pk_prefault_watch(pf, (void *const *)&doc->calls, &doc->ncalls, &doc->cap_calls,
+                      sizeof *doc->calls);
+    pk_prefault_watch(pf, (void *const *)&doc->pool.data, &doc->pool.len, &doc->pool.cap, 1);
+    pk_prefault_watch(pf, (void *const *)&doc->entries, &doc->nentries, &doc->cap_entries,
+                      sizeof *doc->entries);
+    pk_prefault_watch(pf, (void *const *)&doc->names, &doc->nnames, &doc->cap_names,
+                      sizeof *doc->names);
+    pk_prefault_watch(pf, (void *const *)&doc->branches, &doc->nbranches, &doc->cap_branches,
+                      sizeof *doc->branches);
+}
+
 static int decode_and_lay_out(pk_doc *doc, pk_error *err)
 {
-    if (pk_decode(doc, err) < 0 || pk_build_tree(doc, err) < 0) {
+    doc->prefault = pk_prefault_start(doc->src_len);
+    watch_arrays(doc);
+    int rc = pk_decode(doc, err) < 0 || pk_build_tree(doc, err) < 0 ? -1 : 0;
+    pk_prefault_stop(doc->prefault);
+    doc->prefault = NULL;
+    if (rc < 0) {
         /* a growth refused by pk_doc_grow surfaces as out of memory: say which */
         if (doc->over_memory && err->code == PK_E_NOMEM) {
             err->code = PK_E_MEMORY_LIMIT;

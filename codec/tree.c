@@ -314,6 +314,8 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
         return 0;
     }
     uint32_t e = (uint32_t)doc->nentries;
+    if (e % 8192 == 0) /* every 160 KiB of entries */
+        pk_prefault_hint(doc->prefault);
     pk_entry *x = &doc->entries[e];
     memset(x, 0, sizeof *x);
     x->ftype = PK_FILE; /* until walk() finds it is a directory or a symlink */

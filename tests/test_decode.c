@@ -167,11 +167,48 @@ static int run_case(const tcase *c)
     return bad;
 }
 
+/* A list of many records, big enough (about 2 MB) for pk_open to start its prefault thread
+ * (codec/prefault.c), so that the suite and the sanitizers decode with it running. */
+static int big_case(void)
+{
+    enum { RECORDS = 60000 };
+    char *data = NULL, *tree = NULL;
+    size_t dlen = 0, tlen = 0;
+    FILE *p = open_memstream(&data, &dlen), *t = open_memstream(&tree, &tlen);
+#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
+    PUT("\200\002](");
+    fputs("./\n", t);
+    for (unsigned i = 0; i < RECORDS; i++) {
+        char v[16];
+        int vlen = snprintf(v, sizeof v, "v%u", i);
+        unsigned char n[4] = {(unsigned char)i, (unsigned char)(i >> 8), (unsigned char)(i >> 16), 0};
+        PUT("}(X\001\000\000\000nJ");
+        fwrite(n, 1, 4, p);
+        PUT("X\001\000\000\000sX");
+        fputc(vlen, p);
+        PUT("\000\000\000");
+        fputs(v, p);
+        fputc('u', p);
+        fprintf(t, "%u/\n%u/n = %u\\n\n%u/s = %s\\n\n", i, i, i, i, v);
+    }
+    PUT("e.");
+#undef PUT
+    fclose(p);
+    fclose(t);
+    tcase c = {"60000 records (prefault thread)", data, dlen, tree, PK_E_OK, 0};
+    int bad = run_case(&c);
+    free(data);
+    free(tree);
+    return bad;
+}
+
 int main(void)
 {
     int failed = 0, n = (int)(sizeof cases / sizeof cases[0]);
     for (int i = 0; i < n; i++)
         failed += run_case(&cases[i]);
+    failed += big_case();
+    n++;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }
