@@ -149,6 +149,15 @@ typedef struct pk_branch {
     } u;
 } pk_branch;
 
+/* The name table of a directory of more than SMALL_DIR children not named by index (tree.c),
+ * made when its names were made unique and kept for lookups: 1 << bits slots of doc->slots from
+ * start on, each (high half of the name's hash) << 32 | entry, 0 when empty. */
+typedef struct pk_table {
+    uint64_t start;
+    uint32_t dir;
+    uint32_t bits;
+} pk_table;
+
 /* Why an entry exists: most show a value; a few are made by picklefs. */
 typedef enum pk_role {
     PK_R_VALUE,   /* shows entry.node */
@@ -191,8 +200,10 @@ struct pk_doc {
     uint64_t nnames, cap_names;
     pk_branch *branches; /* of directory and symlink entries */
     uint64_t nbranches, cap_branches;
-    uint32_t *lookup;  /* open-addressing table of entry indices, keyed by (parent, name) */
-    uint64_t lookup_mask;
+    uint64_t *slots;   /* the name tables of large directories, one after another */
+    uint64_t nslots, cap_slots;
+    pk_table *tables;  /* which directory owns which table, sorted by directory */
+    uint64_t ntables, cap_tables;
     uint64_t hash_seed; /* of the names' hashes (tree.c), random per tree */
 
     pk_limits lim;
@@ -237,7 +248,7 @@ void pk_prefault_stop(pk_prefault *pf);
 /* decode.c: run the pickle machine over doc->src, filling nodes, links, calls and tops. */
 int pk_decode(pk_doc *doc, pk_error *err);
 
-/* tree.c: lay out the entries and the lookup table. */
+/* tree.c: lay out the entries and the name tables. */
 int pk_build_tree(pk_doc *doc, pk_error *err);
 static inline pk_branch *pk_branch_of(const pk_doc *doc, uint32_t dir_or_link)
 {

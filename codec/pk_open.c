@@ -120,12 +120,13 @@ static pk_doc *doc_new(const pk_limits *lim)
 }
 
 /* The bytes held by the arrays that a file can make grow: values, links, calls, entries, names,
- * branches. */
+ * branches, name tables. */
 static uint64_t memory_used(const pk_doc *doc)
 {
     return doc->cap_nodes * sizeof(pk_node) + doc->cap_links * sizeof(pk_link) +
            doc->cap_calls * sizeof(pk_call) + doc->cap_entries * sizeof(pk_entry) +
            doc->cap_names * sizeof(pk_span) + doc->cap_branches * sizeof(pk_branch) +
+           doc->cap_slots * sizeof(uint64_t) + doc->cap_tables * sizeof(pk_table) +
            doc->pool.cap;
 }
 
@@ -231,6 +232,7 @@ void pk_close(pk_doc *doc)
     free(doc->entries);
     free(doc->names);
     free(doc->branches);
-    free(doc->lookup);
+    free(doc->slots);
+    free(doc->tables);
     free(doc);
 }

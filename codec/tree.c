@@ -86,15 +86,30 @@ static bool entry_is(const pk_doc *doc, uint32_t e, uint32_t parent, const char 
     return n == len && memcmp(s, name, len) == 0;
 }
 
-static uint32_t table_find(const pk_doc *doc, uint32_t parent, const char *name, size_t len)
+/* The entry of dir named name (whose hash is hash) in dir's table t, or 0. */
+static uint32_t table_probe(const pk_doc *doc, const pk_table *t, const char *name, size_t len,
+                            uint64_t hash)
 {
-    if (!doc->lookup)
-        return 0;
-    uint64_t h = name_hash(doc, parent, name, len) & doc->lookup_mask;
-    for (uint32_t e; (e = doc->lookup[h]) != 0; h = (h + 1) & doc->lookup_mask)
-        if (entry_is(doc, e, parent, name, len))
-            return e;
+    const uint64_t *slot = doc->slots + t->start;
+    uint64_t mask = ((uint64_t)1 << t->bits) - 1;
+    for (uint64_t h = hash & mask; slot[h]; h = (h + 1) & mask)
+        if (slot[h] >> 32 == hash >> 32 && entry_is(doc, (uint32_t)slot[h], t->dir, name, len))
+            return (uint32_t)slot[h];
     return 0;
+}
+
+/* Directory dir's table, or NULL (a directory named by index has none). */
+static const pk_table *table_of(const pk_doc *doc, uint32_t dir)
+{
+    uint64_t lo = 0, hi = doc->ntables;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (doc->tables[mid].dir < dir)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < doc->ntables && doc->tables[lo].dir == dir ? &doc->tables[lo] : NULL;
 }
 
 /* Directories with more children than this are hashed (unless named by index); smaller ones
@@ -217,14 +232,8 @@ typedef struct builder {
     pk_error *err;
     uint64_t set_steps; /* left of SET_STEPS */
     pk_buf name;      /* scratch: the next entry's name, when it is PK_N_OWN */
-    uint64_t *seen;   /* the block being made unique, when large: a table of its entries, each
-                         slot (high half of the name's hash) << 32 | entry, 0 when empty */
-    uint64_t seen_mask, seen_alloc;
-    uint64_t *hashes; /* the name hashes of the children of `hashed`, in order */
-    bool scan;        /* the block is small: taken() scans it instead */
-    uint32_t *hashed; /* directories whose children go into doc->lookup */
-    uint64_t nhashed, cap_hashed;
-    uint64_t nhashed_children, cap_hashes;
+    const pk_table *table; /* the table of the block being made unique; NULL when it is small
+                              and taken() scans it instead */
 } builder;
 
 static int oom(builder *bd)
@@ -564,29 +573,18 @@ static int rename_entry(builder *bd, uint32_t first, uint32_t j)
     return 0;
 }
 
-/* Does the large block's table hold an entry of dir with this name (and hash)? */
-static bool seen_find(const builder *bd, uint32_t dir, const char *name, size_t len, uint64_t hash)
-{
-    uint64_t mask = bd->seen_mask;
-    for (uint64_t h = hash & mask; bd->seen[h]; h = (h + 1) & mask)
-        if (bd->seen[h] >> 32 == hash >> 32 &&
-            entry_is(bd->doc, (uint32_t)bd->seen[h], dir, name, len))
-            return true;
-    return false;
-}
-
 /* Is `name` already the name of one of entries first..first+j-1? */
 static bool taken(const builder *bd, uint32_t first, uint32_t j, const char *name, size_t len)
 {
     const pk_doc *doc = bd->doc;
     uint32_t dir = doc->entries[first].parent;
-    if (bd->scan) {
+    if (!bd->table) {
         for (uint32_t i = 0; i < j; i++)
             if (entry_is(doc, first + i, dir, name, len))
                 return true;
         return false;
     }
-    return seen_find(bd, dir, name, len, name_hash(doc, dir, name, len));
+    return table_probe(doc, bd->table, name, len, name_hash(doc, dir, name, len)) != 0;
 }
 
 static bool same_name(const pk_doc *doc, uint32_t a, uint32_t b)
@@ -620,18 +618,37 @@ static uint64_t entry_hash(const pk_doc *doc, uint32_t e)
  * a wide dict's table is far bigger than the caches. */
 #define PREFETCH_AHEAD 16
 
+/* A new empty table for directory dir of n children, at most half full, as bd->table. */
+static bool new_table(builder *bd, uint32_t dir, uint64_t n)
+{
+    pk_doc *doc = bd->doc;
+    uint32_t bits = 7;
+    while (((uint64_t)1 << bits) < 2 * n)
+        bits++;
+    uint64_t start = doc->nslots, size = (uint64_t)1 << bits;
+    if (!pk_doc_grow(doc, (void **)&doc->slots, &doc->cap_slots, start + size, sizeof(uint64_t)) ||
+        !pk_doc_grow(doc, (void **)&doc->tables, &doc->cap_tables, doc->ntables + 1,
+                     sizeof(pk_table)))
+        return false;
+    memset(doc->slots + start, 0, size * sizeof(uint64_t));
+    doc->nslots = start + size;
+    doc->tables[doc->ntables] = (pk_table){start, dir, bits};
+    bd->table = &doc->tables[doc->ntables++];
+    return true;
+}
+
 /* Make the names of the block first..first+n-1 unique: in pickled order, a name taken by an
- * earlier entry gets ~1, ~2, ... (the first of those not taken). Large blocks not named by
- * index are remembered, with their names' hashes, for doc->lookup. */
+ * earlier entry gets ~1, ~2, ... (the first of those not taken). A large block not named by
+ * index gets a table of its names on the way, which pk_lookup uses afterwards. */
 static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
 {
     pk_doc *doc = bd->doc;
+    bd->table = NULL;
     if (n < 2 || indexed_block(doc, first, n))
         return 0;
     if (n <= SMALL_DIR) {
         /* names are compared only where their sketches are equal */
         uint32_t hash[SMALL_DIR];
-        bd->scan = true;
         for (uint32_t j = 0; j < n; j++) {
             hash[j] = name_sketch(doc, first + j);
             for (uint32_t i = 0; i < j; i++) {
@@ -645,44 +662,36 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
         }
         return 0;
     }
-    uint64_t cap = 64;
-    while (cap < 2 * n)
-        cap *= 2;
-    if (!pk_grow((void **)&bd->hashed, &bd->cap_hashed, bd->nhashed + 1, sizeof(uint32_t)) ||
-        !pk_grow((void **)&bd->hashes, &bd->cap_hashes, bd->nhashed_children + n,
-                 sizeof(uint64_t)))
+    if (!new_table(bd, dir, n))
         return oom(bd);
-    if (cap > bd->seen_alloc) {
-        free(bd->seen);
-        bd->seen_alloc = 0;
-        if (!(bd->seen = malloc(cap * sizeof *bd->seen)))
-            return oom(bd);
-        bd->seen_alloc = cap;
+    const pk_table *t = bd->table;
+    uint64_t mask = ((uint64_t)1 << t->bits) - 1;
+    /* the hashes of the next PREFETCH_AHEAD names, so that their slots are fetched early */
+    uint64_t ahead[PREFETCH_AHEAD];
+    for (uint32_t j = 0; j < PREFETCH_AHEAD; j++) {
+        ahead[j] = entry_hash(doc, first + j);
+        __builtin_prefetch(&doc->slots[t->start + (ahead[j] & mask)]);
     }
-    bd->seen_mask = cap - 1; /* a smaller block uses the front of the table only */
-    memset(bd->seen, 0, cap * sizeof *bd->seen);
-    bd->scan = false;
-    uint64_t *hash = bd->hashes + bd->nhashed_children;
-    for (uint32_t j = 0; j < n; j++)
-        hash[j] = entry_hash(doc, first + j);
     for (uint32_t j = 0; j < n; j++) {
+        uint64_t hash = ahead[j % PREFETCH_AHEAD];
+        if (j + PREFETCH_AHEAD < n) {
+            uint64_t next = entry_hash(doc, first + j + PREFETCH_AHEAD);
+            ahead[j % PREFETCH_AHEAD] = next;
+            __builtin_prefetch(&doc->slots[t->start + (next & mask)]);
+        }
         char buf[PK_NAME_BUF];
         size_t len;
         const char *name = pk_entry_name(doc, first + j, buf, &len);
-        if (j + PREFETCH_AHEAD < n)
-            __builtin_prefetch(&bd->seen[hash[j + PREFETCH_AHEAD] & bd->seen_mask]);
-        if (seen_find(bd, dir, name, len, hash[j])) {
+        if (table_probe(doc, t, name, len, hash)) {
             if (rename_entry(bd, first, j) < 0)
                 return -1;
-            hash[j] = entry_hash(doc, first + j);
+            hash = entry_hash(doc, first + j);
         }
-        uint64_t h = hash[j] & bd->seen_mask;
-        while (bd->seen[h])
-            h = (h + 1) & bd->seen_mask;
-        bd->seen[h] = (hash[j] >> 32 << 32) | (first + j);
+        uint64_t *slot = doc->slots + t->start, h = hash & mask;
+        while (slot[h])
+            h = (h + 1) & mask;
+        slot[h] = (hash >> 32 << 32) | (first + j);
     }
-    bd->hashed[bd->nhashed++] = dir;
-    bd->nhashed_children += n;
     return 0;
 }
 
@@ -784,32 +793,10 @@ static int walk(builder *bd, uint32_t root)
     return rc;
 }
 
-/* The (parent, name) table for the directories unique_block() found large and not indexed,
- * at most half full. */
-static int build_lookup(builder *bd)
+static int by_dir(const void *a, const void *b)
 {
-    pk_doc *doc = bd->doc;
-    if (bd->nhashed_children == 0)
-        return 0;
-    uint64_t size = 1024;
-    while (size < 2 * bd->nhashed_children)
-        size *= 2;
-    if (!(doc->lookup = calloc(size, sizeof *doc->lookup)))
-        return oom(bd);
-    doc->lookup_mask = size - 1;
-    uint64_t k = 0;
-    for (uint64_t i = 0; i < bd->nhashed; i++) {
-        const pk_branch *d = pk_branch_of(doc, bd->hashed[i]);
-        for (uint64_t c = 0; c < d->u.dir.count; c++) {
-            if (k + PREFETCH_AHEAD < bd->nhashed_children)
-                __builtin_prefetch(&doc->lookup[bd->hashes[k + PREFETCH_AHEAD] & doc->lookup_mask]);
-            uint64_t h = bd->hashes[k++] & doc->lookup_mask;
-            while (doc->lookup[h])
-                h = (h + 1) & doc->lookup_mask;
-            doc->lookup[h] = (uint32_t)(d->u.dir.first + c);
-        }
-    }
-    return 0;
+    uint32_t x = ((const pk_table *)a)->dir, y = ((const pk_table *)b)->dir;
+    return (x > y) - (x < y);
 }
 
 int pk_build_tree(pk_doc *doc, pk_error *err)
@@ -836,12 +823,10 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
         root->role = PK_R_STREAM;
     }
     int rc = walk(&bd, PK_ROOT);
-    if (rc == 0 && build_lookup(&bd) < 0)
-        rc = -1;
+    /* tables were made in the order directories were laid out; lookups search them by entry */
+    if (doc->ntables)
+        qsort(doc->tables, doc->ntables, sizeof *doc->tables, by_dir);
     pk_buf_free(&bd.name);
-    free(bd.seen);
-    free(bd.hashed);
-    free(bd.hashes);
     return rc;
 }
 
@@ -902,7 +887,8 @@ pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
                 return first + i;
         return 0;
     }
-    return table_find(doc, (uint32_t)dir, name, len); /* 0 for a directory named by index */
+    const pk_table *t = table_of(doc, (uint32_t)dir);
+    return t ? table_probe(doc, t, name, len, name_hash(doc, (uint32_t)dir, name, len)) : 0;
 }
 
 const struct stat *pk_source_stat(const pk_doc *doc)

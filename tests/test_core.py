@@ -433,6 +433,34 @@ def test_wide_directories(tmp_path):
             fail_with(compare(expected, walk(mnt)), "wide_p%d: the mounted tree differs:" % p)
 
 
+def test_lookup_without_listing(tmp_path):
+    """Every path resolves on a fresh mount with no readdir before it, so each name is found by
+    a LOOKUP: in small directories (scanned), in large ones (their name tables, renamed
+    collisions included) and in lists (by index). A name that is not there is ENOENT."""
+    wide = tmp_path / "wide.pkl"
+    wide.write_bytes(pickle.dumps({"d": {"k%05d" % i: [i] for i in range(3000)},
+                                   "l": list(range(200))}, protocol=4))
+    for path in (os.path.join(CORE, "collisions_p4.pkl"), str(wide)):
+        expected = spec_model.expected_tree_of_file(path)
+        with mount(path) as mnt:
+            root = os.fsencode(mnt)
+            for rel, e in expected.items():
+                full = os.path.join(root, rel) if rel else root
+                st = os.lstat(full)
+                if e["kind"] == "file":
+                    assert stat.S_ISREG(st.st_mode), rel
+                    with open(full, "rb") as f:
+                        assert f.read() == e["content"], rel
+                elif e["kind"] == "link":
+                    assert os.readlink(full) == e["target"], rel
+                else:
+                    assert stat.S_ISDIR(st.st_mode), rel
+                    for absent in (b"absent", b"~1", b"00", b"999999"):
+                        if absent not in e["children"]:
+                            with pytest.raises(FileNotFoundError):
+                                os.lstat(os.path.join(full, absent))
+
+
 def test_deep_nesting(tmp_path):
     import sys
     old = sys.getrecursionlimit()
