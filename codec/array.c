@@ -91,9 +91,10 @@ static const char *callable_name(const pk_doc *doc, uint32_t node, size_t *len)
 {
     const pk_node *n = &doc->nodes[node];
     *len = 0;
-    if (!n->call)
+    const pk_call *call = pk_call_of(doc, n);
+    if (!call)
         return "";
-    uint32_t c = doc->calls[n->call].callable;
+    uint32_t c = call->callable;
     if (!c || doc->nodes[c].kind != PK_K_GLOBAL)
         return "";
     *len = (size_t)doc->nodes[c].u.s.len;
@@ -228,13 +229,15 @@ void pk_array_set_source(pk_array *a, pk_asrc src, uint64_t pos, const uint8_t *
 }
 
 /* Turn node into an array (in place, so every reference to it, memo included, sees it). */
-static void make_array_node(pk_doc *doc, uint32_t node, uint64_t idx, uint16_t what)
+static bool make_array_node(pk_doc *doc, uint32_t node, uint64_t idx, uint16_t what)
 {
+    if (!pk_node_set_tname(doc, node, what))
+        return false;
     pk_node *n = &doc->nodes[node];
     n->kind = PK_K_ARRAY;
-    n->tname = what;
-    n->flags = 0;
+    n->flags &= PK_NF_EXTRA;
     n->u.i = (int64_t)idx;
+    return true;
 }
 
 /* ---- dtypes ---- */
@@ -319,7 +322,7 @@ static bool parse_dtype(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
     memset(dt, 0, sizeof *dt);
     if (depth > DTYPE_DEPTH || !node || !called(doc, node, "numpy.dtype"))
         return false;
-    const pk_call *c = &doc->calls[doc->nodes[node].call];
+    const pk_call *c = &doc->calls[pk_node_call(doc, &doc->nodes[node])];
     uint32_t code = item(doc, c->args, 0);
     const pk_node *cn = &doc->nodes[code];
     const uint8_t *cp = code ? pk_span_ptr(doc, cn) : NULL;
@@ -451,10 +454,11 @@ static int build_dtype(pk_lift_ctx *c, uint32_t node)
     pk_dtype dt;
     if (!parse_dtype(doc, node, &dt, 0))
         return 0;
+    if (!pk_node_set_tname(doc, node, PK_T_DTYPE))
+        return nomem(c);
     pk_node *n = &doc->nodes[node];
     n->kind = PK_K_TEXT;
-    n->tname = PK_T_DTYPE;
-    n->flags = 0;
+    n->flags &= PK_NF_EXTRA;
     n->u.s = dt.name;
     return 0;
 }
@@ -508,11 +512,13 @@ static int object_array(pk_lift_ctx *c, uint32_t node, const pk_array *shape_of,
                 return nomem(c);
         }
     }
+    if (!pk_node_set_tname(doc, node, 0))
+        return nomem(c);
     n = &doc->nodes[node];
-    n->flags = 0;
-    n->tname = 0;
-    if (n->call)
-        doc->calls[n->call].state = 0; /* consumed: the elements are the items */
+    n->flags &= PK_NF_EXTRA;
+    uint32_t call = pk_node_call(doc, n);
+    if (call)
+        doc->calls[call].state = 0; /* consumed: the elements are the items */
     return 0;
 }
 
@@ -542,8 +548,7 @@ static int fill_array(pk_lift_ctx *c, uint32_t node, uint32_t shape, uint32_t dt
     a->what = PK_T_NDARRAY;
     a->src_node = data;
     pk_array_set_source(a, PK_AS_NODE, 0, NULL, dn->u.s.len);
-    make_array_node(doc, node, idx, PK_T_NDARRAY);
-    return 0;
+    return make_array_node(doc, node, idx, PK_T_NDARRAY) ? 0 : nomem(c);
 }
 
 /* _reconstruct(...) + BUILD((version, shape, dtype, is_fortran, rawdata)); numpy before 1.0
@@ -551,7 +556,7 @@ static int fill_array(pk_lift_ctx *c, uint32_t node, uint32_t shape, uint32_t dt
 static int build_ndarray(pk_lift_ctx *c, uint32_t node)
 {
     pk_doc *doc = c->doc;
-    uint32_t st = doc->calls[doc->nodes[node].call].state;
+    uint32_t st = doc->calls[pk_node_call(doc, &doc->nodes[node])].state;
     uint64_t n = count_of(doc, st, PK_K_TUPLE);
     if (n != 5 && n != 4)
         return 0;
@@ -583,7 +588,7 @@ int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t l
     if (doc->nodes[node].kind != PK_K_OBJECT ||
         !called(doc, node, "joblib.numpy_pickle.NumpyArrayWrapper"))
         return 0;
-    uint32_t st = doc->calls[doc->nodes[node].call].state;
+    uint32_t st = doc->calls[pk_node_call(doc, &doc->nodes[node])].state;
     pk_array tmp;
     memset(&tmp, 0, sizeof tmp);
     uint32_t order = dict_get(doc, st, "order");
@@ -618,8 +623,9 @@ int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t l
     atomic_init(&a->summary, NULL);
     a->what = PK_T_NDARRAY;
     pk_array_set_source(a, PK_AS_STREAM, at_pos + skip, NULL, need);
-    make_array_node(doc, node, idx, PK_T_NDARRAY);
-    doc->calls[doc->nodes[node].call].state = st;
+    if (!make_array_node(doc, node, idx, PK_T_NDARRAY))
+        return nomem(c);
+    doc->calls[pk_node_call(doc, &doc->nodes[node])].state = st;
     *consumed = skip + need;
     return 1;
 }
@@ -630,9 +636,10 @@ int pk_array_persid(pk_lift_ctx *c, uint32_t node)
     pk_doc *doc = c->doc;
     pk_ckpt *k = doc->ckpt;
     const pk_node *n = &doc->nodes[node];
-    if (!k || !(k->is_zip || k->legacy) || n->kind != PK_K_DESC || !n->call)
+    const pk_call *call = pk_call_of(doc, n);
+    if (!k || !(k->is_zip || k->legacy) || n->kind != PK_K_DESC || !call)
         return 0;
-    uint32_t pid = doc->calls[n->call].args;
+    uint32_t pid = call->args;
     uint64_t len = count_of(doc, pid, PK_K_TUPLE);
     if (len != 5 && len != 6)
         return 0;
@@ -677,8 +684,7 @@ int pk_array_persid(pk_lift_ctx *c, uint32_t node)
     atomic_init(&a->summary, NULL);
     if (a->src == PK_AS_NONE)
         pk_array_set_source(a, PK_AS_NONE, 0, NULL, 0);
-    make_array_node(doc, node, idx, PK_T_STORAGE);
-    return 0;
+    return make_array_node(doc, node, idx, PK_T_STORAGE) ? 0 : nomem(c);
 }
 
 /* A new array node copying array `from`, with a call record naming the callable. */
@@ -698,7 +704,8 @@ static pk_array *derive(pk_lift_ctx *c, uint32_t from, uint32_t callable, uint32
     *a = doc->ckpt->arrays[doc->nodes[from].u.i];
     atomic_init(&a->summary, NULL);
     a->what = (uint8_t)what;
-    make_array_node(doc, n, idx, what);
+    if (!make_array_node(doc, n, idx, what))
+        return nomem(c), NULL;
     *out = n;
     return a;
 }

@@ -231,9 +231,10 @@ const char *pk_xattr_name(pk_xattr which)
 static bool class_of(const pk_doc *doc, uint32_t node, pk_buf *b)
 {
     const pk_node *n = &doc->nodes[node];
-    if (!n->call || n->kind == PK_K_DESC)
+    const pk_call *c = pk_call_of(doc, n);
+    if (!c || n->kind == PK_K_DESC)
         return false;
-    uint32_t callable = pk_call_class(doc, &doc->calls[n->call]);
+    uint32_t callable = pk_call_class(doc, c);
     if (!callable)
         return false;
     pk_buf_put(b, doc->pool.data + doc->nodes[callable].u.s.pos,
@@ -262,7 +263,7 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
         break;
     case PK_XA_OFFSET: {
         char t[24];
-        uint64_t off = x->role == PK_R_STREAM ? 0 : doc->nodes[x->node].offset;
+        uint64_t off = x->role == PK_R_STREAM ? 0 : pk_node_offset(&doc->nodes[x->node]);
         int n = snprintf(t, sizeof t, "%llu", (unsigned long long)off);
         pk_buf_put(&b, t, (size_t)n);
         break;
@@ -274,7 +275,8 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
         break;
     case PK_XA_REDUCE: { /* the call that built the value, as its __reduce__ file says it */
         const pk_node *n = x->role == PK_R_VALUE ? &doc->nodes[x->node] : NULL;
-        has = n && n->call && n->kind != PK_K_DESC && doc->calls[n->call].callable;
+        const pk_call *c = n ? pk_call_of(doc, n) : NULL;
+        has = c && n->kind != PK_K_DESC && c->callable;
         if (has)
             pk_render_call(doc, x->node, &b);
         break;

@@ -179,7 +179,8 @@ static uint32_t new_node(dec *d, pk_kind kind)
     uint32_t i = (uint32_t)doc->nnodes++;
     memset(&doc->nodes[i], 0, sizeof(pk_node));
     doc->nodes[i].kind = (uint8_t)kind;
-    doc->nodes[i].offset = d->op_off;
+    doc->nodes[i].off_hi = (uint16_t)(d->op_off >> 32); /* op_off < PK_OFFSET_LIMIT */
+    doc->nodes[i].off_lo = (uint32_t)d->op_off;
     return i;
 }
 
@@ -809,7 +810,8 @@ static uint32_t new_call(dec *d, uint32_t node)
         return fail(d, PK_E_NOMEM, "out of memory"), 0;
     uint32_t c = (uint32_t)doc->ncalls++;
     memset(&doc->calls[c], 0, sizeof(pk_call));
-    doc->nodes[node].call = c;
+    if (!pk_node_set_call(doc, node, c))
+        return fail(d, PK_E_NOMEM, "out of memory"), 0;
     return c;
 }
 
@@ -859,7 +861,7 @@ static int make_call(dec *d, pk_how how, uint32_t callable, uint32_t args, uint3
 /* The call record of a value, made on first use (BUILD on a lifted OrderedDict, say). */
 static pk_call *call_of(dec *d, uint32_t node)
 {
-    uint32_t c = d->doc->nodes[node].call;
+    uint32_t c = pk_node_call(d->doc, &d->doc->nodes[node]);
     if (!c && !(c = new_call(d, node)))
         return NULL;
     return &d->doc->calls[c];
@@ -950,7 +952,7 @@ static uint32_t object_items(dec *d, uint32_t obj, bool dict)
     uint32_t n = new_node(d, dict ? PK_K_DICT : PK_K_LIST);
     if (!n)
         return 0;
-    call = &d->doc->calls[d->doc->nodes[obj].call]; /* new_node moved the nodes, not calls */
+    call = &d->doc->calls[pk_node_call(d->doc, &d->doc->nodes[obj])]; /* as new_node left it */
     if (dict)
         call->dictitems = n;
     else
@@ -1005,7 +1007,8 @@ static uint32_t new_desc(dec *d, uint16_t tname, uint32_t arg, int64_t code)
     uint32_t n = new_node(d, PK_K_DESC);
     if (!n)
         return 0;
-    d->doc->nodes[n].tname = tname;
+    if (!pk_node_set_tname(d->doc, n, tname))
+        return fail(d, PK_E_NOMEM, "out of memory"), 0;
     d->doc->nodes[n].u.i = code;
     if (arg) {
         uint32_t c = new_call(d, n);
@@ -1453,6 +1456,10 @@ int pk_decode(pk_doc *doc, pk_error *err)
     dec d = {.doc = doc, .err = err, .src = doc->src, .end = doc->src_len};
     if (doc->src_len == 0) {
         pk_set_error(err, PK_E_EMPTY, 0, -1, "empty file");
+        return -1;
+    }
+    if (doc->src_len >= PK_OFFSET_LIMIT) { /* a value keeps its offset in 48 bits */
+        pk_set_error(err, PK_E_LENGTH, 0, -1, "a stream of 2^48 bytes or more");
         return -1;
     }
     int rc = 0;

@@ -93,8 +93,8 @@ int pk_lift_text(pk_lift_ctx *c, uint16_t tname, uint32_t callable, uint32_t arg
     uint32_t n = pk_lift_new_node(c, PK_K_TEXT);
     if (!n)
         return -1;
-    doc->nodes[n].tname = tname;
-    if (!pk_pool_add(&doc->pool, text->data, text->len, &doc->nodes[n].u.s))
+    if (!pk_node_set_tname(doc, n, tname) ||
+        !pk_pool_add(&doc->pool, text->data, text->len, &doc->nodes[n].u.s))
         return oom(c);
     if (!pk_lift_new_call(c, n, PK_HOW_REDUCE, callable, args, 0))
         return -1;
@@ -173,7 +173,7 @@ static int lift_bytes_of(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *
     if (!b)
         return -1;
     if (from) { /* share the bytes: the span is immutable */
-        doc->nodes[b].flags = doc->nodes[from].flags & PK_NF_SRC;
+        doc->nodes[b].flags |= doc->nodes[from].flags & PK_NF_SRC;
         doc->nodes[b].u.s = doc->nodes[from].u.s;
     }
     *out = b;
@@ -209,7 +209,7 @@ bool pk_lift_repr(const pk_doc *doc, uint32_t node, pk_buf *b)
     const pk_node *n = &doc->nodes[node];
     if (n->kind != PK_K_TEXT)
         return false;
-    switch (n->tname) {
+    switch (pk_node_tname(doc, n)) {
     case PK_T_DECIMAL: { /* Decimal('1.50'): the text has no quote or backslash in it */
         uint8_t t[512];
         pk_buf_puts(b, "Decimal('");

@@ -56,8 +56,8 @@ static void putf(pk_buf *b, const char *fmt, long long a, long long c, long long
 
 static bool is_text(const pk_doc *doc, uint32_t node, uint16_t tname)
 {
-    return node && doc->nodes[node].kind == PK_K_TEXT && doc->nodes[node].tname == tname &&
-           doc->nodes[node].call;
+    const pk_node *n = &doc->nodes[node];
+    return node && n->kind == PK_K_TEXT && pk_node_tname(doc, n) == tname && pk_node_call(doc, n);
 }
 
 /* The state bytes: bytes of exactly `want` bytes, or a str of `want` code points below 256. */
@@ -118,7 +118,7 @@ static bool read_td(const pk_doc *doc, uint32_t args, tdval *td)
 static bool td_of(const pk_doc *doc, uint32_t node, tdval *td)
 {
     return is_text(doc, node, PK_T_TIMEDELTA) &&
-           read_td(doc, doc->calls[doc->nodes[node].call].args, td);
+           read_td(doc, doc->calls[pk_node_call(doc, &doc->nodes[node])].args, td);
 }
 
 /* timezone(offset[, name]): offset a timedelta strictly within a day, name a str. */
@@ -139,7 +139,7 @@ static bool read_tz(const pk_doc *doc, uint32_t args, tzval *tz)
 static bool tz_of(const pk_doc *doc, uint32_t node, tzval *tz)
 {
     return is_text(doc, node, PK_T_TIMEZONE) &&
-           read_tz(doc, doc->calls[doc->nodes[node].call].args, tz);
+           read_tz(doc, doc->calls[pk_node_call(doc, &doc->nodes[node])].args, tz);
 }
 
 /* The optional tzinfo argument: absent or None (tz 0), or a lifted timezone. */
@@ -346,13 +346,14 @@ static void repr_tzinfo(const pk_doc *doc, const dtval *v, pk_buf *b)
 bool pk_lift_repr_datetime(const pk_doc *doc, uint32_t node, pk_buf *b)
 {
     const pk_node *n = &doc->nodes[node];
-    uint32_t args = n->call ? doc->calls[n->call].args : 0;
+    const pk_call *c = pk_call_of(doc, n);
+    uint32_t args = c ? c->args : 0;
     dtval v;
     tdval td;
     tzval tz;
     if (!args)
         return false;
-    switch (n->tname) {
+    switch (pk_node_tname(doc, n)) {
     case PK_T_DATE:
         if (!read_date(doc, args, &v))
             return false;

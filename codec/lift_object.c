@@ -214,7 +214,7 @@ int pk_lift_reconstructor(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint
         uint32_t items = copy_items(c, sk, state, 0);
         if (!items || new_object(c, PK_HOW_NEWOBJ, cls, 0, 0, out) < 0)
             return -1;
-        pk_call *k = &doc->calls[doc->nodes[*out].call];
+        pk_call *k = &doc->calls[pk_node_call(doc, &doc->nodes[*out])];
         if (sk == PK_K_LIST)
             k->items = items;
         else
@@ -284,14 +284,15 @@ int pk_lift_partial_new(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32
 {
     pk_doc *doc = c->doc;
     const pk_node *p = &doc->nodes[callable];
+    const pk_call *pc = pk_call_of(doc, p);
     uint32_t func, pargs, kwargs;
-    if (p->kind != PK_K_OBJECT || !p->call || pk_tuple_len(doc, args) != 0 ||
-        !pk_partial_state(doc, &doc->calls[p->call], &func, &pargs, &kwargs))
+    if (p->kind != PK_K_OBJECT || !pc || pk_tuple_len(doc, args) != 0 ||
+        !pk_partial_state(doc, pc, &func, &pargs, &kwargs))
         return 0;
     const pk_node *f = &doc->nodes[func];
-    if (f->kind != PK_K_OBJECT || !f->call)
+    const pk_call *g = pk_call_of(doc, f);
+    if (f->kind != PK_K_OBJECT || !g)
         return 0;
-    const pk_call *g = &doc->calls[f->call];
     /* getattr(owner, '__new__'): the class's own __new__, or object's it inherits */
     uint32_t owner = pk_tuple_item(doc, g->args, 0);
     uint32_t attr = pk_tuple_item(doc, g->args, 1);

@@ -69,14 +69,16 @@ enum {
     PK_NF_HASHABLE = 4, /* a tuple or frozenset already found hashable (they never change) */
     PK_NF_NAMED = 8,    /* tree.c: a str key already checked to be a valid name as it is... */
     PK_NF_NAME_OK = 16, /* ...and found so: dict items it keys are named by it (PK_N_KEY) */
+    PK_NF_EXTRA = 32,   /* the value has a call or a type name, kept in doc->extras */
 };
 
+/* A value: 24 bytes. The call that built it and its type name, which few values have, are kept
+ * in doc->extras (pk_node_call, pk_node_tname). */
 typedef struct pk_node {
-    uint8_t kind;  /* pk_kind */
-    uint8_t flags; /* PK_NF_* */
-    uint16_t tname; /* PK_K_TEXT, PK_K_DESC, lifted containers: index in pk_type_names */
-    uint32_t call; /* doc->calls index of the call that built this value, 0 if none */
-    uint64_t offset; /* byte offset of the opcode that built it, in the stream */
+    uint8_t kind;    /* pk_kind */
+    uint8_t flags;   /* PK_NF_* */
+    uint16_t off_hi; /* the byte offset of the opcode that built it, in the stream, in 48 bits */
+    uint32_t off_lo; /* (pk_node_offset; streams are shorter than 2^48 bytes, see pk_decode) */
     union {
         int64_t i;
         double f;
@@ -84,6 +86,20 @@ typedef struct pk_node {
         pk_chain c;
     } u;
 } pk_node;
+
+#define PK_OFFSET_LIMIT ((uint64_t)1 << 48)
+
+static inline uint64_t pk_node_offset(const pk_node *n)
+{
+    return (uint64_t)n->off_hi << 32 | n->off_lo;
+}
+
+/* What a value with PK_NF_EXTRA has, in an open-addressing table keyed by its node. */
+typedef struct pk_extra {
+    uint32_t node;  /* 0 in an empty slot */
+    uint32_t call;  /* doc->calls index of the call that built the value, 0 if none */
+    uint16_t tname; /* PK_K_TEXT, PK_K_DESC, arrays: index in pk_type_names, 0 if none */
+} pk_extra;
 
 typedef struct pk_link {
     uint32_t node;
@@ -105,7 +121,7 @@ typedef struct pk_call {
     uint8_t how;       /* pk_how */
 } pk_call;
 
-/* Extra names for user.pickle.type, indexed by pk_node.tname (0 means "use the kind's"). */
+/* Extra names for user.pickle.type, indexed by a value's tname (0 means "use the kind's"). */
 extern const char *const pk_type_names[];
 enum { PK_T_DEFAULT, PK_T_STREAM, PK_T_PERSID, PK_T_EXT, PK_T_BUFFER, PK_T_NDARRAY, PK_T_TENSOR,
        PK_T_STORAGE, PK_T_DTYPE, PK_T__BUILTIN_COUNT };
@@ -189,6 +205,8 @@ struct pk_doc {
     uint64_t nlinks, cap_links;
     pk_call *calls;
     uint64_t ncalls, cap_calls;
+    pk_extra *extras;     /* the calls and type names of values with PK_NF_EXTRA */
+    uint64_t nextras, extras_mask; /* extras_mask + 1 slots, at most half full; 0 if none */
     pk_pool pool;
 
     uint32_t *tops; /* the top value of each pickle in the file */
@@ -232,6 +250,26 @@ static inline bool pk_doc_grow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t 
     return need <= *cap || pk_doc_grow_slow(doc, arr, cap, need, elem);
 }
 const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n);
+
+/* A value's call and type name (pk_open.c), 0 when it has none. The setters add the value to
+ * doc->extras, and fail only when that is out of memory or past max_memory. */
+const pk_extra *pk_extra_of(const pk_doc *doc, const pk_node *n);
+static inline uint32_t pk_node_call(const pk_doc *doc, const pk_node *n)
+{
+    return n->flags & PK_NF_EXTRA ? pk_extra_of(doc, n)->call : 0;
+}
+static inline uint16_t pk_node_tname(const pk_doc *doc, const pk_node *n)
+{
+    return n->flags & PK_NF_EXTRA ? pk_extra_of(doc, n)->tname : 0;
+}
+/* The record of the call that built a value, NULL if none did. */
+static inline pk_call *pk_call_of(const pk_doc *doc, const pk_node *n)
+{
+    uint32_t c = pk_node_call(doc, n);
+    return c ? &doc->calls[c] : NULL;
+}
+bool pk_node_set_call(pk_doc *doc, uint32_t node, uint32_t call);
+bool pk_node_set_tname(pk_doc *doc, uint32_t node, uint16_t tname);
 void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, const char *what);
 
 /* prefault.c: a thread that readies the pages the growing arrays are about to use. start gives

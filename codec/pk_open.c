@@ -127,7 +127,7 @@ static uint64_t memory_used(const pk_doc *doc)
            doc->cap_calls * sizeof(pk_call) + doc->cap_entries * sizeof(pk_entry) +
            doc->cap_names * sizeof(pk_span) + doc->cap_branches * sizeof(pk_branch) +
            doc->cap_slots * sizeof(uint64_t) + doc->cap_tables * sizeof(pk_table) +
-           doc->pool.cap;
+           (doc->extras ? (doc->extras_mask + 1) * sizeof(pk_extra) : 0) + doc->pool.cap;
 }
 
 bool pk_doc_grow_slow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need, size_t elem)
@@ -142,6 +142,75 @@ bool pk_doc_grow_slow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need, siz
         return false;
     }
     return pk_grow_slow(arr, cap, need, elem);
+}
+
+/* ---- the calls and type names of the values that have them ---- */
+
+/* Node's slot in doc->extras: its own, or the empty one where it would go. */
+static pk_extra *extra_find(const pk_doc *doc, uint32_t node)
+{
+    uint64_t h = (uint64_t)node * 0x9e3779b97f4a7c15ULL;
+    for (uint64_t i = (h ^ h >> 32) & doc->extras_mask;; i = (i + 1) & doc->extras_mask)
+        if (doc->extras[i].node == node || doc->extras[i].node == 0)
+            return &doc->extras[i];
+}
+
+const pk_extra *pk_extra_of(const pk_doc *doc, const pk_node *n)
+{
+    return extra_find(doc, (uint32_t)(n - doc->nodes));
+}
+
+/* Room in doc->extras for one more value, keeping it at most half full. */
+static bool extras_room(pk_doc *doc)
+{
+    uint64_t cap = doc->extras ? doc->extras_mask + 1 : 0;
+    if (2 * (doc->nextras + 1) <= cap)
+        return true;
+    uint64_t ncap = cap ? 2 * cap : 64;
+    if (memory_used(doc) + (ncap - cap) * sizeof(pk_extra) > doc->lim.max_memory) {
+        doc->over_memory = true;
+        return false;
+    }
+    pk_extra *old = doc->extras, *t = calloc(ncap, sizeof *t);
+    if (!t)
+        return false;
+    doc->extras = t;
+    doc->extras_mask = ncap - 1;
+    for (uint64_t i = 0; i < cap; i++)
+        if (old[i].node)
+            *extra_find(doc, old[i].node) = old[i];
+    free(old);
+    return true;
+}
+
+/* Node's entry in doc->extras, made if it has none; NULL when out of memory. */
+static pk_extra *extra_add(pk_doc *doc, uint32_t node)
+{
+    if (doc->nodes[node].flags & PK_NF_EXTRA)
+        return extra_find(doc, node);
+    if (!extras_room(doc))
+        return NULL;
+    pk_extra *x = extra_find(doc, node);
+    *x = (pk_extra){.node = node};
+    doc->nextras++;
+    doc->nodes[node].flags |= PK_NF_EXTRA;
+    return x;
+}
+
+bool pk_node_set_call(pk_doc *doc, uint32_t node, uint32_t call)
+{
+    pk_extra *x = call || (doc->nodes[node].flags & PK_NF_EXTRA) ? extra_add(doc, node) : NULL;
+    if (x)
+        x->call = call;
+    return x || !call;
+}
+
+bool pk_node_set_tname(pk_doc *doc, uint32_t node, uint16_t tname)
+{
+    pk_extra *x = tname || (doc->nodes[node].flags & PK_NF_EXTRA) ? extra_add(doc, node) : NULL;
+    if (x)
+        x->tname = tname;
+    return x || !tname;
 }
 
 /* The arrays decoding and layout fill, for the prefault thread to keep ahead of. */
@@ -227,6 +296,7 @@ void pk_close(pk_doc *doc)
     free(doc->nodes);
     free(doc->links);
     free(doc->calls);
+    free(doc->extras);
     free(doc->pool.data);
     free(doc->tops);
     free(doc->entries);

@@ -557,7 +557,7 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx
     case PK_K_DICT: {
         /* a lifted dict names its class and its arguments that are not items (lift_object.c):
          * collections.defaultdict(builtins.list, {'a': [1]}) */
-        const pk_call *c = n->call ? &doc->calls[n->call] : NULL;
+        const pk_call *c = pk_call_of(doc, n);
         bool named = c && c->callable && doc->nodes[c->callable].kind == PK_K_GLOBAL;
         if (named) {
             put_span(doc, &doc->nodes[c->callable], b);
@@ -646,12 +646,13 @@ static bool is_identifier(const pk_doc *doc, const pk_node *k)
 static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx *r)
 {
     const pk_node *n = &doc->nodes[node];
-    const pk_call *c = n->call ? &doc->calls[n->call] : NULL;
+    const pk_call *c = pk_call_of(doc, n);
     if (n->kind == PK_K_DESC) {
         static const char *const what[] = {[PK_T_PERSID] = "persistent_id",
                                            [PK_T_EXT] = "extension_code",
                                            [PK_T_BUFFER] = "out_of_band_buffer"};
-        pk_buf_puts(b, n->tname < PK_T__BUILTIN_COUNT && what[n->tname] ? what[n->tname] : "?");
+        uint16_t t = pk_node_tname(doc, n);
+        pk_buf_puts(b, t < PK_T__BUILTIN_COUNT && what[t] ? what[t] : "?");
         pk_buf_puts(b, "(");
         if (c && c->args)
             repr_arg(doc, c->args, b, depth, r);
@@ -751,8 +752,9 @@ const char *pk_value_type(const pk_doc *doc, uint32_t node)
         [PK_K_FROZENSET] = "frozenset", [PK_K_OBJECT] = "object",
     };
     const pk_node *n = &doc->nodes[node];
-    if (n->tname && pk_type_names[n->tname])
-        return pk_type_names[n->tname];
+    uint16_t t = pk_node_tname(doc, n);
+    if (t && pk_type_names[t])
+        return pk_type_names[t];
     return kinds[n->kind];
 }
 

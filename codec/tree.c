@@ -310,16 +310,16 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
     pk_doc *doc = bd->doc;
     if (bd->name.failed)
         return oom(bd), 0;
+    uint64_t off = pk_node_offset(&doc->nodes[node]);
     if (doc->nentries >= UINT32_MAX - 1) {
-        pk_set_error(bd->err, PK_E_NODE_LIMIT, doc->nodes[node].offset,
-                     opcode_at(doc, doc->nodes[node].offset), "more entries than the limit");
+        pk_set_error(bd->err, PK_E_NODE_LIMIT, off, opcode_at(doc, off),
+                     "more entries than the limit");
         return 0;
     }
     if (!pk_doc_grow(doc, (void **)&doc->entries, &doc->cap_entries, doc->nentries + 1,
                      sizeof(pk_entry))) {
         /* out of memory, or the memory limit (pk_open names it), at the value being laid out */
-        pk_set_error(bd->err, PK_E_NOMEM, doc->nodes[node].offset,
-                     opcode_at(doc, doc->nodes[node].offset), "out of memory");
+        pk_set_error(bd->err, PK_E_NOMEM, off, opcode_at(doc, off), "out of memory");
         return 0;
     }
     uint32_t e = (uint32_t)doc->nentries;
@@ -493,7 +493,7 @@ static int add_set(builder *bd, uint32_t dir, const pk_node *c)
 static int add_object(builder *bd, uint32_t dir, uint32_t node)
 {
     const pk_doc *doc = bd->doc;
-    const pk_call call = doc->calls[doc->nodes[node].call];
+    const pk_call call = doc->calls[pk_node_call(doc, &doc->nodes[node])];
     if (!add_named(bd, dir, "__reduce__", node, PK_R_REDUCE))
         return -1;
     /* a callable the pickle built (getattr(...), a functools.partial) has its own state */
@@ -720,8 +720,9 @@ static int add_children(builder *bd, uint32_t dir)
         default: break;
         }
         /* BUILD state on a container that is not an object (an OrderedDict's, say) */
-        if (rc == 0 && n->kind != PK_K_OBJECT && n->call && doc->calls[n->call].state &&
-            !add_named(bd, dir, "__state__", doc->calls[n->call].state, PK_R_VALUE))
+        const pk_call *c = pk_call_of(doc, n);
+        if (rc == 0 && n->kind != PK_K_OBJECT && c && c->state &&
+            !add_named(bd, dir, "__state__", c->state, PK_R_VALUE))
             rc = -1;
     }
     if (rc < 0 || unique_block(bd, dir, first, doc->nentries - first) < 0)
@@ -773,7 +774,7 @@ static int walk(builder *bd, uint32_t root)
         }
         *home = e;
         if (depth >= doc->lim.max_depth) {
-            uint64_t off = doc->nodes[x->node].offset;
+            uint64_t off = pk_node_offset(&doc->nodes[x->node]);
             char what[96];
             snprintf(what, sizeof what, "nesting deeper than %llu (the limit)",
                      (unsigned long long)doc->lim.max_depth);

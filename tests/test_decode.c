@@ -202,13 +202,40 @@ static int big_case(void)
     return bad;
 }
 
+/* Many objects, each with its own call record, so that the table of calls (doc->extras) grows
+ * and is rehashed several times while their states are still told apart. */
+static int objects_case(void)
+{
+    enum { OBJECTS = 3000 };
+    char *data = NULL, *tree = NULL;
+    size_t dlen = 0, tlen = 0;
+    FILE *p = open_memstream(&data, &dlen), *t = open_memstream(&tree, &tlen);
+    fputs("\200\002](", p);
+    fputs("./\n", t);
+    for (unsigned i = 0; i < OBJECTS; i++) {
+        unsigned char n[4] = {(unsigned char)i, (unsigned char)(i >> 8), 0, 0};
+        fputs("c__main__\nC\n)\201J", p);
+        fwrite(n, 1, 4, p);
+        fputc('b', p);
+        fprintf(t, "%u/\n%u/__reduce__ = __main__.C()\\n\n%u/__state__ = %u\\n\n", i, i, i, i);
+    }
+    fputs("e.", p);
+    fclose(p);
+    fclose(t);
+    tcase c = {"3000 objects", data, dlen, tree, PK_E_OK, 0};
+    int bad = run_case(&c);
+    free(data);
+    free(tree);
+    return bad;
+}
+
 int main(void)
 {
     int failed = 0, n = (int)(sizeof cases / sizeof cases[0]);
     for (int i = 0; i < n; i++)
         failed += run_case(&cases[i]);
-    failed += big_case();
-    n++;
+    failed += big_case() + objects_case();
+    n += 2;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }
