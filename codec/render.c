@@ -723,9 +723,19 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
     pk_buf_puts(b, ")");
 }
 
+/* A __reduce__ line is cut near CALL_MAX bytes whatever room b has, so it never gets more steps
+ * than a 64 KiB buffer (the most an xattr holds, so that file and xattr agree). It used to
+ * get those of an unbounded buffer, 2^24: a few KiB of pickle sharing one set many times over
+ * took a second per line (a fuzzer found it). The margin over CALL_MAX leaves room for sets,
+ * whose elements are all rendered to be sorted. */
+#define CALL_STEPS_BYTES (64u << 10)
+
 void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
 {
     rctx r = rctx_for(b);
+    uint64_t most = (uint64_t)CALL_STEPS_BYTES * REPR_STEPS_PER_BYTE + REPR_STEPS_MIN;
+    if (r.steps > most)
+        r.steps = most;
     render_call_at(doc, node, b, 0, &r);
 }
 
