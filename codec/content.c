@@ -268,11 +268,13 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
         pk_buf_put(&b, t, (size_t)n);
         break;
     }
-    case PK_XA_KEY:
-        has = x->key != 0;
+    case PK_XA_KEY: {
+        uint32_t key = pk_entry_key(doc, (uint32_t)ino);
+        has = key != 0;
         if (has)
-            pk_repr(doc, x->key, &b);
+            pk_repr(doc, key, &b);
         break;
+    }
     case PK_XA_REDUCE: { /* the call that built the value, as its __reduce__ file says it */
         const pk_node *n = x->role == PK_R_VALUE ? &doc->nodes[x->node] : NULL;
         const pk_call *c = n ? pk_call_of(doc, n) : NULL;

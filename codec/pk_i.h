@@ -133,19 +133,26 @@ enum { PK_T_DATETIME = PK_T__BUILTIN_COUNT, PK_T_DATE, PK_T_TIME, PK_T_TIMEDELTA
  * dict item's is its str key. */
 typedef enum pk_name_kind {
     PK_N_INDEX, /* its position in the parent's block, in decimal (lists, tuples, sets) */
-    PK_N_KEY,   /* the bytes of its str key, node entry.key, in the pool */
+    PK_N_KEY,   /* the bytes of its str key (pk_entry_key), in the pool */
     PK_N_OWN,   /* a span of the pool kept in doc->names (escaped, renamed, made by picklefs):
                    its index is a file's entry.aux, or a directory's or symlink's branch.name */
 } pk_name_kind;
 
-/* An entry of the mounted tree: 20 bytes, and there is one per place in the tree. What only
- * directories and symlinks need is in their pk_branch. */
+/* A name an entry keeps itself (PK_N_OWN), and the key of the dict item it names, if any. */
+typedef struct pk_own_name {
+    uint64_t pos; /* in the pool */
+    uint32_t len; /* at most 255 */
+    uint32_t key; /* the key's node, or 0 */
+} pk_own_name;
+
+/* An entry of the mounted tree: 16 bytes, and there is one per place in the tree. What only
+ * directories and symlinks need is in their pk_branch. A dict item's key (for its name and
+ * user.pickle.key) is found by pk_entry_key. */
 typedef struct pk_entry {
     uint32_t node;     /* the value shown here; 0 for synthetic entries (see role) */
     uint32_t parent;   /* entry index; the root's parent is itself */
-    uint32_t key;      /* dict entries: the key's node, for user.pickle.key; else 0 */
-    uint32_t aux;      /* PK_FILE: its PK_N_OWN name's index in doc->names;
-                          PK_DIR and PK_LINK: its index in doc->branches */
+    uint32_t aux;      /* PK_FILE: its key's node (PK_N_KEY), or its name's index in doc->names
+                          (PK_N_OWN); PK_DIR and PK_LINK: its index in doc->branches */
     uint8_t ftype;     /* pk_ftype */
     uint8_t role;      /* pk_role */
     uint8_t name_kind; /* pk_name_kind */
@@ -155,6 +162,7 @@ typedef struct pk_entry {
 /* The rest of a directory or symlink entry. */
 typedef struct pk_branch {
     uint32_t name; /* PK_N_OWN: index in doc->names */
+    uint32_t key;  /* a dict item's key's node, else 0 */
     union {
         struct {
             uint32_t first; /* children are entries first .. first+count-1 */
@@ -214,7 +222,7 @@ struct pk_doc {
 
     pk_entry *entries; /* entries[0] is unused; PK_ROOT is 1 */
     uint64_t nentries, cap_entries;
-    pk_span *names;    /* the names entries keep themselves (PK_N_OWN) */
+    pk_own_name *names;   /* the names entries keep themselves (PK_N_OWN) */
     uint64_t nnames, cap_names;
     pk_branch *branches; /* of directory and symlink entries */
     uint64_t nbranches, cap_branches;
@@ -292,6 +300,8 @@ static inline pk_branch *pk_branch_of(const pk_doc *doc, uint32_t dir_or_link)
 {
     return &doc->branches[doc->entries[dir_or_link].aux];
 }
+/* The node of the dict key entry e shows the value of, or 0 (tree.c). */
+uint32_t pk_entry_key(const pk_doc *doc, uint32_t e);
 /* Entry e's name: in the pool, or written into buf (an index name). */
 const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], size_t *len);
 

@@ -27,6 +27,16 @@ static size_t fmt_index(uint64_t i, char out[24]);
 
 /* ---- names kept and derived ---- */
 
+uint32_t pk_entry_key(const pk_doc *doc, uint32_t e)
+{
+    const pk_entry *x = &doc->entries[e];
+    if (x->ftype != PK_FILE)
+        return doc->branches[x->aux].key;
+    if (x->name_kind == PK_N_KEY)
+        return x->aux;
+    return x->name_kind == PK_N_OWN && e != PK_ROOT ? doc->names[x->aux].key : 0;
+}
+
 const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], size_t *len)
 {
     const pk_entry *x = &doc->entries[e];
@@ -38,9 +48,11 @@ const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], 
     case PK_N_INDEX:
         *len = fmt_index(e - pk_branch_of(doc, x->parent)->u.dir.first, buf);
         return buf;
-    case PK_N_KEY:
-        *len = (size_t)doc->nodes[x->key].u.s.len;
-        return doc->pool.data + doc->nodes[x->key].u.s.pos;
+    case PK_N_KEY: {
+        const pk_node *k = &doc->nodes[x->ftype == PK_FILE ? x->aux : doc->branches[x->aux].key];
+        *len = (size_t)k->u.s.len;
+        return doc->pool.data + k->u.s.pos;
+    }
     case PK_N_OWN:
     default: {
         uint32_t name = x->ftype == PK_FILE ? x->aux : doc->branches[x->aux].name;
@@ -267,16 +279,19 @@ static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
     return add_entry(bd, dir, bd->doc->entries[e].node, 0, PK_R_RAW, PK_N_OWN) != 0;
 }
 
-/* Keep bd->name as entry x's own name (where pk_entry_name looks for it). */
-static bool own_name(builder *bd, pk_entry *x)
+/* Keep bd->name as entry x's own name (where pk_entry_name looks for it), with the key the
+ * entry shows the value of (0 if none). */
+static bool own_name(builder *bd, pk_entry *x, uint32_t key)
 {
     pk_doc *doc = bd->doc;
+    pk_span at;
     if (doc->nnames >= UINT32_MAX)
         return false;
     if (!pk_doc_grow(doc, (void **)&doc->names, &doc->cap_names, doc->nnames + 1,
-                     sizeof(pk_span)) ||
-        !pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &doc->names[doc->nnames]))
+                     sizeof(pk_own_name)) ||
+        !pk_pool_add(&doc->pool, bd->name.data, bd->name.len, &at))
         return false;
+    doc->names[doc->nnames] = (pk_own_name){at.pos, (uint32_t)at.len, key};
     if (x->ftype == PK_FILE)
         x->aux = (uint32_t)doc->nnames++;
     else
@@ -296,7 +311,12 @@ static bool make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
         return false;
     pk_branch *b = &doc->branches[doc->nbranches];
     memset(b, 0, sizeof *b);
-    b->name = x->ftype == PK_FILE ? x->aux : 0;
+    if (x->name_kind == PK_N_OWN)
+        b->name = x->aux;
+    else if (x->name_kind == PK_N_KEY)
+        b->key = x->aux;
+    if (x->name_kind == PK_N_OWN && x != &doc->entries[PK_ROOT])
+        b->key = doc->names[x->aux].key;
     x->aux = (uint32_t)doc->nbranches++;
     x->ftype = (uint8_t)ftype;
     return true;
@@ -330,11 +350,12 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
     x->ftype = PK_FILE; /* until walk() finds it is a directory or a symlink */
     /* duplicates within the directory are renamed once its block is complete (unique_block) */
     x->name_kind = (uint8_t)kind;
-    if (kind == PK_N_OWN && !own_name(bd, x))
+    if (kind == PK_N_OWN && !own_name(bd, x, key))
         return oom(bd), 0;
+    if (kind == PK_N_KEY)
+        x->aux = key;
     x->parent = dir;
     x->node = node;
-    x->key = key;
     x->role = (uint8_t)role;
     doc->nentries++;
     bd->name.len = 0;
@@ -567,7 +588,7 @@ static int rename_entry(builder *bd, uint32_t first, uint32_t j)
         if (!taken(bd, first, j, bd->name.data, bd->name.len))
             break;
     }
-    if (!own_name(bd, &doc->entries[first + j]))
+    if (!own_name(bd, &doc->entries[first + j], pk_entry_key(doc, first + j)))
         return oom(bd);
     bd->name.len = 0;
     return 0;
