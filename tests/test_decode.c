@@ -169,16 +169,11 @@ static int run_case(const tcase *c)
 
 /* A list of many records, big enough (about 2 MB) for pk_open to start its prefault thread
  * (codec/prefault.c), so that the suite and the sanitizers decode with it running. */
-static int big_case(void)
+static void many_records(FILE *p, FILE *t)
 {
-    enum { RECORDS = 60000 };
-    char *data = NULL, *tree = NULL;
-    size_t dlen = 0, tlen = 0;
-    FILE *p = open_memstream(&data, &dlen), *t = open_memstream(&tree, &tlen);
 #define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
     PUT("\200\002](");
-    fputs("./\n", t);
-    for (unsigned i = 0; i < RECORDS; i++) {
+    for (unsigned i = 0; i < 60000; i++) {
         char v[16];
         int vlen = snprintf(v, sizeof v, "v%u", i);
         unsigned char n[4] = {(unsigned char)i, (unsigned char)(i >> 8), (unsigned char)(i >> 16), 0};
@@ -193,26 +188,14 @@ static int big_case(void)
     }
     PUT("e.");
 #undef PUT
-    fclose(p);
-    fclose(t);
-    tcase c = {"60000 records (prefault thread)", data, dlen, tree, PK_E_OK, 0};
-    int bad = run_case(&c);
-    free(data);
-    free(tree);
-    return bad;
 }
 
 /* Many objects, each with its own call record, so that the table of calls (doc->extras) grows
  * and is rehashed several times while their states are still told apart. */
-static int objects_case(void)
+static void many_objects(FILE *p, FILE *t)
 {
-    enum { OBJECTS = 3000 };
-    char *data = NULL, *tree = NULL;
-    size_t dlen = 0, tlen = 0;
-    FILE *p = open_memstream(&data, &dlen), *t = open_memstream(&tree, &tlen);
     fputs("\200\002](", p);
-    fputs("./\n", t);
-    for (unsigned i = 0; i < OBJECTS; i++) {
+    for (unsigned i = 0; i < 3000; i++) {
         unsigned char n[4] = {(unsigned char)i, (unsigned char)(i >> 8), 0, 0};
         fputs("c__main__\nC\n)\201J", p);
         fwrite(n, 1, 4, p);
@@ -220,9 +203,20 @@ static int objects_case(void)
         fprintf(t, "%u/\n%u/__reduce__ = __main__.C()\\n\n%u/__state__ = %u\\n\n", i, i, i, i);
     }
     fputs("e.", p);
+}
+
+/* A case too big to write by hand: make writes its pickle to p and the tree below the root
+ * that pk_dump must print to t. */
+static int generated_case(const char *name, void (*make)(FILE *p, FILE *t))
+{
+    char *data = NULL, *tree = NULL;
+    size_t dlen = 0, tlen = 0;
+    FILE *p = open_memstream(&data, &dlen), *t = open_memstream(&tree, &tlen);
+    fputs("./\n", t);
+    make(p, t);
     fclose(p);
     fclose(t);
-    tcase c = {"3000 objects", data, dlen, tree, PK_E_OK, 0};
+    tcase c = {name, data, dlen, tree, PK_E_OK, 0};
     int bad = run_case(&c);
     free(data);
     free(tree);
@@ -234,7 +228,8 @@ int main(void)
     int failed = 0, n = (int)(sizeof cases / sizeof cases[0]);
     for (int i = 0; i < n; i++)
         failed += run_case(&cases[i]);
-    failed += big_case() + objects_case();
+    failed += generated_case("60000 records (prefault thread)", many_records) +
+              generated_case("3000 objects", many_objects);
     n += 2;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
