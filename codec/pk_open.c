@@ -183,12 +183,13 @@ static bool extras_room(pk_doc *doc)
     return true;
 }
 
-/* Node's entry in doc->extras, made if it has none; NULL when out of memory. */
-static pk_extra *extra_add(pk_doc *doc, uint32_t node)
+/* Node's entry in doc->extras: the one it has, or a new one if make; NULL when it has none
+ * and make is false, or when out of memory. */
+static pk_extra *extra_for(pk_doc *doc, uint32_t node, bool make)
 {
     if (doc->nodes[node].flags & PK_NF_EXTRA)
         return extra_find(doc, node);
-    if (!extras_room(doc))
+    if (!make || !extras_room(doc))
         return NULL;
     pk_extra *x = extra_find(doc, node);
     *x = (pk_extra){.node = node};
@@ -199,7 +200,7 @@ static pk_extra *extra_add(pk_doc *doc, uint32_t node)
 
 bool pk_node_set_call(pk_doc *doc, uint32_t node, uint32_t call)
 {
-    pk_extra *x = call || (doc->nodes[node].flags & PK_NF_EXTRA) ? extra_add(doc, node) : NULL;
+    pk_extra *x = extra_for(doc, node, call != 0);
     if (x)
         x->call = call;
     return x || !call;
@@ -207,7 +208,7 @@ bool pk_node_set_call(pk_doc *doc, uint32_t node, uint32_t call)
 
 bool pk_node_set_tname(pk_doc *doc, uint32_t node, uint16_t tname)
 {
-    pk_extra *x = tname || (doc->nodes[node].flags & PK_NF_EXTRA) ? extra_add(doc, node) : NULL;
+    pk_extra *x = extra_for(doc, node, tname != 0);
     if (x)
         x->tname = tname;
     return x || !tname;
@@ -216,20 +217,16 @@ bool pk_node_set_tname(pk_doc *doc, uint32_t node, uint16_t tname)
 /* The arrays decoding and layout fill, for the prefault thread to keep ahead of. */
 static void watch_arrays(pk_doc *doc)
 {
-    pk_prefault *pf = doc->prefault;
-    pk_prefault_watch(pf, (void *const *)&doc->nodes, &doc->nnodes, &doc->cap_nodes,
-                      sizeof *doc->nodes);
-    pk_prefault_watch(pf, (void *const *)&doc->links, &doc->nlinks, &doc->cap_links,
-                      sizeof *doc->links);
-    pk_prefault_watch(pf, (void *const *)&doc->calls, &doc->ncalls, &doc->cap_calls,
-                      sizeof *doc->calls);
-    pk_prefault_watch(pf, (void *const *)&doc->pool.data, &doc->pool.len, &doc->pool.cap, 1);
-    pk_prefault_watch(pf, (void *const *)&doc->entries, &doc->nentries, &doc->cap_entries,
-                      sizeof *doc->entries);
-    pk_prefault_watch(pf, (void *const *)&doc->names, &doc->nnames, &doc->cap_names,
-                      sizeof *doc->names);
-    pk_prefault_watch(pf, (void *const *)&doc->branches, &doc->nbranches, &doc->cap_branches,
-                      sizeof *doc->branches);
+#define WATCH(arr, n, cap) \
+    pk_prefault_watch(doc->prefault, (void *const *)&doc->arr, &doc->n, &doc->cap, sizeof *doc->arr)
+    WATCH(nodes, nnodes, cap_nodes);
+    WATCH(links, nlinks, cap_links);
+    WATCH(calls, ncalls, cap_calls);
+    WATCH(pool.data, pool.len, pool.cap);
+    WATCH(entries, nentries, cap_entries);
+    WATCH(names, nnames, cap_names);
+    WATCH(branches, nbranches, cap_branches);
+#undef WATCH
 }
 
 static int decode_and_lay_out(pk_doc *doc, pk_error *err)

@@ -49,7 +49,7 @@ const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], 
         *len = fmt_index(e - pk_branch_of(doc, x->parent)->u.dir.first, buf);
         return buf;
     case PK_N_KEY: {
-        const pk_node *k = &doc->nodes[x->ftype == PK_FILE ? x->aux : doc->branches[x->aux].key];
+        const pk_node *k = &doc->nodes[pk_entry_key(doc, e)];
         *len = (size_t)k->u.s.len;
         return doc->pool.data + k->u.s.pos;
     }
@@ -262,6 +262,14 @@ static int opcode_at(const pk_doc *doc, uint64_t offset)
 static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role,
                           pk_name_kind kind);
 
+/* Refuse the tree with an error at the opcode that built node. */
+static int refuse_at(builder *bd, uint32_t node, pk_code code, const char *what)
+{
+    uint64_t off = pk_node_offset(&bd->doc->nodes[node]);
+    pk_set_error(bd->err, code, off, opcode_at(bd->doc, off), what);
+    return -1;
+}
+
 /* An array or tensor NAME (a file: its summary) gets a sibling NAME.raw, its element bytes
  * (array.c); a NAME too long for the suffix is cut at a character boundary first. */
 static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
@@ -311,12 +319,9 @@ static bool make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
         return false;
     pk_branch *b = &doc->branches[doc->nbranches];
     memset(b, 0, sizeof *b);
+    b->key = pk_entry_key(doc, (uint32_t)(x - doc->entries));
     if (x->name_kind == PK_N_OWN)
         b->name = x->aux;
-    else if (x->name_kind == PK_N_KEY)
-        b->key = x->aux;
-    if (x->name_kind == PK_N_OWN && x != &doc->entries[PK_ROOT])
-        b->key = doc->names[x->aux].key;
     x->aux = (uint32_t)doc->nbranches++;
     x->ftype = (uint8_t)ftype;
     return true;
@@ -330,18 +335,12 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
     pk_doc *doc = bd->doc;
     if (bd->name.failed)
         return oom(bd), 0;
-    uint64_t off = pk_node_offset(&doc->nodes[node]);
-    if (doc->nentries >= UINT32_MAX - 1) {
-        pk_set_error(bd->err, PK_E_NODE_LIMIT, off, opcode_at(doc, off),
-                     "more entries than the limit");
-        return 0;
-    }
+    if (doc->nentries >= UINT32_MAX - 1)
+        return refuse_at(bd, node, PK_E_NODE_LIMIT, "more entries than the limit"), 0;
     if (!pk_doc_grow(doc, (void **)&doc->entries, &doc->cap_entries, doc->nentries + 1,
-                     sizeof(pk_entry))) {
+                     sizeof(pk_entry)))
         /* out of memory, or the memory limit (pk_open names it), at the value being laid out */
-        pk_set_error(bd->err, PK_E_NOMEM, off, opcode_at(doc, off), "out of memory");
-        return 0;
-    }
+        return refuse_at(bd, node, PK_E_NOMEM, "out of memory"), 0;
     uint32_t e = (uint32_t)doc->nentries;
     if (e % 8192 == 0) /* every 160 KiB of entries */
         pk_prefault_hint(doc->prefault);
@@ -795,12 +794,10 @@ static int walk(builder *bd, uint32_t root)
         }
         *home = e;
         if (depth >= doc->lim.max_depth) {
-            uint64_t off = pk_node_offset(&doc->nodes[x->node]);
             char what[96];
             snprintf(what, sizeof what, "nesting deeper than %llu (the limit)",
                      (unsigned long long)doc->lim.max_depth);
-            pk_set_error(bd->err, PK_E_DEPTH_LIMIT, off, opcode_at(doc, off), what);
-            rc = -1;
+            rc = refuse_at(bd, x->node, PK_E_DEPTH_LIMIT, what);
             break;
         }
         if (add_children(bd, e) < 0 || !pk_grow((void **)&stack, &cap, depth + 1, sizeof(frame))) {
