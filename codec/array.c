@@ -55,10 +55,7 @@ static uint32_t item(const pk_doc *doc, uint32_t tuple, uint64_t i)
     const pk_node *t = &doc->nodes[tuple];
     if ((t->kind != PK_K_TUPLE && t->kind != PK_K_LIST) || i >= t->u.c.count)
         return 0;
-    uint32_t l = t->u.c.head;
-    while (i-- > 0)
-        l = doc->links[l].next;
-    return doc->links[l].node;
+    return pk_item_at(doc, t, i);
 }
 
 static uint64_t count_of(const pk_doc *doc, uint32_t node, pk_kind kind)
@@ -135,9 +132,11 @@ static uint32_t dict_get(const pk_doc *doc, uint32_t dict, const char *key)
     const pk_node *d = &doc->nodes[dict];
     if (!dict || d->kind != PK_K_DICT)
         return 0;
-    for (uint32_t l = d->u.c.head; l && doc->links[l].next; l = doc->links[doc->links[l].next].next)
-        if (str_is(doc, doc->links[l].node, key))
-            return doc->links[doc->links[l].next].node;
+    pk_cursor c = pk_items_of(doc, d);
+    uint32_t k, v;
+    while (pk_item_next(doc, &c, &k) && pk_item_next(doc, &c, &v))
+        if (str_is(doc, k, key))
+            return v;
     return 0;
 }
 
@@ -364,13 +363,14 @@ static bool parse_dtype(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
                 const pk_node *fd = &doc->nodes[fields];
                 if (fd->kind != PK_K_DICT)
                     return false;
-                for (uint32_t l = fd->u.c.head; l && doc->links[l].next;
-                     l = doc->links[doc->links[l].next].next) {
-                    const pk_node *kn = &doc->nodes[doc->links[l].node];
+                pk_cursor cur = pk_items_of(doc, fd);
+                uint32_t key, value;
+                while (pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
+                    const pk_node *kn = &doc->nodes[key];
                     if (kn->kind == PK_K_STR && kn->u.s.len == nm->u.s.len &&
                         pk_span_ptr(doc, kn) && pk_span_ptr(doc, nm) &&
                         memcmp(pk_span_ptr(doc, kn), pk_span_ptr(doc, nm), (size_t)nm->u.s.len) == 0)
-                        ft = doc->links[doc->links[l].next].node;
+                        ft = value;
                 }
                 int64_t off;
                 if (!ft || !int_of(doc, item(doc, ft, 1), &off) || off < 0 ||
@@ -464,7 +464,7 @@ static int build_dtype(pk_lift_ctx *c, uint32_t node)
 }
 
 /* An object array's flat list of elements, as lists nested by shape (like tolist()). */
-static uint32_t nest(pk_lift_ctx *c, const pk_array *a, uint32_t *link, uint64_t dim)
+static uint32_t nest(pk_lift_ctx *c, const pk_array *a, pk_cursor *elems, uint64_t dim)
 {
     pk_doc *doc = c->doc;
     uint32_t l = pk_lift_new_node(c, PK_K_LIST);
@@ -473,11 +473,10 @@ static uint32_t nest(pk_lift_ctx *c, const pk_array *a, uint32_t *link, uint64_t
     for (uint64_t i = 0; i < a->shape[dim]; i++) {
         uint32_t v;
         if (dim + 1 < a->ndim) {
-            if (!(v = nest(c, a, link, dim + 1)))
+            if (!(v = nest(c, a, elems, dim + 1)))
                 return 0;
-        } else {
-            v = doc->links[*link].node;
-            *link = doc->links[*link].next;
+        } else if (!pk_item_next(doc, elems, &v)) {
+            return nomem(c), 0; /* not reached: the list has numel items */
         }
         if (pk_chain_add(doc, l, v) < 0)
             return nomem(c), 0;
@@ -491,21 +490,19 @@ static int object_array(pk_lift_ctx *c, uint32_t node, const pk_array *shape_of,
     const pk_node *ln = &doc->nodes[list];
     if (ln->kind != PK_K_LIST || ln->u.c.count != shape_of->numel)
         return 0;
-    uint32_t head = ln->u.c.head;
     pk_node *n = &doc->nodes[node];
     if (shape_of->ndim <= 1) {
         n->kind = PK_K_LIST;
         n->u.c = (pk_chain){0};
-        for (uint32_t l = head; l; l = doc->links[l].next)
-            if (pk_chain_add(doc, node, doc->links[l].node) < 0)
-                return nomem(c);
+        if (pk_chain_copy(doc, node, list, 0) < 0)
+            return nomem(c);
     } else {
         /* nested lists of at most 32 levels; the top one is node itself */
-        uint32_t link = head;
+        pk_cursor elems = pk_items_of(doc, ln);
         n->kind = PK_K_LIST;
         n->u.c = (pk_chain){0};
         for (uint64_t i = 0; i < shape_of->shape[0]; i++) {
-            uint32_t v = nest(c, shape_of, &link, 1);
+            uint32_t v = nest(c, shape_of, &elems, 1);
             if (!v)
                 return -1;
             if (pk_chain_add(doc, node, v) < 0)
@@ -854,9 +851,8 @@ static int torch_size(pk_lift_ctx *c, uint32_t args, uint32_t *out)
     uint32_t t = pk_lift_new_node(c, PK_K_TUPLE);
     if (!t)
         return -1;
-    for (uint32_t l = doc->nodes[from].u.c.head; l; l = doc->links[l].next)
-        if (pk_chain_add(doc, t, doc->links[l].node) < 0)
-            return nomem(c);
+    if (pk_chain_copy(doc, t, from, 0) < 0)
+        return nomem(c);
     doc->nodes[t].flags |= PK_NF_FROZEN;
     *out = t;
     return 0;

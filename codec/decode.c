@@ -233,37 +233,63 @@ static int64_t marker(dec *d)
     return (int64_t)d->marks[--d->nmarks];
 }
 
-/* Append items[0..n) to container's chain, as n consecutive links made at once (a SETITEMS of
- * a thousand items grows the array once, not a thousand times). */
+/* Append items[0..n) to container's chain (pk_chain in pk_i.h). The container's last run grows
+ * in place when nothing has been added after it (a list APPENDed to one item at a time), else
+ * a new run of all n is linked on (a SETITEMS of a thousand items grows the array once). */
 static int chain_add_n(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n)
 {
-    uint64_t first = doc->nlinks ? doc->nlinks : 1; /* link 0 is the end of every chain */
     if (n == 0)
         return 0;
-    if (n >= UINT32_MAX - first)
-        return -1;
-    if (!pk_doc_grow(doc, (void **)&doc->links, &doc->cap_links, first + n, sizeof(pk_link)))
-        return -1;
-    pk_link *lk = doc->links;
-    for (uint64_t i = 0; i < n; i++) {
-        lk[first + i].node = items[i];
-        lk[first + i].next = (uint32_t)(first + i + 1);
-    }
-    lk[first + n - 1].next = 0;
-    doc->nlinks = first + n;
     pk_chain *c = &doc->nodes[container].u.c;
-    if (c->tail)
-        lk[c->tail].next = (uint32_t)first;
-    else
-        c->head = (uint32_t)first;
-    c->tail = (uint32_t)(first + n - 1);
-    c->count += n;
+    uint64_t end = doc->nitems ? doc->nitems : 1; /* position 0 is the end of every chain */
+    uint64_t tail_next = c->tail ? (uint64_t)c->tail + doc->items[c->tail] + 1 : 0;
+    bool in_place = c->tail && tail_next == end - 1;
+    uint64_t need = in_place ? end + n : end + n + 2;
+    if (need > UINT32_MAX ||
+        !pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, need, sizeof(uint32_t)))
+        return -1;
+    uint32_t *it = doc->items;
+    if (in_place) {
+        memcpy(it + tail_next, items, n * sizeof *items);
+        it[c->tail] += (uint32_t)n;
+    } else {
+        it[end] = (uint32_t)n;
+        memcpy(it + end + 1, items, n * sizeof *items);
+        if (c->tail)
+            it[tail_next] = (uint32_t)end;
+        else
+            c->head = (uint32_t)end;
+        c->tail = (uint32_t)end;
+    }
+    it[need - 1] = 0;
+    doc->nitems = need;
+    c->count += (uint32_t)n;
     return 0;
 }
 
 int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item)
 {
     return chain_add_n(doc, container, &item, 1);
+}
+
+int pk_chain_copy(pk_doc *doc, uint32_t container, uint32_t from, uint64_t skip)
+{
+    pk_cursor c = pk_items_of(doc, &doc->nodes[from]);
+    uint32_t item;
+    for (uint64_t i = 0; pk_item_next(doc, &c, &item); i++)
+        if (i >= skip && pk_chain_add(doc, container, item) < 0)
+            return -1;
+    return 0;
+}
+
+uint32_t pk_item_at(const pk_doc *doc, const pk_node *n, uint64_t i)
+{
+    for (uint32_t r = n->u.c.head; r; r = doc->items[r + doc->items[r] + 1]) {
+        if (i < doc->items[r])
+            return doc->items[r + 1 + i];
+        i -= doc->items[r];
+    }
+    return 0;
 }
 
 /* stack[from..sp) go into container's chain. */
@@ -891,8 +917,9 @@ static bool hashable(dec *d, uint32_t node, const char **type)
     todo[len++] = node;
     while (ok && len > 0) {
         uint32_t t = todo[--len];
-        for (uint32_t l = doc->nodes[t].u.c.head; l && ok; l = doc->links[l].next) {
-            uint32_t item = doc->links[l].node;
+        pk_cursor cur = pk_items_of(doc, &doc->nodes[t]);
+        uint32_t item;
+        while (ok && pk_item_next(doc, &cur, &item)) {
             const pk_node *x = &doc->nodes[item];
             if (x->kind == PK_K_LIST || x->kind == PK_K_DICT || x->kind == PK_K_SET ||
                 x->kind == PK_K_BYTEARRAY) {

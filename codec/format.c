@@ -175,8 +175,10 @@ static int legacy_storages(pk_doc *doc, pk_error *err)
         return 0;
     }
     uint64_t pos = k->legacy_data;
-    for (uint32_t l = keys->u.c.head; l; l = doc->links[l].next) {
-        const pk_node *key = &doc->nodes[doc->links[l].node];
+    pk_cursor cur = pk_items_of(doc, keys);
+    uint32_t item;
+    while (pk_item_next(doc, &cur, &item)) {
+        const pk_node *key = &doc->nodes[item];
         const uint8_t *kp = pk_span_ptr(doc, key);
         if (key->kind != PK_K_STR || !kp)
             break;

@@ -44,10 +44,7 @@ uint32_t pk_tuple_item(const pk_doc *doc, uint32_t tuple, uint64_t i)
     const pk_node *t = &doc->nodes[tuple];
     if (t->kind != PK_K_TUPLE || i >= t->u.c.count)
         return 0;
-    uint32_t l = t->u.c.head;
-    while (i-- > 0)
-        l = doc->links[l].next;
-    return doc->links[l].node;
+    return pk_item_at(doc, t, i);
 }
 
 uint64_t pk_tuple_len(const pk_doc *doc, uint32_t tuple)
@@ -66,17 +63,17 @@ bool pk_str_is(const pk_doc *doc, uint32_t node, const char *text)
     return p && memcmp(p, text, k) == 0;
 }
 
-/* A pickle's own containers take at most one link per byte of it; a lifted value copies the
- * items of its argument, and a pickle can ask for the same big copy again and again for a few
- * bytes each (builtins.set(L) after a GET of L). Copies stop, and the calls stay opaque, once
- * the links would pass this many per byte of the stream. */
-#define LIFT_LINKS_PER_BYTE 4
-#define LIFT_LINKS_MIN 65536
+/* A pickle's own containers take at most a few item slots per byte of it; a lifted value
+ * copies the items of its argument, and a pickle can ask for the same big copy again and again
+ * for a few bytes each (builtins.set(L) after a GET of L). Copies stop, and the calls stay
+ * opaque, once the item slots would pass this many per byte of the stream. */
+#define LIFT_ITEMS_PER_BYTE 4
+#define LIFT_ITEMS_MIN 65536
 
 bool pk_lift_can_copy(const pk_doc *doc, uint64_t count)
 {
-    uint64_t budget = doc->src_len * LIFT_LINKS_PER_BYTE + LIFT_LINKS_MIN;
-    return doc->nlinks <= budget && count <= budget - doc->nlinks;
+    uint64_t budget = doc->src_len * LIFT_ITEMS_PER_BYTE + LIFT_ITEMS_MIN;
+    return doc->nitems <= budget && count <= budget - doc->nitems;
 }
 
 static int oom(pk_lift_ctx *c)
@@ -117,10 +114,8 @@ static int lift_set(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *out)
     uint32_t s = pk_lift_new_node(c, kind);
     if (!s)
         return -1;
-    if (from)
-        for (uint32_t l = doc->nodes[from].u.c.head; l; l = doc->links[l].next)
-            if (pk_chain_add(doc, s, doc->links[l].node) < 0)
-                return oom(c);
+    if (from && pk_chain_copy(doc, s, from, 0) < 0)
+        return oom(c);
     *out = s;
     return 0;
 }

@@ -23,7 +23,6 @@ uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind);
 /* Record on node the call that built it: callable(*args, **kwargs), made by how. */
 uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node, pk_how how, uint32_t callable,
                           uint32_t args, uint32_t kwargs);
-int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item);
 
 /* ---- reading arguments (lift.c) ---- */
 
@@ -31,7 +30,7 @@ int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item);
 uint64_t pk_tuple_len(const pk_doc *doc, uint32_t tuple);
 /* The i-th item of a tuple, or 0. */
 uint32_t pk_tuple_item(const pk_doc *doc, uint32_t tuple, uint64_t i);
-/* May lifting copy count more items? (a bound on the links a pickle can make us copy) */
+/* May lifting copy count more items? (a bound on the items a pickle can make us copy) */
 bool pk_lift_can_copy(const pk_doc *doc, uint64_t count);
 /* Is node the str text? */
 bool pk_str_is(const pk_doc *doc, uint32_t node, const char *text);

@@ -33,10 +33,12 @@ static bool pairs_ok(pk_lift_ctx *c, uint32_t from)
         return true; /* its keys were checked when they were set */
     if (f->kind != PK_K_LIST && f->kind != PK_K_TUPLE)
         return false;
-    for (uint32_t l = f->u.c.head; l; l = doc->links[l].next) {
-        const pk_node *p = &doc->nodes[doc->links[l].node];
+    pk_cursor cur = pk_items_of(doc, f);
+    uint32_t pair;
+    while (pk_item_next(doc, &cur, &pair)) {
+        const pk_node *p = &doc->nodes[pair];
         if ((p->kind != PK_K_TUPLE && p->kind != PK_K_LIST) || p->u.c.count != 2 ||
-            !pk_lift_hashable(c, doc->links[p->u.c.head].node))
+            !pk_lift_hashable(c, pk_item_at(doc, p, 0)))
             return false;
     }
     return true;
@@ -46,17 +48,14 @@ static bool pairs_ok(pk_lift_ctx *c, uint32_t from)
 static int add_pairs(pk_lift_ctx *c, uint32_t dict, uint32_t from)
 {
     pk_doc *doc = c->doc;
-    const pk_node *f = &doc->nodes[from];
-    for (uint32_t l = f->u.c.head; l; l = doc->links[l].next) {
-        if (f->kind == PK_K_DICT) {
-            if (pk_chain_add(doc, dict, doc->links[l].node) < 0)
-                return oom(c);
-            continue;
-        }
-        const pk_node *p = &doc->nodes[doc->links[l].node];
-        uint32_t k = p->u.c.head, v = doc->links[k].next;
-        if (pk_chain_add(doc, dict, doc->links[k].node) < 0 ||
-            pk_chain_add(doc, dict, doc->links[v].node) < 0)
+    if (doc->nodes[from].kind == PK_K_DICT)
+        return pk_chain_copy(doc, dict, from, 0) < 0 ? oom(c) : 0;
+    pk_cursor cur = pk_items_of(doc, &doc->nodes[from]);
+    uint32_t pair;
+    while (pk_item_next(doc, &cur, &pair)) {
+        const pk_node *p = &doc->nodes[pair];
+        if (pk_chain_add(doc, dict, pk_item_at(doc, p, 0)) < 0 ||
+            pk_chain_add(doc, dict, pk_item_at(doc, p, 1)) < 0)
             return oom(c);
     }
     return 0;
@@ -153,10 +152,8 @@ static uint32_t copy_items(pk_lift_ctx *c, pk_kind kind, uint32_t src, uint64_t 
         return 0;
     if (kind == PK_K_TUPLE)
         doc->nodes[n].flags |= PK_NF_FROZEN;
-    uint64_t i = 0;
-    for (uint32_t l = doc->nodes[src].u.c.head; l; l = doc->links[l].next, i++)
-        if (i >= from && pk_chain_add(doc, n, doc->links[l].node) < 0)
-            return oom(c), 0;
+    if (pk_chain_copy(doc, n, src, from) < 0)
+        return oom(c), 0;
     return n;
 }
 

@@ -42,8 +42,8 @@ typedef struct pk_limits {
     uint64_t max_memo;         /* highest memo index a PUT may use */
     uint64_t max_decompressed; /* bytes a compressed stream may inflate to */
     uint64_t max_int_digits;   /* longer ints render in hexadecimal (see the README) */
-    uint64_t max_memory;       /* bytes of values, links, calls, entries, name tables and pool
-                                  held at once */
+    uint64_t max_memory;       /* bytes of values, container items, calls, entries, name
+                                  tables and pool held at once */
 } pk_limits;
 
 void pk_limits_default(pk_limits *lim);

@@ -1,13 +1,14 @@
 /* pk_i.h: the codec's private data model, shared by its source files and by nobody else.
  *
  * Decoding produces VALUES (pk_node): one fixed-size record per value the pickle builds, in
- * one growable array. Containers keep their items as a singly linked chain in one shared link
- * array, so APPEND on a list that was memoized long ago is O(1) and allocates nothing per node.
+ * one growable array. Containers keep their items as a chain of runs in one shared item array
+ * (pk_chain), so APPEND on a list that was memoized long ago is O(1) and allocates nothing per
+ * node, and the items a SETITEMS or APPENDS adds at once take four bytes each.
  * Text that picklefs renders itself (escaped names, big ints, repr lines) goes to one byte pool.
  *
  * tree.c then lays out ENTRIES (pk_entry): one per place in the mounted tree. A value reached
  * twice is one entry for its first place and symlink entries elsewhere, so the number of entries
- * is at most the number of links plus the synthetic entries of objects.
+ * is at most the number of container items plus the synthetic entries of objects.
  *
  * Everything is built once by pk_open() and never changes afterwards.
  */
@@ -51,10 +52,12 @@ typedef struct pk_span {
     uint64_t len;
 } pk_span;
 
-/* A chain of items. head/tail index doc->links; 0 is the end of a chain. */
+/* A container's items: a chain of runs in doc->items. A run at position r holds its length
+ * n at items[r], its n item values at items[r+1..r+n], and the position of the next run at
+ * items[r+n+1] (0 after the last). head and tail are run positions, 0 when there is none. */
 typedef struct pk_chain {
     uint32_t head, tail;
-    uint32_t count; /* links in the chain: a dict has 2 per item (there are < 2^32 links) */
+    uint32_t count; /* items in the chain: a dict has 2 per item (there are < 2^32 in all) */
     uint32_t home;  /* tree.c: the entry of the value's first place in the tree, once laid out;
                        objects, which have no chain, keep theirs here too */
 } pk_chain;
@@ -100,11 +103,6 @@ typedef struct pk_extra {
     uint32_t call;  /* doc->calls index of the call that built the value, 0 if none */
     uint16_t tname; /* PK_K_TEXT, PK_K_DESC, arrays: index in pk_type_names, 0 if none */
 } pk_extra;
-
-typedef struct pk_link {
-    uint32_t node;
-    uint32_t next;
-} pk_link;
 
 /* How an object came to be. */
 typedef enum pk_how { PK_HOW_REDUCE, PK_HOW_NEWOBJ, PK_HOW_NEWOBJ_EX, PK_HOW_INST, PK_HOW_OBJ } pk_how;
@@ -209,8 +207,8 @@ struct pk_doc {
 
     pk_node *nodes;
     uint64_t nnodes, cap_nodes;
-    pk_link *links;
-    uint64_t nlinks, cap_links;
+    uint32_t *items;        /* the runs of every chain (pk_chain); items[0] is unused */
+    uint64_t nitems, cap_items;
     pk_call *calls;
     uint64_t ncalls, cap_calls;
     pk_extra *extras;     /* the calls and type names of values with PK_NF_EXTRA */
@@ -248,7 +246,7 @@ static inline bool pk_grow(void **arr, uint64_t *cap, uint64_t need, size_t elem
 {
     return need <= *cap || pk_grow_slow(arr, cap, need, elem);
 }
-/* pk_grow for the arrays of doc that max_memory counts (values, links, calls, entries, names,
+/* pk_grow for the arrays of doc that max_memory counts (values, items, calls, entries, names,
  * branches): a growth past the limit is refused and noted, and pk_open then names the limit
  * in its error. */
 bool pk_doc_grow_slow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need, size_t elem);
@@ -258,6 +256,38 @@ static inline bool pk_doc_grow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t 
     return need <= *cap || pk_doc_grow_slow(doc, arr, cap, need, elem);
 }
 const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n);
+
+/* Walking a container's items in order: pk_cursor c = pk_items_of(doc, n); then
+ * pk_item_next(doc, &c, &item) until it gives false. A cursor keeps positions, not pointers,
+ * so items may be added to other containers while one walks. */
+typedef struct pk_cursor {
+    uint32_t at;   /* the next item's position, or the next-run slot once left is 0 */
+    uint32_t left; /* items left in the current run */
+} pk_cursor;
+static inline pk_cursor pk_items_of(const pk_doc *doc, const pk_node *n)
+{
+    uint32_t r = n->u.c.head;
+    return (pk_cursor){r ? r + 1 : 0, r ? doc->items[r] : 0};
+}
+static inline bool pk_item_next(const pk_doc *doc, pk_cursor *c, uint32_t *item)
+{
+    if (!c->left) {
+        uint32_t r = c->at ? doc->items[c->at] : 0;
+        if (!r)
+            return false;
+        c->at = r + 1;
+        c->left = doc->items[r];
+    }
+    c->left--;
+    *item = doc->items[c->at++];
+    return true;
+}
+/* Item i of a container (i < its count), 0 if it has fewer (decode.c). */
+uint32_t pk_item_at(const pk_doc *doc, const pk_node *n, uint64_t i);
+/* Append one item to a container's chain (decode.c); -1 when out of memory. */
+int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item);
+/* Append the items of from, skipping its first `skip`, to container's chain. */
+int pk_chain_copy(pk_doc *doc, uint32_t container, uint32_t from, uint64_t skip);
 
 /* A value's call and type name (pk_open.c), 0 when it has none. The setters add the value to
  * doc->extras, and fail only when that is out of memory or past max_memory. */
@@ -291,7 +321,7 @@ void pk_prefault_watch(pk_prefault *pf, void *const *base, const uint64_t *len,
 void pk_prefault_hint(pk_prefault *pf);
 void pk_prefault_stop(pk_prefault *pf);
 
-/* decode.c: run the pickle machine over doc->src, filling nodes, links, calls and tops. */
+/* decode.c: run the pickle machine over doc->src, filling nodes, items, calls and tops. */
 int pk_decode(pk_doc *doc, pk_error *err);
 
 /* tree.c: lay out the entries and the name tables. */

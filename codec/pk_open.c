@@ -119,11 +119,11 @@ static pk_doc *doc_new(const pk_limits *lim)
     return doc;
 }
 
-/* The bytes held by the arrays that a file can make grow: values, links, calls, entries, names,
+/* The bytes held by the arrays that a file can make grow: values, items, calls, entries, names,
  * branches, name tables. */
 static uint64_t memory_used(const pk_doc *doc)
 {
-    return doc->cap_nodes * sizeof(pk_node) + doc->cap_links * sizeof(pk_link) +
+    return doc->cap_nodes * sizeof(pk_node) + doc->cap_items * sizeof(uint32_t) +
            doc->cap_calls * sizeof(pk_call) + doc->cap_entries * sizeof(pk_entry) +
            doc->cap_names * sizeof(pk_own_name) + doc->cap_branches * sizeof(pk_branch) +
            doc->cap_slots * sizeof(uint64_t) + doc->cap_tables * sizeof(pk_table) +
@@ -220,7 +220,7 @@ static void watch_arrays(pk_doc *doc)
 #define WATCH(arr, n, cap) \
     pk_prefault_watch(doc->prefault, (void *const *)&doc->arr, &doc->n, &doc->cap, sizeof *doc->arr)
     WATCH(nodes, nnodes, cap_nodes);
-    WATCH(links, nlinks, cap_links);
+    WATCH(items, nitems, cap_items);
     WATCH(calls, ncalls, cap_calls);
     WATCH(pool.data, pool.len, pool.cap);
     WATCH(entries, nentries, cap_entries);
@@ -291,7 +291,7 @@ void pk_close(pk_doc *doc)
         return;
     pk_source_close(doc);
     free(doc->nodes);
-    free(doc->links);
+    free(doc->items);
     free(doc->calls);
     free(doc->extras);
     free(doc->pool.data);

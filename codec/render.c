@@ -462,11 +462,12 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
 static void repr_items(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth, bool pairs,
                        rctx *r)
 {
-    uint64_t i = 0;
-    for (uint32_t l = n->u.c.head; l && !stop(b, r); l = doc->links[l].next, i++) {
+    pk_cursor cur = pk_items_of(doc, n);
+    uint32_t item;
+    for (uint64_t i = 0; !stop(b, r) && pk_item_next(doc, &cur, &item); i++) {
         if (i > 0)
             pk_buf_puts(b, pairs && i % 2 ? ": " : ", ");
-        repr_at(doc, doc->links[l].node, b, depth + 1, r);
+        repr_at(doc, item, b, depth + 1, r);
     }
 }
 
@@ -493,10 +494,12 @@ static void repr_set(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth, 
         return;
     }
     uint64_t i = 0;
+    pk_cursor cur = pk_items_of(doc, n);
+    uint32_t item;
     /* every element up to what b can take: a longer tail could not show anyway */
-    for (uint32_t l = n->u.c.head; l && r->steps; l = doc->links[l].next, i++) {
+    for (; r->steps && pk_item_next(doc, &cur, &item); i++) {
         pk_buf e = sub_buf(b, 0);
-        repr_at(doc, doc->links[l].node, &e, depth + 1, r);
+        repr_at(doc, item, &e, depth + 1, r);
         items[i].text = e.data;
         items[i].len = e.len;
         if (e.failed)
@@ -678,7 +681,9 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
     }
     const pk_node *args = a_node ? &doc->nodes[a_node] : NULL;
     if (args && args->kind == PK_K_TUPLE) {
-        for (uint32_t l = args->u.c.head; l && !stop(b, r); l = doc->links[l].next) {
+        pk_cursor cur = pk_items_of(doc, args);
+        uint32_t arg;
+        while (!stop(b, r) && pk_item_next(doc, &cur, &arg)) {
             if (b->len - start > CALL_MAX) {
                 pk_buf_puts(b, ", ...");
                 break;
@@ -686,7 +691,7 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
             if (!first)
                 pk_buf_puts(b, ", ");
             first = false;
-            repr_arg(doc, doc->links[l].node, b, depth, r);
+            repr_arg(doc, arg, b, depth, r);
         }
     } else if (args) {
         pk_buf_puts(b, "*");
@@ -695,8 +700,9 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
     }
     const pk_node *kw = kw_node ? &doc->nodes[kw_node] : NULL;
     if (kw && kw->kind == PK_K_DICT) {
-        for (uint32_t l = kw->u.c.head; l && doc->links[l].next && !stop(b, r);
-             l = doc->links[doc->links[l].next].next) {
+        pk_cursor cur = pk_items_of(doc, kw);
+        uint32_t key, value;
+        while (!stop(b, r) && pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
             if (b->len - start > CALL_MAX) {
                 pk_buf_puts(b, first ? "..." : ", ...");
                 break;
@@ -705,17 +711,17 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
                 pk_buf_puts(b, ", ");
             first = false;
             /* key=value, or **{key: value} for a key that is no identifier */
-            const pk_node *k = &doc->nodes[doc->links[l].node];
+            const pk_node *k = &doc->nodes[key];
             bool ident = k->kind == PK_K_STR && is_identifier(doc, k);
             if (ident) {
                 put_span(doc, k, b);
                 pk_buf_puts(b, "=");
             } else {
                 pk_buf_puts(b, "**{");
-                repr_arg(doc, doc->links[l].node, b, depth, r);
+                repr_arg(doc, key, b, depth, r);
                 pk_buf_puts(b, ": ");
             }
-            repr_arg(doc, doc->links[doc->links[l].next].node, b, depth, r);
+            repr_arg(doc, value, b, depth, r);
             if (!ident)
                 pk_buf_puts(b, "}");
         }

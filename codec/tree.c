@@ -385,9 +385,10 @@ static uint32_t add_indexed(builder *bd, uint32_t dir, uint64_t i, uint32_t node
 
 static int add_items(builder *bd, uint32_t dir, const pk_node *c)
 {
-    uint64_t i = 0;
-    for (uint32_t l = c->u.c.head; l; l = bd->doc->links[l].next)
-        if (!add_indexed(bd, dir, i++, bd->doc->links[l].node))
+    pk_cursor cur = pk_items_of(bd->doc, c);
+    uint32_t item;
+    for (uint64_t i = 0; pk_item_next(bd->doc, &cur, &item); i++)
+        if (!add_indexed(bd, dir, i, item))
             return -1;
     return 0;
 }
@@ -395,8 +396,9 @@ static int add_items(builder *bd, uint32_t dir, const pk_node *c)
 static int add_pairs(builder *bd, uint32_t dir, const pk_node *c)
 {
     pk_doc *doc = bd->doc;
-    for (uint32_t l = c->u.c.head; l && doc->links[l].next; l = doc->links[doc->links[l].next].next) {
-        uint32_t key = doc->links[l].node;
+    pk_cursor cur = pk_items_of(doc, c);
+    uint32_t key, value;
+    while (pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
         pk_node *k = &doc->nodes[key];
         pk_name_kind kind = PK_N_KEY;
         bd->name.len = 0;
@@ -410,7 +412,7 @@ static int add_pairs(builder *bd, uint32_t dir, const pk_node *c)
             key_name(doc, key, &bd->name);
             kind = PK_N_OWN;
         }
-        if (!add_entry(bd, dir, doc->links[doc->links[l].next].node, key, PK_R_VALUE, kind))
+        if (!add_entry(bd, dir, value, key, PK_R_VALUE, kind))
             return -1;
     }
     return 0;
@@ -480,9 +482,11 @@ static int add_set(builder *bd, uint32_t dir, const pk_node *c)
     int rc = 0;
     uint64_t key_max = count ? SET_TOTAL_MAX / count : SET_KEY_MAX;
     key_max = key_max > SET_KEY_MAX ? SET_KEY_MAX : key_max < SET_KEY_MIN ? SET_KEY_MIN : key_max;
-    for (uint32_t l = c->u.c.head; l; l = doc->links[l].next, i++) {
+    pk_cursor cur = pk_items_of(doc, c);
+    uint32_t item;
+    for (; i < count && pk_item_next(doc, &cur, &item); i++) {
         set_elem *e = &el[i];
-        e->node = doc->links[l].node;
+        e->node = item;
         e->order = i;
         e->type = pk_value_type(doc, e->node);
         e->text.max = (size_t)key_max;
@@ -534,8 +538,7 @@ static int add_object(builder *bd, uint32_t dir, uint32_t node)
             dict = call.state;
         } else if (st->kind == PK_K_TUPLE && st->u.c.count == 2) {
             /* (dict or None, slots dict): both become entries */
-            uint32_t a = doc->links[st->u.c.head].node;
-            uint32_t b = doc->links[doc->links[st->u.c.head].next].node;
+            uint32_t a = pk_item_at(doc, st, 0), b = pk_item_at(doc, st, 1);
             if ((doc->nodes[a].kind == PK_K_DICT || doc->nodes[a].kind == PK_K_NONE) &&
                 doc->nodes[b].kind == PK_K_DICT) {
                 dict = doc->nodes[a].kind == PK_K_DICT ? a : 0;

@@ -205,6 +205,42 @@ static void many_objects(FILE *p, FILE *t)
     fputs("e.", p);
 }
 
+/* A list grown by single APPENDs and APPENDS batches, with dicts built between them: its run
+ * of items grows in place until another container's items come after it, then a new run is
+ * linked on (pk_chain in codec/pk_i.h). The items must come out in order. */
+static void interleaved_appends(FILE *p, FILE *t)
+{
+#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
+    unsigned idx = 0;
+    PUT("\200\002]q\000");
+    for (unsigned i = 0; i < 3000; i++) {
+        unsigned char n[4] = {(unsigned char)i, (unsigned char)(i >> 8), 0, 0};
+        if (i % 7 == 3) { /* a dict, then APPEND */
+            PUT("}X\001\000\000\000kJ");
+            fwrite(n, 1, 4, p);
+            PUT("sa");
+            fprintf(t, "%u/\n%u/k = %u\\n\n", idx, idx, i);
+            idx++;
+        } else if (i % 11 == 5) { /* an APPENDS of the same value twice */
+            PUT("(J");
+            fwrite(n, 1, 4, p);
+            PUT("J");
+            fwrite(n, 1, 4, p);
+            PUT("e");
+            fprintf(t, "%u = %u\\n\n%u = %u\\n\n", idx, i, idx + 1, i);
+            idx += 2;
+        } else { /* a scalar, then APPEND */
+            PUT("J");
+            fwrite(n, 1, 4, p);
+            PUT("a");
+            fprintf(t, "%u = %u\\n\n", idx, i);
+            idx++;
+        }
+    }
+    PUT(".");
+#undef PUT
+}
+
 /* A case too big to write by hand: make writes its pickle to p and the tree below the root
  * that pk_dump must print to t. */
 static int generated_case(const char *name, void (*make)(FILE *p, FILE *t))
@@ -229,8 +265,9 @@ int main(void)
     for (int i = 0; i < n; i++)
         failed += run_case(&cases[i]);
     failed += generated_case("60000 records (prefault thread)", many_records) +
-              generated_case("3000 objects", many_objects);
-    n += 2;
+              generated_case("3000 objects", many_objects) +
+              generated_case("a list grown between other containers", interleaved_appends);
+    n += 3;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }
