@@ -53,7 +53,7 @@
 static uint32_t item(const pk_doc *doc, uint32_t tuple, uint64_t i)
 {
     const pk_node *t = &doc->nodes[tuple];
-    if ((t->kind != PK_K_TUPLE && t->kind != PK_K_LIST) || i >= t->u.c.count)
+    if ((t->kind != PK_K_TUPLE && t->kind != PK_K_LIST) || i >= pk_count(doc, t))
         return 0;
     return pk_item_at(doc, t, i);
 }
@@ -61,14 +61,14 @@ static uint32_t item(const pk_doc *doc, uint32_t tuple, uint64_t i)
 static uint64_t count_of(const pk_doc *doc, uint32_t node, pk_kind kind)
 {
     const pk_node *t = &doc->nodes[node];
-    return node && t->kind == kind ? t->u.c.count : UINT64_MAX;
+    return node && t->kind == kind ? pk_count(doc, t) : UINT64_MAX;
 }
 
 static bool str_is(const pk_doc *doc, uint32_t node, const char *text)
 {
     const pk_node *n = &doc->nodes[node];
     size_t k = strlen(text);
-    if (!node || n->kind != PK_K_STR || n->u.s.len != k)
+    if (!node || n->kind != PK_K_STR || pk_span_len(doc, n) != k)
         return false;
     const uint8_t *p = pk_span_ptr(doc, n);
     return p && memcmp(p, text, k) == 0;
@@ -94,8 +94,8 @@ static const char *callable_name(const pk_doc *doc, uint32_t node, size_t *len)
     uint32_t c = call->callable;
     if (!c || doc->nodes[c].kind != PK_K_GLOBAL)
         return "";
-    *len = (size_t)doc->nodes[c].u.s.len;
-    return doc->pool.data + doc->nodes[c].u.s.pos;
+    *len = (size_t)pk_span_len(doc, &doc->nodes[c]);
+    return doc->pool.data + pk_node_span(doc, &doc->nodes[c]).pos;
 }
 
 static bool called(const pk_doc *doc, uint32_t node, const char *name)
@@ -325,11 +325,12 @@ static bool parse_dtype(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
     uint32_t code = item(doc, c->args, 0);
     const pk_node *cn = &doc->nodes[code];
     const uint8_t *cp = code ? pk_span_ptr(doc, cn) : NULL;
-    if (!cp || cn->kind != PK_K_STR || cn->u.s.len < 1 || cn->u.s.len > 12)
+    uint64_t len = code ? pk_span_len(doc, cn) : 0;
+    if (!cp || cn->kind != PK_K_STR || len < 1 || len > 12)
         return false;
     char s[16];
-    memcpy(s, cp, (size_t)cn->u.s.len);
-    s[cn->u.s.len] = 0;
+    memcpy(s, cp, (size_t)len);
+    s[len] = 0;
     dt->kind = s[0];
     dt->size = (uint32_t)strtoul(s + 1, NULL, 10);
     if (!strchr("biufcSUVOMm", dt->kind))
@@ -356,8 +357,10 @@ static bool parse_dtype(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
             for (uint64_t i = 0; i < nn; i++) {
                 uint32_t name = item(doc, names, i);
                 const pk_node *nm = &doc->nodes[name];
-                if (nm->kind != PK_K_STR || nm->u.s.len > 255)
+                if (nm->kind != PK_K_STR || pk_span_len(doc, nm) > 255 || !pk_span_ptr(doc, nm))
                     return false;
+                const char *nmp = (const char *)pk_span_ptr(doc, nm);
+                size_t nml = (size_t)pk_span_len(doc, nm);
                 /* fields[name] = (dtype, offset[, title]) */
                 uint32_t ft = 0;
                 const pk_node *fd = &doc->nodes[fields];
@@ -367,9 +370,8 @@ static bool parse_dtype(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
                 uint32_t key, value;
                 while (pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
                     const pk_node *kn = &doc->nodes[key];
-                    if (kn->kind == PK_K_STR && kn->u.s.len == nm->u.s.len &&
-                        pk_span_ptr(doc, kn) && pk_span_ptr(doc, nm) &&
-                        memcmp(pk_span_ptr(doc, kn), pk_span_ptr(doc, nm), (size_t)nm->u.s.len) == 0)
+                    const uint8_t *knp = kn->kind == PK_K_STR ? pk_span_ptr(doc, kn) : NULL;
+                    if (knp && pk_span_len(doc, kn) == nml && memcmp(knp, nmp, nml) == 0)
                         ft = value;
                 }
                 int64_t off;
@@ -378,8 +380,7 @@ static bool parse_dtype(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
                     (uint64_t)off + tmp[i].dt.size > dt->size)
                     return false;
                 tmp[i].offset = (uint64_t)off;
-                if (!pool_text(doc, (const char *)pk_span_ptr(doc, nm), (size_t)nm->u.s.len,
-                               &tmp[i].name))
+                if (!pool_text(doc, nmp, nml, &tmp[i].name))
                     return false;
             }
             if (!pk_grow((void **)&k->fields, &k->cap_fields, k->nfields + nn, sizeof *k->fields))
@@ -425,10 +426,12 @@ static const struct {
 static bool torch_dtype(pk_doc *doc, uint32_t global, bool big, pk_dtype *dt)
 {
     const pk_node *g = &doc->nodes[global];
-    if (!global || g->kind != PK_K_GLOBAL || strncmp(doc->pool.data + g->u.s.pos, "torch.", 6))
+    if (!global || g->kind != PK_K_GLOBAL)
         return false;
-    const char *s = doc->pool.data + g->u.s.pos;
-    size_t len = (size_t)g->u.s.len;
+    const char *s = (const char *)pk_span_ptr(doc, g);
+    size_t len = (size_t)pk_span_len(doc, g);
+    if (len < 6 || memcmp(s, "torch.", 6) != 0)
+        return false;
     const char *dot = s + len;
     while (dot > s && dot[-1] != '.')
         dot--;
@@ -459,8 +462,7 @@ static int build_dtype(pk_lift_ctx *c, uint32_t node)
     pk_node *n = &doc->nodes[node];
     n->kind = PK_K_TEXT;
     n->flags &= PK_NF_EXTRA;
-    n->u.s = dt.name;
-    return 0;
+    return pk_node_set_span(doc, node, dt.name) ? 0 : nomem(c);
 }
 
 /* An object array's flat list of elements, as lists nested by shape (like tolist()). */
@@ -488,19 +490,21 @@ static int object_array(pk_lift_ctx *c, uint32_t node, const pk_array *shape_of,
 {
     pk_doc *doc = c->doc;
     const pk_node *ln = &doc->nodes[list];
-    if (ln->kind != PK_K_LIST || ln->u.c.count != shape_of->numel)
+    if (ln->kind != PK_K_LIST || pk_count(doc, ln) != shape_of->numel)
         return 0;
     pk_node *n = &doc->nodes[node];
+    if (n->kind != PK_K_OBJECT)
+        return 0; /* not reached: arrays are made of objects, whose chain the list takes */
     if (shape_of->ndim <= 1) {
         n->kind = PK_K_LIST;
-        n->u.c = (pk_chain){0};
+        *pk_chain_of(doc, n) = (pk_chain){0};
         if (pk_chain_copy(doc, node, list, 0) < 0)
             return nomem(c);
     } else {
         /* nested lists of at most 32 levels; the top one is node itself */
         pk_cursor elems = pk_items_of(doc, ln);
         n->kind = PK_K_LIST;
-        n->u.c = (pk_chain){0};
+        *pk_chain_of(doc, n) = (pk_chain){0};
         for (uint64_t i = 0; i < shape_of->shape[0]; i++) {
             uint32_t v = nest(c, shape_of, &elems, 1);
             if (!v)
@@ -534,7 +538,7 @@ static int fill_array(pk_lift_ctx *c, uint32_t node, uint32_t shape, uint32_t dt
     if (dn->kind != PK_K_BYTES && dn->kind != PK_K_BYTEARRAY && dn->kind != PK_K_STR)
         return 0;
     uint64_t need;
-    if (__builtin_mul_overflow(tmp.numel, tmp.dt.size, &need) || need != dn->u.s.len)
+    if (__builtin_mul_overflow(tmp.numel, tmp.dt.size, &need) || need != pk_span_len(doc, dn))
         return 0;
     uint64_t idx;
     pk_array *a = new_array(c, &idx);
@@ -544,7 +548,7 @@ static int fill_array(pk_lift_ctx *c, uint32_t node, uint32_t shape, uint32_t dt
     atomic_init(&a->summary, NULL);
     a->what = PK_T_NDARRAY;
     a->src_node = data;
-    pk_array_set_source(a, PK_AS_NODE, 0, NULL, dn->u.s.len);
+    pk_array_set_source(a, PK_AS_NODE, 0, NULL, pk_span_len(doc, dn));
     return make_array_node(doc, node, idx, PK_T_NDARRAY) ? 0 : nomem(c);
 }
 
@@ -646,13 +650,13 @@ int pk_array_persid(pk_lift_ctx *c, uint32_t node)
     pk_array tmp;
     memset(&tmp, 0, sizeof tmp);
     if (!str_is(doc, item(doc, pid, 0), "storage") || kn->kind != PK_K_STR ||
-        kn->u.s.len >= sizeof tmp.key || !pk_span_ptr(doc, kn) ||
+        pk_span_len(doc, kn) >= sizeof tmp.key || !pk_span_ptr(doc, kn) ||
         !int_of(doc, item(doc, pid, 4), &numel) || numel < 0 ||
         !torch_dtype(doc, item(doc, pid, 1), k->big_endian, &tmp.dt))
         return 0;
     if (len == 6 && doc->nodes[item(doc, pid, 5)].kind != PK_K_NONE)
         return 0; /* a legacy view of a storage: not modelled */
-    memcpy(tmp.key, pk_span_ptr(doc, kn), (size_t)kn->u.s.len);
+    memcpy(tmp.key, pk_span_ptr(doc, kn), (size_t)pk_span_len(doc, kn));
     tmp.ndim = 1;
     tmp.shape[0] = (uint64_t)numel;
     tmp.stride[0] = 1;
@@ -770,7 +774,7 @@ static int numpy_scalar(pk_lift_ctx *c, uint32_t args, uint32_t *out)
     uint32_t data = item(doc, args, 1);
     const pk_node *dn = &doc->nodes[data];
     if (count_of(doc, args, PK_K_TUPLE) != 2 || !parse_dtype(doc, item(doc, args, 0), &dt, 0) ||
-        (dn->kind != PK_K_BYTES && dn->kind != PK_K_STR) || dn->u.s.len != dt.size ||
+        (dn->kind != PK_K_BYTES && dn->kind != PK_K_STR) || pk_span_len(doc, dn) != dt.size ||
         dt.size > 8 || !pk_span_ptr(doc, dn))
         return 0;
     uint8_t v[8];
@@ -793,7 +797,7 @@ static int numpy_scalar(pk_lift_ctx *c, uint32_t args, uint32_t *out)
         int k = snprintf(t, sizeof t, "%llu", (unsigned long long)u);
         if (!(n = pk_lift_new_node(c, PK_K_BIGINT)))
             return -1;
-        if (!pool_text(doc, t, (size_t)k, &doc->nodes[n].u.s))
+        if (!pk_node_set_text(doc, n, t, (size_t)k))
             return nomem(c);
     } else if (dt.kind == 'f' && (dt.size == 4 || dt.size == 8 || dt.size == 2)) {
         double d;
@@ -866,17 +870,18 @@ static int torch_device(pk_lift_ctx *c, uint32_t args, uint32_t *out)
     uint32_t type = item(doc, args, 0);
     const pk_node *tn = &doc->nodes[type];
     int64_t index = -1;
-    if ((n != 1 && n != 2) || tn->kind != PK_K_STR || tn->u.s.len > 64 || !pk_span_ptr(doc, tn) ||
-        (n == 2 && !int_of(doc, item(doc, args, 1), &index)))
+    if ((n != 1 && n != 2) || tn->kind != PK_K_STR || pk_span_len(doc, tn) > 64 ||
+        !pk_span_ptr(doc, tn) || (n == 2 && !int_of(doc, item(doc, args, 1), &index)))
         return 0;
     char t[96];
-    int k = snprintf(t, sizeof t, "%.*s", (int)tn->u.s.len, (const char *)pk_span_ptr(doc, tn));
+    int k = snprintf(t, sizeof t, "%.*s", (int)pk_span_len(doc, tn),
+                     (const char *)pk_span_ptr(doc, tn));
     if (index >= 0)
         k += snprintf(t + k, sizeof t - (size_t)k, ":%lld", (long long)index);
     uint32_t d = pk_lift_new_node(c, PK_K_TEXT);
     if (!d)
         return -1;
-    if (!pool_text(doc, t, (size_t)k, &doc->nodes[d].u.s))
+    if (!pk_node_set_text(doc, d, t, (size_t)k))
         return nomem(c);
     *out = d;
     return 0;
@@ -911,10 +916,8 @@ static ssize_t data_read(const pk_doc *doc, const pk_array *a, uint64_t off, voi
         return -EIO;
     switch ((pk_asrc)a->src) {
     case PK_AS_NODE: return pk_span_read(doc, &doc->nodes[a->src_node], off, buf, len);
-    case PK_AS_STREAM: {
-        pk_node span = {.flags = PK_NF_SRC, .u.s = {a->src_pos, a->src_len}};
-        return pk_span_read(doc, &span, off, buf, len);
-    }
+    case PK_AS_STREAM:
+        return pk_read_span(doc, (pk_span){a->src_pos, a->src_len}, true, off, buf, len);
     case PK_AS_MEM: memcpy(buf, a->src_mem + off, len); return (ssize_t)len;
     case PK_AS_FILE: return pk_source_pread(doc, buf, len, a->src_pos + off);
     default: return -EIO;
@@ -1450,7 +1453,7 @@ int pk_array_span(const pk_doc *doc, uint32_t node, int *fd, uint64_t *pos)
     } else if (a->src == PK_AS_STREAM && !doc->src) {
         *pos = doc->fd_base + a->src_pos + start;
     } else if (a->src == PK_AS_NODE && !doc->src && (doc->nodes[a->src_node].flags & PK_NF_SRC)) {
-        *pos = doc->fd_base + doc->nodes[a->src_node].u.s.pos + start;
+        *pos = doc->fd_base + pk_node_span(doc, &doc->nodes[a->src_node]).pos + start;
     } else {
         return -1;
     }

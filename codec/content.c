@@ -69,7 +69,7 @@ int pk_size(const pk_doc *doc, pk_ino ino, uint64_t *size)
     const pk_node *n = &doc->nodes[x->node];
     bool nl;
     if (x->role == PK_R_VALUE && is_span_leaf(n, &nl)) {
-        *size = n->u.s.len + nl;
+        *size = pk_span_len(doc, n) + nl;
         return 0;
     }
     pk_buf b = {0};
@@ -99,7 +99,7 @@ ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t 
     const pk_node *n = &doc->nodes[x->node];
     bool nl;
     if (x->role == PK_R_VALUE && is_span_leaf(n, &nl)) {
-        uint64_t len = n->u.s.len;
+        uint64_t len = pk_span_len(doc, n);
         if (off >= len + nl)
             return 0;
         uint64_t k = off < len ? (len - off < size ? len - off : size) : 0;
@@ -130,7 +130,7 @@ int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos)
         !(n->flags & PK_NF_SRC) || doc->src || doc->fd < 0 || pk_source_changed(doc))
         return -1; /* a changed file is left to pk_read, which answers EIO */
     *fd = doc->fd;
-    *pos = doc->fd_base + n->u.s.pos;
+    *pos = doc->fd_base + pk_node_span(doc, n).pos;
     return 0;
 }
 
@@ -237,8 +237,8 @@ static bool class_of(const pk_doc *doc, uint32_t node, pk_buf *b)
     uint32_t callable = pk_call_class(doc, c);
     if (!callable)
         return false;
-    pk_buf_put(b, doc->pool.data + doc->nodes[callable].u.s.pos,
-               (size_t)doc->nodes[callable].u.s.len);
+    pk_buf_put(b, doc->pool.data + pk_node_span(doc, &doc->nodes[callable]).pos,
+               (size_t)pk_span_len(doc, &doc->nodes[callable]));
     return true;
 }
 

@@ -176,9 +176,17 @@ static uint32_t new_node(dec *d, pk_kind kind)
                      (unsigned long long)doc->lim.max_nodes, 0), 0;
     if (!pk_doc_grow(doc, (void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
         return fail(d, PK_E_NOMEM, "out of memory"), 0;
+    uint64_t chain = doc->nchains;
+    if (PK_K_IS_CONTAINER(kind)) {
+        if (!pk_doc_grow(doc, (void **)&doc->chains, &doc->cap_chains, chain + 1, sizeof(pk_chain)))
+            return fail(d, PK_E_NOMEM, "out of memory"), 0;
+        doc->chains[doc->nchains++] = (pk_chain){0};
+    }
     uint32_t i = (uint32_t)doc->nnodes++;
     memset(&doc->nodes[i], 0, sizeof(pk_node));
     doc->nodes[i].kind = (uint8_t)kind;
+    if (PK_K_IS_CONTAINER(kind))
+        doc->nodes[i].u.i = (int64_t)chain;
     doc->nodes[i].off_hi = (uint16_t)(d->op_off >> 32); /* op_off < PK_OFFSET_LIMIT */
     doc->nodes[i].off_lo = (uint32_t)d->op_off;
     return i;
@@ -240,7 +248,7 @@ static int chain_add_n(pk_doc *doc, uint32_t container, const uint32_t *items, u
 {
     if (n == 0)
         return 0;
-    pk_chain *c = &doc->nodes[container].u.c;
+    pk_chain *c = pk_chain_of(doc, &doc->nodes[container]);
     uint64_t end = doc->nitems ? doc->nitems : 1; /* position 0 is the end of every chain */
     uint64_t tail_next = c->tail ? (uint64_t)c->tail + doc->items[c->tail] + 1 : 0;
     bool in_place = c->tail && tail_next == end - 1;
@@ -284,7 +292,7 @@ int pk_chain_copy(pk_doc *doc, uint32_t container, uint32_t from, uint64_t skip)
 
 uint32_t pk_item_at(const pk_doc *doc, const pk_node *n, uint64_t i)
 {
-    for (uint32_t r = n->u.c.head; r; r = doc->items[r + doc->items[r] + 1]) {
+    for (uint32_t r = pk_chain_of(doc, n)->head; r; r = doc->items[r + doc->items[r] + 1]) {
         if (i < doc->items[r])
             return doc->items[r + 1 + i];
         i -= doc->items[r];
@@ -326,18 +334,16 @@ static uint32_t new_span(dec *d, pk_kind kind, const uint8_t *p, uint64_t len)
     uint32_t n = new_node(d, kind);
     if (!n)
         return 0;
-    pk_node *node = &d->doc->nodes[n];
     /* Short data is copied into the pool so that it stays readable without the source; long
      * data stays in the stream and is read from the file on demand (see pk_span_read). */
+    bool ok;
     if (len <= PK_INLINE_MAX) {
-        if (!pk_pool_add(&d->doc->pool, p, len, &node->u.s))
-            return fail(d, PK_E_NOMEM, "out of memory"), 0;
+        ok = pk_node_set_text(d->doc, n, p, len);
     } else {
-        node->flags |= PK_NF_SRC;
-        node->u.s.pos = (uint64_t)(p - d->src);
-        node->u.s.len = len;
+        d->doc->nodes[n].flags |= PK_NF_SRC;
+        ok = pk_node_set_span(d->doc, n, (pk_span){(uint64_t)(p - d->src), len});
     }
-    return n;
+    return ok ? n : (fail(d, PK_E_NOMEM, "out of memory"), 0);
 }
 
 static uint32_t new_pooled(dec *d, pk_kind kind, const pk_buf *b)
@@ -345,7 +351,7 @@ static uint32_t new_pooled(dec *d, pk_kind kind, const pk_buf *b)
     uint32_t n = new_node(d, kind);
     if (!n)
         return 0;
-    if (b->failed || !pk_pool_add(&d->doc->pool, b->data, b->len, &d->doc->nodes[n].u.s))
+    if (b->failed || !pk_node_set_text(d->doc, n, b->data, b->len))
         return fail(d, PK_E_NOMEM, "out of memory"), 0;
     return n;
 }
@@ -1348,9 +1354,9 @@ static int run(dec *d, uint32_t *out)
                 /* copy first: the pool may move while the new name is added */
                 pk_buf tmp = {0};
                 tmp.max = SIZE_MAX;
-                pk_buf_put(&tmp, mp, mn->u.s.len);
+                pk_buf_put(&tmp, mp, pk_span_len(d->doc, mn));
                 size_t split = tmp.len;
-                pk_buf_put(&tmp, np, nn->u.s.len);
+                pk_buf_put(&tmp, np, pk_span_len(d->doc, nn));
                 if (tmp.failed) {
                     pk_buf_free(&tmp);
                     return fail(d, PK_E_NOMEM, "out of memory");

@@ -182,10 +182,10 @@ static int legacy_storages(pk_doc *doc, pk_error *err)
         const uint8_t *kp = pk_span_ptr(doc, key);
         if (key->kind != PK_K_STR || !kp)
             break;
+        size_t klen = (size_t)pk_span_len(doc, key);
         uint32_t elsize = 0;
         for (uint64_t i = 0; i < k->narrays && !elsize; i++)
-            if (strlen(k->arrays[i].key) == key->u.s.len &&
-                memcmp(k->arrays[i].key, kp, (size_t)key->u.s.len) == 0)
+            if (strlen(k->arrays[i].key) == klen && memcmp(k->arrays[i].key, kp, klen) == 0)
                 elsize = k->arrays[i].dt.size;
         if (!elsize)
             break; /* no tensor uses it: its size, and so the next ones', is unknown */
@@ -205,7 +205,7 @@ static int legacy_storages(pk_doc *doc, pk_error *err)
         }
         for (uint64_t i = 0; i < k->narrays; i++) {
             pk_array *a = &k->arrays[i];
-            if (strlen(a->key) == key->u.s.len && memcmp(a->key, kp, (size_t)key->u.s.len) == 0)
+            if (strlen(a->key) == klen && memcmp(a->key, kp, klen) == 0)
                 pk_array_set_source(a, PK_AS_STREAM, pos, NULL, numel * elsize);
         }
         pos += numel * elsize;

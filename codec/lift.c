@@ -24,10 +24,11 @@
 static bool global_name(const pk_doc *doc, uint32_t node, char *out, size_t size)
 {
     const pk_node *n = &doc->nodes[node];
-    if (n->kind != PK_K_GLOBAL || n->u.s.len >= size)
+    uint64_t len = n->kind == PK_K_GLOBAL ? pk_span_len(doc, n) : 0;
+    if (n->kind != PK_K_GLOBAL || len >= size)
         return false;
-    memcpy(out, doc->pool.data + n->u.s.pos, (size_t)n->u.s.len);
-    out[n->u.s.len] = 0;
+    memcpy(out, pk_span_ptr(doc, n), (size_t)len);
+    out[len] = 0;
     return true;
 }
 
@@ -35,14 +36,14 @@ bool pk_global_is(const pk_doc *doc, uint32_t node, const char *dotted)
 {
     const pk_node *n = &doc->nodes[node];
     size_t k = strlen(dotted);
-    return n->kind == PK_K_GLOBAL && n->u.s.len == k &&
-           memcmp(doc->pool.data + n->u.s.pos, dotted, k) == 0;
+    return n->kind == PK_K_GLOBAL && pk_span_len(doc, n) == k &&
+           memcmp(pk_span_ptr(doc, n), dotted, k) == 0;
 }
 
 uint32_t pk_tuple_item(const pk_doc *doc, uint32_t tuple, uint64_t i)
 {
     const pk_node *t = &doc->nodes[tuple];
-    if (t->kind != PK_K_TUPLE || i >= t->u.c.count)
+    if (t->kind != PK_K_TUPLE || i >= pk_count(doc, t))
         return 0;
     return pk_item_at(doc, t, i);
 }
@@ -50,14 +51,14 @@ uint32_t pk_tuple_item(const pk_doc *doc, uint32_t tuple, uint64_t i)
 uint64_t pk_tuple_len(const pk_doc *doc, uint32_t tuple)
 {
     const pk_node *t = &doc->nodes[tuple];
-    return t->kind == PK_K_TUPLE ? t->u.c.count : UINT64_MAX;
+    return t->kind == PK_K_TUPLE ? pk_count(doc, t) : UINT64_MAX;
 }
 
 bool pk_str_is(const pk_doc *doc, uint32_t node, const char *text)
 {
     const pk_node *n = &doc->nodes[node];
     size_t k = strlen(text);
-    if (n->kind != PK_K_STR || n->u.s.len != k)
+    if (n->kind != PK_K_STR || pk_span_len(doc, n) != k)
         return false;
     const uint8_t *p = pk_span_ptr(doc, n);
     return p && memcmp(p, text, k) == 0;
@@ -91,7 +92,7 @@ int pk_lift_text(pk_lift_ctx *c, uint16_t tname, uint32_t callable, uint32_t arg
     if (!n)
         return -1;
     if (!pk_node_set_tname(doc, n, tname) ||
-        !pk_pool_add(&doc->pool, text->data, text->len, &doc->nodes[n].u.s))
+        !pk_node_set_text(doc, n, text->data, text->len))
         return oom(c);
     if (!pk_lift_new_call(c, n, PK_HOW_REDUCE, callable, args, 0))
         return -1;
@@ -109,7 +110,7 @@ static int lift_set(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *out)
     uint32_t from = n == 1 ? pk_tuple_item(doc, args, 0) : 0;
     if (n > 1 || (from && !PK_K_IS_CONTAINER(doc->nodes[from].kind)) ||
         (from && doc->nodes[from].kind == PK_K_DICT) || (from && doc->nodes[from].kind == PK_K_OBJECT) ||
-        (from && !pk_lift_can_copy(doc, doc->nodes[from].u.c.count)))
+        (from && !pk_lift_can_copy(doc, pk_count(doc, &doc->nodes[from]))))
         return 0;
     uint32_t s = pk_lift_new_node(c, kind);
     if (!s)
@@ -135,10 +136,10 @@ static int lift_latin1(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_
     if (!p)
         return 0;
     pk_buf b = {0};
-    for (uint64_t i = 0; i < t->u.s.len; i++) {
+    for (uint64_t i = 0; i < pk_span_len(doc, t); i++) {
         uint8_t ch = p[i];
         if (ch >= 0x80) { /* two-byte UTF-8 for U+0080..U+00FF */
-            if (ch > 0xc3 || i + 1 >= t->u.s.len) {
+            if (ch > 0xc3 || i + 1 >= pk_span_len(doc, t)) {
                 pk_buf_free(&b);
                 return 0;
             }
@@ -147,7 +148,7 @@ static int lift_latin1(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_
         pk_buf_put(&b, &ch, 1);
     }
     uint32_t n = pk_lift_new_node(c, PK_K_BYTES);
-    if (!n || b.failed || !pk_pool_add(&doc->pool, b.data, b.len, &doc->nodes[n].u.s)) {
+    if (!n || b.failed || !pk_node_set_text(doc, n, b.data, b.len)) {
         pk_buf_free(&b);
         return n ? oom(c) : -1;
     }
@@ -169,7 +170,8 @@ static int lift_bytes_of(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *
         return -1;
     if (from) { /* share the bytes: the span is immutable */
         doc->nodes[b].flags |= doc->nodes[from].flags & PK_NF_SRC;
-        doc->nodes[b].u.s = doc->nodes[from].u.s;
+        if (!pk_node_set_span(doc, b, pk_node_span(doc, &doc->nodes[from])))
+            return oom(c);
     }
     *out = b;
     return 0;
@@ -208,8 +210,9 @@ bool pk_lift_repr(const pk_doc *doc, uint32_t node, pk_buf *b)
     case PK_T_DECIMAL: { /* Decimal('1.50'): the text has no quote or backslash in it */
         uint8_t t[512];
         pk_buf_puts(b, "Decimal('");
-        for (uint64_t off = 0; off < n->u.s.len && !b->failed && !b->truncated;) {
-            uint64_t k = n->u.s.len - off < sizeof t ? n->u.s.len - off : sizeof t;
+        uint64_t len = pk_span_len(doc, n);
+        for (uint64_t off = 0; off < len && !b->failed && !b->truncated;) {
+            uint64_t k = len - off < sizeof t ? len - off : sizeof t;
             if (pk_span_read(doc, n, off, t, k) < 0) {
                 b->failed = true;
                 break;

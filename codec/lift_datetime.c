@@ -65,16 +65,18 @@ static bool state_bytes(const pk_doc *doc, uint32_t node, uint8_t *out, size_t w
 {
     const pk_node *n = &doc->nodes[node];
     uint8_t raw[32];
+    if (n->kind != PK_K_BYTES && n->kind != PK_K_STR)
+        return false;
+    uint64_t len = pk_span_len(doc, n);
     if (n->kind == PK_K_BYTES)
-        return n->u.s.len == want && pk_span_read(doc, n, 0, out, want) == (ssize_t)want;
-    if (n->kind != PK_K_STR || n->u.s.len > 2 * want || n->u.s.len > sizeof raw ||
-        pk_span_read(doc, n, 0, raw, n->u.s.len) != (ssize_t)n->u.s.len)
+        return len == want && pk_span_read(doc, n, 0, out, want) == (ssize_t)want;
+    if (len > 2 * want || len > sizeof raw || pk_span_read(doc, n, 0, raw, len) != (ssize_t)len)
         return false;
     size_t k = 0;
-    for (uint64_t i = 0; i < n->u.s.len; i++) {
+    for (uint64_t i = 0; i < len; i++) {
         uint8_t ch = raw[i];
         if (ch >= 0x80) { /* U+0080..U+00FF as two-byte UTF-8 */
-            if ((ch != 0xc2 && ch != 0xc3) || i + 1 >= n->u.s.len)
+            if ((ch != 0xc2 && ch != 0xc3) || i + 1 >= len)
                 return false;
             ch = (uint8_t)((ch & 0x03) << 6 | (raw[++i] & 0x3f));
         }
@@ -243,8 +245,9 @@ static void str_tz(const pk_doc *doc, const tzval *tz, pk_buf *b)
     if (tz->name) {
         const pk_node *n = &doc->nodes[tz->name];
         uint8_t chunk[256];
-        for (uint64_t off = 0; off < n->u.s.len && !b->failed;) {
-            uint64_t k = n->u.s.len - off < sizeof chunk ? n->u.s.len - off : sizeof chunk;
+        uint64_t len = pk_span_len(doc, n);
+        for (uint64_t off = 0; off < len && !b->failed;) {
+            uint64_t k = len - off < sizeof chunk ? len - off : sizeof chunk;
             if (pk_span_read(doc, n, off, chunk, k) != (ssize_t)k) {
                 b->failed = true;
                 return;

@@ -172,11 +172,12 @@ int pk_lift_decimal(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *
         int k = snprintf(t, sizeof t, "%lld", (long long)n->u.i);
         pk_buf_put(&b, t, (size_t)k);
     } else if (n->kind == PK_K_STR) {
-        uint8_t *s = malloc(n->u.s.len ? n->u.s.len : 1);
+        uint64_t len = pk_span_len(doc, n);
+        uint8_t *s = malloc(len ? len : 1);
         if (!s)
             return c->fail(c, PK_E_NOMEM, "out of memory");
-        bool ok = pk_span_read(doc, n, 0, s, n->u.s.len) == (ssize_t)n->u.s.len &&
-                  decimal_str(s, (size_t)n->u.s.len, &b);
+        bool ok = pk_span_read(doc, n, 0, s, len) == (ssize_t)len &&
+                  decimal_str(s, (size_t)len, &b);
         free(s);
         if (!ok) {
             pk_buf_free(&b);

@@ -27,7 +27,7 @@ static bool pairs_ok(pk_lift_ctx *c, uint32_t from)
 {
     const pk_doc *doc = c->doc;
     const pk_node *f = &doc->nodes[from];
-    if (!pk_lift_can_copy(doc, 2 * f->u.c.count))
+    if (!pk_lift_can_copy(doc, 2 * pk_count(doc, f)))
         return false;
     if (f->kind == PK_K_DICT)
         return true; /* its keys were checked when they were set */
@@ -37,7 +37,7 @@ static bool pairs_ok(pk_lift_ctx *c, uint32_t from)
     uint32_t pair;
     while (pk_item_next(doc, &cur, &pair)) {
         const pk_node *p = &doc->nodes[pair];
-        if ((p->kind != PK_K_TUPLE && p->kind != PK_K_LIST) || p->u.c.count != 2 ||
+        if ((p->kind != PK_K_TUPLE && p->kind != PK_K_LIST) || pk_count(doc, p) != 2 ||
             !pk_lift_hashable(c, pk_item_at(doc, p, 0)))
             return false;
     }
@@ -206,7 +206,7 @@ int pk_lift_reconstructor(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint
         return sk == PK_K_NONE ? new_object(c, PK_HOW_NEWOBJ, cls, 0, 0, out) : 0;
     if ((pk_global_is(doc, base, "builtins.list") && sk == PK_K_LIST) ||
         (pk_global_is(doc, base, "builtins.dict") && sk == PK_K_DICT)) {
-        if (!pk_lift_can_copy(doc, doc->nodes[state].u.c.count))
+        if (!pk_lift_can_copy(doc, pk_count(doc, &doc->nodes[state])))
             return 0;
         uint32_t items = copy_items(c, sk, state, 0);
         if (!items || new_object(c, PK_HOW_NEWOBJ, cls, 0, 0, out) < 0)
@@ -268,9 +268,9 @@ bool pk_partial_state(const pk_doc *doc, const pk_call *call, uint32_t *func, ui
 static bool same_global(const pk_doc *doc, uint32_t a, uint32_t b)
 {
     const pk_node *x = &doc->nodes[a], *y = &doc->nodes[b];
-    return x->kind == PK_K_GLOBAL && y->kind == PK_K_GLOBAL && x->u.s.len == y->u.s.len &&
-           memcmp(doc->pool.data + x->u.s.pos, doc->pool.data + y->u.s.pos,
-                  (size_t)x->u.s.len) == 0;
+    return x->kind == PK_K_GLOBAL && y->kind == PK_K_GLOBAL &&
+           pk_span_len(doc, x) == pk_span_len(doc, y) &&
+           memcmp(pk_span_ptr(doc, x), pk_span_ptr(doc, y), (size_t)pk_span_len(doc, x)) == 0;
 }
 
 /* Protocols 2 and 3 cannot write NEWOBJ_EX, so the pickler writes cls.__new__(cls, *args,

@@ -24,33 +24,40 @@ typedef enum pk_kind {
     PK_K_NONE,
     PK_K_BOOL,      /* u.i is 0 or 1 */
     PK_K_INT,       /* u.i */
-    PK_K_BIGINT,    /* u.s: decimal text (with '-') in the pool */
+    PK_K_BIGINT,    /* span: decimal text (with '-') in the pool */
     PK_K_FLOAT,     /* u.f */
-    PK_K_STR,       /* u.s: UTF-8 (surrogates as surrogatepass writes them) */
-    PK_K_BYTES,     /* u.s */
-    PK_K_BYTEARRAY, /* u.s */
-    PK_K_TEXT,      /* a lifted value shown as text (datetime, Decimal...): u.s, no newline;
+    PK_K_STR,       /* span: UTF-8 (surrogates as surrogatepass writes them) */
+    PK_K_BYTES,     /* span */
+    PK_K_BYTEARRAY, /* span */
+    PK_K_TEXT,      /* a lifted value shown as text (datetime, Decimal...): span, no newline;
                        tname names its type */
     PK_K_DESC,      /* an inert descriptor file (persistent id, extension code, buffer):
-                       u.s is its text, no newline; tname names its type */
-    PK_K_GLOBAL,    /* u.s: "module.name" in the pool; never resolved */
+                       shown from its call's args, or u.i (an extension code); tname names
+                       its type */
+    PK_K_GLOBAL,    /* span: "module.name" in the pool; never resolved */
     PK_K_ARRAY,     /* a numpy array, torch tensor or storage, shown as a summary file and a
                        raw sibling: u.i indexes doc->ckpt->arrays (ckpt_i.h) */
-    PK_K_LIST,      /* u.c: items */
-    PK_K_TUPLE,     /* u.c: items */
-    PK_K_DICT,      /* u.c: key, value, key, value... */
-    PK_K_SET,       /* u.c: items */
-    PK_K_FROZENSET, /* u.c: items */
-    PK_K_OBJECT,    /* an opaque call: everything is in doc->calls[call] (u.c.home aside) */
+    PK_K_LIST,      /* chain: items */
+    PK_K_TUPLE,     /* chain: items */
+    PK_K_DICT,      /* chain: key, value, key, value... */
+    PK_K_SET,       /* chain: items */
+    PK_K_FROZENSET, /* chain: items */
+    PK_K_OBJECT,    /* an opaque call: everything is in doc->calls[call] (its chain's home
+                       aside) */
 } pk_kind;
 
+/* Kinds with a chain (pk_chain_of): the containers, and objects for their home. */
 #define PK_K_IS_CONTAINER(k) ((k) >= PK_K_LIST)
 
-/* A span of bytes: in the pool, or (PK_NF_SRC) in the decoded stream. */
+/* A span of bytes: in the pool, or (PK_NF_SRC) in the decoded stream. A value keeps its span
+ * in 8 bytes when it fits (pk_node_span), else in doc->spans. */
 typedef struct pk_span {
     uint64_t pos;
     uint64_t len;
 } pk_span;
+
+#define PK_SPAN_LEN_BITS 16 /* a span kept in a value: len in the top 16 bits, pos below */
+#define PK_SPAN_POS_MASK (((uint64_t)1 << (64 - PK_SPAN_LEN_BITS)) - 1)
 
 /* A container's items: a chain of runs in doc->items. A run at position r holds its length
  * n at items[r], its n item values at items[r+1..r+n], and the position of the next run at
@@ -59,7 +66,7 @@ typedef struct pk_chain {
     uint32_t head, tail;
     uint32_t count; /* items in the chain: a dict has 2 per item (there are < 2^32 in all) */
     uint32_t home;  /* tree.c: the entry of the value's first place in the tree, once laid out;
-                       objects, which have no chain, keep theirs here too */
+                       objects, which have no items, keep theirs here too */
 } pk_chain;
 
 /* Strings and bytes up to this long are copied into the pool while decoding; longer ones stay
@@ -73,20 +80,21 @@ enum {
     PK_NF_NAMED = 8,    /* tree.c: a str key already checked to be a valid name as it is... */
     PK_NF_NAME_OK = 16, /* ...and found so: dict items it keys are named by it (PK_N_KEY) */
     PK_NF_EXTRA = 32,   /* the value has a call or a type name, kept in doc->extras */
+    PK_NF_WIDE = 64,    /* its span did not fit in u.span: u.i indexes doc->spans */
 };
 
-/* A value: 24 bytes. The call that built it and its type name, which few values have, are kept
- * in doc->extras (pk_node_call, pk_node_tname). */
+/* A value: 16 bytes. A container's items and an object's home are in doc->chains, a span too
+ * long or too far for 8 bytes is in doc->spans, and the call that built a value and its type
+ * name, which few values have, are in doc->extras (pk_node_call, pk_node_tname). */
 typedef struct pk_node {
     uint8_t kind;    /* pk_kind */
     uint8_t flags;   /* PK_NF_* */
     uint16_t off_hi; /* the byte offset of the opcode that built it, in the stream, in 48 bits */
     uint32_t off_lo; /* (pk_node_offset; streams are shorter than 2^48 bytes, see pk_decode) */
     union {
-        int64_t i;
+        int64_t i;     /* ints, bools; arrays; PK_NF_WIDE spans; containers: their chain */
         double f;
-        pk_span s;
-        pk_chain c;
+        uint64_t span; /* len << 48 | pos (pk_node_span) */
     } u;
 } pk_node;
 
@@ -207,8 +215,12 @@ struct pk_doc {
 
     pk_node *nodes;
     uint64_t nnodes, cap_nodes;
+    pk_chain *chains;       /* of containers and objects, indexed by their u.i */
+    uint64_t nchains, cap_chains;
     uint32_t *items;        /* the runs of every chain (pk_chain); items[0] is unused */
     uint64_t nitems, cap_items;
+    pk_span *spans;         /* the spans that did not fit in their value (PK_NF_WIDE) */
+    uint64_t nspans, cap_spans;
     pk_call *calls;
     uint64_t ncalls, cap_calls;
     pk_extra *extras;     /* the calls and type names of values with PK_NF_EXTRA */
@@ -257,6 +269,42 @@ static inline bool pk_doc_grow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t 
 }
 const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n);
 
+/* The span of a str, bytes, bytearray, big int, text, descriptor or global. */
+static inline pk_span pk_node_span(const pk_doc *doc, const pk_node *n)
+{
+    if (n->flags & PK_NF_WIDE)
+        return doc->spans[n->u.i];
+    return (pk_span){n->u.span & PK_SPAN_POS_MASK, n->u.span >> (64 - PK_SPAN_LEN_BITS)};
+}
+static inline uint64_t pk_span_len(const pk_doc *doc, const pk_node *n)
+{
+    return pk_node_span(doc, n).len;
+}
+/* Give value node the span s, or a copy of data[0..len) added to the pool; false when out of
+ * memory or past max_memory. A span that does not fit in the value goes to doc->spans
+ * (pk_node_set_wide_span, in pk_open.c). */
+bool pk_node_set_wide_span(pk_doc *doc, uint32_t node, pk_span s);
+static inline bool pk_node_set_span(pk_doc *doc, uint32_t node, pk_span s)
+{
+    pk_node *n = &doc->nodes[node];
+    if (s.pos > PK_SPAN_POS_MASK || s.len >> PK_SPAN_LEN_BITS)
+        return pk_node_set_wide_span(doc, node, s);
+    n->flags &= (uint8_t)~PK_NF_WIDE;
+    n->u.span = s.len << (64 - PK_SPAN_LEN_BITS) | s.pos;
+    return true;
+}
+bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len);
+/* The chain of a container or object (PK_K_IS_CONTAINER). */
+static inline pk_chain *pk_chain_of(const pk_doc *doc, const pk_node *n)
+{
+    return &doc->chains[n->u.i];
+}
+/* The items of a container (a dict has 2 per item); 0 for any other value. */
+static inline uint32_t pk_count(const pk_doc *doc, const pk_node *n)
+{
+    return PK_K_IS_CONTAINER(n->kind) ? pk_chain_of(doc, n)->count : 0;
+}
+
 /* Walking a container's items in order: pk_cursor c = pk_items_of(doc, n); then
  * pk_item_next(doc, &c, &item) until it gives false. A cursor keeps positions, not pointers,
  * so items may be added to other containers while one walks. */
@@ -266,7 +314,7 @@ typedef struct pk_cursor {
 } pk_cursor;
 static inline pk_cursor pk_items_of(const pk_doc *doc, const pk_node *n)
 {
-    uint32_t r = n->u.c.head;
+    uint32_t r = pk_chain_of(doc, n)->head;
     return (pk_cursor){r ? r + 1 : 0, r ? doc->items[r] : 0};
 }
 static inline bool pk_item_next(const pk_doc *doc, pk_cursor *c, uint32_t *item)
@@ -366,6 +414,9 @@ bool pk_long_to_decimal(const uint8_t *le, uint64_t n, pk_buf *b, uint64_t max_d
 /* user.pickle.type of a value */
 const char *pk_value_type(const pk_doc *doc, uint32_t node);
 /* Is the value shown as a directory? */
-bool pk_is_dir_value(const pk_doc *doc, uint32_t node);
+static inline bool pk_is_dir_value(const pk_doc *doc, uint32_t node)
+{
+    return PK_K_IS_CONTAINER(doc->nodes[node].kind);
+}
 
 #endif

@@ -119,11 +119,12 @@ static pk_doc *doc_new(const pk_limits *lim)
     return doc;
 }
 
-/* The bytes held by the arrays that a file can make grow: values, items, calls, entries, names,
- * branches, name tables. */
+/* The bytes held by the arrays that a file can make grow: values, chains, items, spans, calls,
+ * entries, names, branches, name tables. */
 static uint64_t memory_used(const pk_doc *doc)
 {
-    return doc->cap_nodes * sizeof(pk_node) + doc->cap_items * sizeof(uint32_t) +
+    return doc->cap_nodes * sizeof(pk_node) + doc->cap_chains * sizeof(pk_chain) +
+           doc->cap_items * sizeof(uint32_t) + doc->cap_spans * sizeof(pk_span) +
            doc->cap_calls * sizeof(pk_call) + doc->cap_entries * sizeof(pk_entry) +
            doc->cap_names * sizeof(pk_own_name) + doc->cap_branches * sizeof(pk_branch) +
            doc->cap_slots * sizeof(uint64_t) + doc->cap_tables * sizeof(pk_table) +
@@ -214,12 +215,30 @@ bool pk_node_set_tname(pk_doc *doc, uint32_t node, uint16_t tname)
     return x || !tname;
 }
 
+bool pk_node_set_wide_span(pk_doc *doc, uint32_t node, pk_span s)
+{
+    if (!pk_doc_grow(doc, (void **)&doc->spans, &doc->cap_spans, doc->nspans + 1, sizeof(pk_span)))
+        return false;
+    doc->spans[doc->nspans] = s;
+    pk_node *n = &doc->nodes[node];
+    n->flags |= PK_NF_WIDE;
+    n->u.i = (int64_t)doc->nspans++;
+    return true;
+}
+
+bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len)
+{
+    pk_span s;
+    return pk_pool_add(&doc->pool, data, len, &s) && pk_node_set_span(doc, node, s);
+}
+
 /* The arrays decoding and layout fill, for the prefault thread to keep ahead of. */
 static void watch_arrays(pk_doc *doc)
 {
 #define WATCH(arr, n, cap) \
     pk_prefault_watch(doc->prefault, (void *const *)&doc->arr, &doc->n, &doc->cap, sizeof *doc->arr)
     WATCH(nodes, nnodes, cap_nodes);
+    WATCH(chains, nchains, cap_chains);
     WATCH(items, nitems, cap_items);
     WATCH(calls, ncalls, cap_calls);
     WATCH(pool.data, pool.len, pool.cap);
@@ -291,7 +310,9 @@ void pk_close(pk_doc *doc)
         return;
     pk_source_close(doc);
     free(doc->nodes);
+    free(doc->chains);
     free(doc->items);
+    free(doc->spans);
     free(doc->calls);
     free(doc->extras);
     free(doc->pool.data);

@@ -239,7 +239,7 @@ bool pk_long_to_decimal(const uint8_t *le, uint64_t n, pk_buf *b, uint64_t max_d
 
 static void put_span(const pk_doc *doc, const pk_node *n, pk_buf *b)
 {
-    uint64_t len = n->u.s.len;
+    uint64_t len = pk_span_len(doc, n);
     if (len > room(b)) {
         len = room(b);
         b->truncated = true;
@@ -375,7 +375,7 @@ static void put_escaped_char(pk_buf *b, uint32_t c, char quote)
 /* Read a span's bytes (at most max+1 of them, enough to know whether it was cut). */
 static uint8_t *span_bytes(const pk_doc *doc, const pk_node *n, uint64_t max, uint64_t *len)
 {
-    uint64_t l = n->u.s.len < max ? n->u.s.len : max;
+    uint64_t l = pk_span_len(doc, n) < max ? pk_span_len(doc, n) : max;
     uint8_t *p = malloc(l ? l : 1);
     if (!p)
         return NULL;
@@ -487,7 +487,7 @@ static int cmp_items(const void *a, const void *b)
 /* Sets in sorted order of their elements' reprs, so equal sets print equal. */
 static void repr_set(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth, rctx *r)
 {
-    uint64_t count = n->u.c.count;
+    uint64_t count = pk_count(doc, n);
     sort_item *items = calloc(count ? count : 1, sizeof *items);
     if (!items) {
         b->failed = true;
@@ -555,7 +555,7 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx
     case PK_K_TUPLE:
         pk_buf_puts(b, "(");
         repr_items(doc, n, b, depth, false, r);
-        pk_buf_puts(b, n->u.c.count == 1 ? ",)" : ")");
+        pk_buf_puts(b, pk_count(doc, n) == 1 ? ",)" : ")");
         break;
     case PK_K_DICT: {
         /* a lifted dict names its class and its arguments that are not items (lift_object.c):
@@ -566,7 +566,7 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx
             put_span(doc, &doc->nodes[c->callable], b);
             pk_buf_puts(b, "(");
             const pk_node *a = c->args ? &doc->nodes[c->args] : NULL;
-            if (a && a->kind == PK_K_TUPLE && a->u.c.count) {
+            if (a && a->kind == PK_K_TUPLE && pk_count(doc, a)) {
                 repr_items(doc, a, b, depth, false, r);
                 pk_buf_puts(b, ", ");
             }
@@ -579,7 +579,7 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx
     case PK_K_SET:
     case PK_K_FROZENSET: {
         bool frozen = n->kind == PK_K_FROZENSET;
-        if (n->u.c.count == 0) {
+        if (pk_count(doc, n) == 0) {
             pk_buf_puts(b, frozen ? "frozenset()" : "set()");
             break;
         }
@@ -634,9 +634,10 @@ static void repr_arg(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rct
 static bool is_identifier(const pk_doc *doc, const pk_node *k)
 {
     char t[64];
-    if (k->u.s.len == 0 || k->u.s.len > sizeof t || pk_span_read(doc, k, 0, t, k->u.s.len) < 0)
+    uint64_t len = pk_span_len(doc, k);
+    if (len == 0 || len > sizeof t || pk_span_read(doc, k, 0, t, len) < 0)
         return false;
-    for (uint64_t i = 0; i < k->u.s.len; i++) {
+    for (uint64_t i = 0; i < len; i++) {
         char c = t[i];
         bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
         if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
@@ -772,9 +773,4 @@ const char *pk_value_type(const pk_doc *doc, uint32_t node)
     if (t && pk_type_names[t])
         return pk_type_names[t];
     return kinds[n->kind];
-}
-
-bool pk_is_dir_value(const pk_doc *doc, uint32_t node)
-{
-    return PK_K_IS_CONTAINER(doc->nodes[node].kind);
 }

@@ -101,22 +101,27 @@ bool pk_source_changed(const pk_doc *doc)
            now.st_mtim.tv_nsec != doc->st.st_mtim.tv_nsec || now.st_nlink == 0;
 }
 
-ssize_t pk_span_read(const pk_doc *doc, const pk_node *n, uint64_t off, void *buf, uint64_t len)
+ssize_t pk_read_span(const pk_doc *doc, pk_span s, bool in_src, uint64_t off, void *buf,
+                       uint64_t len)
 {
-    const pk_span *s = &n->u.s;
-    if (off > s->len || len > s->len - off)
+    if (off > s.len || len > s.len - off)
         return -EINVAL;
     if (len == 0)
         return 0;
-    if (!(n->flags & PK_NF_SRC)) {
-        memcpy(buf, doc->pool.data + s->pos + off, len);
+    if (!in_src) {
+        memcpy(buf, doc->pool.data + s.pos + off, len);
         return (ssize_t)len;
     }
     if (doc->src) {
-        memcpy(buf, doc->src + s->pos + off, len);
+        memcpy(buf, doc->src + s.pos + off, len);
         return (ssize_t)len;
     }
-    return pk_source_pread(doc, buf, len, doc->fd_base + s->pos + off);
+    return pk_source_pread(doc, buf, len, doc->fd_base + s.pos + off);
+}
+
+ssize_t pk_span_read(const pk_doc *doc, const pk_node *n, uint64_t off, void *buf, uint64_t len)
+{
+    return pk_read_span(doc, pk_node_span(doc, n), n->flags & PK_NF_SRC, off, buf, len);
 }
 
 ssize_t pk_source_pread(const pk_doc *doc, void *buf, uint64_t len, uint64_t pos)
@@ -138,6 +143,6 @@ ssize_t pk_source_pread(const pk_doc *doc, void *buf, uint64_t len, uint64_t pos
 const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n)
 {
     if (n->flags & PK_NF_SRC)
-        return doc->src ? doc->src + n->u.s.pos : NULL;
-    return (const uint8_t *)doc->pool.data + n->u.s.pos;
+        return doc->src ? doc->src + pk_node_span(doc, n).pos : NULL;
+    return (const uint8_t *)doc->pool.data + pk_node_span(doc, n).pos;
 }

@@ -24,7 +24,10 @@ bool pk_source_changed(const pk_doc *doc);
 /* Read len bytes of FILE at pos, after checking it has not changed. Returns len, or -EIO. */
 ssize_t pk_source_pread(const pk_doc *doc, void *buf, uint64_t len, uint64_t pos);
 
-/* Copy len bytes at off of a value's span (pool or source). Returns len, or -errno. */
+/* Copy len bytes at off of a span of the pool, or of the source when in_src. Returns len, or
+ * -errno. pk_span_read does it for a value's span. */
+ssize_t pk_read_span(const pk_doc *doc, pk_span s, bool in_src, uint64_t off, void *buf,
+                     uint64_t len);
 ssize_t pk_span_read(const pk_doc *doc, const pk_node *n, uint64_t off, void *buf, uint64_t len);
 
 #endif

@@ -50,8 +50,8 @@ const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], 
         return buf;
     case PK_N_KEY: {
         const pk_node *k = &doc->nodes[pk_entry_key(doc, e)];
-        *len = (size_t)k->u.s.len;
-        return doc->pool.data + k->u.s.pos;
+        *len = (size_t)pk_span_len(doc, k);
+        return doc->pool.data + pk_node_span(doc, k).pos;
     }
     case PK_N_OWN:
     default: {
@@ -217,10 +217,10 @@ static void escape_name(pk_buf *in, pk_buf *out)
 static void key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
 {
     const pk_node *k = &doc->nodes[key];
-    if (k->kind == PK_K_STR && k->u.s.len <= NAME_MAX_BYTES) {
+    if (k->kind == PK_K_STR && pk_span_len(doc, k) <= NAME_MAX_BYTES) {
         const uint8_t *p = pk_span_ptr(doc, k);
-        if (p && valid_name((const char *)p, (size_t)k->u.s.len)) {
-            pk_buf_put(b, p, (size_t)k->u.s.len);
+        if (p && valid_name((const char *)p, (size_t)pk_span_len(doc, k))) {
+            pk_buf_put(b, p, (size_t)pk_span_len(doc, k));
             return;
         }
     }
@@ -405,7 +405,7 @@ static int add_pairs(builder *bd, uint32_t dir, const pk_node *c)
         /* a key shared by many dicts (the field names of records) is checked once */
         if (k->kind == PK_K_STR && !(k->flags & (PK_NF_SRC | PK_NF_NAMED))) {
             k->flags |= PK_NF_NAMED;
-            if (valid_name(doc->pool.data + k->u.s.pos, (size_t)k->u.s.len))
+            if (valid_name((const char *)pk_span_ptr(doc, k), (size_t)pk_span_len(doc, k)))
                 k->flags |= PK_NF_NAME_OK;
         }
         if (!(k->kind == PK_K_STR && (k->flags & PK_NF_NAME_OK))) {
@@ -474,7 +474,7 @@ static bool same_element(const pk_doc *doc, const set_elem *a, const set_elem *b
 static int add_set(builder *bd, uint32_t dir, const pk_node *c)
 {
     const pk_doc *doc = bd->doc;
-    uint64_t count = c->u.c.count;
+    uint64_t count = pk_count(doc, c);
     set_elem *el = calloc(count ? count : 1, sizeof *el);
     if (!el)
         return oom(bd);
@@ -525,10 +525,10 @@ static int add_object(builder *bd, uint32_t dir, uint32_t node)
         !add_named(bd, dir, "__callable__", call.callable, PK_R_VALUE))
         return -1;
     const pk_node *args = call.args ? &doc->nodes[call.args] : NULL;
-    if (args && !(args->kind == PK_K_TUPLE && args->u.c.count == 0))
+    if (args && !(args->kind == PK_K_TUPLE && pk_count(doc, args) == 0))
         if (!add_named(bd, dir, "__args__", call.args, PK_R_VALUE))
             return -1;
-    if (call.kwargs && doc->nodes[call.kwargs].u.c.count)
+    if (call.kwargs && pk_count(doc, &doc->nodes[call.kwargs]))
         if (!add_named(bd, dir, "__kwargs__", call.kwargs, PK_R_VALUE))
             return -1;
     if (call.state) {
@@ -536,7 +536,7 @@ static int add_object(builder *bd, uint32_t dir, uint32_t node)
         uint32_t dict = 0, slots = 0;
         if (st->kind == PK_K_DICT) {
             dict = call.state;
-        } else if (st->kind == PK_K_TUPLE && st->u.c.count == 2) {
+        } else if (st->kind == PK_K_TUPLE && pk_count(doc, st) == 2) {
             /* (dict or None, slots dict): both become entries */
             uint32_t a = pk_item_at(doc, st, 0), b = pk_item_at(doc, st, 1);
             if ((doc->nodes[a].kind == PK_K_DICT || doc->nodes[a].kind == PK_K_NONE) &&
@@ -781,7 +781,7 @@ static int walk(builder *bd, uint32_t root)
         pk_entry *x = &doc->entries[e];
         if (x->role != PK_R_VALUE || !pk_is_dir_value(doc, x->node))
             continue; /* a file */
-        uint32_t *home = &doc->nodes[x->node].u.c.home;
+        uint32_t *home = &pk_chain_of(doc, &doc->nodes[x->node])->home;
         if (*home) {
             if (!make_branch(bd, x, PK_LINK)) {
                 rc = oom(bd);
@@ -840,7 +840,7 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
      * pickles, one scalar) is shown as an indexed folder of pickles. */
     if (doc->ntops == 1 && pk_is_dir_value(doc, doc->tops[0])) {
         root->node = doc->tops[0];
-        doc->nodes[root->node].u.c.home = PK_ROOT;
+        pk_chain_of(doc, &doc->nodes[root->node])->home = PK_ROOT;
     } else {
         root->role = PK_R_STREAM;
     }

@@ -241,6 +241,28 @@ static void interleaved_appends(FILE *p, FILE *t)
 #undef PUT
 }
 
+/* Strings and bytes of every length class: short ones copied into the pool, long ones left
+ * in the stream, and those of 64 KiB or more, whose span no longer fits in a value and is kept
+ * apart (pk_node_span in codec/pk_i.h). */
+static void long_spans(FILE *p, FILE *t)
+{
+    static const unsigned lens[] = {10, 4096, 4097, 65535, 65536, 70000};
+    fwrite("\200\004(", 1, 3, p);
+    for (unsigned i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        unsigned n = lens[i];
+        unsigned char len[4] = {(unsigned char)n, (unsigned char)(n >> 8), (unsigned char)(n >> 16), 0};
+        fputc(i % 2 ? 'X' : 'B', p); /* BINUNICODE, BINBYTES */
+        fwrite(len, 1, 4, p);
+        fprintf(t, "%u = ", i);
+        for (unsigned k = 0; k < n; k++) {
+            fputc('a' + (int)(k % 26), p);
+            fputc('a' + (int)(k % 26), t);
+        }
+        fputs(i % 2 ? "\\n\n" : "\n", t);
+    }
+    fwrite("l.", 1, 2, p);
+}
+
 /* A case too big to write by hand: make writes its pickle to p and the tree below the root
  * that pk_dump must print to t. */
 static int generated_case(const char *name, void (*make)(FILE *p, FILE *t))
@@ -266,8 +288,9 @@ int main(void)
         failed += run_case(&cases[i]);
     failed += generated_case("60000 records (prefault thread)", many_records) +
               generated_case("3000 objects", many_objects) +
-              generated_case("a list grown between other containers", interleaved_appends);
-    n += 3;
+              generated_case("a list grown between other containers", interleaved_appends) +
+              generated_case("strings and bytes up to 70000 bytes", long_spans);
+    n += 4;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }
