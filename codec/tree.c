@@ -99,16 +99,25 @@ static bool entry_is(const pk_doc *doc, uint32_t e, uint32_t parent, const char 
     return n == len && memcmp(s, name, len) == 0;
 }
 
-/* The entry of dir named name (whose hash is hash) in dir's table t, or 0. */
+/* The entry of dir named name (whose hash is hash) in dir's table t, or 0; *end is then the
+ * empty slot the name would take. */
+static uint32_t table_find(const pk_doc *doc, const pk_table *t, const char *name, size_t len,
+                           uint64_t hash, uint64_t **end)
+{
+    uint64_t *slot = doc->slots + t->start;
+    uint64_t mask = ((uint64_t)1 << t->bits) - 1, h = hash & mask;
+    for (; slot[h]; h = (h + 1) & mask)
+        if (slot[h] >> 32 == hash >> 32 && entry_is(doc, (uint32_t)slot[h], t->dir, name, len))
+            break;
+    *end = &slot[h];
+    return (uint32_t)slot[h];
+}
+
 static uint32_t table_probe(const pk_doc *doc, const pk_table *t, const char *name, size_t len,
                             uint64_t hash)
 {
-    const uint64_t *slot = doc->slots + t->start;
-    uint64_t mask = ((uint64_t)1 << t->bits) - 1;
-    for (uint64_t h = hash & mask; slot[h]; h = (h + 1) & mask)
-        if (slot[h] >> 32 == hash >> 32 && entry_is(doc, (uint32_t)slot[h], t->dir, name, len))
-            return (uint32_t)slot[h];
-    return 0;
+    uint64_t *end;
+    return table_find(doc, t, name, len, hash, &end);
 }
 
 /* Directory dir's table, or NULL (a directory named by index has none). */
@@ -174,9 +183,13 @@ static bool indexed_block(const pk_doc *doc, uint64_t first, uint64_t n)
 
 static bool valid_name(const char *s, size_t len)
 {
-    return len > 0 && len <= NAME_MAX_BYTES && !(len == 1 && s[0] == '.') &&
-           !(len == 2 && s[0] == '.' && s[1] == '.') && !memchr(s, '/', len) &&
-           !memchr(s, 0, len);
+    if (len == 0 || len > NAME_MAX_BYTES || (len == 1 && s[0] == '.') ||
+        (len == 2 && s[0] == '.' && s[1] == '.'))
+        return false;
+    for (size_t i = 0; i < len; i++) /* names are short: a loop beats two memchr calls */
+        if (s[i] == '/' || s[i] == 0)
+            return false;
+    return true;
 }
 
 static bool all_dots(const char *s, size_t len)
@@ -630,17 +643,24 @@ static uint32_t name_sketch(const pk_doc *doc, uint32_t e)
                               (uint32_t)s[len - 1] ^ (uint32_t)s[len - 1 - (len > 1)] << 4;
 }
 
-static uint64_t entry_hash(const pk_doc *doc, uint32_t e)
-{
-    char buf[PK_NAME_BUF];
-    size_t len;
-    const char *name = pk_entry_name(doc, e, buf, &len);
-    return name_hash(doc, doc->entries[e].parent, name, len);
-}
-
 /* How far ahead the table slots of a large block are prefetched: a slot is a cache miss, and
  * a wide dict's table is far bigger than the caches. */
 #define PREFETCH_AHEAD 16
+
+/* A name of a large block whose slot is being prefetched. */
+typedef struct ahead_name {
+    const char *name; /* in the pool, or in buf (an index name) */
+    size_t len;
+    uint64_t hash;
+    char buf[PK_NAME_BUF];
+} ahead_name;
+
+static void look_ahead(const pk_doc *doc, const pk_table *t, uint32_t e, ahead_name *a)
+{
+    a->name = pk_entry_name(doc, e, a->buf, &a->len);
+    a->hash = name_hash(doc, t->dir, a->name, a->len);
+    __builtin_prefetch(&doc->slots[t->start + (a->hash & (((uint64_t)1 << t->bits) - 1))]);
+}
 
 /* A wide directory's table is probed at random, one slot per name, and on a virtual machine a
  * TLB miss costs more than the cache miss it comes with. Back its 2 MiB-aligned part by huge
@@ -708,32 +728,25 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
     if (!new_table(bd, dir, n))
         return oom(bd);
     const pk_table *t = bd->table;
-    uint64_t mask = ((uint64_t)1 << t->bits) - 1;
-    /* the hashes of the next PREFETCH_AHEAD names, so that their slots are fetched early */
-    uint64_t ahead[PREFETCH_AHEAD];
-    for (uint32_t j = 0; j < PREFETCH_AHEAD; j++) {
-        ahead[j] = entry_hash(doc, first + j);
-        __builtin_prefetch(&doc->slots[t->start + (ahead[j] & mask)]);
-    }
+    /* the next PREFETCH_AHEAD names and hashes, so that their slots are fetched early */
+    ahead_name ahead[PREFETCH_AHEAD];
+    for (uint32_t j = 0; j < PREFETCH_AHEAD && j < n; j++)
+        look_ahead(doc, t, first + j, &ahead[j]);
     for (uint32_t j = 0; j < n; j++) {
-        uint64_t hash = ahead[j % PREFETCH_AHEAD];
-        if (j + PREFETCH_AHEAD < n) {
-            uint64_t next = entry_hash(doc, first + j + PREFETCH_AHEAD);
-            ahead[j % PREFETCH_AHEAD] = next;
-            __builtin_prefetch(&doc->slots[t->start + (next & mask)]);
-        }
-        char buf[PK_NAME_BUF];
-        size_t len;
-        const char *name = pk_entry_name(doc, first + j, buf, &len);
-        if (table_probe(doc, t, name, len, hash)) {
+        ahead_name *a = &ahead[j % PREFETCH_AHEAD];
+        uint64_t *slot, hash = a->hash;
+        if (table_find(doc, t, a->name, a->len, hash, &slot)) {
             if (rename_entry(bd, first, j) < 0)
                 return -1;
-            hash = entry_hash(doc, first + j);
+            /* its new name is not taken; the pool it went to may have moved the names ahead */
+            for (uint32_t k = j; k < j + PREFETCH_AHEAD && k < n; k++)
+                look_ahead(doc, t, first + k, &ahead[k % PREFETCH_AHEAD]);
+            hash = a->hash;
+            table_find(doc, t, a->name, a->len, hash, &slot);
         }
-        uint64_t *slot = doc->slots + t->start, h = hash & mask;
-        while (slot[h])
-            h = (h + 1) & mask;
-        slot[h] = (hash >> 32 << 32) | (first + j);
+        *slot = (hash >> 32 << 32) | (first + j);
+        if (j + PREFETCH_AHEAD < n)
+            look_ahead(doc, t, first + j + PREFETCH_AHEAD, a);
     }
     return 0;
 }
