@@ -358,15 +358,27 @@ def test_bad_mountpoint_exits_3(tmp_path, kind, foreground):
     _no_mount_left(mnt)
 
 
-def test_missing_file_exits_1(tmp_path):
+@pytest.mark.parametrize("foreground", [True, False], ids=["foreground", "daemon"])
+@pytest.mark.parametrize("kind", ["missing", "refused"])
+def test_bad_file_exits_1(tmp_path, kind, foreground):
+    """Without -f the decoding happens in the forked daemon: its one line and its status must
+    still reach the command, and no process may be left."""
     mnt = tempfile.mkdtemp(prefix="picklefs-mnt-")
+    path = tmp_path / "bad.pkl"
+    if kind == "refused":
+        path.write_bytes(b"\x80\x04\x95\x05")  # a FRAME cut short
     try:
-        r = run([mountutil.picklefs_exe(), "-f", str(tmp_path / "nope.pkl"), mnt], timeout=20)
-        assert r.returncode == 1, "missing FILE: expected exit 1, got %d; stderr %r" % (
-            r.returncode, r.stderr)
+        args = [mountutil.picklefs_exe()] + (["-f"] if foreground else []) + [str(path), mnt]
+        r = run(args, timeout=20)
+        assert r.returncode == 1, "%s FILE: expected exit 1, got %d; stderr %r" % (
+            kind, r.returncode, r.stderr)
         line = one_line(r.stderr)
         assert line.startswith("picklefs: "), line
         _no_mount_left(mnt)
+        deadline = time.monotonic() + 10
+        while _picklefs_pids_for(mnt) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _picklefs_pids_for(mnt), "a picklefs process is left after the refusal"
     finally:
         os.rmdir(mnt)
 
