@@ -260,6 +260,8 @@ typedef struct builder {
     pk_buf name;      /* scratch: the next entry's name, when it is PK_N_OWN */
     const pk_table *table; /* the table of the block being made unique; NULL when it is small
                               and taken() scans it instead */
+    uint32_t keys[SMALL_DIR]; /* the keys of the last small block found unique as it was, when */
+    uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
 } builder;
 
 static int oom(builder *bd)
@@ -700,6 +702,33 @@ static bool new_table(builder *bd, uint32_t dir, uint64_t n)
     return true;
 }
 
+/* Is the small block first..first+n-1 named by the same keys, in the same order, as the last
+ * one found unique? Records pickled together share their field names (memoized), and those
+ * need not be compared again for every record. */
+static bool same_keys_as_last(const builder *bd, uint32_t first, uint64_t n)
+{
+    const pk_doc *doc = bd->doc;
+    if (n != bd->nkeys)
+        return false;
+    for (uint64_t i = 0; i < n; i++)
+        if (doc->entries[first + i].name_kind != PK_N_KEY ||
+            doc->entries[first + i].aux != bd->keys[i])
+            return false;
+    return true;
+}
+
+static void remember_keys(builder *bd, uint32_t first, uint64_t n)
+{
+    const pk_doc *doc = bd->doc;
+    bd->nkeys = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        if (doc->entries[first + i].name_kind != PK_N_KEY)
+            return;
+        bd->keys[i] = doc->entries[first + i].aux; /* PK_N_KEY: the key's node */
+    }
+    bd->nkeys = n;
+}
+
 /* Make the names of the block first..first+n-1 unique: in pickled order, a name taken by an
  * earlier entry gets ~1, ~2, ... (the first of those not taken). A large block not named by
  * index gets a table of its names on the way, which pk_lookup uses afterwards. */
@@ -710,6 +739,9 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
     if (n < 2 || indexed_block(doc, first, n))
         return 0;
     if (n <= SMALL_DIR) {
+        if (same_keys_as_last(bd, first, n))
+            return 0; /* the fields of one more record: the same names, unique as before */
+        bool renamed = false;
         /* names are compared only where their sketches are equal */
         uint32_t hash[SMALL_DIR];
         for (uint32_t j = 0; j < n; j++) {
@@ -719,10 +751,13 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
                     continue;
                 if (rename_entry(bd, first, j) < 0)
                     return -1;
+                renamed = true;
                 hash[j] = name_sketch(doc, first + j);
                 break;
             }
         }
+        if (!renamed)
+            remember_keys(bd, first, n);
         return 0;
     }
     if (!new_table(bd, dir, n))

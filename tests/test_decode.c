@@ -45,6 +45,11 @@ static const tcase cases[] = {
     OK("BINSTRING SHORT_BINSTRING BINUNICODE",
        "(T\002\000\000\000abU\001\377X\002\000\000\000\303\251l.",
        "./\n0 = ab\\n\n1 = \\xff\n2 = \303\251\\n\n"),
+    OK("records with the same keys, then one with a key twice",
+       "\200\002](}q\000(X\001\000\000\000aq\001K\001X\001\000\000\000bq\002K\002u"
+       "}(h\001K\003h\002K\004u}(h\001K\005h\001K\006ue.",
+       "./\n0/\n0/a = 1\\n\n0/b = 2\\n\n1/\n1/a = 3\\n\n1/b = 4\\n\n2/\n2/a = 5\\n\n"
+       "2/a~1 = 6\\n\n"),
     OK("EMPTY_TUPLE EMPTY_DICT SETITEMS",
        "}(K\001)K\002]u.",
        "./\n1/\n2/\n"),
