@@ -258,9 +258,9 @@ static inline bool pk_grow(void **arr, uint64_t *cap, uint64_t need, size_t elem
 {
     return need <= *cap || pk_grow_slow(arr, cap, need, elem);
 }
-/* pk_grow for the arrays of doc that max_memory counts (values, items, calls, entries, names,
- * branches): a growth past the limit is refused and noted, and pk_open then names the limit
- * in its error. */
+/* pk_grow for the arrays of doc that max_memory counts (values, chains, items, spans, calls,
+ * entries, names, branches, name tables): a growth past the limit is refused and noted, and
+ * pk_open then names the limit in its error. */
 bool pk_doc_grow_slow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need, size_t elem);
 static inline bool pk_doc_grow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need,
                                size_t elem)

@@ -231,10 +231,11 @@ static void escape_name(pk_buf *in, pk_buf *out)
 static void key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
 {
     const pk_node *k = &doc->nodes[key];
-    if (k->kind == PK_K_STR && pk_span_len(doc, k) <= NAME_MAX_BYTES) {
+    size_t len = k->kind == PK_K_STR ? (size_t)pk_span_len(doc, k) : 0;
+    if (k->kind == PK_K_STR && len <= NAME_MAX_BYTES) {
         const uint8_t *p = pk_span_ptr(doc, k);
-        if (p && valid_name((const char *)p, (size_t)pk_span_len(doc, k))) {
-            pk_buf_put(b, p, (size_t)pk_span_len(doc, k));
+        if (p && valid_name((const char *)p, len)) {
+            pk_buf_put(b, p, len);
             return;
         }
     }
@@ -774,13 +775,13 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
             if (rename_entry(bd, first, j) < 0)
                 return -1;
             /* its new name is not taken; the pool it went to may have moved the names ahead */
-            for (uint32_t k = j; k < j + PREFETCH_AHEAD && k < n; k++)
-                look_ahead(doc, t, first + k, &ahead[k % PREFETCH_AHEAD]);
+            for (uint64_t k = j; k < (uint64_t)j + PREFETCH_AHEAD && k < n; k++)
+                look_ahead(doc, t, first + (uint32_t)k, &ahead[k % PREFETCH_AHEAD]);
             hash = a->hash;
             table_find(doc, t, a->name, a->len, hash, &slot);
         }
         *slot = (hash >> 32 << 32) | (first + j);
-        if (j + PREFETCH_AHEAD < n)
+        if ((uint64_t)j + PREFETCH_AHEAD < n)
             look_ahead(doc, t, first + j + PREFETCH_AHEAD, a);
     }
     return 0;
