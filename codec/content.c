@@ -139,7 +139,7 @@ int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos)
 static uint64_t depth_of(const pk_doc *doc, uint32_t e)
 {
     uint64_t d = 0;
-    for (; e != PK_ROOT; e = doc->entries[e].parent)
+    for (; e != PK_ROOT; e = (uint32_t)pk_parent(doc, e))
         d++;
     return d;
 }
@@ -151,24 +151,24 @@ static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b)
     const pk_entry *x = &doc->entries[ino];
     if (x->ftype != PK_LINK)
         return -EINVAL;
-    uint32_t from = x->parent, to = doc->branches[x->aux].u.target;
+    uint32_t from = (uint32_t)pk_parent(doc, ino), to = doc->branches[x->aux].u.target;
     uint64_t df = depth_of(doc, from), dt = depth_of(doc, to);
     uint32_t a = from, c = to;
     uint64_t ups = 0;
     while (df > dt) {
-        a = doc->entries[a].parent;
+        a = (uint32_t)pk_parent(doc, a);
         df--;
         ups++;
     }
     uint64_t downs = 0;
     while (dt > df) {
-        c = doc->entries[c].parent;
+        c = (uint32_t)pk_parent(doc, c);
         dt--;
         downs++;
     }
     while (a != c) {
-        a = doc->entries[a].parent;
-        c = doc->entries[c].parent;
+        a = (uint32_t)pk_parent(doc, a);
+        c = (uint32_t)pk_parent(doc, c);
         ups++;
         downs++;
     }
@@ -181,7 +181,7 @@ static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b)
     uint32_t e = to;
     for (uint64_t i = downs; i-- > 0;) {
         chain[i] = e;
-        e = doc->entries[e].parent;
+        e = (uint32_t)pk_parent(doc, e);
     }
     for (uint64_t i = 0; i < downs; i++) {
         if (b->len)

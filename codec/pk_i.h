@@ -151,12 +151,11 @@ typedef struct pk_own_name {
     uint32_t key; /* the key's node, or 0 */
 } pk_own_name;
 
-/* An entry of the mounted tree: 16 bytes, and there is one per place in the tree. What only
+/* An entry of the mounted tree: 12 bytes, and there is one per place in the tree. What only
  * directories and symlinks need is in their pk_branch. A dict item's key (for its name and
- * user.pickle.key) is found by pk_entry_key. */
+ * user.pickle.key) is found by pk_entry_key, and its parent by pk_parent (doc->blocks). */
 typedef struct pk_entry {
     uint32_t node;     /* the value shown here; 0 for synthetic entries (see role) */
-    uint32_t parent;   /* entry index; the root's parent is itself */
     uint32_t aux;      /* PK_FILE: its key's node (PK_N_KEY), or its name's index in doc->names
                           (PK_N_OWN); PK_DIR and PK_LINK: its index in doc->branches */
     uint8_t ftype;     /* pk_ftype */
@@ -164,6 +163,14 @@ typedef struct pk_entry {
     uint8_t name_kind; /* pk_name_kind */
     uint8_t pad;
 } pk_entry;
+
+/* The children of a directory are one block of entries, first..first+count-1, and blocks are
+ * laid out one after another: doc->blocks lists the non-empty ones in that order, so the
+ * parent of an entry is the dir of the last block that starts at or before it. */
+typedef struct pk_block {
+    uint32_t first;
+    uint32_t dir;
+} pk_block;
 
 /* The rest of a directory or symlink entry. */
 typedef struct pk_branch {
@@ -236,6 +243,8 @@ struct pk_doc {
     uint64_t nnames, cap_names;
     pk_branch *branches; /* of directory and symlink entries */
     uint64_t nbranches, cap_branches;
+    pk_block *blocks;    /* the non-empty blocks of children, in order (pk_parent) */
+    uint64_t nblocks, cap_blocks;
     uint64_t *slots;   /* the name tables of large directories, one after another */
     uint64_t nslots, cap_slots;
     pk_table *tables;  /* which directory owns which table, sorted by directory */

@@ -120,13 +120,14 @@ static pk_doc *doc_new(const pk_limits *lim)
 }
 
 /* The bytes held by the arrays that a file can make grow: values, chains, items, spans, calls,
- * entries, names, branches, name tables. */
+ * entries, names, branches, blocks, name tables. */
 static uint64_t memory_used(const pk_doc *doc)
 {
     return doc->cap_nodes * sizeof(pk_node) + doc->cap_chains * sizeof(pk_chain) +
            doc->cap_items * sizeof(uint32_t) + doc->cap_spans * sizeof(pk_span) +
            doc->cap_calls * sizeof(pk_call) + doc->cap_entries * sizeof(pk_entry) +
            doc->cap_names * sizeof(pk_own_name) + doc->cap_branches * sizeof(pk_branch) +
+           doc->cap_blocks * sizeof(pk_block) +
            doc->cap_slots * sizeof(uint64_t) + doc->cap_tables * sizeof(pk_table) +
            (doc->extras ? (doc->extras_mask + 1) * sizeof(pk_extra) : 0) + doc->pool.cap;
 }
@@ -245,6 +246,7 @@ static void watch_arrays(pk_doc *doc)
     WATCH(entries, nentries, cap_entries);
     WATCH(names, nnames, cap_names);
     WATCH(branches, nbranches, cap_branches);
+    WATCH(blocks, nblocks, cap_blocks);
 #undef WATCH
 }
 
@@ -320,6 +322,7 @@ void pk_close(pk_doc *doc)
     free(doc->entries);
     free(doc->names);
     free(doc->branches);
+    free(doc->blocks);
     free(doc->slots);
     free(doc->tables);
     free(doc);

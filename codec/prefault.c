@@ -30,7 +30,7 @@
 #define AHEAD ((uint64_t)1 << 20)
 /* Only sources at least this big are worth a thread. */
 #define MIN_SOURCE ((uint64_t)1 << 20)
-#define MAX_WATCHED 8
+#define MAX_WATCHED 12
 
 typedef struct range {
     uintptr_t from, to;

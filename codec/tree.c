@@ -38,6 +38,20 @@ uint32_t pk_entry_key(const pk_doc *doc, uint32_t e)
     return x->name_kind == PK_N_OWN && e != PK_ROOT ? doc->names[x->aux].key : 0;
 }
 
+/* The block of entry e, which is not the root: the last one that starts at or before it. */
+static const pk_block *block_of(const pk_doc *doc, uint32_t e)
+{
+    uint64_t lo = 0, hi = doc->nblocks; /* blocks[lo].first <= e < blocks[hi].first */
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (doc->blocks[mid].first <= e)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return &doc->blocks[lo];
+}
+
 const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], size_t *len)
 {
     const pk_entry *x = &doc->entries[e];
@@ -47,7 +61,7 @@ const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], 
     }
     switch ((pk_name_kind)x->name_kind) {
     case PK_N_INDEX:
-        *len = fmt_index(e - pk_branch_of(doc, x->parent)->u.dir.first, buf);
+        *len = fmt_index(e - block_of(doc, e)->first, buf);
         return buf;
     case PK_N_KEY: {
         const pk_node *k = &doc->nodes[pk_entry_key(doc, e)];
@@ -89,12 +103,11 @@ static uint64_t name_hash(const pk_doc *doc, uint32_t parent, const char *name, 
     return h ^ (h >> 33);
 }
 
-static bool entry_is(const pk_doc *doc, uint32_t e, uint32_t parent, const char *name, size_t len)
+/* Is entry e named name? (Only entries of one directory are ever compared.) */
+static bool entry_is(const pk_doc *doc, uint32_t e, const char *name, size_t len)
 {
     char buf[PK_NAME_BUF];
     size_t n;
-    if (doc->entries[e].parent != parent)
-        return false;
     const char *s = pk_entry_name(doc, e, buf, &n);
     return n == len && memcmp(s, name, len) == 0;
 }
@@ -107,7 +120,7 @@ static uint32_t table_find(const pk_doc *doc, const pk_table *t, const char *nam
     uint64_t *slot = doc->slots + t->start;
     uint64_t mask = ((uint64_t)1 << t->bits) - 1, h = hash & mask;
     for (; slot[h]; h = (h + 1) & mask)
-        if (slot[h] >> 32 == hash >> 32 && entry_is(doc, (uint32_t)slot[h], t->dir, name, len))
+        if (slot[h] >> 32 == hash >> 32 && entry_is(doc, (uint32_t)slot[h], name, len))
             break;
     *end = &slot[h];
     return (uint32_t)slot[h];
@@ -370,7 +383,6 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
         return oom(bd), 0;
     if (kind == PK_N_KEY)
         x->aux = key;
-    x->parent = dir;
     x->node = node;
     x->role = (uint8_t)role;
     doc->nentries++;
@@ -617,14 +629,14 @@ static int rename_entry(builder *bd, uint32_t first, uint32_t j)
 static bool taken(const builder *bd, uint32_t first, uint32_t j, const char *name, size_t len)
 {
     const pk_doc *doc = bd->doc;
-    uint32_t dir = doc->entries[first].parent;
     if (!bd->table) {
         for (uint32_t i = 0; i < j; i++)
-            if (entry_is(doc, first + i, dir, name, len))
+            if (entry_is(doc, first + i, name, len))
                 return true;
         return false;
     }
-    return table_probe(doc, bd->table, name, len, name_hash(doc, dir, name, len)) != 0;
+    const pk_table *t = bd->table;
+    return table_probe(doc, t, name, len, name_hash(doc, t->dir, name, len)) != 0;
 }
 
 static bool same_name(const pk_doc *doc, uint32_t a, uint32_t b)
@@ -632,7 +644,7 @@ static bool same_name(const pk_doc *doc, uint32_t a, uint32_t b)
     char buf[PK_NAME_BUF];
     size_t len;
     const char *name = pk_entry_name(doc, a, buf, &len);
-    return entry_is(doc, b, doc->entries[a].parent, name, len);
+    return entry_is(doc, b, name, len);
 }
 
 /* Cheaper than a hash, and enough to tell most names in a small block apart: the length, the
@@ -796,6 +808,10 @@ static int add_children(builder *bd, uint32_t dir)
     int rc = 0;
     /* the children's index names are counted from here, so it is set before they are made */
     pk_branch_of(doc, dir)->u.dir.first = first;
+    if (!pk_doc_grow(doc, (void **)&doc->blocks, &doc->cap_blocks, doc->nblocks + 1,
+                     sizeof(pk_block)))
+        return refuse_at(bd, x.node, PK_E_NOMEM, "out of memory");
+    doc->blocks[doc->nblocks++] = (pk_block){first, dir};
     if (x.role == PK_R_STREAM) {
         for (uint64_t i = 0; i < doc->ntops && rc == 0; i++)
             if (!add_indexed(bd, dir, i, doc->tops[i]))
@@ -820,6 +836,8 @@ static int add_children(builder *bd, uint32_t dir)
     if (rc < 0 || unique_block(bd, dir, first, doc->nentries - first) < 0)
         return -1;
     pk_branch_of(doc, dir)->u.dir.count = (uint32_t)(doc->nentries - first);
+    if (doc->nentries == first)
+        doc->nblocks--; /* no children: no block to find a parent in */
     return 0;
 }
 
@@ -900,7 +918,6 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     memset(doc->entries, 0, 2 * sizeof(pk_entry));
     doc->nentries = 2;
     pk_entry *root = &doc->entries[PK_ROOT];
-    root->parent = PK_ROOT;
     root->ftype = PK_FILE;
     root->name_kind = PK_N_OWN; /* pk_entry_name answers "" for the root */
     if (!make_branch(&bd, root, PK_DIR))
@@ -935,7 +952,7 @@ pk_ftype pk_type(const pk_doc *doc, pk_ino ino)
 
 pk_ino pk_parent(const pk_doc *doc, pk_ino ino)
 {
-    return doc->entries[ino].parent;
+    return ino == PK_ROOT ? PK_ROOT : block_of(doc, (uint32_t)ino)->dir;
 }
 
 uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir)
@@ -969,12 +986,11 @@ pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
     /* names are unique in a directory: a child with this name is the one */
     const pk_branch *b = &doc->branches[x->aux];
     uint32_t first = b->u.dir.first, count = b->u.dir.count;
-    if (parse_index(name, len, &i) && i < count &&
-        entry_is(doc, (uint32_t)(first + i), (uint32_t)dir, name, len))
+    if (parse_index(name, len, &i) && i < count && entry_is(doc, (uint32_t)(first + i), name, len))
         return first + i;
     if (count <= SMALL_DIR) {
         for (i = 0; i < count; i++)
-            if (entry_is(doc, (uint32_t)(first + i), (uint32_t)dir, name, len))
+            if (entry_is(doc, (uint32_t)(first + i), name, len))
                 return first + i;
         return 0;
     }
