@@ -274,19 +274,24 @@ typedef struct builder {
     pk_buf name;      /* scratch: the next entry's name, when it is PK_N_OWN */
     const pk_table *table; /* the table of the block being made unique; NULL when it is small
                               and taken() scans it instead */
+    uint32_t at;              /* the value whose children are being laid out (oom names it) */
     uint32_t keys[SMALL_DIR]; /* the keys of the last small block found unique as it was, when */
     uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
 } builder;
 
-static int oom(builder *bd)
-{
-    pk_set_error(bd->err, PK_E_NOMEM, 0, -1, "out of memory");
-    return -1;
-}
-
 static int opcode_at(const pk_doc *doc, uint64_t offset)
 {
     return doc->src && offset < doc->src_len ? doc->src[offset] : -1;
+}
+
+/* Out of memory, or past max_memory (pk_open tells which), at the opcode that built the value
+ * being laid out, if there is one yet. */
+static int oom(builder *bd)
+{
+    uint64_t off = bd->at ? pk_node_offset(&bd->doc->nodes[bd->at]) : 0;
+    pk_set_error(bd->err, PK_E_NOMEM, off, bd->at ? opcode_at(bd->doc, off) : -1,
+                 "out of memory");
+    return -1;
 }
 
 static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role,
@@ -806,11 +811,12 @@ static int add_children(builder *bd, uint32_t dir)
     uint32_t first = (uint32_t)doc->nentries;
     const pk_entry x = doc->entries[dir];
     int rc = 0;
+    bd->at = x.node;
     /* the children's index names are counted from here, so it is set before they are made */
     pk_branch_of(doc, dir)->u.dir.first = first;
     if (!pk_doc_grow(doc, (void **)&doc->blocks, &doc->cap_blocks, doc->nblocks + 1,
                      sizeof(pk_block)))
-        return refuse_at(bd, x.node, PK_E_NOMEM, "out of memory");
+        return oom(bd);
     doc->blocks[doc->nblocks++] = (pk_block){first, dir};
     if (x.role == PK_R_STREAM) {
         for (uint64_t i = 0; i < doc->ntops && rc == 0; i++)
@@ -868,6 +874,7 @@ static int walk(builder *bd, uint32_t root)
         pk_entry *x = &doc->entries[e];
         if (x->role != PK_R_VALUE || !pk_is_dir_value(doc, x->node))
             continue; /* a file */
+        bd->at = x->node;
         uint32_t *home = &pk_chain_of(doc, &doc->nodes[x->node])->home;
         if (*home) {
             if (!make_branch(bd, x, PK_LINK)) {
@@ -910,7 +917,9 @@ static int by_dir(const void *a, const void *b)
 
 int pk_build_tree(pk_doc *doc, pk_error *err)
 {
+    /* until the root's children are laid out, errors name the (first) pickle's top value */
     builder bd = {.doc = doc, .err = err, .set_steps = SET_STEPS};
+    bd.at = doc->ntops ? doc->tops[0] : 0;
     if (getrandom(&doc->hash_seed, sizeof doc->hash_seed, GRND_NONBLOCK) != sizeof doc->hash_seed)
         doc->hash_seed = (uint64_t)(uintptr_t)doc ^ (uint64_t)time(NULL); /* enough for a seed */
     if (!pk_grow((void **)&doc->entries, &doc->cap_entries, 2, sizeof(pk_entry)))
