@@ -95,7 +95,7 @@ static const char *callable_name(const pk_doc *doc, uint32_t node, size_t *len)
     if (!c || doc->nodes[c].kind != PK_K_GLOBAL)
         return "";
     *len = (size_t)pk_span_len(doc, &doc->nodes[c]);
-    return doc->pool.data + pk_node_span(doc, &doc->nodes[c]).pos;
+    return (const char *)pk_span_ptr(doc, &doc->nodes[c]);
 }
 
 static bool called(const pk_doc *doc, uint32_t node, const char *name)

@@ -237,8 +237,8 @@ static bool class_of(const pk_doc *doc, uint32_t node, pk_buf *b)
     uint32_t callable = pk_call_class(doc, c);
     if (!callable)
         return false;
-    pk_buf_put(b, doc->pool.data + pk_node_span(doc, &doc->nodes[callable]).pos,
-               (size_t)pk_span_len(doc, &doc->nodes[callable]));
+    const pk_node *g = &doc->nodes[callable]; /* a global: its name is in the pool */
+    pk_buf_put(b, pk_span_ptr(doc, g), (size_t)pk_span_len(doc, g));
     return true;
 }
 

@@ -132,18 +132,22 @@ static uint64_t memory_used(const pk_doc *doc)
            (doc->extras ? (doc->extras_mask + 1) * sizeof(pk_extra) : 0) + doc->pool.cap;
 }
 
+/* May doc's arrays grow by `more` bytes within max_memory? If not, that is noted for pk_open's
+ * error. */
+static bool within_memory(pk_doc *doc, uint64_t more)
+{
+    if (memory_used(doc) + more <= doc->lim.max_memory)
+        return true;
+    doc->over_memory = true;
+    return false;
+}
+
 bool pk_doc_grow_slow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need, size_t elem)
 {
     if (need <= *cap)
         return true;
     uint64_t ncap = grown_cap(*cap, need, elem);
-    if (!ncap)
-        return false;
-    if (memory_used(doc) + (ncap - *cap) * elem > doc->lim.max_memory) {
-        doc->over_memory = true;
-        return false;
-    }
-    return pk_grow_slow(arr, cap, need, elem);
+    return ncap && within_memory(doc, (ncap - *cap) * elem) && pk_grow_slow(arr, cap, need, elem);
 }
 
 /* ---- the calls and type names of the values that have them ---- */
@@ -169,10 +173,8 @@ static bool extras_room(pk_doc *doc)
     if (2 * (doc->nextras + 1) <= cap)
         return true;
     uint64_t ncap = cap ? 2 * cap : 64;
-    if (memory_used(doc) + (ncap - cap) * sizeof(pk_extra) > doc->lim.max_memory) {
-        doc->over_memory = true;
+    if (!within_memory(doc, (ncap - cap) * sizeof(pk_extra)))
         return false;
-    }
     pk_extra *old = doc->extras, *t = calloc(ncap, sizeof *t);
     if (!t)
         return false;

@@ -102,7 +102,7 @@ bool pk_source_changed(const pk_doc *doc)
 }
 
 ssize_t pk_read_span(const pk_doc *doc, pk_span s, bool in_src, uint64_t off, void *buf,
-                       uint64_t len)
+                     uint64_t len)
 {
     if (off > s.len || len > s.len - off)
         return -EINVAL;
@@ -142,7 +142,8 @@ ssize_t pk_source_pread(const pk_doc *doc, void *buf, uint64_t len, uint64_t pos
 
 const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n)
 {
+    uint64_t pos = pk_node_span(doc, n).pos;
     if (n->flags & PK_NF_SRC)
-        return doc->src ? doc->src + pk_node_span(doc, n).pos : NULL;
-    return (const uint8_t *)doc->pool.data + pk_node_span(doc, n).pos;
+        return doc->src ? doc->src + pos : NULL;
+    return (const uint8_t *)doc->pool.data + pos;
 }

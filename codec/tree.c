@@ -66,7 +66,7 @@ const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], 
     case PK_N_KEY: {
         const pk_node *k = &doc->nodes[pk_entry_key(doc, e)];
         *len = (size_t)pk_span_len(doc, k);
-        return doc->pool.data + pk_node_span(doc, k).pos;
+        return (const char *)pk_span_ptr(doc, k); /* a valid name: in the pool */
     }
     case PK_N_OWN:
     default: {
