@@ -51,7 +51,7 @@ static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b);
 
 int pk_size(const pk_doc *doc, pk_ino ino, uint64_t *size)
 {
-    const pk_entry *x = &doc->entries[ino];
+    const pk_entry ent = pk_entry_get(doc, ino), *x = &ent;
     *size = 0;
     if (x->ftype == PK_LINK) {
         pk_buf b = {0};
@@ -91,7 +91,7 @@ static ssize_t copy_range(const char *data, uint64_t len, void *buf, size_t size
 
 ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t off)
 {
-    const pk_entry *x = &doc->entries[ino];
+    const pk_entry ent = pk_entry_get(doc, ino), *x = &ent;
     if (x->ftype != PK_FILE)
         return -EISDIR;
     if (is_array_file(doc, x))
@@ -121,7 +121,7 @@ ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t 
 
 int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos)
 {
-    const pk_entry *x = &doc->entries[ino];
+    const pk_entry ent = pk_entry_get(doc, ino), *x = &ent;
     const pk_node *n = &doc->nodes[x->node];
     bool nl;
     if (x->ftype == PK_FILE && x->role == PK_R_RAW && is_array_file(doc, x))
@@ -136,10 +136,10 @@ int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos)
 
 /* ---- symlinks ---- */
 
-static uint64_t depth_of(const pk_doc *doc, uint32_t e)
+static uint64_t depth_of(const pk_doc *doc, pk_ino e)
 {
     uint64_t d = 0;
-    for (; e != PK_ROOT; e = (uint32_t)pk_parent(doc, e))
+    for (; e != PK_ROOT; e = pk_parent(doc, e))
         d++;
     return d;
 }
@@ -148,27 +148,28 @@ static uint64_t depth_of(const pk_doc *doc, uint32_t e)
  * then down by name. */
 static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b)
 {
-    const pk_entry *x = &doc->entries[ino];
+    const pk_entry ent = pk_entry_get(doc, ino), *x = &ent;
     if (x->ftype != PK_LINK)
         return -EINVAL;
-    uint32_t from = (uint32_t)pk_parent(doc, ino), to = doc->branches[x->aux].u.target;
+    /* a symlink, its directory, its target and theirs are all stored entries */
+    pk_ino from = pk_parent(doc, ino), to = doc->branches[x->aux].u.target;
     uint64_t df = depth_of(doc, from), dt = depth_of(doc, to);
-    uint32_t a = from, c = to;
+    pk_ino a = from, c = to;
     uint64_t ups = 0;
     while (df > dt) {
-        a = (uint32_t)pk_parent(doc, a);
+        a = pk_parent(doc, a);
         df--;
         ups++;
     }
     uint64_t downs = 0;
     while (dt > df) {
-        c = (uint32_t)pk_parent(doc, c);
+        c = pk_parent(doc, c);
         dt--;
         downs++;
     }
     while (a != c) {
-        a = (uint32_t)pk_parent(doc, a);
-        c = (uint32_t)pk_parent(doc, c);
+        a = pk_parent(doc, a);
+        c = pk_parent(doc, c);
         ups++;
         downs++;
     }
@@ -178,10 +179,10 @@ static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b)
     uint32_t *chain = malloc((downs ? downs : 1) * sizeof *chain);
     if (!chain)
         return -ENOMEM;
-    uint32_t e = to;
+    pk_ino e = to;
     for (uint64_t i = downs; i-- > 0;) {
-        chain[i] = e;
-        e = (uint32_t)pk_parent(doc, e);
+        chain[i] = (uint32_t)e;
+        e = pk_parent(doc, e);
     }
     for (uint64_t i = 0; i < downs; i++) {
         if (b->len)
@@ -244,7 +245,7 @@ static bool class_of(const pk_doc *doc, uint32_t node, pk_buf *b)
 
 ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, size_t size)
 {
-    const pk_entry *x = &doc->entries[ino];
+    const pk_entry ent = pk_entry_get(doc, ino), *x = &ent;
     pk_buf b = {.max = XATTR_MAX};
     bool has = true;
     switch (which) {
@@ -269,7 +270,7 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
         break;
     }
     case PK_XA_KEY: {
-        uint32_t key = pk_entry_key(doc, (uint32_t)ino);
+        uint32_t key = pk_entry_key(doc, ino);
         has = key != 0;
         if (has)
             pk_repr(doc, key, &b);

@@ -5,12 +5,14 @@
  * pk_open() only reads that tree, so any number of threads may query one pk_doc at once.
  * Nothing here knows about FUSE, and nothing in the pickle is ever imported, called or evaluated.
  *
- * Entries are numbered 1..pk_entry_count(); entry 1 (PK_ROOT) is the root directory. The number
- * of an entry never changes for the life of a pk_doc, so a FUSE driver can use it as the inode.
+ * Every entry has a number, unique in the tree; entry 1 (PK_ROOT) is the root directory. The
+ * numbers are not dense (pk_valid tells which are entries), and the number of an entry never
+ * changes for the life of a pk_doc, so a FUSE driver can use it as the inode.
  */
 #ifndef PK_H
 #define PK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -72,6 +74,8 @@ typedef uint64_t pk_ino;
 typedef enum pk_ftype { PK_DIR, PK_FILE, PK_LINK } pk_ftype;
 
 uint64_t pk_entry_count(const pk_doc *doc);
+/* Is ino the number of an entry? Every other function here takes only those. */
+bool pk_valid(const pk_doc *doc, pk_ino ino);
 pk_ftype pk_type(const pk_doc *doc, pk_ino ino);
 pk_ino pk_parent(const pk_doc *doc, pk_ino ino); /* the root is its own parent */
 uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir);

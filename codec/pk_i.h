@@ -8,7 +8,9 @@
  *
  * tree.c then lays out ENTRIES (pk_entry): one per place in the mounted tree. A value reached
  * twice is one entry for its first place and symlink entries elsewhere, so the number of entries
- * is at most the number of container items plus the synthetic entries of objects.
+ * is at most the number of container items plus the synthetic entries of objects. Most entries
+ * are files in a directory of nothing else (the fields of a record, a list of numbers), and
+ * those are not stored: they are derived from their directory's items (pk_entry_get).
  *
  * Everything is built once by pk_open() and never changes afterwards.
  */
@@ -151,7 +153,7 @@ typedef struct pk_own_name {
     uint32_t key; /* the key's node, or 0 */
 } pk_own_name;
 
-/* An entry of the mounted tree: 12 bytes, and there is one per place in the tree. What only
+/* An entry of the mounted tree: 12 bytes, and one per place in the tree is stored. What only
  * directories and symlinks need is in their pk_branch. A dict item's key (for its name and
  * user.pickle.key) is found by pk_entry_key, and its parent by pk_parent (doc->blocks). */
 typedef struct pk_entry {
@@ -172,13 +174,24 @@ typedef struct pk_block {
     uint32_t dir;
 } pk_block;
 
+/* A DERIVED block stores no entries. Its directory is a list, tuple or dict whose items are one
+ * run, and whose children are all plain files named by their index or str key, in item order:
+ * child i is numbered (dir << 32) | i, above every stored entry, and pk_entry_get reads it off
+ * the items. Such a directory's branch has u.dir.first PK_DERIVED. */
+#define PK_DERIVED 0
+#define PK_DERIVED_SHIFT 32
+static inline bool pk_is_derived(pk_ino e)
+{
+    return e >> PK_DERIVED_SHIFT != 0;
+}
+
 /* The rest of a directory or symlink entry. */
 typedef struct pk_branch {
     uint32_t name; /* PK_N_OWN: index in doc->names */
     uint32_t key;  /* a dict item's key's node, else 0 */
     union {
         struct {
-            uint32_t first; /* children are entries first .. first+count-1 */
+            uint32_t first; /* children are entries first .. first+count-1, or PK_DERIVED */
             uint32_t count;
             uint32_t nsubdirs; /* children that are directories */
         } dir;              /* PK_DIR */
@@ -188,7 +201,8 @@ typedef struct pk_branch {
 
 /* The name table of a directory of more than SMALL_DIR children not named by index (tree.c),
  * made when its names were made unique and kept for lookups: 1 << bits slots of doc->slots from
- * start on, each (high half of the name's hash) << 32 | entry, 0 when empty. */
+ * start on, each (high half of the name's hash) << 32 | (the child's position + 1), 0 when
+ * empty. */
 typedef struct pk_table {
     uint64_t start;
     uint32_t dir;
@@ -237,8 +251,9 @@ struct pk_doc {
     uint32_t *tops; /* the top value of each pickle in the file */
     uint64_t ntops, cap_tops;
 
-    pk_entry *entries; /* entries[0] is unused; PK_ROOT is 1 */
+    pk_entry *entries; /* the stored entries; entries[0] is unused; PK_ROOT is 1 */
     uint64_t nentries, cap_entries;
+    uint64_t nderived; /* entries of derived blocks, not stored */
     pk_own_name *names;   /* the names entries keep themselves (PK_N_OWN) */
     uint64_t nnames, cap_names;
     pk_branch *branches; /* of directory and symlink entries */
@@ -387,10 +402,12 @@ static inline pk_branch *pk_branch_of(const pk_doc *doc, uint32_t dir_or_link)
 {
     return &doc->branches[doc->entries[dir_or_link].aux];
 }
+/* Entry e, stored or derived (a valid entry: pk_valid). */
+pk_entry pk_entry_get(const pk_doc *doc, pk_ino e);
 /* The node of the dict key entry e shows the value of, or 0 (tree.c). */
-uint32_t pk_entry_key(const pk_doc *doc, uint32_t e);
+uint32_t pk_entry_key(const pk_doc *doc, pk_ino e);
 /* Entry e's name: in the pool, or written into buf (an index name). */
-const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], size_t *len);
+const char *pk_entry_name(const pk_doc *doc, pk_ino e, char buf[PK_NAME_BUF], size_t *len);
 
 /* render.c */
 typedef struct pk_buf {

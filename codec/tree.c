@@ -13,6 +13,10 @@
  * Most names are not stored at all (pk_name_kind): a list item is named by its position in the
  * block, a dict item by its str key's bytes in the pool. Only the others (escaped keys, renamed
  * duplicates, names picklefs makes) keep a span in doc->names.
+ *
+ * Most entries are not stored either: a block of plain files named as their items are (a
+ * record's fields, a list of numbers) is laid out and checked like any other, then dropped and
+ * marked derived (PK_DERIVED in pk_i.h); its entries are read off the container's items.
  */
 #include "pk_i.h"
 #include "source_i.h"
@@ -26,20 +30,48 @@
 
 static size_t fmt_index(uint64_t i, char out[24]);
 
-/* ---- names kept and derived ---- */
+/* ---- entries and names, kept and derived ---- */
 
-uint32_t pk_entry_key(const pk_doc *doc, uint32_t e)
+#define DERIVED_INDEX_MASK (((pk_ino)1 << PK_DERIVED_SHIFT) - 1)
+
+/* A dict's items are key, value, key, value...: child i of a derived dict shows item 2i + 1. */
+pk_entry pk_entry_get(const pk_doc *doc, pk_ino e)
 {
-    const pk_entry *x = &doc->entries[e];
-    if (x->ftype != PK_FILE)
-        return doc->branches[x->aux].key;
-    if (x->name_kind == PK_N_KEY)
-        return x->aux;
-    return x->name_kind == PK_N_OWN && e != PK_ROOT ? doc->names[x->aux].key : 0;
+    if (!pk_is_derived(e))
+        return doc->entries[e];
+    const pk_node *c = &doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node];
+    const uint32_t *run = &doc->items[pk_chain_of(doc, c)->head + 1];
+    uint64_t i = e & DERIVED_INDEX_MASK;
+    pk_entry x = {.ftype = PK_FILE, .role = PK_R_VALUE};
+    if (c->kind == PK_K_DICT) {
+        x.aux = run[2 * i];
+        x.node = run[2 * i + 1];
+        x.name_kind = PK_N_KEY;
+    } else {
+        x.node = run[i];
+        x.name_kind = PK_N_INDEX;
+    }
+    return x;
 }
 
-/* The block of entry e, which is not the root: the last one that starts at or before it. */
-static const pk_block *block_of(const pk_doc *doc, uint32_t e)
+/* Child i of a directory whose branch is b. */
+static pk_ino child_of(const pk_branch *b, uint32_t dir, uint64_t i)
+{
+    return b->u.dir.first == PK_DERIVED ? (pk_ino)dir << PK_DERIVED_SHIFT | i : b->u.dir.first + i;
+}
+
+uint32_t pk_entry_key(const pk_doc *doc, pk_ino e)
+{
+    const pk_entry x = pk_entry_get(doc, e);
+    if (x.ftype != PK_FILE)
+        return doc->branches[x.aux].key;
+    if (x.name_kind == PK_N_KEY)
+        return x.aux;
+    return x.name_kind == PK_N_OWN && e != PK_ROOT ? doc->names[x.aux].key : 0;
+}
+
+/* The block of stored entry e, which is not the root: the last one that starts at or before it. */
+static const pk_block *block_of(const pk_doc *doc, pk_ino e)
 {
     uint64_t lo = 0, hi = doc->nblocks; /* blocks[lo].first <= e < blocks[hi].first */
     while (hi - lo > 1) {
@@ -52,16 +84,17 @@ static const pk_block *block_of(const pk_doc *doc, uint32_t e)
     return &doc->blocks[lo];
 }
 
-const char *pk_entry_name(const pk_doc *doc, uint32_t e, char buf[PK_NAME_BUF], size_t *len)
+const char *pk_entry_name(const pk_doc *doc, pk_ino e, char buf[PK_NAME_BUF], size_t *len)
 {
-    const pk_entry *x = &doc->entries[e];
+    const pk_entry ent = pk_entry_get(doc, e), *x = &ent;
     if (e == PK_ROOT) {
         *len = 0;
         return "";
     }
     switch ((pk_name_kind)x->name_kind) {
     case PK_N_INDEX:
-        *len = fmt_index(e - block_of(doc, e)->first, buf);
+        *len = fmt_index(pk_is_derived(e) ? e & DERIVED_INDEX_MASK : e - block_of(doc, e)->first,
+                         buf);
         return buf;
     case PK_N_KEY: {
         const pk_node *k = &doc->nodes[pk_entry_key(doc, e)];
@@ -104,7 +137,7 @@ static uint64_t name_hash(const pk_doc *doc, uint32_t parent, const char *name, 
 }
 
 /* Is entry e named name? (Only entries of one directory are ever compared.) */
-static bool entry_is(const pk_doc *doc, uint32_t e, const char *name, size_t len)
+static bool entry_is(const pk_doc *doc, pk_ino e, const char *name, size_t len)
 {
     char buf[PK_NAME_BUF];
     size_t n;
@@ -112,22 +145,29 @@ static bool entry_is(const pk_doc *doc, uint32_t e, const char *name, size_t len
     return n == len && memcmp(s, name, len) == 0;
 }
 
-/* The entry of dir named name (whose hash is hash) in dir's table t, or 0; *end is then the
+/* The child of t->dir named name (whose hash is hash) in its table t, or 0; *end is then the
  * empty slot the name would take. */
-static uint32_t table_find(const pk_doc *doc, const pk_table *t, const char *name, size_t len,
-                           uint64_t hash, uint64_t **end)
+static pk_ino table_find(const pk_doc *doc, const pk_table *t, const char *name, size_t len,
+                         uint64_t hash, uint64_t **end)
 {
+    const pk_branch *b = pk_branch_of(doc, t->dir);
     uint64_t *slot = doc->slots + t->start;
     uint64_t mask = ((uint64_t)1 << t->bits) - 1, h = hash & mask;
-    for (; slot[h]; h = (h + 1) & mask)
-        if (slot[h] >> 32 == hash >> 32 && entry_is(doc, (uint32_t)slot[h], name, len))
+    pk_ino e = 0;
+    for (; slot[h]; h = (h + 1) & mask) {
+        if (slot[h] >> 32 != hash >> 32)
+            continue;
+        e = child_of(b, t->dir, (uint32_t)slot[h] - 1);
+        if (entry_is(doc, e, name, len))
             break;
+        e = 0;
+    }
     *end = &slot[h];
-    return (uint32_t)slot[h];
+    return e;
 }
 
-static uint32_t table_probe(const pk_doc *doc, const pk_table *t, const char *name, size_t len,
-                            uint64_t hash)
+static pk_ino table_probe(const pk_doc *doc, const pk_table *t, const char *name, size_t len,
+                          uint64_t hash)
 {
     uint64_t *end;
     return table_find(doc, t, name, len, hash, &end);
@@ -277,6 +317,7 @@ typedef struct builder {
     uint32_t at;              /* the value whose children are being laid out (oom names it) */
     uint32_t keys[SMALL_DIR]; /* the keys of the last small block found unique as it was, when */
     uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
+    uint64_t added;           /* entries ever added, derived ones included */
 } builder;
 
 static int opcode_at(const pk_doc *doc, uint64_t offset)
@@ -377,7 +418,7 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
         /* out of memory, or the memory limit (pk_open names it), at the value being laid out */
         return refuse_at(bd, node, PK_E_NOMEM, "out of memory"), 0;
     uint32_t e = (uint32_t)doc->nentries;
-    if (e % 8192 == 0) /* every 160 KiB of entries */
+    if (++bd->added % 8192 == 0) /* every 96 KiB of entries, were they all stored */
         pk_prefault_hint(doc->prefault);
     pk_entry *x = &doc->entries[e];
     memset(x, 0, sizeof *x);
@@ -797,11 +838,39 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
             hash = a->hash;
             table_find(doc, t, a->name, a->len, hash, &slot);
         }
-        *slot = (hash >> 32 << 32) | (first + j);
+        *slot = (hash >> 32 << 32) | (j + 1);
         if ((uint64_t)j + PREFETCH_AHEAD < n)
             look_ahead(doc, t, first + j + PREFETCH_AHEAD, a);
     }
     return 0;
+}
+
+/* Can the block first..first+n-1 of directory dir be dropped and derived from dir's items
+ * (pk_entry_get)? Only if every entry is the one pk_entry_get would make: a plain file of the
+ * item at its position, named by its index or its str key (so no entry was renamed). */
+static bool derivable(const pk_doc *doc, uint32_t dir, uint32_t first, uint64_t n)
+{
+    const pk_entry *d = &doc->entries[dir];
+    if (d->role != PK_R_VALUE || n == 0)
+        return false;
+    const pk_node *c = &doc->nodes[d->node];
+    bool dict = c->kind == PK_K_DICT;
+    if (!(dict || c->kind == PK_K_LIST || c->kind == PK_K_TUPLE))
+        return false;
+    const pk_chain *ch = pk_chain_of(doc, c);
+    if (ch->head != ch->tail || doc->items[ch->head] != (dict ? 2 : 1) * n)
+        return false; /* more than one run, or items not shown (a dict's odd one out) */
+    const uint32_t *run = &doc->items[ch->head + 1];
+    for (uint64_t i = 0; i < n; i++) {
+        const pk_entry *x = &doc->entries[first + i];
+        const pk_node *v = &doc->nodes[x->node];
+        if (x->role != PK_R_VALUE || PK_K_IS_CONTAINER(v->kind) || v->kind == PK_K_ARRAY)
+            return false;
+        if (dict ? x->name_kind != PK_N_KEY || x->aux != run[2 * i] || x->node != run[2 * i + 1]
+                 : x->name_kind != PK_N_INDEX || x->node != run[i])
+            return false;
+    }
+    return true;
 }
 
 /* Lay out the children of directory entry `dir` as one block. */
@@ -839,11 +908,19 @@ static int add_children(builder *bd, uint32_t dir)
             !add_named(bd, dir, "__state__", c->state, PK_R_VALUE))
             rc = -1;
     }
-    if (rc < 0 || unique_block(bd, dir, first, doc->nentries - first) < 0)
+    uint64_t n = doc->nentries - first;
+    if (rc < 0 || unique_block(bd, dir, first, n) < 0)
         return -1;
-    pk_branch_of(doc, dir)->u.dir.count = (uint32_t)(doc->nentries - first);
-    if (doc->nentries == first)
+    pk_branch *b = pk_branch_of(doc, dir);
+    b->u.dir.count = (uint32_t)n;
+    if (n == 0) {
         doc->nblocks--; /* no children: no block to find a parent in */
+    } else if (derivable(doc, dir, first, n)) {
+        doc->nblocks--;
+        doc->nentries = first;
+        doc->nderived += n;
+        b->u.dir.first = PK_DERIVED;
+    }
     return 0;
 }
 
@@ -861,7 +938,7 @@ static int walk(builder *bd, uint32_t root)
     int rc = 0;
     if (add_children(bd, root) < 0 || !pk_grow((void **)&stack, &cap, 1, sizeof(frame)))
         rc = -1;
-    else
+    else if (pk_branch_of(doc, root)->u.dir.first != PK_DERIVED)
         stack[depth++] = (frame){root, 0};
     while (rc == 0 && depth > 0) {
         frame *f = &stack[depth - 1];
@@ -903,7 +980,8 @@ static int walk(builder *bd, uint32_t root)
             rc = -1;
             break;
         }
-        stack[depth++] = (frame){e, 0};
+        if (pk_branch_of(doc, e)->u.dir.first != PK_DERIVED) /* which holds no directory */
+            stack[depth++] = (frame){e, 0};
     }
     free(stack);
     return rc;
@@ -951,56 +1029,67 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
 
 uint64_t pk_entry_count(const pk_doc *doc)
 {
-    return doc->nentries - 1;
+    return doc->nentries - 1 + doc->nderived;
+}
+
+bool pk_valid(const pk_doc *doc, pk_ino ino)
+{
+    if (!pk_is_derived(ino))
+        return ino >= PK_ROOT && ino < doc->nentries;
+    pk_ino dir = ino >> PK_DERIVED_SHIFT;
+    if (dir >= doc->nentries || doc->entries[dir].ftype != PK_DIR)
+        return false;
+    const pk_branch *b = pk_branch_of(doc, (uint32_t)dir);
+    return b->u.dir.first == PK_DERIVED && (ino & DERIVED_INDEX_MASK) < b->u.dir.count;
 }
 
 pk_ftype pk_type(const pk_doc *doc, pk_ino ino)
 {
-    return (pk_ftype)doc->entries[ino].ftype;
+    return pk_is_derived(ino) ? PK_FILE : (pk_ftype)doc->entries[ino].ftype;
 }
 
 pk_ino pk_parent(const pk_doc *doc, pk_ino ino)
 {
-    return ino == PK_ROOT ? PK_ROOT : block_of(doc, (uint32_t)ino)->dir;
+    if (pk_is_derived(ino))
+        return ino >> PK_DERIVED_SHIFT;
+    return ino == PK_ROOT ? PK_ROOT : block_of(doc, ino)->dir;
 }
 
 uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir)
 {
-    const pk_entry *x = &doc->entries[dir];
-    return x->ftype == PK_DIR ? doc->branches[x->aux].u.dir.count : 0;
+    return pk_type(doc, dir) == PK_DIR ? pk_branch_of(doc, (uint32_t)dir)->u.dir.count : 0;
 }
 
 pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i)
 {
-    return pk_branch_of(doc, (uint32_t)dir)->u.dir.first + i;
+    return child_of(pk_branch_of(doc, (uint32_t)dir), (uint32_t)dir, i);
 }
 
 uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir)
 {
-    const pk_entry *x = &doc->entries[dir];
-    return x->ftype == PK_DIR ? doc->branches[x->aux].u.dir.nsubdirs : 0;
+    return pk_type(doc, dir) == PK_DIR ? pk_branch_of(doc, (uint32_t)dir)->u.dir.nsubdirs : 0;
 }
 
 const char *pk_name(const pk_doc *doc, pk_ino ino, char buf[PK_NAME_BUF], size_t *len)
 {
-    return pk_entry_name(doc, (uint32_t)ino, buf, len);
+    return pk_entry_name(doc, ino, buf, len);
 }
 
 pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
 {
-    const pk_entry *x = &doc->entries[dir];
     uint64_t i;
-    if (x->ftype != PK_DIR)
+    if (pk_type(doc, dir) != PK_DIR)
         return 0;
     /* names are unique in a directory: a child with this name is the one */
-    const pk_branch *b = &doc->branches[x->aux];
-    uint32_t first = b->u.dir.first, count = b->u.dir.count;
-    if (parse_index(name, len, &i) && i < count && entry_is(doc, (uint32_t)(first + i), name, len))
-        return first + i;
+    const pk_branch *b = pk_branch_of(doc, (uint32_t)dir);
+    uint32_t count = b->u.dir.count;
+    if (parse_index(name, len, &i) && i < count &&
+        entry_is(doc, child_of(b, (uint32_t)dir, i), name, len))
+        return child_of(b, (uint32_t)dir, i);
     if (count <= SMALL_DIR) {
         for (i = 0; i < count; i++)
-            if (entry_is(doc, (uint32_t)(first + i), name, len))
-                return first + i;
+            if (entry_is(doc, child_of(b, (uint32_t)dir, i), name, len))
+                return child_of(b, (uint32_t)dir, i);
         return 0;
     }
     const pk_table *t = table_of(doc, (uint32_t)dir);

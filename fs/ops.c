@@ -45,10 +45,10 @@ static int codec_errno(ssize_t ret)
 /* 0 when ino is an entry of doc, of the given type unless type is ANY_TYPE; otherwise the
  * errno to answer with (wrong_type when only the type is wrong). The kernel only sends
  * numbers we gave it, but the codec trusts its callers, so every number is checked before
- * it crosses over: 1..pk_entry_count(). */
+ * it crosses over (pk_valid). */
 static int check_entry(const pk_doc *doc, fuse_ino_t ino, int type, int wrong_type)
 {
-    if (ino < PK_ROOT || ino > pk_entry_count(doc))
+    if (!pk_valid(doc, ino))
         return ENOENT;
     if (type != ANY_TYPE && (int)pk_type(doc, ino) != type)
         return wrong_type;

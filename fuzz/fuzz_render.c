@@ -1,7 +1,9 @@
-/* fuzz_render.c: decode, then use the tree the way a mount does: every entry is stat'ed,
- * read (whole, and at a few offsets), readlink'ed, looked up by name in its parent, and every
- * xattr is read; then the whole tree is dumped as pkdump does. Invariants that the FUSE driver
- * relies on are checked on the way:
+/* fuzz_render.c: decode, then use the tree the way a mount does: every entry, reached from the
+ * root as the kernel reaches them, is stat'ed, read (whole, and at a few offsets), readlink'ed,
+ * looked up by name in its parent, and every xattr is read; then the whole tree is dumped as
+ * pkdump does. Invariants that the FUSE driver relies on are checked on the way:
+ *   - every number a directory gives is an entry (pk_valid), and the one after its last is
+ *     not its child;
  *   - names are 1..255 bytes, no '/' or NUL, not "." or "..", unique: lookup finds the entry;
  *   - a directory's children name it as their parent, and nsubdirs counts the directories;
  *   - a file's content has exactly pk_size() bytes, and a read at any offset agrees with it;
@@ -38,7 +40,7 @@ static void check_dir(const pk_doc *doc, pk_ino ino)
     uint64_t n = pk_nchildren(doc, ino), subdirs = 0;
     for (uint64_t i = 0; i < n; i++) {
         pk_ino c = pk_child(doc, ino, i);
-        FUZZ_CHECK(c > PK_ROOT && c <= pk_entry_count(doc));
+        FUZZ_CHECK(c != PK_ROOT && pk_valid(doc, c));
         FUZZ_CHECK(pk_parent(doc, c) == ino);
         subdirs += pk_type(doc, c) == PK_DIR;
     }
@@ -47,6 +49,11 @@ static void check_dir(const pk_doc *doc, pk_ino ino)
     FUZZ_CHECK(pk_size(doc, ino, &size) == 0 && size == 0);
     FUZZ_CHECK(pk_read(doc, ino, NULL, 0, 0) == -EISDIR);
     FUZZ_CHECK(pk_lookup(doc, ino, "", 0) == 0);
+    /* the number after its last child's is no child of it */
+    if (n) {
+        pk_ino next = pk_child(doc, ino, n - 1) + 1;
+        FUZZ_CHECK(!pk_valid(doc, next) || pk_parent(doc, next) != ino);
+    }
 }
 
 static void check_file(const pk_doc *doc, pk_ino ino)
@@ -157,9 +164,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint64_t count = pk_entry_count(doc);
     FUZZ_CHECK(pk_type(doc, PK_ROOT) == PK_DIR && pk_parent(doc, PK_ROOT) == PK_ROOT);
-    for (pk_ino ino = 1; ino <= count && ino <= MAX_ENTRIES; ino++) {
+    FUZZ_CHECK(!pk_valid(doc, 0) && !pk_valid(doc, UINT64_MAX) && pk_valid(doc, PK_ROOT));
+    /* every entry is reached from the root exactly once (symlinks are not followed) */
+    pk_ino *todo = malloc(MAX_ENTRIES * sizeof *todo);
+    uint64_t ntodo = 0, seen = 0;
+    if (!todo)
+        return 0;
+    todo[ntodo++] = PK_ROOT;
+    while (ntodo && seen < MAX_ENTRIES) {
+        pk_ino ino = todo[--ntodo];
+        seen++;
         pk_ino parent = pk_parent(doc, ino);
-        FUZZ_CHECK(parent >= 1 && parent <= count && pk_type(doc, parent) == PK_DIR);
+        FUZZ_CHECK(pk_valid(doc, parent) && pk_type(doc, parent) == PK_DIR);
         check_name(doc, ino);
         switch (pk_type(doc, ino)) {
         case PK_DIR: check_dir(doc, ino); break;
@@ -168,7 +184,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         default: FUZZ_CHECK(!"an entry of no known type");
         }
         check_xattrs(doc, ino);
+        for (uint64_t i = pk_nchildren(doc, ino); i-- > 0 && ntodo < MAX_ENTRIES;)
+            todo[ntodo++] = pk_child(doc, ino, i);
     }
+    free(todo);
+    if (seen < MAX_ENTRIES)
+        FUZZ_CHECK(seen == count);
     if (count <= MAX_ENTRIES) {
         if (!devnull)
             devnull = fopen("/dev/null", "w");

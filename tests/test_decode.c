@@ -133,6 +133,33 @@ static const tcase cases[] = {
     BAD("line without end", "I12", TRUNCATED, 0),
 };
 
+/* What a mount relies on, for every entry reached from the root: it is an entry (pk_valid),
+ * its parent is the directory that lists it, and looking its name up there finds it. Most
+ * files are derived from their directory's items, not stored (codec/tree.c); this holds for
+ * both. Returns the number of entries that break it. */
+static int check_tree(const pk_doc *doc, pk_ino dir, uint64_t *seen)
+{
+    int bad = 0;
+    (*seen)++;
+    for (uint64_t i = 0; i < pk_nchildren(doc, dir); i++) {
+        pk_ino c = pk_child(doc, dir, i);
+        char buf[PK_NAME_BUF];
+        size_t len;
+        const char *name = pk_valid(doc, c) ? pk_name(doc, c, buf, &len) : NULL;
+        if (!name || pk_parent(doc, c) != dir || pk_lookup(doc, dir, name, len) != c) {
+            fprintf(stderr, "entry %llu, child %llu of %llu: not found as listed\n",
+                    (unsigned long long)c, (unsigned long long)i, (unsigned long long)dir);
+            bad++;
+            continue;
+        }
+        if (pk_type(doc, c) == PK_DIR)
+            bad += check_tree(doc, c, seen);
+        else
+            (*seen)++;
+    }
+    return bad;
+}
+
 static int run_case(const tcase *c)
 {
     pk_doc *doc = NULL;
@@ -167,6 +194,12 @@ static int run_case(const tcase *c)
     int bad = strcmp(text, c->tree) != 0;
     if (bad)
         fprintf(stderr, "FAIL %s:\n--- expected\n%s--- got\n%s---\n", c->name, c->tree, text);
+    uint64_t seen = 0;
+    if (check_tree(doc, PK_ROOT, &seen) || seen != pk_entry_count(doc) || pk_valid(doc, 0) ||
+        pk_valid(doc, UINT64_MAX)) {
+        fprintf(stderr, "FAIL %s: the numbers of entries are not what they list\n", c->name);
+        bad = 1;
+    }
     free(text);
     pk_close(doc);
     return bad;
@@ -268,6 +301,31 @@ static void long_spans(FILE *p, FILE *t)
     fwrite("l.", 1, 2, p);
 }
 
+/* Dicts whose files are derived from their items (codec/tree.c), and one that cannot be: a
+ * dict of 200 keys, named through its table of names; then a dict whose items are two runs
+ * (another list's items were added between its two SETITEMS), shared, so the second place is
+ * a symlink. */
+static void derived_blocks(FILE *p, FILE *t)
+{
+#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
+    PUT("\200\002]q\000(}(");
+    fputs("0/\n", t);
+    for (unsigned i = 0; i < 200; i++) {
+        char k[8];
+        int klen = snprintf(k, sizeof k, "k%u", i);
+        fputc('X', p);
+        fputc(klen, p);
+        PUT("\000\000\000");
+        fputs(k, p);
+        PUT("K");
+        fputc((int)(i % 256), p);
+        fprintf(t, "0/%s = %u\\n\n", k, i % 256);
+    }
+    PUT("u}q\001(X\002\000\000\000k1K\001u](K\007eh\001(X\002\000\000\000k2K\002ue.");
+    fputs("1/\n1/k1 = 1\\n\n1/k2 = 2\\n\n2/\n2/0 = 7\\n\n3 -> 1\n", t);
+#undef PUT
+}
+
 /* A case too big to write by hand: make writes its pickle to p and the tree below the root
  * that pk_dump must print to t. */
 static int generated_case(const char *name, void (*make)(FILE *p, FILE *t))
@@ -294,8 +352,9 @@ int main(void)
     failed += generated_case("60000 records (prefault thread)", many_records) +
               generated_case("3000 objects", many_objects) +
               generated_case("a list grown between other containers", interleaved_appends) +
-              generated_case("strings and bytes up to 70000 bytes", long_spans);
-    n += 4;
+              generated_case("strings and bytes up to 70000 bytes", long_spans) +
+              generated_case("files derived from their items, and not", derived_blocks);
+    n += 5;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }
