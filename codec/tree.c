@@ -221,10 +221,10 @@ static bool parse_index(const char *s, size_t len, uint64_t *out)
 }
 
 /* Are entries first..first+n-1 named 0..n-1, in order (a list, a tuple, a set)? */
-static bool indexed_block(const pk_doc *doc, uint64_t first, uint64_t n)
+static bool indexed_block(const pk_doc *doc, pk_ino first, uint64_t n)
 {
     for (uint64_t i = 0; i < n; i++)
-        if (doc->entries[first + i].name_kind != PK_N_INDEX)
+        if (pk_entry_get(doc, first + i).name_kind != PK_N_INDEX)
             return false;
     return true;
 }
@@ -468,22 +468,28 @@ static int add_items(builder *bd, uint32_t dir, const pk_node *c)
     return 0;
 }
 
+/* Is key (a dict key) a str that is a valid name as it is? A key shared by many dicts (the
+ * field names of records) is checked once. */
+static bool key_is_name(pk_doc *doc, uint32_t key)
+{
+    pk_node *k = &doc->nodes[key];
+    if (k->kind == PK_K_STR && !(k->flags & (PK_NF_SRC | PK_NF_NAMED))) {
+        k->flags |= PK_NF_NAMED;
+        if (valid_name((const char *)pk_span_ptr(doc, k), (size_t)pk_span_len(doc, k)))
+            k->flags |= PK_NF_NAME_OK;
+    }
+    return k->kind == PK_K_STR && (k->flags & PK_NF_NAME_OK);
+}
+
 static int add_pairs(builder *bd, uint32_t dir, const pk_node *c)
 {
     pk_doc *doc = bd->doc;
     pk_cursor cur = pk_items_of(doc, c);
     uint32_t key, value;
     while (pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
-        pk_node *k = &doc->nodes[key];
         pk_name_kind kind = PK_N_KEY;
         bd->name.len = 0;
-        /* a key shared by many dicts (the field names of records) is checked once */
-        if (k->kind == PK_K_STR && !(k->flags & (PK_NF_SRC | PK_NF_NAMED))) {
-            k->flags |= PK_NF_NAMED;
-            if (valid_name((const char *)pk_span_ptr(doc, k), (size_t)pk_span_len(doc, k)))
-                k->flags |= PK_NF_NAME_OK;
-        }
-        if (!(k->kind == PK_K_STR && (k->flags & PK_NF_NAME_OK))) {
+        if (!key_is_name(doc, key)) {
             key_name(doc, key, &bd->name);
             kind = PK_N_OWN;
         }
@@ -635,9 +641,9 @@ static int add_object(builder *bd, uint32_t dir, uint32_t node)
     return 0;
 }
 
-static bool taken(const builder *bd, uint32_t first, uint32_t j, const char *name, size_t len);
+static bool taken(const builder *bd, pk_ino first, uint32_t j, const char *name, size_t len);
 
-/* Entry first+j's name is taken: it becomes NAME~K, the first K that is free. */
+/* Stored entry first+j's name is taken: it becomes NAME~K, the first K that is free. */
 static int rename_entry(builder *bd, uint32_t first, uint32_t j)
 {
     pk_doc *doc = bd->doc;
@@ -672,7 +678,7 @@ static int rename_entry(builder *bd, uint32_t first, uint32_t j)
 }
 
 /* Is `name` already the name of one of entries first..first+j-1? */
-static bool taken(const builder *bd, uint32_t first, uint32_t j, const char *name, size_t len)
+static bool taken(const builder *bd, pk_ino first, uint32_t j, const char *name, size_t len)
 {
     const pk_doc *doc = bd->doc;
     if (!bd->table) {
@@ -685,7 +691,7 @@ static bool taken(const builder *bd, uint32_t first, uint32_t j, const char *nam
     return table_probe(doc, t, name, len, name_hash(doc, t->dir, name, len)) != 0;
 }
 
-static bool same_name(const pk_doc *doc, uint32_t a, uint32_t b)
+static bool same_name(const pk_doc *doc, pk_ino a, pk_ino b)
 {
     char buf[PK_NAME_BUF];
     size_t len;
@@ -695,7 +701,7 @@ static bool same_name(const pk_doc *doc, uint32_t a, uint32_t b)
 
 /* Cheaper than a hash, and enough to tell most names in a small block apart: the length, the
  * first byte and the last two (field names tend to differ at their ends). */
-static uint32_t name_sketch(const pk_doc *doc, uint32_t e)
+static uint32_t name_sketch(const pk_doc *doc, pk_ino e)
 {
     char buf[PK_NAME_BUF];
     size_t len;
@@ -716,7 +722,7 @@ typedef struct ahead_name {
     char buf[PK_NAME_BUF];
 } ahead_name;
 
-static void look_ahead(const pk_doc *doc, const pk_table *t, uint32_t e, ahead_name *a)
+static void look_ahead(const pk_doc *doc, const pk_table *t, pk_ino e, ahead_name *a)
 {
     a->name = pk_entry_name(doc, e, a->buf, &a->len);
     a->hash = name_hash(doc, t->dir, a->name, a->len);
@@ -764,36 +770,41 @@ static bool new_table(builder *bd, uint32_t dir, uint64_t n)
 /* Is the small block first..first+n-1 named by the same keys, in the same order, as the last
  * one found unique? Records pickled together share their field names (memoized), and those
  * need not be compared again for every record. */
-static bool same_keys_as_last(const builder *bd, uint32_t first, uint64_t n)
+static bool same_keys_as_last(const builder *bd, pk_ino first, uint64_t n)
 {
     const pk_doc *doc = bd->doc;
     if (n != bd->nkeys)
         return false;
-    for (uint64_t i = 0; i < n; i++)
-        if (doc->entries[first + i].name_kind != PK_N_KEY ||
-            doc->entries[first + i].aux != bd->keys[i])
+    for (uint64_t i = 0; i < n; i++) {
+        pk_entry x = pk_entry_get(doc, first + i);
+        if (x.name_kind != PK_N_KEY || x.aux != bd->keys[i])
             return false;
+    }
     return true;
 }
 
-static void remember_keys(builder *bd, uint32_t first, uint64_t n)
+static void remember_keys(builder *bd, pk_ino first, uint64_t n)
 {
     const pk_doc *doc = bd->doc;
     bd->nkeys = 0;
     for (uint64_t i = 0; i < n; i++) {
-        if (doc->entries[first + i].name_kind != PK_N_KEY)
+        pk_entry x = pk_entry_get(doc, first + i);
+        if (x.name_kind != PK_N_KEY)
             return;
-        bd->keys[i] = doc->entries[first + i].aux; /* PK_N_KEY: the key's node */
+        bd->keys[i] = x.aux; /* PK_N_KEY: the key's node */
     }
     bd->nkeys = n;
 }
 
 /* Make the names of the block first..first+n-1 unique: in pickled order, a name taken by an
  * earlier entry gets ~1, ~2, ... (the first of those not taken). A large block not named by
- * index gets a table of its names on the way, which pk_lookup uses afterwards. */
-static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
+ * index gets a table of its names on the way, which pk_lookup uses afterwards. Entries of a
+ * derived block cannot be renamed: for one whose names are not unique, it makes no table and
+ * returns 1 (the caller then stores the block). Otherwise it returns 0, or -1 on an error. */
+static int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
 {
     pk_doc *doc = bd->doc;
+    bool derived = pk_is_derived(first);
     bd->table = NULL;
     if (n < 2 || indexed_block(doc, first, n))
         return 0;
@@ -808,7 +819,9 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
             for (uint32_t i = 0; i < j; i++) {
                 if (hash[i] != hash[j] || !same_name(doc, first + i, first + j))
                     continue;
-                if (rename_entry(bd, first, j) < 0)
+                if (derived)
+                    return 1;
+                if (rename_entry(bd, (uint32_t)first, j) < 0)
                     return -1;
                 renamed = true;
                 hash[j] = name_sketch(doc, first + j);
@@ -830,11 +843,17 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
         ahead_name *a = &ahead[j % PREFETCH_AHEAD];
         uint64_t *slot, hash = a->hash;
         if (table_find(doc, t, a->name, a->len, hash, &slot)) {
-            if (rename_entry(bd, first, j) < 0)
+            if (derived) { /* give the table back: it is the last one made */
+                doc->nslots = t->start;
+                doc->ntables--;
+                bd->table = NULL;
+                return 1;
+            }
+            if (rename_entry(bd, (uint32_t)first, j) < 0)
                 return -1;
             /* its new name is not taken; the pool it went to may have moved the names ahead */
             for (uint64_t k = j; k < (uint64_t)j + PREFETCH_AHEAD && k < n; k++)
-                look_ahead(doc, t, first + (uint32_t)k, &ahead[k % PREFETCH_AHEAD]);
+                look_ahead(doc, t, first + k, &ahead[k % PREFETCH_AHEAD]);
             hash = a->hash;
             table_find(doc, t, a->name, a->len, hash, &slot);
         }
@@ -845,42 +864,65 @@ static int unique_block(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
     return 0;
 }
 
-/* Can the block first..first+n-1 of directory dir be dropped and derived from dir's items
- * (pk_entry_get)? Only if every entry is the one pk_entry_get would make: a plain file of the
- * item at its position, named by its index or its str key (so no entry was renamed). */
-static bool derivable(const pk_doc *doc, uint32_t dir, uint32_t first, uint64_t n)
+/* Would every child of directory dir be a plain file of the item at its position, named by
+ * its index or its str key as it is? Then the block is made derived (pk_entry_get) rather than
+ * laid out: a list, tuple or dict whose items are one run, with no BUILD state, and no item a
+ * container or an array (which gets a NAME.raw sibling). Its n children are set in *n. */
+static bool derivable(pk_doc *doc, uint32_t dir, uint64_t *n)
 {
     const pk_entry *d = &doc->entries[dir];
-    if (d->role != PK_R_VALUE || n == 0)
+    if (d->role != PK_R_VALUE)
         return false;
     const pk_node *c = &doc->nodes[d->node];
     bool dict = c->kind == PK_K_DICT;
-    if (!(dict || c->kind == PK_K_LIST || c->kind == PK_K_TUPLE))
+    const pk_call *call = pk_call_of(doc, c);
+    if (!(dict || c->kind == PK_K_LIST || c->kind == PK_K_TUPLE) || (call && call->state))
         return false;
     const pk_chain *ch = pk_chain_of(doc, c);
-    if (ch->head != ch->tail || doc->items[ch->head] != (dict ? 2 : 1) * n)
-        return false; /* more than one run, or items not shown (a dict's odd one out) */
+    if (ch->count == 0 || ch->head != ch->tail || doc->items[ch->head] != ch->count ||
+        (dict && ch->count % 2))
+        return false;
     const uint32_t *run = &doc->items[ch->head + 1];
-    for (uint64_t i = 0; i < n; i++) {
-        const pk_entry *x = &doc->entries[first + i];
-        const pk_node *v = &doc->nodes[x->node];
-        if (x->role != PK_R_VALUE || PK_K_IS_CONTAINER(v->kind) || v->kind == PK_K_ARRAY)
+    *n = dict ? ch->count / 2 : ch->count;
+    for (uint64_t i = 0; i < *n; i++) {
+        const pk_node *v = &doc->nodes[dict ? run[2 * i + 1] : run[i]];
+        if (PK_K_IS_CONTAINER(v->kind) || v->kind == PK_K_ARRAY)
             return false;
-        if (dict ? x->name_kind != PK_N_KEY || x->aux != run[2 * i] || x->node != run[2 * i + 1]
-                 : x->name_kind != PK_N_INDEX || x->node != run[i])
+        if (dict && !key_is_name(doc, run[2 * i]))
             return false;
     }
     return true;
 }
 
-/* Lay out the children of directory entry `dir` as one block. */
+/* Make the children of directory dir a derived block, if they can be one and their names are
+ * unique as they are. Returns 0 when it did, 1 when they must be laid out, -1 on an error. */
+static int add_derived(builder *bd, uint32_t dir)
+{
+    uint64_t count;
+    if (!derivable(bd->doc, dir, &count))
+        return 1;
+    pk_branch *b = pk_branch_of(bd->doc, dir);
+    b->u.dir.first = PK_DERIVED;
+    b->u.dir.count = (uint32_t)count;
+    /* a list's or a tuple's names are their indices, unique as they are */
+    bool dict = bd->doc->nodes[bd->doc->entries[dir].node].kind == PK_K_DICT;
+    int rc = dict ? unique_block(bd, dir, (pk_ino)dir << PK_DERIVED_SHIFT, count) : 0;
+    if (rc == 0)
+        bd->doc->nderived += count;
+    return rc;
+}
+
+/* Lay out the children of directory entry `dir` as one block, or make it derived. */
 static int add_children(builder *bd, uint32_t dir)
 {
     pk_doc *doc = bd->doc;
     uint32_t first = (uint32_t)doc->nentries;
     const pk_entry x = doc->entries[dir];
-    int rc = 0;
     bd->at = x.node;
+    int rc = add_derived(bd, dir);
+    if (rc <= 0)
+        return rc;
+    rc = 0;
     /* the children's index names are counted from here, so it is set before they are made */
     pk_branch_of(doc, dir)->u.dir.first = first;
     if (!pk_doc_grow(doc, (void **)&doc->blocks, &doc->cap_blocks, doc->nblocks + 1,
@@ -911,16 +953,9 @@ static int add_children(builder *bd, uint32_t dir)
     uint64_t n = doc->nentries - first;
     if (rc < 0 || unique_block(bd, dir, first, n) < 0)
         return -1;
-    pk_branch *b = pk_branch_of(doc, dir);
-    b->u.dir.count = (uint32_t)n;
-    if (n == 0) {
+    pk_branch_of(doc, dir)->u.dir.count = (uint32_t)n;
+    if (n == 0)
         doc->nblocks--; /* no children: no block to find a parent in */
-    } else if (derivable(doc, dir, first, n)) {
-        doc->nblocks--;
-        doc->nentries = first;
-        doc->nderived += n;
-        b->u.dir.first = PK_DERIVED;
-    }
     return 0;
 }
 

@@ -301,28 +301,40 @@ static void long_spans(FILE *p, FILE *t)
     fwrite("l.", 1, 2, p);
 }
 
-/* Dicts whose files are derived from their items (codec/tree.c), and one that cannot be: a
- * dict of 200 keys, named through its table of names; then a dict whose items are two runs
- * (another list's items were added between its two SETITEMS), shared, so the second place is
- * a symlink. */
+/* Dict item "k<i>": <i % 256>, as a SETITEMS lists it and as entry DIR/k<i> shows it. */
+static void put_key(FILE *p, FILE *t, const char *dir, unsigned i, const char *shown)
+{
+    char k[8];
+    int klen = snprintf(k, sizeof k, "k%u", i);
+    fputc('X', p);
+    fputc(klen, p);
+    fwrite("\000\000\000", 1, 3, p);
+    fputs(k, p);
+    fputc('K', p);
+    fputc((int)(i % 256), p);
+    fprintf(t, "%s/%s%s = %u\\n\n", dir, k, shown, i % 256);
+}
+
+/* Dicts whose files are derived from their items (codec/tree.c), and some that cannot be:
+ * - a dict of 200 keys, named through its table of names;
+ * - a dict whose items are two runs (another list's items were added between its two
+ *   SETITEMS), shared, so the second place is a symlink;
+ * - a dict of 70 keys, one of them twice: its table is given up and its entries stored, the
+ *   second one renamed. */
 static void derived_blocks(FILE *p, FILE *t)
 {
 #define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
     PUT("\200\002]q\000(}(");
     fputs("0/\n", t);
-    for (unsigned i = 0; i < 200; i++) {
-        char k[8];
-        int klen = snprintf(k, sizeof k, "k%u", i);
-        fputc('X', p);
-        fputc(klen, p);
-        PUT("\000\000\000");
-        fputs(k, p);
-        PUT("K");
-        fputc((int)(i % 256), p);
-        fprintf(t, "0/%s = %u\\n\n", k, i % 256);
-    }
-    PUT("u}q\001(X\002\000\000\000k1K\001u](K\007eh\001(X\002\000\000\000k2K\002ue.");
-    fputs("1/\n1/k1 = 1\\n\n1/k2 = 2\\n\n2/\n2/0 = 7\\n\n3 -> 1\n", t);
+    for (unsigned i = 0; i < 200; i++)
+        put_key(p, t, "0", i, "");
+    PUT("u}q\001(X\002\000\000\000k1K\001u](K\007eh\001(X\002\000\000\000k2K\002u");
+    fputs("1/\n1/k1 = 1\\n\n1/k2 = 2\\n\n2/\n2/0 = 7\\n\n3 -> 1\n4/\n", t);
+    PUT("}(");
+    for (unsigned i = 0; i < 70; i++)
+        put_key(p, t, "4", i, "");
+    put_key(p, t, "4", 5, "~1");
+    PUT("ue.");
 #undef PUT
 }
 
