@@ -783,6 +783,17 @@ static bool same_keys_as_last(const builder *bd, pk_ino first, uint64_t n)
     return true;
 }
 
+/* The same, for a dict's run of n items (key, value, key, value...). */
+static bool same_keys_as_last_run(const builder *bd, const uint32_t *run, uint64_t n)
+{
+    if (n != bd->nkeys)
+        return false;
+    for (uint64_t i = 0; i < n; i++)
+        if (run[2 * i] != bd->keys[i])
+            return false;
+    return true;
+}
+
 static void remember_keys(builder *bd, pk_ino first, uint64_t n)
 {
     const pk_doc *doc = bd->doc;
@@ -901,12 +912,17 @@ static int add_derived(builder *bd, uint32_t dir)
     uint64_t count;
     if (!derivable(bd->doc, dir, &count))
         return 1;
-    pk_branch *b = pk_branch_of(bd->doc, dir);
+    pk_doc *doc = bd->doc;
+    pk_branch *b = pk_branch_of(doc, dir);
     b->u.dir.first = PK_DERIVED;
     b->u.dir.count = (uint32_t)count;
-    /* a list's or a tuple's names are their indices, unique as they are */
-    bool dict = bd->doc->nodes[bd->doc->entries[dir].node].kind == PK_K_DICT;
-    int rc = dict ? unique_block(bd, dir, (pk_ino)dir << PK_DERIVED_SHIFT, count) : 0;
+    /* a list's or a tuple's names are their indices, unique as they are; a record's are its
+     * keys, most often those of the record before */
+    const pk_node *c = &doc->nodes[doc->entries[dir].node];
+    const uint32_t *run = &doc->items[pk_chain_of(doc, c)->head + 1];
+    int rc = 0;
+    if (c->kind == PK_K_DICT && !same_keys_as_last_run(bd, run, count))
+        rc = unique_block(bd, dir, (pk_ino)dir << PK_DERIVED_SHIFT, count);
     if (rc == 0)
         bd->doc->nderived += count;
     return rc;
