@@ -402,8 +402,27 @@ static inline pk_branch *pk_branch_of(const pk_doc *doc, uint32_t dir_or_link)
 {
     return &doc->branches[doc->entries[dir_or_link].aux];
 }
-/* Entry e, stored or derived (a valid entry: pk_valid). */
-pk_entry pk_entry_get(const pk_doc *doc, pk_ino e);
+/* Entry e, stored or derived (a valid entry: pk_valid). A dict's items are key, value, key,
+ * value...: child i of a derived dict shows item 2i + 1. */
+#define PK_DERIVED_INDEX_MASK (((pk_ino)1 << PK_DERIVED_SHIFT) - 1)
+static inline pk_entry pk_entry_get(const pk_doc *doc, pk_ino e)
+{
+    if (!pk_is_derived(e))
+        return doc->entries[e];
+    const pk_node *c = &doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node];
+    const uint32_t *run = &doc->items[pk_chain_of(doc, c)->head + 1];
+    uint64_t i = e & PK_DERIVED_INDEX_MASK;
+    pk_entry x = {.ftype = PK_FILE, .role = PK_R_VALUE};
+    if (c->kind == PK_K_DICT) {
+        x.aux = run[2 * i];
+        x.node = run[2 * i + 1];
+        x.name_kind = PK_N_KEY;
+    } else {
+        x.node = run[i];
+        x.name_kind = PK_N_INDEX;
+    }
+    return x;
+}
 /* The node of the dict key entry e shows the value of, or 0 (tree.c). */
 uint32_t pk_entry_key(const pk_doc *doc, pk_ino e);
 /* Entry e's name: in the pool, or written into buf (an index name). */

@@ -32,28 +32,6 @@ static size_t fmt_index(uint64_t i, char out[24]);
 
 /* ---- entries and names, kept and derived ---- */
 
-#define DERIVED_INDEX_MASK (((pk_ino)1 << PK_DERIVED_SHIFT) - 1)
-
-/* A dict's items are key, value, key, value...: child i of a derived dict shows item 2i + 1. */
-pk_entry pk_entry_get(const pk_doc *doc, pk_ino e)
-{
-    if (!pk_is_derived(e))
-        return doc->entries[e];
-    const pk_node *c = &doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node];
-    const uint32_t *run = &doc->items[pk_chain_of(doc, c)->head + 1];
-    uint64_t i = e & DERIVED_INDEX_MASK;
-    pk_entry x = {.ftype = PK_FILE, .role = PK_R_VALUE};
-    if (c->kind == PK_K_DICT) {
-        x.aux = run[2 * i];
-        x.node = run[2 * i + 1];
-        x.name_kind = PK_N_KEY;
-    } else {
-        x.node = run[i];
-        x.name_kind = PK_N_INDEX;
-    }
-    return x;
-}
-
 /* Child i of a directory whose branch is b. */
 static pk_ino child_of(const pk_branch *b, uint32_t dir, uint64_t i)
 {
@@ -93,11 +71,11 @@ const char *pk_entry_name(const pk_doc *doc, pk_ino e, char buf[PK_NAME_BUF], si
     }
     switch ((pk_name_kind)x->name_kind) {
     case PK_N_INDEX:
-        *len = fmt_index(pk_is_derived(e) ? e & DERIVED_INDEX_MASK : e - block_of(doc, e)->first,
+        *len = fmt_index(pk_is_derived(e) ? e & PK_DERIVED_INDEX_MASK : e - block_of(doc, e)->first,
                          buf);
         return buf;
-    case PK_N_KEY: {
-        const pk_node *k = &doc->nodes[pk_entry_key(doc, e)];
+    case PK_N_KEY: { /* the key is a file's aux, or in its branch */
+        const pk_node *k = &doc->nodes[x->ftype == PK_FILE ? x->aux : doc->branches[x->aux].key];
         *len = (size_t)pk_span_len(doc, k);
         return (const char *)pk_span_ptr(doc, k); /* a valid name: in the pool */
     }
@@ -1091,7 +1069,7 @@ bool pk_valid(const pk_doc *doc, pk_ino ino)
     if (dir >= doc->nentries || doc->entries[dir].ftype != PK_DIR)
         return false;
     const pk_branch *b = pk_branch_of(doc, (uint32_t)dir);
-    return b->u.dir.first == PK_DERIVED && (ino & DERIVED_INDEX_MASK) < b->u.dir.count;
+    return b->u.dir.first == PK_DERIVED && (ino & PK_DERIVED_INDEX_MASK) < b->u.dir.count;
 }
 
 pk_ftype pk_type(const pk_doc *doc, pk_ino ino)
