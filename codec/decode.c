@@ -186,7 +186,7 @@ static uint32_t new_node(dec *d, pk_kind kind)
     memset(&doc->nodes[i], 0, sizeof(pk_node));
     doc->nodes[i].kind = (uint8_t)kind;
     if (PK_K_IS_CONTAINER(kind))
-        doc->nodes[i].u.i = (int64_t)chain;
+        doc->nodes[i].u.c.chain = (uint32_t)chain; /* chain < nnodes < 2^32 */
     doc->nodes[i].off_hi = (uint16_t)(d->op_off >> 32); /* op_off < PK_OFFSET_LIMIT */
     doc->nodes[i].off_lo = (uint32_t)d->op_off;
     return i;

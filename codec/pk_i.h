@@ -44,11 +44,11 @@ typedef enum pk_kind {
     PK_K_DICT,      /* chain: key, value, key, value... */
     PK_K_SET,       /* chain: items */
     PK_K_FROZENSET, /* chain: items */
-    PK_K_OBJECT,    /* an opaque call: everything is in doc->calls[call] (its chain's home
-                       aside) */
+    PK_K_OBJECT,    /* an opaque call: everything is in doc->calls[call] (its home aside); its
+                       chain is empty until an array lift makes it a list (array.c) */
 } pk_kind;
 
-/* Kinds with a chain (pk_chain_of): the containers, and objects for their home. */
+/* Kinds with a chain (pk_chain_of) and a home (u.c): the containers, and objects. */
 #define PK_K_IS_CONTAINER(k) ((k) >= PK_K_LIST)
 
 /* A span of bytes: in the pool, or (PK_NF_SRC) in the decoded stream. A value keeps its span
@@ -67,8 +67,6 @@ typedef struct pk_span {
 typedef struct pk_chain {
     uint32_t head, tail;
     uint32_t count; /* items in the chain: a dict has 2 per item (there are < 2^32 in all) */
-    uint32_t home;  /* tree.c: the entry of the value's first place in the tree, once laid out;
-                       objects, which have no items, keep theirs here too */
 } pk_chain;
 
 /* Strings and bytes up to this long are copied into the pool while decoding; longer ones stay
@@ -85,18 +83,23 @@ enum {
     PK_NF_WIDE = 64,    /* its span did not fit in u.span: u.i indexes doc->spans */
 };
 
-/* A value: 16 bytes. A container's items and an object's home are in doc->chains, a span too
- * long or too far for 8 bytes is in doc->spans, and the call that built a value and its type
- * name, which few values have, are in doc->extras (pk_node_call, pk_node_tname). */
+/* A value: 16 bytes. A container's items are in doc->chains, a span too long or too far for
+ * 8 bytes is in doc->spans, and the call that built a value and its type name, which few
+ * values have, are in doc->extras (pk_node_call, pk_node_tname). */
 typedef struct pk_node {
     uint8_t kind;    /* pk_kind */
     uint8_t flags;   /* PK_NF_* */
     uint16_t off_hi; /* the byte offset of the opcode that built it, in the stream, in 48 bits */
     uint32_t off_lo; /* (pk_node_offset; streams are shorter than 2^48 bytes, see pk_decode) */
     union {
-        int64_t i;     /* ints, bools; arrays; PK_NF_WIDE spans; containers: their chain */
+        int64_t i;     /* ints, bools; arrays; PK_NF_WIDE spans */
         double f;
         uint64_t span; /* len << 48 | pos (pk_node_span) */
+        struct {
+            uint32_t chain; /* containers and objects: their chain in doc->chains */
+            uint32_t home;  /* tree.c: the entry of their first place in the tree, once laid
+                               out, else 0 */
+        } c;
     } u;
 } pk_node;
 
@@ -143,7 +146,8 @@ typedef enum pk_name_kind {
     PK_N_INDEX, /* its position in the parent's block, in decimal (lists, tuples, sets) */
     PK_N_KEY,   /* the bytes of its str key (pk_entry_key), in the pool */
     PK_N_OWN,   /* a span of the pool kept in doc->names (escaped, renamed, made by picklefs):
-                   its index is a file's entry.aux, or a directory's or symlink's branch.name */
+                   its index is a file's entry.aux, or a directory's or symlink's
+                   branch.name_aux */
 } pk_name_kind;
 
 /* A name an entry keeps itself (PK_N_OWN), and the key of the dict item it names, if any. */
@@ -185,10 +189,10 @@ static inline bool pk_is_derived(pk_ino e)
     return e >> PK_DERIVED_SHIFT != 0;
 }
 
-/* The rest of a directory or symlink entry. */
+/* The rest of a directory or symlink entry: 16 bytes. */
 typedef struct pk_branch {
-    uint32_t name; /* PK_N_OWN: index in doc->names */
-    uint32_t key;  /* a dict item's key's node, else 0 */
+    uint32_t name_aux; /* what a file keeps in its entry's aux: the key's node (PK_N_KEY), or
+                          the name's index in doc->names (PK_N_OWN) */
     union {
         struct {
             uint32_t first; /* children are entries first .. first+count-1, or PK_DERIVED */
@@ -236,7 +240,7 @@ struct pk_doc {
 
     pk_node *nodes;
     uint64_t nnodes, cap_nodes;
-    pk_chain *chains;       /* of containers and objects, indexed by their u.i */
+    pk_chain *chains;       /* of containers and objects, indexed by their u.c.chain */
     uint64_t nchains, cap_chains;
     uint32_t *items;        /* the runs of every chain (pk_chain); items[0] is unused */
     uint64_t nitems, cap_items;
@@ -321,7 +325,7 @@ bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len
 /* The chain of a container or object (PK_K_IS_CONTAINER). */
 static inline pk_chain *pk_chain_of(const pk_doc *doc, const pk_node *n)
 {
-    return &doc->chains[n->u.i];
+    return &doc->chains[n->u.c.chain];
 }
 /* The items of a container (a dict has 2 per item); 0 for any other value. */
 static inline uint32_t pk_count(const pk_doc *doc, const pk_node *n)

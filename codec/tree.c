@@ -38,14 +38,18 @@ static pk_ino child_of(const pk_branch *b, uint32_t dir, uint64_t i)
     return b->u.dir.first == PK_DERIVED ? (pk_ino)dir << PK_DERIVED_SHIFT | i : b->u.dir.first + i;
 }
 
+/* What entry x keeps of its name: a file in its aux, a directory or a symlink in its branch. */
+static uint32_t name_aux(const pk_doc *doc, const pk_entry *x)
+{
+    return x->ftype == PK_FILE ? x->aux : doc->branches[x->aux].name_aux;
+}
+
 uint32_t pk_entry_key(const pk_doc *doc, pk_ino e)
 {
     const pk_entry x = pk_entry_get(doc, e);
-    if (x.ftype != PK_FILE)
-        return doc->branches[x.aux].key;
     if (x.name_kind == PK_N_KEY)
-        return x.aux;
-    return x.name_kind == PK_N_OWN && e != PK_ROOT ? doc->names[x.aux].key : 0;
+        return name_aux(doc, &x);
+    return x.name_kind == PK_N_OWN && e != PK_ROOT ? doc->names[name_aux(doc, &x)].key : 0;
 }
 
 /* The block of stored entry e, which is not the root: the last one that starts at or before it. */
@@ -74,14 +78,14 @@ const char *pk_entry_name(const pk_doc *doc, pk_ino e, char buf[PK_NAME_BUF], si
         *len = fmt_index(pk_is_derived(e) ? e & PK_DERIVED_INDEX_MASK : e - block_of(doc, e)->first,
                          buf);
         return buf;
-    case PK_N_KEY: { /* the key is a file's aux, or in its branch */
-        const pk_node *k = &doc->nodes[x->ftype == PK_FILE ? x->aux : doc->branches[x->aux].key];
+    case PK_N_KEY: {
+        const pk_node *k = &doc->nodes[name_aux(doc, x)];
         *len = (size_t)pk_span_len(doc, k);
         return (const char *)pk_span_ptr(doc, k); /* a valid name: in the pool */
     }
     case PK_N_OWN:
     default: {
-        uint32_t name = x->ftype == PK_FILE ? x->aux : doc->branches[x->aux].name;
+        uint32_t name = name_aux(doc, x);
         *len = (size_t)doc->names[name].len;
         return doc->pool.data + doc->names[name].pos;
     }
@@ -357,13 +361,13 @@ static bool own_name(builder *bd, pk_entry *x, uint32_t key)
     if (x->ftype == PK_FILE)
         x->aux = (uint32_t)doc->nnames++;
     else
-        doc->branches[x->aux].name = (uint32_t)doc->nnames++;
+        doc->branches[x->aux].name_aux = (uint32_t)doc->nnames++;
     x->name_kind = PK_N_OWN;
     return true;
 }
 
-/* Entry x becomes a directory or a symlink (ftype), with a branch to hold what that needs; its
- * own name, if it has one, moves there. */
+/* Entry x becomes a directory or a symlink (ftype), with a branch to hold what that needs; what
+ * its aux kept of its name moves there. */
 static bool make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
 {
     pk_doc *doc = bd->doc;
@@ -373,9 +377,7 @@ static bool make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
         return false;
     pk_branch *b = &doc->branches[doc->nbranches];
     memset(b, 0, sizeof *b);
-    b->key = pk_entry_key(doc, (uint32_t)(x - doc->entries));
-    if (x->name_kind == PK_N_OWN)
-        b->name = x->aux;
+    b->name_aux = x->aux;
     x->aux = (uint32_t)doc->nbranches++;
     x->ftype = (uint8_t)ftype;
     return true;
@@ -981,7 +983,7 @@ static int walk(builder *bd, uint32_t root)
         if (x->role != PK_R_VALUE || !pk_is_dir_value(doc, x->node))
             continue; /* a file */
         bd->at = x->node;
-        uint32_t *home = &pk_chain_of(doc, &doc->nodes[x->node])->home;
+        uint32_t *home = &doc->nodes[x->node].u.c.home;
         if (*home) {
             if (!make_branch(bd, x, PK_LINK)) {
                 rc = oom(bd);
@@ -1042,7 +1044,7 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
      * pickles, one scalar) is shown as an indexed folder of pickles. */
     if (doc->ntops == 1 && pk_is_dir_value(doc, doc->tops[0])) {
         root->node = doc->tops[0];
-        pk_chain_of(doc, &doc->nodes[root->node])->home = PK_ROOT;
+        doc->nodes[root->node].u.c.home = PK_ROOT;
     } else {
         root->role = PK_R_STREAM;
     }
