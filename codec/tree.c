@@ -15,8 +15,9 @@
  * duplicates, names picklefs makes) keep a span in doc->names.
  *
  * Most entries are not stored either: a block of plain files named as their items are (a
- * record's fields, a list of numbers) is laid out and checked like any other, then dropped and
- * marked derived (PK_DERIVED in pk_i.h); its entries are read off the container's items.
+ * record's fields, a list of numbers) is never laid out. Its names are checked for duplicates
+ * on the container's items, and it is marked derived (PK_DERIVED in pk_i.h): its entries are
+ * read off the items.
  */
 #include "pk_i.h"
 #include "source_i.h"
@@ -299,7 +300,6 @@ typedef struct builder {
     uint32_t at;              /* the value whose children are being laid out (oom names it) */
     uint32_t keys[SMALL_DIR]; /* the keys of the last small block found unique as it was, when */
     uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
-    uint64_t added;           /* entries ever added, derived ones included */
 } builder;
 
 static int opcode_at(const pk_doc *doc, uint64_t offset)
@@ -398,7 +398,7 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
         /* out of memory, or the memory limit (pk_open names it), at the value being laid out */
         return refuse_at(bd, node, PK_E_NOMEM, "out of memory"), 0;
     uint32_t e = (uint32_t)doc->nentries;
-    if (++bd->added % 8192 == 0) /* every 96 KiB of entries, were they all stored */
+    if (e % 8192 == 0) /* every 96 KiB of entries */
         pk_prefault_hint(doc->prefault);
     pk_entry *x = &doc->entries[e];
     memset(x, 0, sizeof *x);
