@@ -162,13 +162,18 @@ typedef struct pk_own_name {
  * user.pickle.key) is found by pk_entry_key, and its parent by pk_parent (doc->blocks). */
 typedef struct pk_entry {
     uint32_t node;     /* the value shown here; 0 for synthetic entries (see role) */
-    uint32_t aux;      /* PK_FILE: its key's node (PK_N_KEY), or its name's index in doc->names
-                          (PK_N_OWN); PK_DIR and PK_LINK: its index in doc->branches */
+    uint32_t aux;      /* PK_FILE and PK_EF_DERIVED directories: its key's node (PK_N_KEY), or
+                          its name's index in doc->names (PK_N_OWN); other directories and
+                          PK_LINK: its index in doc->branches */
     uint8_t ftype;     /* pk_ftype */
     uint8_t role;      /* pk_role */
     uint8_t name_kind; /* pk_name_kind */
-    uint8_t pad;
+    uint8_t flags;     /* PK_EF_* */
 } pk_entry;
+
+enum {
+    PK_EF_DERIVED = 1, /* a directory whose children are derived: it has no branch */
+};
 
 /* The children of a directory are one block of entries, first..first+count-1, and blocks are
  * laid out one after another: doc->blocks lists the non-empty ones in that order, so the
@@ -181,8 +186,8 @@ typedef struct pk_block {
 /* A DERIVED block stores no entries. Its directory is a list, tuple or dict whose items are one
  * run, and whose children are all plain files named by their index or str key, in item order:
  * child i is numbered (dir << 32) | i, above every stored entry, and pk_entry_get reads it off
- * the items. Such a directory's branch has u.dir.first PK_DERIVED. */
-#define PK_DERIVED 0
+ * the items. Such a directory has PK_EF_DERIVED and no branch: its count of children is its
+ * items' (pk_derived_count), and it has no subdirectory. */
 #define PK_DERIVED_SHIFT 32
 static inline bool pk_is_derived(pk_ino e)
 {
@@ -195,7 +200,7 @@ typedef struct pk_branch {
                           the name's index in doc->names (PK_N_OWN) */
     union {
         struct {
-            uint32_t first; /* children are entries first .. first+count-1, or PK_DERIVED */
+            uint32_t first; /* children are entries first .. first+count-1 */
             uint32_t count;
             uint32_t nsubdirs; /* children that are directories */
         } dir;              /* PK_DIR */
@@ -405,6 +410,12 @@ int pk_build_tree(pk_doc *doc, pk_error *err);
 static inline pk_branch *pk_branch_of(const pk_doc *doc, uint32_t dir_or_link)
 {
     return &doc->branches[doc->entries[dir_or_link].aux];
+}
+/* The children of a PK_EF_DERIVED directory x: one per item, or per two of a dict's. */
+static inline uint64_t pk_derived_count(const pk_doc *doc, const pk_entry *x)
+{
+    const pk_node *c = &doc->nodes[x->node];
+    return pk_count(doc, c) / (c->kind == PK_K_DICT ? 2 : 1);
 }
 /* Entry e, stored or derived (a valid entry: pk_valid). A dict's items are key, value, key,
  * value...: child i of a derived dict shows item 2i + 1. */

@@ -16,8 +16,8 @@
  *
  * Most entries are not stored either: a block of plain files named as their items are (a
  * record's fields, a list of numbers) is never laid out. Its names are checked for duplicates
- * on the container's items, and it is marked derived (PK_DERIVED in pk_i.h): its entries are
- * read off the items.
+ * on the container's items, and its directory is marked derived (PK_EF_DERIVED in pk_i.h):
+ * its entries are read off the items.
  */
 #include "pk_i.h"
 #include "source_i.h"
@@ -33,16 +33,21 @@ static size_t fmt_index(uint64_t i, char out[24]);
 
 /* ---- entries and names, kept and derived ---- */
 
-/* Child i of a directory whose branch is b. */
-static pk_ino child_of(const pk_branch *b, uint32_t dir, uint64_t i)
+/* Child i of directory dir. */
+static pk_ino child_of(const pk_doc *doc, uint32_t dir, uint64_t i)
 {
-    return b->u.dir.first == PK_DERIVED ? (pk_ino)dir << PK_DERIVED_SHIFT | i : b->u.dir.first + i;
+    if (doc->entries[dir].flags & PK_EF_DERIVED)
+        return (pk_ino)dir << PK_DERIVED_SHIFT | i;
+    return pk_branch_of(doc, dir)->u.dir.first + i;
 }
 
-/* What entry x keeps of its name: a file in its aux, a directory or a symlink in its branch. */
+/* What entry x keeps of its name: a file and a derived directory in its aux, the others in
+ * their branch. */
 static uint32_t name_aux(const pk_doc *doc, const pk_entry *x)
 {
-    return x->ftype == PK_FILE ? x->aux : doc->branches[x->aux].name_aux;
+    if (x->ftype == PK_FILE || (x->flags & PK_EF_DERIVED))
+        return x->aux;
+    return doc->branches[x->aux].name_aux;
 }
 
 uint32_t pk_entry_key(const pk_doc *doc, pk_ino e)
@@ -133,14 +138,13 @@ static bool entry_is(const pk_doc *doc, pk_ino e, const char *name, size_t len)
 static pk_ino table_find(const pk_doc *doc, const pk_table *t, const char *name, size_t len,
                          uint64_t hash, uint64_t **end)
 {
-    const pk_branch *b = pk_branch_of(doc, t->dir);
     uint64_t *slot = doc->slots + t->start;
     uint64_t mask = ((uint64_t)1 << t->bits) - 1, h = hash & mask;
     pk_ino e = 0;
     for (; slot[h]; h = (h + 1) & mask) {
         if (slot[h] >> 32 != hash >> 32)
             continue;
-        e = child_of(b, t->dir, (uint32_t)slot[h] - 1);
+        e = child_of(doc, t->dir, (uint32_t)slot[h] - 1);
         if (entry_is(doc, e, name, len))
             break;
         e = 0;
@@ -886,26 +890,30 @@ static bool derivable(pk_doc *doc, uint32_t dir, uint64_t *n)
 }
 
 /* Make the children of directory dir a derived block, if they can be one and their names are
- * unique as they are. Returns 0 when it did, 1 when they must be laid out, -1 on an error. */
+ * unique as they are. Returns 0 when it did, 1 when they must be laid out, -1 on an error.
+ * The branch make_branch has just given dir, the last one, is then given back. */
 static int add_derived(builder *bd, uint32_t dir)
 {
-    uint64_t count;
-    if (!derivable(bd->doc, dir, &count))
-        return 1;
     pk_doc *doc = bd->doc;
-    pk_branch *b = pk_branch_of(doc, dir);
-    b->u.dir.first = PK_DERIVED;
-    b->u.dir.count = (uint32_t)count;
+    pk_entry *x = &doc->entries[dir];
+    uint64_t count;
+    if (x->aux + 1 != doc->nbranches || !derivable(doc, dir, &count))
+        return 1;
+    x->flags |= PK_EF_DERIVED; /* its children's numbers, while their names are checked */
     /* a list's or a tuple's names are their indices, unique as they are; a record's are its
      * keys, most often those of the record before */
-    const pk_node *c = &doc->nodes[doc->entries[dir].node];
+    const pk_node *c = &doc->nodes[x->node];
     const uint32_t *run = &doc->items[pk_chain_of(doc, c)->head + 1];
     int rc = 0;
     if (c->kind == PK_K_DICT && !same_keys_as_last_run(bd, run, count))
         rc = unique_block(bd, dir, (pk_ino)dir << PK_DERIVED_SHIFT, count);
-    if (rc == 0)
-        bd->doc->nderived += count;
-    return rc;
+    if (rc != 0) {
+        x->flags &= (uint8_t)~PK_EF_DERIVED;
+        return rc;
+    }
+    x->aux = doc->branches[--doc->nbranches].name_aux;
+    doc->nderived += count;
+    return 0;
 }
 
 /* Lay out the children of directory entry `dir` as one block, or make it derived. */
@@ -969,7 +977,7 @@ static int walk(builder *bd, uint32_t root)
     int rc = 0;
     if (add_children(bd, root) < 0 || !pk_grow((void **)&stack, &cap, 1, sizeof(frame)))
         rc = -1;
-    else if (pk_branch_of(doc, root)->u.dir.first != PK_DERIVED)
+    else if (!(doc->entries[root].flags & PK_EF_DERIVED))
         stack[depth++] = (frame){root, 0};
     while (rc == 0 && depth > 0) {
         frame *f = &stack[depth - 1];
@@ -1011,7 +1019,7 @@ static int walk(builder *bd, uint32_t root)
             rc = -1;
             break;
         }
-        if (pk_branch_of(doc, e)->u.dir.first != PK_DERIVED) /* which holds no directory */
+        if (!(doc->entries[e].flags & PK_EF_DERIVED)) /* which holds no directory */
             stack[depth++] = (frame){e, 0};
     }
     free(stack);
@@ -1068,10 +1076,11 @@ bool pk_valid(const pk_doc *doc, pk_ino ino)
     if (!pk_is_derived(ino))
         return ino >= PK_ROOT && ino < doc->nentries;
     pk_ino dir = ino >> PK_DERIVED_SHIFT;
-    if (dir >= doc->nentries || doc->entries[dir].ftype != PK_DIR)
+    if (dir >= doc->nentries)
         return false;
-    const pk_branch *b = pk_branch_of(doc, (uint32_t)dir);
-    return b->u.dir.first == PK_DERIVED && (ino & PK_DERIVED_INDEX_MASK) < b->u.dir.count;
+    const pk_entry *x = &doc->entries[dir];
+    return x->ftype == PK_DIR && (x->flags & PK_EF_DERIVED) &&
+           (ino & PK_DERIVED_INDEX_MASK) < pk_derived_count(doc, x);
 }
 
 pk_ftype pk_type(const pk_doc *doc, pk_ino ino)
@@ -1088,17 +1097,22 @@ pk_ino pk_parent(const pk_doc *doc, pk_ino ino)
 
 uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir)
 {
-    return pk_type(doc, dir) == PK_DIR ? pk_branch_of(doc, (uint32_t)dir)->u.dir.count : 0;
+    if (pk_type(doc, dir) != PK_DIR)
+        return 0;
+    const pk_entry *x = &doc->entries[dir];
+    return x->flags & PK_EF_DERIVED ? pk_derived_count(doc, x) : doc->branches[x->aux].u.dir.count;
 }
 
 pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i)
 {
-    return child_of(pk_branch_of(doc, (uint32_t)dir), (uint32_t)dir, i);
+    return child_of(doc, (uint32_t)dir, i);
 }
 
 uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir)
 {
-    return pk_type(doc, dir) == PK_DIR ? pk_branch_of(doc, (uint32_t)dir)->u.dir.nsubdirs : 0;
+    if (pk_type(doc, dir) != PK_DIR || (doc->entries[dir].flags & PK_EF_DERIVED))
+        return 0; /* a derived directory holds only files */
+    return pk_branch_of(doc, (uint32_t)dir)->u.dir.nsubdirs;
 }
 
 const char *pk_name(const pk_doc *doc, pk_ino ino, char buf[PK_NAME_BUF], size_t *len)
@@ -1112,15 +1126,14 @@ pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
     if (pk_type(doc, dir) != PK_DIR)
         return 0;
     /* names are unique in a directory: a child with this name is the one */
-    const pk_branch *b = pk_branch_of(doc, (uint32_t)dir);
-    uint32_t count = b->u.dir.count;
+    uint64_t count = pk_nchildren(doc, dir);
     if (parse_index(name, len, &i) && i < count &&
-        entry_is(doc, child_of(b, (uint32_t)dir, i), name, len))
-        return child_of(b, (uint32_t)dir, i);
+        entry_is(doc, child_of(doc, (uint32_t)dir, i), name, len))
+        return child_of(doc, (uint32_t)dir, i);
     if (count <= SMALL_DIR) {
         for (i = 0; i < count; i++)
-            if (entry_is(doc, child_of(b, (uint32_t)dir, i), name, len))
-                return child_of(b, (uint32_t)dir, i);
+            if (entry_is(doc, child_of(doc, (uint32_t)dir, i), name, len))
+                return child_of(doc, (uint32_t)dir, i);
         return 0;
     }
     const pk_table *t = table_of(doc, (uint32_t)dir);
