@@ -767,17 +767,6 @@ static bool same_keys_as_last(const builder *bd, pk_ino first, uint64_t n)
     return true;
 }
 
-/* The same, for a dict's run of n items (key, value, key, value...). */
-static bool same_keys_as_last_run(const builder *bd, const uint32_t *run, uint64_t n)
-{
-    if (n != bd->nkeys)
-        return false;
-    for (uint64_t i = 0; i < n; i++)
-        if (run[2 * i] != bd->keys[i])
-            return false;
-    return true;
-}
-
 static void remember_keys(builder *bd, pk_ino first, uint64_t n)
 {
     const pk_doc *doc = bd->doc;
@@ -889,34 +878,32 @@ static bool derivable(pk_doc *doc, uint32_t dir, uint64_t *n)
     return true;
 }
 
-/* Make the children of directory dir a derived block, if they can be one and their names are
- * unique as they are. Returns 0 when it did, 1 when they must be laid out, -1 on an error.
- * The branch make_branch has just given dir, the last one, is then given back. */
+/* Make entry dir a directory of derived children (PK_EF_DERIVED, no branch), if they can be
+ * one and their names are unique as they are. Returns 0 when it did, 1 when they must be laid
+ * out, -1 on an error. */
 static int add_derived(builder *bd, uint32_t dir)
 {
     pk_doc *doc = bd->doc;
     pk_entry *x = &doc->entries[dir];
     uint64_t count;
-    if (x->aux + 1 != doc->nbranches || !derivable(doc, dir, &count))
+    if (!derivable(doc, dir, &count))
         return 1;
     x->flags |= PK_EF_DERIVED; /* its children's numbers, while their names are checked */
-    /* a list's or a tuple's names are their indices, unique as they are; a record's are its
-     * keys, most often those of the record before */
-    const pk_node *c = &doc->nodes[x->node];
-    const uint32_t *run = &doc->items[pk_chain_of(doc, c)->head + 1];
-    int rc = 0;
-    if (c->kind == PK_K_DICT && !same_keys_as_last_run(bd, run, count))
-        rc = unique_block(bd, dir, (pk_ino)dir << PK_DERIVED_SHIFT, count);
+    /* a list's or a tuple's names are their indices, unique as they are */
+    int rc = doc->nodes[x->node].kind == PK_K_DICT
+                 ? unique_block(bd, dir, (pk_ino)dir << PK_DERIVED_SHIFT, count)
+                 : 0;
     if (rc != 0) {
         x->flags &= (uint8_t)~PK_EF_DERIVED;
         return rc;
     }
-    x->aux = doc->branches[--doc->nbranches].name_aux;
+    x->ftype = PK_DIR;
     doc->nderived += count;
     return 0;
 }
 
-/* Lay out the children of directory entry `dir` as one block, or make it derived. */
+/* Entry dir becomes a directory: of derived children, or with a branch and its children laid
+ * out as one block. */
 static int add_children(builder *bd, uint32_t dir)
 {
     pk_doc *doc = bd->doc;
@@ -927,6 +914,8 @@ static int add_children(builder *bd, uint32_t dir)
     if (rc <= 0)
         return rc;
     rc = 0;
+    if (!make_branch(bd, &doc->entries[dir], PK_DIR))
+        return oom(bd);
     /* the children's index names are counted from here, so it is set before they are made */
     pk_branch_of(doc, dir)->u.dir.first = first;
     if (!pk_doc_grow(doc, (void **)&doc->blocks, &doc->cap_blocks, doc->nblocks + 1,
@@ -1000,11 +989,7 @@ static int walk(builder *bd, uint32_t root)
             doc->branches[x->aux].u.target = *home;
             continue;
         }
-        d->u.dir.nsubdirs++; /* before make_branch, which may move the branches */
-        if (!make_branch(bd, x, PK_DIR)) {
-            rc = oom(bd);
-            break;
-        }
+        d->u.dir.nsubdirs++; /* before add_children, which may move the branches */
         *home = e;
         if (depth >= doc->lim.max_depth) {
             char what[96];
@@ -1044,10 +1029,8 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     memset(doc->entries, 0, 2 * sizeof(pk_entry));
     doc->nentries = 2;
     pk_entry *root = &doc->entries[PK_ROOT];
-    root->ftype = PK_FILE;
+    root->ftype = PK_FILE; /* until walk() makes it a directory */
     root->name_kind = PK_N_OWN; /* pk_entry_name answers "" for the root */
-    if (!make_branch(&bd, root, PK_DIR))
-        return oom(&bd);
     /* One pickle whose top is a container or object is the root; anything else (several
      * pickles, one scalar) is shown as an indexed folder of pickles. */
     if (doc->ntops == 1 && pk_is_dir_value(doc, doc->tops[0])) {
