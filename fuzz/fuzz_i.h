@@ -37,4 +37,9 @@ static inline void fuzz_limits(pk_limits *lim)
 
 void fuzz_fail(const char *what, const char *file, int line) __attribute__((noreturn));
 
+/* The first max entries of doc reached from the root, as the kernel reaches them (symlinks
+ * are not followed), in depth-first order, their count in *n; NULL when out of memory. Fewer
+ * than max means every entry: each is reached exactly once. The caller frees the list. */
+pk_ino *fuzz_entries(const pk_doc *doc, uint64_t max, uint64_t *n);
+
 #endif

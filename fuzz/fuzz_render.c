@@ -165,15 +165,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t count = pk_entry_count(doc);
     FUZZ_CHECK(pk_type(doc, PK_ROOT) == PK_DIR && pk_parent(doc, PK_ROOT) == PK_ROOT);
     FUZZ_CHECK(!pk_valid(doc, 0) && !pk_valid(doc, UINT64_MAX) && pk_valid(doc, PK_ROOT));
-    /* every entry is reached from the root exactly once (symlinks are not followed) */
-    pk_ino *todo = malloc(MAX_ENTRIES * sizeof *todo);
-    uint64_t ntodo = 0, seen = 0;
-    if (!todo)
-        return 0;
-    todo[ntodo++] = PK_ROOT;
-    while (ntodo && seen < MAX_ENTRIES) {
-        pk_ino ino = todo[--ntodo];
-        seen++;
+    uint64_t seen;
+    pk_ino *all = fuzz_entries(doc, MAX_ENTRIES, &seen);
+    for (uint64_t k = 0; k < seen; k++) {
+        pk_ino ino = all[k];
         pk_ino parent = pk_parent(doc, ino);
         FUZZ_CHECK(pk_valid(doc, parent) && pk_type(doc, parent) == PK_DIR);
         check_name(doc, ino);
@@ -184,12 +179,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         default: FUZZ_CHECK(!"an entry of no known type");
         }
         check_xattrs(doc, ino);
-        for (uint64_t i = pk_nchildren(doc, ino); i-- > 0 && ntodo < MAX_ENTRIES;)
-            todo[ntodo++] = pk_child(doc, ino, i);
     }
-    free(todo);
-    if (seen < MAX_ENTRIES)
+    if (all && seen < MAX_ENTRIES) /* every entry is reached from the root exactly once */
         FUZZ_CHECK(seen == count);
+    free(all);
     if (count <= MAX_ENTRIES) {
         if (!devnull)
             devnull = fopen("/dev/null", "w");

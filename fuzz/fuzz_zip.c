@@ -26,14 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pk_open_memory(data, size, &lim, &doc, &err) == 0) {
         /* touch every file, so that storages are read through their spans */
         char buf[256];
-        uint64_t cap = pk_entry_count(doc), ntodo = 0;
-        pk_ino *todo = malloc(cap * sizeof *todo);
-        if (todo)
-            todo[ntodo++] = PK_ROOT;
-        while (ntodo) {
-            pk_ino i = todo[--ntodo];
-            for (uint64_t k = pk_nchildren(doc, i); k-- > 0 && ntodo < cap;)
-                todo[ntodo++] = pk_child(doc, i, k);
+        uint64_t nall;
+        pk_ino *all = fuzz_entries(doc, pk_entry_count(doc), &nall);
+        for (uint64_t k = 0; k < nall; k++) {
+            pk_ino i = all[k];
             if (pk_type(doc, i) == PK_FILE) {
                 uint64_t n;
                 if (pk_size(doc, i, &n) < 0)
@@ -42,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 FUZZ_CHECK(r < 0 || (uint64_t)r <= n);
             }
         }
-        free(todo);
+        free(all);
         pk_close(doc);
     } else {
         FUZZ_CHECK(err.code != PK_E_OK);
