@@ -497,14 +497,14 @@ static int object_array(pk_lift_ctx *c, uint32_t node, const pk_array *shape_of,
         return 0; /* not reached: arrays are made of objects, whose chain the list takes */
     if (shape_of->ndim <= 1) {
         n->kind = PK_K_LIST;
-        *pk_chain_of(doc, n) = (pk_chain){0};
+        pk_items_clear(n);
         if (pk_chain_copy(doc, node, list, 0) < 0)
             return nomem(c);
     } else {
         /* nested lists of at most 32 levels; the top one is node itself */
         pk_cursor elems = pk_items_of(doc, ln);
         n->kind = PK_K_LIST;
-        *pk_chain_of(doc, n) = (pk_chain){0};
+        pk_items_clear(n);
         for (uint64_t i = 0; i < shape_of->shape[0]; i++) {
             uint32_t v = nest(c, shape_of, &elems, 1);
             if (!v)
@@ -516,7 +516,7 @@ static int object_array(pk_lift_ctx *c, uint32_t node, const pk_array *shape_of,
     if (!pk_node_set_tname(doc, node, 0))
         return nomem(c);
     n = &doc->nodes[node];
-    n->flags &= PK_NF_EXTRA;
+    n->flags &= PK_NF_EXTRA | PK_NF_CHAINED; /* a list now, whose items may be a chain */
     uint32_t call = pk_node_call(doc, n);
     if (call)
         doc->calls[call].state = 0; /* consumed: the elements are the items */

@@ -176,17 +176,9 @@ static uint32_t new_node(dec *d, pk_kind kind)
                      (unsigned long long)doc->lim.max_nodes, 0), 0;
     if (!pk_doc_grow(doc, (void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
         return fail(d, PK_E_NOMEM, "out of memory"), 0;
-    uint64_t chain = doc->nchains;
-    if (PK_K_IS_CONTAINER(kind)) {
-        if (!pk_doc_grow(doc, (void **)&doc->chains, &doc->cap_chains, chain + 1, sizeof(pk_chain)))
-            return fail(d, PK_E_NOMEM, "out of memory"), 0;
-        doc->chains[doc->nchains++] = (pk_chain){0};
-    }
     uint32_t i = (uint32_t)doc->nnodes++;
-    memset(&doc->nodes[i], 0, sizeof(pk_node));
+    memset(&doc->nodes[i], 0, sizeof(pk_node)); /* a container starts with no items */
     doc->nodes[i].kind = (uint8_t)kind;
-    if (PK_K_IS_CONTAINER(kind))
-        doc->nodes[i].u.c.chain = (uint32_t)chain; /* chain < nnodes < 2^32 */
     doc->nodes[i].off_hi = (uint16_t)(d->op_off >> 32); /* op_off < PK_OFFSET_LIMIT */
     doc->nodes[i].off_lo = (uint32_t)d->op_off;
     return i;
@@ -241,37 +233,53 @@ static int64_t marker(dec *d)
     return (int64_t)d->marks[--d->nmarks];
 }
 
-/* Append items[0..n) to container's chain (pk_chain in pk_i.h). The container's last run grows
- * in place when nothing has been added after it (a list APPENDed to one item at a time), else
- * a new run of all n is linked on (a SETITEMS of a thousand items grows the array once). */
+/* Append items[0..n) to container's items (pk_chain in pk_i.h). Its last run grows in place
+ * when nothing has been added after it (a list APPENDed to one item at a time), else a new run
+ * of all n is linked on (a SETITEMS of a thousand items grows the array once). A container
+ * gets a chain only when it comes to have a second run. */
 static int chain_add_n(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n)
 {
     if (n == 0)
         return 0;
-    pk_chain *c = pk_chain_of(doc, &doc->nodes[container]);
+    pk_node *node = &doc->nodes[container];
+    bool chained = node->flags & PK_NF_CHAINED;
+    uint32_t tail = chained ? doc->chains[node->u.c.items].tail : node->u.c.items;
     uint64_t end = doc->nitems ? doc->nitems : 1; /* position 0 is the end of every chain */
-    uint64_t tail_next = c->tail ? (uint64_t)c->tail + doc->items[c->tail] + 1 : 0;
-    bool in_place = c->tail && tail_next == end - 1;
+    uint64_t tail_next = tail ? (uint64_t)tail + doc->items[tail] + 1 : 0;
+    bool in_place = tail && tail_next == end - 1;
     uint64_t need = in_place ? end + n : end + n + 2;
     if (need > UINT32_MAX ||
         !pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, need, sizeof(uint32_t)))
         return -1;
+    if (!in_place && tail && !chained) { /* a second run: the container needs a chain now */
+        if (doc->nchains >= UINT32_MAX ||
+            !pk_doc_grow(doc, (void **)&doc->chains, &doc->cap_chains, doc->nchains + 1,
+                         sizeof(pk_chain)))
+            return -1;
+        doc->chains[doc->nchains] = (pk_chain){tail, tail, doc->items[tail]};
+        node->u.c.items = (uint32_t)doc->nchains++;
+        node->flags |= PK_NF_CHAINED;
+        chained = true;
+    }
+    pk_chain *c = chained ? &doc->chains[node->u.c.items] : NULL;
     uint32_t *it = doc->items;
     if (in_place) {
         memcpy(it + tail_next, items, n * sizeof *items);
-        it[c->tail] += (uint32_t)n;
+        it[tail] += (uint32_t)n;
     } else {
         it[end] = (uint32_t)n;
         memcpy(it + end + 1, items, n * sizeof *items);
-        if (c->tail)
+        if (tail)
             it[tail_next] = (uint32_t)end;
+        if (c)
+            c->tail = (uint32_t)end;
         else
-            c->head = (uint32_t)end;
-        c->tail = (uint32_t)end;
+            node->u.c.items = (uint32_t)end; /* its first run */
     }
     it[need - 1] = 0;
     doc->nitems = need;
-    c->count += (uint32_t)n;
+    if (c)
+        c->count += (uint32_t)n;
     return 0;
 }
 
@@ -292,7 +300,7 @@ int pk_chain_copy(pk_doc *doc, uint32_t container, uint32_t from, uint64_t skip)
 
 uint32_t pk_item_at(const pk_doc *doc, const pk_node *n, uint64_t i)
 {
-    for (uint32_t r = pk_chain_of(doc, n)->head; r; r = doc->items[r + doc->items[r] + 1]) {
+    for (uint32_t r = pk_items_head(doc, n); r; r = doc->items[r + doc->items[r] + 1]) {
         if (i < doc->items[r])
             return doc->items[r + 1 + i];
         i -= doc->items[r];

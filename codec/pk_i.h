@@ -48,7 +48,7 @@ typedef enum pk_kind {
                        chain is empty until an array lift makes it a list (array.c) */
 } pk_kind;
 
-/* Kinds with a chain (pk_chain_of) and a home (u.c): the containers, and objects. */
+/* Kinds with items (pk_items_of) and a home (u.c): the containers, and objects. */
 #define PK_K_IS_CONTAINER(k) ((k) >= PK_K_LIST)
 
 /* A span of bytes: in the pool, or (PK_NF_SRC) in the decoded stream. A value keeps its span
@@ -61,9 +61,12 @@ typedef struct pk_span {
 #define PK_SPAN_LEN_BITS 16 /* a span kept in a value: len in the top 16 bits, pos below */
 #define PK_SPAN_POS_MASK (((uint64_t)1 << (64 - PK_SPAN_LEN_BITS)) - 1)
 
-/* A container's items: a chain of runs in doc->items. A run at position r holds its length
- * n at items[r], its n item values at items[r+1..r+n], and the position of the next run at
- * items[r+n+1] (0 after the last). head and tail are run positions, 0 when there is none. */
+/* A container's items: runs in doc->items. A run at position r holds its length n at
+ * items[r], its n item values at items[r+1..r+n], and the position of the next run at
+ * items[r+n+1] (0 after the last). Most containers have one run (or none): the value keeps
+ * its position (u.c.items). One whose items came in runs that could not be joined (a list
+ * appended to after other values were built) has PK_NF_CHAINED and a chain in doc->chains,
+ * whose head and tail are run positions. */
 typedef struct pk_chain {
     uint32_t head, tail;
     uint32_t count; /* items in the chain: a dict has 2 per item (there are < 2^32 in all) */
@@ -81,11 +84,13 @@ enum {
     PK_NF_NAME_OK = 16, /* ...and found so: dict items it keys are named by it (PK_N_KEY) */
     PK_NF_EXTRA = 32,   /* the value has a call or a type name, kept in doc->extras */
     PK_NF_WIDE = 64,    /* its span did not fit in u.span: u.i indexes doc->spans */
+    PK_NF_CHAINED = 128, /* a container whose items are more than one run: u.c.items indexes
+                            doc->chains */
 };
 
-/* A value: 16 bytes. A container's items are in doc->chains, a span too long or too far for
- * 8 bytes is in doc->spans, and the call that built a value and its type name, which few
- * values have, are in doc->extras (pk_node_call, pk_node_tname). */
+/* A value: 16 bytes. A container's items are in doc->items (pk_chain), a span too long or
+ * too far for 8 bytes is in doc->spans, and the call that built a value and its type name,
+ * which few values have, are in doc->extras (pk_node_call, pk_node_tname). */
 typedef struct pk_node {
     uint8_t kind;    /* pk_kind */
     uint8_t flags;   /* PK_NF_* */
@@ -96,7 +101,8 @@ typedef struct pk_node {
         double f;
         uint64_t span; /* len << 48 | pos (pk_node_span) */
         struct {
-            uint32_t chain; /* containers and objects: their chain in doc->chains */
+            uint32_t items; /* containers and objects: the position of their one run, 0
+                               if they have no items, or (PK_NF_CHAINED) their chain */
             uint32_t home;  /* tree.c: the entry of their first place in the tree, once laid
                                out, else 0 */
         } c;
@@ -245,9 +251,9 @@ struct pk_doc {
 
     pk_node *nodes;
     uint64_t nnodes, cap_nodes;
-    pk_chain *chains;       /* of containers and objects, indexed by their u.c.chain */
+    pk_chain *chains;       /* of containers with PK_NF_CHAINED, indexed by their u.c.items */
     uint64_t nchains, cap_chains;
-    uint32_t *items;        /* the runs of every chain (pk_chain); items[0] is unused */
+    uint32_t *items;        /* the runs of every container (pk_chain); items[0] is unused */
     uint64_t nitems, cap_items;
     pk_span *spans;         /* the spans that did not fit in their value (PK_NF_WIDE) */
     uint64_t nspans, cap_spans;
@@ -327,15 +333,25 @@ static inline bool pk_node_set_span(pk_doc *doc, uint32_t node, pk_span s)
     return true;
 }
 bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len);
-/* The chain of a container or object (PK_K_IS_CONTAINER). */
-static inline pk_chain *pk_chain_of(const pk_doc *doc, const pk_node *n)
+/* The position of the first run of a container or object (PK_K_IS_CONTAINER), 0 if none. */
+static inline uint32_t pk_items_head(const pk_doc *doc, const pk_node *n)
 {
-    return &doc->chains[n->u.c.chain];
+    return n->flags & PK_NF_CHAINED ? doc->chains[n->u.c.items].head : n->u.c.items;
 }
 /* The items of a container (a dict has 2 per item); 0 for any other value. */
 static inline uint32_t pk_count(const pk_doc *doc, const pk_node *n)
 {
-    return PK_K_IS_CONTAINER(n->kind) ? pk_chain_of(doc, n)->count : 0;
+    if (!PK_K_IS_CONTAINER(n->kind))
+        return 0;
+    if (n->flags & PK_NF_CHAINED)
+        return doc->chains[n->u.c.items].count;
+    return n->u.c.items ? doc->items[n->u.c.items] : 0;
+}
+/* Make container or object n empty (its old items stay where they are, unused). */
+static inline void pk_items_clear(pk_node *n)
+{
+    n->flags &= (uint8_t)~PK_NF_CHAINED;
+    n->u.c.items = 0;
 }
 
 /* Walking a container's items in order: pk_cursor c = pk_items_of(doc, n); then
@@ -347,7 +363,7 @@ typedef struct pk_cursor {
 } pk_cursor;
 static inline pk_cursor pk_items_of(const pk_doc *doc, const pk_node *n)
 {
-    uint32_t r = pk_chain_of(doc, n)->head;
+    uint32_t r = pk_items_head(doc, n);
     return (pk_cursor){r ? r + 1 : 0, r ? doc->items[r] : 0};
 }
 static inline bool pk_item_next(const pk_doc *doc, pk_cursor *c, uint32_t *item)
@@ -365,9 +381,9 @@ static inline bool pk_item_next(const pk_doc *doc, pk_cursor *c, uint32_t *item)
 }
 /* Item i of a container (i < its count), 0 if it has fewer (decode.c). */
 uint32_t pk_item_at(const pk_doc *doc, const pk_node *n, uint64_t i);
-/* Append one item to a container's chain (decode.c); -1 when out of memory. */
+/* Append one item to a container's items (decode.c); -1 when out of memory. */
 int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item);
-/* Append the items of from, skipping its first `skip`, to container's chain. */
+/* Append the items of from, skipping its first `skip`, to container's items. */
 int pk_chain_copy(pk_doc *doc, uint32_t container, uint32_t from, uint64_t skip);
 
 /* A value's call and type name (pk_open.c), 0 when it has none. The setters add the value to
@@ -425,7 +441,7 @@ static inline pk_entry pk_entry_get(const pk_doc *doc, pk_ino e)
     if (!pk_is_derived(e))
         return doc->entries[e];
     const pk_node *c = &doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node];
-    const uint32_t *run = &doc->items[pk_chain_of(doc, c)->head + 1];
+    const uint32_t *run = &doc->items[c->u.c.items + 1]; /* its one run */
     uint64_t i = e & PK_DERIVED_INDEX_MASK;
     pk_entry x = {.ftype = PK_FILE, .role = PK_R_VALUE};
     if (c->kind == PK_K_DICT) {

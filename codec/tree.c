@@ -862,12 +862,11 @@ static bool derivable(pk_doc *doc, uint32_t dir, uint64_t *n)
     const pk_call *call = pk_call_of(doc, c);
     if (!(dict || c->kind == PK_K_LIST || c->kind == PK_K_TUPLE) || (call && call->state))
         return false;
-    const pk_chain *ch = pk_chain_of(doc, c);
-    if (ch->count == 0 || ch->head != ch->tail || doc->items[ch->head] != ch->count ||
-        (dict && ch->count % 2))
-        return false;
-    const uint32_t *run = &doc->items[ch->head + 1];
-    *n = dict ? ch->count / 2 : ch->count;
+    uint32_t count = pk_count(doc, c);
+    if (count == 0 || (c->flags & PK_NF_CHAINED) || (dict && count % 2))
+        return false; /* not one run, or a dict with a key and no value */
+    const uint32_t *run = &doc->items[c->u.c.items + 1];
+    *n = dict ? count / 2 : count;
     for (uint64_t i = 0; i < *n; i++) {
         const pk_node *v = &doc->nodes[dict ? run[2 * i + 1] : run[i]];
         if (PK_K_IS_CONTAINER(v->kind) || v->kind == PK_K_ARRAY)
