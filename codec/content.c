@@ -75,7 +75,7 @@ int pk_size(const pk_doc *doc, pk_ino ino, uint64_t *size)
     pk_buf b = {0};
     render_file(doc, x, &b);
     *size = b.len;
-    int rc = b.failed ? -ENOMEM : 0;
+    int rc = b.failed ? pk_buf_error(&b) : 0;
     pk_buf_free(&b);
     return rc;
 }
@@ -114,7 +114,7 @@ ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t 
     }
     pk_buf b = {0};
     render_file(doc, x, &b);
-    ssize_t r = b.failed ? -ENOMEM : copy_range(b.data, b.len, buf, size, off);
+    ssize_t r = b.failed ? pk_buf_error(&b) : copy_range(b.data, b.len, buf, size, off);
     pk_buf_free(&b);
     return r;
 }
@@ -286,8 +286,12 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
     }
     default: has = false;
     }
-    ssize_t r = -1;
-    if (has && !b.failed) {
+    ssize_t r;
+    if (!has) {
+        r = -ENODATA;
+    } else if (b.failed) {
+        r = pk_buf_error(&b);
+    } else {
         r = (ssize_t)b.len;
         if (size && b.len)
             memcpy(buf, b.data, b.len < size ? b.len : size);

@@ -342,16 +342,12 @@ static uint32_t new_span(dec *d, pk_kind kind, const uint8_t *p, uint64_t len)
     uint32_t n = new_node(d, kind);
     if (!n)
         return 0;
-    /* Short data is copied into the pool so that it stays readable without the source; long
-     * data stays in the stream and is read from the file on demand (see pk_span_read). */
-    bool ok;
-    if (len <= PK_INLINE_MAX) {
-        ok = pk_node_set_text(d->doc, n, p, len);
-    } else {
-        d->doc->nodes[n].flags |= PK_NF_SRC;
-        ok = pk_node_set_span(d->doc, n, (pk_span){(uint64_t)(p - d->src), len});
-    }
-    return ok ? n : (fail(d, PK_E_NOMEM, "out of memory"), 0);
+    /* The bytes stay in the stream and are read from the file when shown (pk_span_read); a
+     * str that keys a dict goes to the pool when it does (pool_keys). */
+    d->doc->nodes[n].flags |= PK_NF_SRC;
+    if (!pk_node_set_span(d->doc, n, (pk_span){(uint64_t)(p - d->src), len}))
+        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+    return n;
 }
 
 static uint32_t new_pooled(dec *d, pk_kind kind, const pk_buf *b)
@@ -1031,10 +1027,31 @@ static int do_append(dec *d, uint64_t at)
     return add_to(d, at, PK_K_LIST, 0, "APPEND to a value that is not a list or object");
 }
 
+/* Copy the keys of stack[from..sp) (every other item) that could be names into the pool,
+ * while their bytes are at hand: a name must stay readable even if the file changes under the
+ * mount (PK_NAME_MAX). A key that many dicts share (the memoized field names of records) is
+ * copied once. */
+static int pool_keys(dec *d, uint64_t from)
+{
+    pk_doc *doc = d->doc;
+    for (uint64_t i = from; i < d->sp; i += 2) {
+        uint32_t k = d->stack[i];
+        pk_node *n = &doc->nodes[k];
+        if (n->kind != PK_K_STR || !(n->flags & PK_NF_SRC) || pk_span_len(doc, n) > PK_NAME_MAX)
+            continue;
+        if (!pk_node_set_text(doc, k, pk_span_ptr(doc, n), pk_span_len(doc, n)))
+            return fail(d, PK_E_NOMEM, "out of memory");
+        doc->nodes[k].flags &= (uint8_t)~PK_NF_SRC;
+    }
+    return 0;
+}
+
 static int do_setitems(dec *d, uint64_t at)
 {
     if (at > 0 && at <= d->sp && (d->sp - at) % 2)
         return fail(d, PK_E_ODD_SETITEMS, "odd number of items for SETITEMS");
+    if (at > 0 && at <= d->sp && pool_keys(d, at) < 0)
+        return -1;
     return add_to(d, at, PK_K_DICT, 2, "SETITEM on a value that is not a dict or object");
 }
 
@@ -1267,7 +1284,8 @@ static int run(dec *d, uint32_t *out)
                 return -1;
             if ((d->sp - (uint64_t)m) % 2)
                 return fail(d, PK_E_ODD_SETITEMS, "odd number of items for DICT");
-            if (check_hashable(d, (uint64_t)m, 2) < 0 || collect(d, PK_K_DICT, (uint64_t)m) < 0)
+            if (check_hashable(d, (uint64_t)m, 2) < 0 || pool_keys(d, (uint64_t)m) < 0 ||
+                collect(d, PK_K_DICT, (uint64_t)m) < 0)
                 return -1;
             break;
         case OP_TUPLE1:

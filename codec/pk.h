@@ -111,7 +111,8 @@ typedef enum pk_xattr {
 } pk_xattr;
 const char *pk_xattr_name(pk_xattr which); /* "user.pickle.type", ... */
 /* Write up to size bytes of the value into buf (which may be NULL when size is 0). Returns the
- * full length, or -1 when this entry has no such attribute. */
+ * full length, -ENODATA when this entry has no such attribute, or -EIO when it shows a str or
+ * bytes that FILE, changed since, no longer holds (-ENOMEM when out of memory). */
 ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, size_t size);
 
 /* The source file's stat, for times and ownership. */

@@ -19,6 +19,7 @@
 
 #include "pk.h"
 
+#include <errno.h>
 #include <stdbool.h>
 
 /* What a value is. The order matters only for PK_K_IS_CONTAINER. */
@@ -72,12 +73,13 @@ typedef struct pk_chain {
     uint32_t count; /* items in the chain: a dict has 2 per item (there are < 2^32 in all) */
 } pk_chain;
 
-/* Strings and bytes up to this long are copied into the pool while decoding; longer ones stay
- * in the source and are read from the file when a user reads them. */
-#define PK_INLINE_MAX 4096
+/* Strings and bytes stay in the source (PK_NF_SRC) and are read from the file when a user
+ * reads them. A str that keys a dict and can be a name (at most PK_NAME_MAX bytes) is copied
+ * into the pool instead, so that every name stays readable whatever happens to the file. */
+#define PK_NAME_MAX 255 /* bytes in a name (Linux's NAME_MAX) */
 
 enum {
-    PK_NF_SRC = 1,      /* u.s lies in the source stream, not in the pool */
+    PK_NF_SRC = 1,      /* its span lies in the source stream, not in the pool */
     PK_NF_FROZEN = 2,   /* a tuple: no more items may be added */
     PK_NF_HASHABLE = 4, /* a tuple or frozenset already found hashable (they never change) */
     PK_NF_NAMED = 8,    /* tree.c: a str key already checked to be a valid name as it is... */
@@ -465,9 +467,15 @@ typedef struct pk_buf {
     size_t len, cap;
     size_t max; /* past this many bytes (0: no limit), appends are dropped, truncated set */
     bool truncated;
-    bool failed; /* out of memory */
+    bool failed; /* out of memory, or unreadable */
+    bool unreadable; /* a str or bytes could not be read from FILE (it changed): EIO */
 } pk_buf;
 void pk_buf_put(pk_buf *b, const void *data, size_t len);
+/* The -errno of a failed rendering. */
+static inline int pk_buf_error(const pk_buf *b)
+{
+    return b->unreadable ? -EIO : -ENOMEM;
+}
 void pk_buf_puts(pk_buf *b, const char *s);
 /* Code point cp (at most U+10FFFF) as UTF-8, surrogates as 'surrogatepass' writes them. */
 void pk_buf_put_utf8(pk_buf *b, uint32_t cp);

@@ -248,7 +248,7 @@ static void put_span(const pk_doc *doc, const pk_node *n, pk_buf *b)
     for (uint64_t off = 0; off < len && !b->failed;) {
         uint64_t k = len - off < sizeof chunk ? len - off : sizeof chunk;
         if (pk_span_read(doc, n, off, chunk, k) < 0) {
-            b->failed = true;
+            b->failed = b->unreadable = true;
             return;
         }
         pk_buf_put(b, chunk, (size_t)k);
@@ -372,15 +372,20 @@ static void put_escaped_char(pk_buf *b, uint32_t c, char quote)
     }
 }
 
-/* Read a span's bytes (at most max+1 of them, enough to know whether it was cut). */
-static uint8_t *span_bytes(const pk_doc *doc, const pk_node *n, uint64_t max, uint64_t *len)
+/* Read a span's bytes (at most max+1 of them, enough to know whether it was cut); NULL, with
+ * b failed, when that cannot be done. */
+static uint8_t *span_bytes(const pk_doc *doc, const pk_node *n, uint64_t max, uint64_t *len,
+                           pk_buf *b)
 {
     uint64_t l = pk_span_len(doc, n) < max ? pk_span_len(doc, n) : max;
     uint8_t *p = malloc(l ? l : 1);
-    if (!p)
+    if (!p) {
+        b->failed = true;
         return NULL;
+    }
     if (pk_span_read(doc, n, 0, p, l) < 0) {
         free(p);
+        b->failed = b->unreadable = true;
         return NULL;
     }
     *len = l;
@@ -409,11 +414,9 @@ void pk_repr_text(pk_buf *b, const uint8_t *s, uint64_t len, bool is_bytes)
 static void repr_span(const pk_doc *doc, const pk_node *n, pk_buf *b, bool is_bytes)
 {
     uint64_t len;
-    uint8_t *s = span_bytes(doc, n, room(b), &len);
-    if (!s) {
-        b->failed = true;
+    uint8_t *s = span_bytes(doc, n, room(b), &len, b);
+    if (!s)
         return;
-    }
     pk_repr_text(b, s, len, is_bytes);
     free(s);
 }
@@ -502,8 +505,8 @@ static void repr_set(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth, 
         repr_at(doc, item, &e, depth + 1, r);
         items[i].text = e.data;
         items[i].len = e.len;
-        if (e.failed)
-            b->failed = true;
+        b->failed |= e.failed;
+        b->unreadable |= e.unreadable;
     }
     count = i;
     qsort(items, count, sizeof *items, cmp_items);
@@ -625,8 +628,8 @@ static void repr_arg(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rct
     pk_buf_put(b, a.data, a.len);
     if (a.truncated)
         pk_buf_puts(b, "...");
-    if (a.failed)
-        b->failed = true;
+    b->failed |= a.failed;
+    b->unreadable |= a.unreadable;
     pk_buf_free(&a);
 }
 

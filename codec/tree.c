@@ -218,12 +218,11 @@ static bool indexed_block(const pk_doc *doc, pk_ino first, uint64_t n)
 
 /* ---- names ---- */
 
-#define NAME_MAX_BYTES 255
 #define NAME_CUT 240
 
 static bool valid_name(const char *s, size_t len)
 {
-    if (len == 0 || len > NAME_MAX_BYTES || (len == 1 && s[0] == '.') ||
+    if (len == 0 || len > PK_NAME_MAX || (len == 1 && s[0] == '.') ||
         (len == 2 && s[0] == '.' && s[1] == '.'))
         return false;
     for (size_t i = 0; i < len; i++) /* names are short: a loop beats two memchr calls */
@@ -258,7 +257,7 @@ static void escape_name(pk_buf *in, pk_buf *out)
         else
             pk_buf_put(out, &in->data[i], 1);
     }
-    if (out->len > NAME_MAX_BYTES) {
+    if (out->len > PK_NAME_MAX) {
         size_t cut = NAME_CUT;
         while (cut > 0 && ((uint8_t)out->data[cut] & 0xc0) == 0x80)
             cut--;
@@ -272,7 +271,7 @@ static void key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
 {
     const pk_node *k = &doc->nodes[key];
     size_t len = k->kind == PK_K_STR ? (size_t)pk_span_len(doc, k) : 0;
-    if (k->kind == PK_K_STR && len <= NAME_MAX_BYTES) {
+    if (k->kind == PK_K_STR && len <= PK_NAME_MAX) {
         const uint8_t *p = pk_span_ptr(doc, k);
         if (p && valid_name((const char *)p, len)) {
             pk_buf_put(b, p, len);
@@ -340,7 +339,7 @@ static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
     size_t full, len;
     const char *name = pk_entry_name(bd->doc, e, buf, &full);
     len = full;
-    while (len > NAME_MAX_BYTES - 4 ||
+    while (len > PK_NAME_MAX - 4 ||
            (len > 0 && len < full && ((uint8_t)name[len] & 0xc0) == 0x80))
         len--;
     bd->name.len = 0;
@@ -453,14 +452,20 @@ static int add_items(builder *bd, uint32_t dir, const pk_node *c)
 }
 
 /* Is key (a dict key) a str that is a valid name as it is? A key shared by many dicts (the
- * field names of records) is checked once. */
+ * field names of records) is checked once. Decoding put the keys it saw into the pool (decode.c,
+ * pool_keys); one that a lift made a key is copied there now, while the source is mapped. */
 static bool key_is_name(pk_doc *doc, uint32_t key)
 {
     pk_node *k = &doc->nodes[key];
-    if (k->kind == PK_K_STR && !(k->flags & (PK_NF_SRC | PK_NF_NAMED))) {
+    if (k->kind == PK_K_STR && !(k->flags & PK_NF_NAMED)) {
         k->flags |= PK_NF_NAMED;
-        if (valid_name((const char *)pk_span_ptr(doc, k), (size_t)pk_span_len(doc, k)))
-            k->flags |= PK_NF_NAME_OK;
+        const char *p = (const char *)pk_span_ptr(doc, k);
+        size_t len = (size_t)pk_span_len(doc, k);
+        if (p && valid_name(p, len) &&
+            (!(k->flags & PK_NF_SRC) || pk_node_set_text(doc, key, p, len))) {
+            k = &doc->nodes[key];
+            k->flags = (uint8_t)((k->flags & ~PK_NF_SRC) | PK_NF_NAME_OK);
+        }
     }
     return k->kind == PK_K_STR && (k->flags & PK_NF_NAME_OK);
 }
@@ -643,8 +648,8 @@ static int rename_entry(builder *bd, uint32_t first, uint32_t j)
         size_t n = 1 + fmt_index(k, suffix + 1);
         /* the name with its suffix stays a valid name: cut the base if it must be */
         size_t keep = base;
-        if (keep + n > NAME_MAX_BYTES) {
-            keep = NAME_MAX_BYTES - n;
+        if (keep + n > PK_NAME_MAX) {
+            keep = PK_NAME_MAX - n;
             while (keep > 0 && ((uint8_t)bd->name.data[keep] & 0xc0) == 0x80)
                 keep--;
         }

@@ -486,9 +486,9 @@ static void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 
     if ((err = check_entry(doc, ino, ANY_TYPE, 0)) != 0)
         goto fail;
-    len = which == PK_XA__COUNT ? -1 : pk_getxattr(doc, ino, which, small, sizeof(small));
+    len = which == PK_XA__COUNT ? -ENODATA : pk_getxattr(doc, ino, which, small, sizeof(small));
     if (len < 0) {
-        err = ENODATA;
+        err = (int)-len;
         goto fail;
     }
     if (len > XATTR_SIZE_MAX) {
@@ -539,8 +539,8 @@ static void pfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
         const char *name = pk_xattr_name((pk_xattr)i);
         size_t len = strlen(name);
 
-        if (pk_getxattr(doc, ino, (pk_xattr)i, &probe, 0) < 0)
-            continue;
+        if (pk_getxattr(doc, ino, (pk_xattr)i, &probe, 0) == -ENODATA)
+            continue; /* listed even when it cannot be read now (EIO): it is there */
         if (len == 0 || len > XATTR_NAME_MAX) {
             err = EIO; /* a codec bug */
             goto fail;

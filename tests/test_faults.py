@@ -5,10 +5,11 @@ Run with `meson test -C build` or, from the repository root,
 
 What is checked:
 - FILE truncated, rewritten in place (same size, other bytes, a later mtime) or deleted while
-  mounted: reading a value that stays in the file (a str or bytes over 4 KiB, an array's or a
-  stored torch member's NAME.raw, an array summary not yet rendered) fails with EIO, never
-  SIGBUS; the small values keep being served, and the daemon unmounts and exits 0 with nothing
-  alarming on stderr (mountutil checks that);
+  mounted: reading a value that stays in the file (a str or bytes of any length, an array's or
+  a stored torch member's NAME.raw, an array summary not yet rendered) fails with EIO, never
+  SIGBUS; the values decoded into memory (numbers) keep being served, every name is still
+  listed, and the daemon unmounts and exits 0 with nothing alarming on stderr (mountutil
+  checks that);
 - 16 `grep -r` and a `find` running at once over a tree of a few thousand entries all see the
   same, correct output;
 - `fusermount3 -u` while readers are busy: the unmount either succeeds or says the mount is
@@ -91,17 +92,27 @@ def _numpy_p5_fixture(path, n=3000):
     b += _s5("numpy") + _s5("dtype") + b"\x93" + _s5("f8") + b"\x89\x88\x87R"
     b += b"(K\x03" + _s5("<") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
     b += b"M" + struct.pack("<H", n) + b"\x85" + _s5("C") + b"tR"
-    b += _s5("small") + _s5("hello") + b"u."
+    b += _s5("small") + _s5("hello") + _s5("n") + b"K\x2a" + b"u."
     with open(path, "wb") as f:
         f.write(b)
 
 
-# name -> (how to make FILE, the values kept in the file (read with pread), the small values
-# decoded into memory with their content, the array summaries not yet rendered)
+def _call_fixture(path):
+    """{'call': os.system('hello'), 'n': 42}, written by hand: its __reduce__ line is rendered
+    from the str argument, which stays in the file."""
+    b = b"\x80\x04}(" + _s5("call") + _s5("os") + _s5("system") + b"\x93" + _s5("hello")
+    b += b"\x85R" + _s5("n") + b"K\x2au."
+    with open(path, "wb") as f:
+        f.write(b)
+
+
+# name -> (how to make FILE, the values kept in the file (read with pread: every str and
+# bytes, long or short), the values decoded into memory with their content, the array
+# summaries not yet rendered)
 SOURCES = {
-    "raw": (_raw_fixture, ["big", "text"],
-            {"small": b"hello\n", "n": b"42\n", "short_bytes": b"\x00\x01\x02"}, []),
-    "numpy_p5": (_numpy_p5_fixture, ["big.raw"], {"small": b"hello\n"}, ["big"]),
+    "raw": (_raw_fixture, ["big", "text", "small", "short_bytes"], {"n": b"42\n"}, []),
+    "call": (_call_fixture, ["call/__reduce__"], {"n": b"42\n"}, []),
+    "numpy_p5": (_numpy_p5_fixture, ["big.raw", "small"], {"n": b"42\n"}, ["big"]),
     "torch_zip": (os.path.join(CKPT, "torch_misc.bin"), ["ints.raw"],
                   {"device": b"cuda:1\n", "size/0": b"2\n", "size/1": b"3\n"}, ["ints"]),
 }
@@ -138,7 +149,7 @@ def apply_fault(path, fault):
 
 
 def expect_eio(path, what):
-    """Opening and reading path (at 0 and past 4 KiB) fails with EIO."""
+    """Opening and reading path (at 0, and past 4 KiB when it is that long) fails with EIO."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError as e:
@@ -146,7 +157,7 @@ def expect_eio(path, what):
             what, errno.errorcode.get(e.errno, e.errno))
         return
     try:
-        for off in (0, 5000):
+        for off in (0, 5000) if os.fstat(fd).st_size > 5000 else (0,):
             try:
                 data = os.pread(fd, 4096, off)
             except OSError as e:
@@ -162,28 +173,39 @@ def expect_eio(path, what):
 @pytest.mark.parametrize("fault", FAULTS)
 @pytest.mark.parametrize("kind", sorted(SOURCES))
 def test_source_changed_under_the_mount_gives_eio(tmp_path, kind, fault):
-    _, bigs, smalls, _ = SOURCES[kind]
+    _, in_file, in_memory, _ = SOURCES[kind]
     path = make_source(kind, tmp_path)
     with mount(path) as mnt:
-        # before: the small values, by path only (no readdir, so no summary gets rendered), and
-        # the sizes of the large ones (known without reading them)
-        for name, content in smalls.items():
+        # before: the values in memory, by path only (no readdir, so no summary gets rendered),
+        # and the sizes of those in the file (known without reading them, which would put
+        # them in the kernel's page cache)
+        for name, content in in_memory.items():
             with open(os.path.join(mnt, name), "rb") as f:
                 assert f.read() == content, "%s/%s before the fault" % (kind, name)
-        for name in bigs:
-            assert os.stat(os.path.join(mnt, name)).st_size > 4096, (
-                "harness: %s/%s is not over 4 KiB" % (kind, name))
+        for name in in_file:
+            assert os.stat(os.path.join(mnt, name)).st_size > 0, (kind, name)
         apply_fault(path, fault)
-        for name in bigs:
+        for name in in_file:
             expect_eio(os.path.join(mnt, name), "%s %s: %s" % (fault, kind, name))
-        # after: the small values are still served, the same
-        for name, content in smalls.items():
+        # after: the names are all there (they never depend on the file), and the values in
+        # memory are still served, the same
+        for name in in_file + list(in_memory):
+            assert os.path.basename(name) in os.listdir(os.path.join(mnt, os.path.dirname(name))), (
+                "%s %s: %s is no longer listed" % (fault, kind, name))
+        if kind == "call":  # its xattr is rendered from the file too, and still listed
+            call = os.path.join(mnt, "call")
+            assert "user.pickle.reduce" in os.listxattr(call), fault
+            with pytest.raises(OSError) as e:
+                os.getxattr(call, "user.pickle.reduce")
+            assert e.value.errno == errno.EIO, "%s: getxattr failed with %s, expected EIO" % (
+                fault, errno.errorcode.get(e.value.errno, e.value.errno))
+        for name, content in in_memory.items():
             with open(os.path.join(mnt, name), "rb") as f:
                 got = f.read()
             assert got == content, "%s %s: %s after the fault is %r, expected %r" % (
                 fault, kind, name, got[:80], content)
-        # a second read of a large value fails again, it does not hang or crash the daemon
-        expect_eio(os.path.join(mnt, bigs[0]), "%s %s: %s again" % (fault, kind, bigs[0]))
+        # a second read of a value in the file fails again, it does not hang or crash the daemon
+        expect_eio(os.path.join(mnt, in_file[0]), "%s %s: %s again" % (fault, kind, in_file[0]))
     assert_not_mounted(mnt)
 
 
