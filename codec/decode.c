@@ -77,6 +77,7 @@ typedef struct dec {
     int proto;   /* of the pickle being decoded: 0 until a PROTO says otherwise */
     uint64_t chores_at;  /* chores() when pos reaches this */
     uint64_t release_at; /* pk_source_release() the bytes behind when pos reaches this */
+    uint32_t shape;      /* the last plain run of a dict's first pairs (add_items), or 0 */
 } dec;
 
 /* How often the decoder tells the prefault thread how far it is, and how often it gives the
@@ -235,9 +236,11 @@ static int64_t marker(dec *d)
 
 /* Append items[0..n) to container's items (pk_chain in pk_i.h). Its last run grows in place
  * when nothing has been added after it (a list APPENDed to one item at a time), else a new run
- * of all n is linked on (a SETITEMS of a thousand items grows the array once). A container
- * gets a chain only when it comes to have a second run. */
-static int chain_add_n(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n)
+ * of all n is linked on (a SETITEMS of a thousand items grows the array once): a shaped run of
+ * their values alone when shape is not 0 (they are key, value... pairs whose keys are those of
+ * the plain run at shape). A container gets a chain only when it comes to have a second run. */
+static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n,
+                         uint32_t shape)
 {
     if (n == 0)
         return 0;
@@ -245,9 +248,9 @@ static int chain_add_n(pk_doc *doc, uint32_t container, const uint32_t *items, u
     bool chained = node->flags & PK_NF_CHAINED;
     uint32_t tail = chained ? doc->chains[node->u.c.items].tail : node->u.c.items;
     uint64_t end = doc->nitems ? doc->nitems : 1; /* position 0 is the end of every chain */
-    uint64_t tail_next = tail ? (uint64_t)tail + doc->items[tail] + 1 : 0;
-    bool in_place = tail && tail_next == end - 1;
-    uint64_t need = in_place ? end + n : end + n + 2;
+    uint64_t tail_next = tail ? pk_run_end(doc, tail) : 0;
+    bool in_place = tail && doc->items[tail] && !shape && tail_next == end - 1;
+    uint64_t need = in_place ? end + n : shape ? end + n / 2 + 3 : end + n + 2;
     if (need > UINT32_MAX ||
         !pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, need, sizeof(uint32_t)))
         return -1;
@@ -256,7 +259,7 @@ static int chain_add_n(pk_doc *doc, uint32_t container, const uint32_t *items, u
             !pk_doc_grow(doc, (void **)&doc->chains, &doc->cap_chains, doc->nchains + 1,
                          sizeof(pk_chain)))
             return -1;
-        doc->chains[doc->nchains] = (pk_chain){tail, tail, doc->items[tail]};
+        doc->chains[doc->nchains] = (pk_chain){tail, tail, pk_run_count(doc, tail)};
         node->u.c.items = (uint32_t)doc->nchains++;
         node->flags |= PK_NF_CHAINED;
         chained = true;
@@ -267,8 +270,15 @@ static int chain_add_n(pk_doc *doc, uint32_t container, const uint32_t *items, u
         memcpy(it + tail_next, items, n * sizeof *items);
         it[tail] += (uint32_t)n;
     } else {
-        it[end] = (uint32_t)n;
-        memcpy(it + end + 1, items, n * sizeof *items);
+        if (shape) {
+            it[end] = 0;
+            it[end + 1] = shape;
+            for (uint64_t i = 1; i < n; i += 2)
+                it[end + 2 + i / 2] = items[i];
+        } else {
+            it[end] = (uint32_t)n;
+            memcpy(it + end + 1, items, n * sizeof *items);
+        }
         if (tail)
             it[tail_next] = (uint32_t)end;
         if (c)
@@ -285,7 +295,7 @@ static int chain_add_n(pk_doc *doc, uint32_t container, const uint32_t *items, u
 
 int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item)
 {
-    return chain_add_n(doc, container, &item, 1);
+    return chain_add_run(doc, container, &item, 1, 0);
 }
 
 int pk_chain_copy(pk_doc *doc, uint32_t container, uint32_t from, uint64_t skip)
@@ -300,21 +310,44 @@ int pk_chain_copy(pk_doc *doc, uint32_t container, uint32_t from, uint64_t skip)
 
 uint32_t pk_item_at(const pk_doc *doc, const pk_node *n, uint64_t i)
 {
-    for (uint32_t r = pk_items_head(doc, n); r; r = doc->items[r + doc->items[r] + 1]) {
-        if (i < doc->items[r])
-            return doc->items[r + 1 + i];
-        i -= doc->items[r];
+    for (uint32_t r = pk_items_head(doc, n); r; r = doc->items[pk_run_end(doc, r)]) {
+        uint32_t k = pk_run_count(doc, r);
+        if (i < k)
+            return pk_run_item(doc, r, i);
+        i -= k;
     }
     return 0;
 }
 
-/* stack[from..sp) go into container's chain. */
+/* The plain run that the first items of a dict, stack[from..sp), can take the shape of: the
+ * last one made, if its keys are theirs (the same values, in the same order); else 0. */
+static uint32_t shape_for(const dec *d, uint64_t from)
+{
+    const uint32_t *it = d->doc->items;
+    uint64_t n = d->sp - from;
+    if (!d->shape || it[d->shape] != n)
+        return 0;
+    for (uint64_t i = 0; i < n; i += 2)
+        if (it[d->shape + 1 + i] != d->stack[from + i])
+            return 0;
+    return d->shape;
+}
+
+/* stack[from..sp) go into container's items. The first items of a dict, when they are at least
+ * two pairs, are a shaped run (pk_chain in pk_i.h) if they can be, else the next shape. */
 static int add_items(dec *d, uint32_t container, uint64_t from)
 {
     if (from == d->sp)
         return 0; /* nothing to add, and maybe no stack yet */
-    if (chain_add_n(d->doc, container, d->stack + from, d->sp - from) < 0)
+    pk_doc *doc = d->doc;
+    const pk_node *c = &doc->nodes[container];
+    bool first_pairs = c->kind == PK_K_DICT && c->u.c.items == 0 && !(c->flags & PK_NF_CHAINED) &&
+                       d->sp - from >= 4 && (d->sp - from) % 2 == 0;
+    uint32_t shape = first_pairs ? shape_for(d, from) : 0;
+    if (chain_add_run(doc, container, d->stack + from, d->sp - from, shape) < 0)
         return fail(d, PK_E_NOMEM, "out of memory");
+    if (first_pairs && !shape)
+        d->shape = doc->nodes[container].u.c.items; /* its one run, plain */
     return 0;
 }
 

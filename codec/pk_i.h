@@ -67,7 +67,12 @@ typedef struct pk_span {
  * items[r+n+1] (0 after the last). Most containers have one run (or none): the value keeps
  * its position (u.c.items). One whose items came in runs that could not be joined (a list
  * appended to after other values were built) has PK_NF_CHAINED and a chain in doc->chains,
- * whose head and tail are run positions. */
+ * whose head and tail are run positions.
+ *
+ * A SHAPED run is a dict's run whose keys are those of an earlier plain run s, in the same
+ * order (records pickled together share their field names): items[r] is 0 (no plain run is
+ * empty), items[r+1] is s, the n/2 values follow, then the next-run slot. Its count n is s's.
+ * It holds half the items, and keys that were found to be names once stay names. */
 typedef struct pk_chain {
     uint32_t head, tail;
     uint32_t count; /* items in the chain: a dict has 2 per item (there are < 2^32 in all) */
@@ -340,6 +345,23 @@ static inline uint32_t pk_items_head(const pk_doc *doc, const pk_node *n)
 {
     return n->flags & PK_NF_CHAINED ? doc->chains[n->u.c.items].head : n->u.c.items;
 }
+/* The items in the run at r, and where its next-run slot is. */
+static inline uint32_t pk_run_count(const pk_doc *doc, uint32_t r)
+{
+    return doc->items[r] ? doc->items[r] : doc->items[doc->items[r + 1]];
+}
+static inline uint32_t pk_run_end(const pk_doc *doc, uint32_t r)
+{
+    return doc->items[r] ? r + doc->items[r] + 1 : r + 2 + pk_run_count(doc, r) / 2;
+}
+/* Item i (< its count) of the run at r. */
+static inline uint32_t pk_run_item(const pk_doc *doc, uint32_t r, uint64_t i)
+{
+    const uint32_t *it = doc->items;
+    if (it[r])
+        return it[r + 1 + i];
+    return i % 2 ? it[r + 2 + i / 2] : it[it[r + 1] + 1 + i]; /* a value, or its shape's key */
+}
 /* The items of a container (a dict has 2 per item); 0 for any other value. */
 static inline uint32_t pk_count(const pk_doc *doc, const pk_node *n)
 {
@@ -347,7 +369,7 @@ static inline uint32_t pk_count(const pk_doc *doc, const pk_node *n)
         return 0;
     if (n->flags & PK_NF_CHAINED)
         return doc->chains[n->u.c.items].count;
-    return n->u.c.items ? doc->items[n->u.c.items] : 0;
+    return n->u.c.items ? pk_run_count(doc, n->u.c.items) : 0;
 }
 /* Make container or object n empty (its old items stay where they are, unused). */
 static inline void pk_items_clear(pk_node *n)
@@ -360,13 +382,23 @@ static inline void pk_items_clear(pk_node *n)
  * pk_item_next(doc, &c, &item) until it gives false. A cursor keeps positions, not pointers,
  * so items may be added to other containers while one walks. */
 typedef struct pk_cursor {
-    uint32_t at;   /* the next item's position, or the next-run slot once left is 0 */
+    uint32_t at;   /* the next item's position (in a shaped run, the next value's), or the
+                      next-run slot once left is 0 */
     uint32_t left; /* items left in the current run */
+    uint32_t key;  /* in a shaped run, the position of the next key in its shape; else 0 */
 } pk_cursor;
+static inline void pk_cursor_enter(const pk_doc *doc, pk_cursor *c, uint32_t r)
+{
+    const uint32_t *it = doc->items;
+    *c = it[r] ? (pk_cursor){r + 1, it[r], 0} : (pk_cursor){r + 2, it[it[r + 1]], it[r + 1] + 1};
+}
 static inline pk_cursor pk_items_of(const pk_doc *doc, const pk_node *n)
 {
     uint32_t r = pk_items_head(doc, n);
-    return (pk_cursor){r ? r + 1 : 0, r ? doc->items[r] : 0};
+    pk_cursor c = {0, 0, 0};
+    if (r)
+        pk_cursor_enter(doc, &c, r);
+    return c;
 }
 static inline bool pk_item_next(const pk_doc *doc, pk_cursor *c, uint32_t *item)
 {
@@ -374,10 +406,14 @@ static inline bool pk_item_next(const pk_doc *doc, pk_cursor *c, uint32_t *item)
         uint32_t r = c->at ? doc->items[c->at] : 0;
         if (!r)
             return false;
-        c->at = r + 1;
-        c->left = doc->items[r];
+        pk_cursor_enter(doc, c, r);
     }
     c->left--;
+    if (c->key && c->left % 2) { /* a shaped run's key (its count is even): from its shape */
+        *item = doc->items[c->key];
+        c->key += 2;
+        return true;
+    }
     *item = doc->items[c->at++];
     return true;
 }
@@ -443,15 +479,15 @@ static inline pk_entry pk_entry_get(const pk_doc *doc, pk_ino e)
     if (!pk_is_derived(e))
         return doc->entries[e];
     const pk_node *c = &doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node];
-    const uint32_t *run = &doc->items[c->u.c.items + 1]; /* its one run */
+    uint32_t run = c->u.c.items; /* its one run */
     uint64_t i = e & PK_DERIVED_INDEX_MASK;
     pk_entry x = {.ftype = PK_FILE, .role = PK_R_VALUE};
     if (c->kind == PK_K_DICT) {
-        x.aux = run[2 * i];
-        x.node = run[2 * i + 1];
+        x.aux = pk_run_item(doc, run, 2 * i);
+        x.node = pk_run_item(doc, run, 2 * i + 1);
         x.name_kind = PK_N_KEY;
     } else {
-        x.node = run[i];
+        x.node = pk_run_item(doc, run, i);
         x.name_kind = PK_N_INDEX;
     }
     return x;

@@ -870,13 +870,13 @@ static bool derivable(pk_doc *doc, uint32_t dir, uint64_t *n)
     uint32_t count = pk_count(doc, c);
     if (count == 0 || (c->flags & PK_NF_CHAINED) || (dict && count % 2))
         return false; /* not one run, or a dict with a key and no value */
-    const uint32_t *run = &doc->items[c->u.c.items + 1];
+    uint32_t run = c->u.c.items;
     *n = dict ? count / 2 : count;
     for (uint64_t i = 0; i < *n; i++) {
-        const pk_node *v = &doc->nodes[dict ? run[2 * i + 1] : run[i]];
+        const pk_node *v = &doc->nodes[pk_run_item(doc, run, dict ? 2 * i + 1 : i)];
         if (PK_K_IS_CONTAINER(v->kind) || v->kind == PK_K_ARRAY)
             return false;
-        if (dict && !key_is_name(doc, run[2 * i]))
+        if (dict && !key_is_name(doc, pk_run_item(doc, run, 2 * i)))
             return false;
     }
     return true;

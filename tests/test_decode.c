@@ -338,6 +338,64 @@ static void derived_blocks(FILE *p, FILE *t)
 #undef PUT
 }
 
+/* Dicts whose first pairs have the keys of an earlier dict's, in the same order, keep their
+ * values only, in a shaped run (pk_chain in codec/pk_i.h): dicts 1, 3, 7 and 8 (made by DICT)
+ * and the argument of object 9. Dict 2 has the keys in another order, and 6 after it the first
+ * order again: each is plain and the next shape. Dict 4's first pairs are shaped and a SETITEM
+ * adds a third, in a second run; dict 5 has one pair, too few. */
+static void shaped_runs(FILE *p, FILE *t)
+{
+#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
+    PUT("\200\002](");
+    PUT("}(X\001\000\000\000aq\001K\001X\001\000\000\000bq\002K\002u");
+    PUT("}(h\001K\003h\002K\004u");
+    PUT("}(h\002K\005h\001K\006u");
+    PUT("}(h\002K\007h\001K\010u");
+    PUT("}(h\002K\011h\001K\012uX\001\000\000\000cK\013s");
+    PUT("}(h\001K\014u");
+    PUT("}(h\001K\015h\002K\016u");
+    PUT("}(h\001K\017h\002K\020u");
+    PUT("(h\001K\021h\002K\022d");
+    PUT("c__main__\nf\n(h\001K\023h\002K\024d\205R");
+    PUT("e.");
+    fputs("0/\n0/a = 1\\n\n0/b = 2\\n\n1/\n1/a = 3\\n\n1/b = 4\\n\n"
+          "2/\n2/b = 5\\n\n2/a = 6\\n\n3/\n3/b = 7\\n\n3/a = 8\\n\n"
+          "4/\n4/b = 9\\n\n4/a = 10\\n\n4/c = 11\\n\n5/\n5/a = 12\\n\n"
+          "6/\n6/a = 13\\n\n6/b = 14\\n\n7/\n7/a = 15\\n\n7/b = 16\\n\n"
+          "8/\n8/a = 17\\n\n8/b = 18\\n\n"
+          "9/\n9/__reduce__ = __main__.f({'a': 19, 'b': 20})\\n\n9/__args__/\n9/__args__/0/\n"
+          "9/__args__/0/a = 19\\n\n9/__args__/0/b = 20\\n\n", t);
+#undef PUT
+}
+
+/* The shaped dicts of shaped_runs whose files are plain values are derived (their children
+ * numbered above 2^32, pk_entry_get reading keys from the shape) like the plain ones; dict 4,
+ * two runs, is not. A wrong key read from a shape would make them stored instead, with the
+ * same tree, so the dump alone cannot tell. */
+static int shaped_runs_derived(void)
+{
+    char *data = NULL, *tree = NULL;
+    size_t dlen = 0, tlen = 0;
+    FILE *p = open_memstream(&data, &dlen), *t = open_memstream(&tree, &tlen);
+    shaped_runs(p, t);
+    fclose(p);
+    fclose(t);
+    pk_doc *doc = NULL;
+    pk_error err;
+    int bad = pk_open_memory(data, dlen, NULL, &doc, &err) != 0;
+    for (uint64_t i = 0; !bad && i < 9; i++) {
+        pk_ino first = pk_child(doc, pk_child(doc, PK_ROOT, i), 0);
+        bad = (first >> 32 != 0) != (i != 4);
+    }
+    if (bad)
+        fprintf(stderr, "FAIL shaped dicts: not derived as plain ones are\n");
+    if (doc)
+        pk_close(doc);
+    free(data);
+    free(tree);
+    return bad;
+}
+
 /* A case too big to write by hand: make writes its pickle to p and the tree below the root
  * that pk_dump must print to t. */
 static int generated_case(const char *name, void (*make)(FILE *p, FILE *t))
@@ -365,8 +423,10 @@ int main(void)
               generated_case("3000 objects", many_objects) +
               generated_case("a list grown between other containers", interleaved_appends) +
               generated_case("strings and bytes up to 70000 bytes", long_spans) +
-              generated_case("files derived from their items, and not", derived_blocks);
-    n += 5;
+              generated_case("files derived from their items, and not", derived_blocks) +
+              generated_case("dicts keyed as an earlier one", shaped_runs) +
+              shaped_runs_derived();
+    n += 7;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }
