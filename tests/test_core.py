@@ -445,6 +445,42 @@ def test_wide_directories(tmp_path):
             fail_with(compare(expected, walk(mnt)), "wide_p%d: the mounted tree differs:" % p)
 
 
+def test_float_files_are_python_repr(tmp_path):
+    """A float file is repr(value) and a newline: shortest digits that read back, Python's
+    choice of notation. Floats of every kind (random bits, rounded decimals, integral values,
+    powers of two down to subnormals, the extremes), read through a real mount."""
+    import random
+    import struct
+    rng = random.Random(11)
+    vals = [5e-324, 2.2250738585072014e-308, 2.225073858507201e-308, 1.7976931348623157e308,
+            0.1, 0.3, 1e16, 1e15, 123456789012345.6, 9007199254740993.0, -0.0, 0.0, 1e-05,
+            0.0001, float("inf"), -float("inf")]
+    for i in range(3000):
+        k = i % 5
+        if k == 0:
+            v = struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+        elif k == 1:
+            v = round(rng.random() * 1000, rng.randint(0, 12))
+        elif k == 2:
+            v = rng.randint(1, 10**15) / 10 ** rng.randint(0, 20)
+        elif k == 3:
+            v = (1 + rng.random()) * 2.0 ** rng.randint(-1074, 1023)
+        else:
+            v = float(rng.randint(-10**17, 10**17))
+        vals.append(v)
+    path = tmp_path / "floats.pkl"
+    path.write_bytes(pickle.dumps(vals, protocol=4))
+    with mount(str(path)) as mnt:
+        bad = []
+        for i, v in enumerate(vals):
+            with open(os.path.join(mnt, str(i)), "rb") as f:
+                got = f.read().decode()
+            if got != repr(v) + "\n":
+                bad.append("%d: got %r, repr is %r" % (i, got, repr(v)))
+    assert not bad, "%d of %d floats differ from repr():\n%s" % (
+        len(bad), len(vals), "\n".join(bad[:10]))
+
+
 def test_lookup_without_listing(tmp_path):
     """Every path resolves on a fresh mount with no readdir before it, so each name is found by
     a LOOKUP: in small directories (scanned), in large ones (their name tables, renamed
