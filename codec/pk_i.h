@@ -71,8 +71,8 @@ typedef struct pk_span {
  *
  * A SHAPED run is a dict's run whose keys are those of an earlier plain run s, in the same
  * order (records pickled together share their field names): items[r] is 0 (no plain run is
- * empty), items[r+1] is s, the n/2 values follow, then the next-run slot. Its count n is s's.
- * It holds half the items, and keys that were found to be names once stay names. */
+ * empty), items[r+1] is s, the n/2 values follow, then the next-run slot. Its count n is s's,
+ * and its readers (pk_cursor, pk_run_item) take each key from s. */
 typedef struct pk_chain {
     uint32_t head, tail;
     uint32_t count; /* items in the chain: a dict has 2 per item (there are < 2^32 in all) */
