@@ -264,7 +264,7 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
         break;
     case PK_XA_OFFSET: {
         char t[24];
-        uint64_t off = x->role == PK_R_STREAM ? 0 : pk_node_offset(&doc->nodes[x->node]);
+        uint64_t off = x->role == PK_R_STREAM ? 0 : pk_node_offset(doc, x->node);
         int n = snprintf(t, sizeof t, "%llu", (unsigned long long)off);
         pk_buf_put(&b, t, (size_t)n);
         break;

@@ -177,11 +177,20 @@ static uint32_t new_node(dec *d, pk_kind kind)
                      (unsigned long long)doc->lim.max_nodes, 0), 0;
     if (!pk_doc_grow(doc, (void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
         return fail(d, PK_E_NOMEM, "out of memory"), 0;
-    uint32_t i = (uint32_t)doc->nnodes++;
+    uint32_t i = (uint32_t)doc->nnodes;
+    uint64_t off = d->op_off;
+    const pk_off_group *g = doc->ngroups ? &doc->groups[doc->ngroups - 1] : NULL;
+    if (!g || off < g->base || off - g->base > UINT16_MAX) { /* pk_off_group */
+        if (!pk_doc_grow(doc, (void **)&doc->groups, &doc->cap_groups, doc->ngroups + 1,
+                         sizeof(pk_off_group)))
+            return fail(d, PK_E_NOMEM, "out of memory"), 0;
+        doc->groups[doc->ngroups] = (pk_off_group){off, i};
+        g = &doc->groups[doc->ngroups++];
+    }
+    doc->nnodes++;
     memset(&doc->nodes[i], 0, sizeof(pk_node)); /* a container starts with no items */
     doc->nodes[i].kind = (uint8_t)kind;
-    doc->nodes[i].off_hi = (uint16_t)(d->op_off >> 32); /* op_off < PK_OFFSET_LIMIT */
-    doc->nodes[i].off_lo = (uint32_t)d->op_off;
+    doc->nodes[i].off_delta = (uint16_t)(off - g->base);
     return i;
 }
 
@@ -1550,7 +1559,7 @@ int pk_decode(pk_doc *doc, pk_error *err)
         pk_set_error(err, PK_E_EMPTY, 0, -1, "empty file");
         return -1;
     }
-    if (doc->src_len >= PK_OFFSET_LIMIT) { /* a value keeps its offset in 48 bits */
+    if (doc->src_len >= PK_OFFSET_LIMIT) { /* beyond any file or max_decompressed */
         pk_set_error(err, PK_E_LENGTH, 0, -1, "a stream of 2^48 bytes or more");
         return -1;
     }

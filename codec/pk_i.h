@@ -95,14 +95,16 @@ enum {
                             doc->chains */
 };
 
-/* A value: 16 bytes. A container's items are in doc->items (pk_chain), a span too long or
+/* A value: 12 bytes. A container's items are in doc->items (pk_chain), a span too long or
  * too far for 8 bytes is in doc->spans, and the call that built a value and its type name,
- * which few values have, are in doc->extras (pk_node_call, pk_node_tname). */
-typedef struct pk_node {
-    uint8_t kind;    /* pk_kind */
-    uint8_t flags;   /* PK_NF_* */
-    uint16_t off_hi; /* the byte offset of the opcode that built it, in the stream, in 48 bits */
-    uint32_t off_lo; /* (pk_node_offset; streams are shorter than 2^48 bytes, see pk_decode) */
+ * which few values have, are in doc->extras (pk_node_call, pk_node_tname). The struct is
+ * packed, its 8-byte union 4-aligned: its members are read and written in place, never
+ * through a pointer of their own. */
+typedef struct __attribute__((packed, aligned(4))) pk_node {
+    uint8_t kind;       /* pk_kind */
+    uint8_t flags;      /* PK_NF_* */
+    uint16_t off_delta; /* where the opcode that built it is, from its group's base
+                           (pk_node_offset) */
     union {
         int64_t i;     /* ints, bools; arrays; PK_NF_WIDE spans */
         double f;
@@ -115,13 +117,20 @@ typedef struct pk_node {
         } c;
     } u;
 } pk_node;
+_Static_assert(sizeof(pk_node) == 12, "a value is 12 bytes");
 
-#define PK_OFFSET_LIMIT ((uint64_t)1 << 48)
+#define PK_OFFSET_LIMIT ((uint64_t)1 << 48) /* streams are shorter (pk_decode) */
 
-static inline uint64_t pk_node_offset(const pk_node *n)
-{
-    return (uint64_t)n->off_hi << 32 | n->off_lo;
-}
+/* Values are made in stream order, so each keeps the offset of the opcode that built it as a
+ * 16-bit delta from the base of its group: a run of values from `first` on, with a new group
+ * wherever the delta would not fit (after a long str or bytes). A group every few thousand
+ * values on a pickle of records. */
+typedef struct pk_off_group {
+    uint64_t base;  /* the offset of its first value */
+    uint32_t first; /* its first value */
+} pk_off_group;
+/* The byte offset in the stream of the opcode that built value node (pk_open.c); 0 for 0. */
+uint64_t pk_node_offset(const pk_doc *doc, uint32_t node);
 
 /* What a value with PK_NF_EXTRA has, in an open-addressing table keyed by its node. */
 typedef struct pk_extra {
@@ -258,6 +267,8 @@ struct pk_doc {
 
     pk_node *nodes;
     uint64_t nnodes, cap_nodes;
+    pk_off_group *groups;   /* of the values' offsets, in order (pk_node_offset) */
+    uint64_t ngroups, cap_groups;
     pk_chain *chains;       /* of containers with PK_NF_CHAINED, indexed by their u.c.items */
     uint64_t nchains, cap_chains;
     uint32_t *items;        /* the runs of every container (pk_chain); items[0] is unused */

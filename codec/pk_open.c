@@ -119,11 +119,25 @@ static pk_doc *doc_new(const pk_limits *lim)
     return doc;
 }
 
-/* The bytes held by the arrays that a file can make grow: values, chains, items, spans, calls,
- * entries, names, branches, blocks, name tables. */
+uint64_t pk_node_offset(const pk_doc *doc, uint32_t node)
+{
+    uint64_t lo = 0, hi = doc->ngroups; /* the last group that starts at node or before it */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (doc->groups[mid].first <= node)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? doc->groups[lo - 1].base + doc->nodes[node].off_delta : 0;
+}
+
+/* The bytes held by the arrays that a file can make grow: values and their offsets, chains,
+ * items, spans, calls, entries, names, branches, blocks, name tables. */
 static uint64_t memory_used(const pk_doc *doc)
 {
-    return doc->cap_nodes * sizeof(pk_node) + doc->cap_chains * sizeof(pk_chain) +
+    return doc->cap_nodes * sizeof(pk_node) + doc->cap_groups * sizeof(pk_off_group) +
+           doc->cap_chains * sizeof(pk_chain) +
            doc->cap_items * sizeof(uint32_t) + doc->cap_spans * sizeof(pk_span) +
            doc->cap_calls * sizeof(pk_call) + doc->cap_entries * sizeof(pk_entry) +
            doc->cap_names * sizeof(pk_own_name) + doc->cap_branches * sizeof(pk_branch) +
@@ -314,6 +328,7 @@ void pk_close(pk_doc *doc)
         return;
     pk_source_close(doc);
     free(doc->nodes);
+    free(doc->groups);
     free(doc->chains);
     free(doc->items);
     free(doc->spans);

@@ -314,7 +314,7 @@ static int opcode_at(const pk_doc *doc, uint64_t offset)
  * being laid out, if there is one yet. */
 static int oom(builder *bd)
 {
-    uint64_t off = bd->at ? pk_node_offset(&bd->doc->nodes[bd->at]) : 0;
+    uint64_t off = pk_node_offset(bd->doc, bd->at);
     pk_set_error(bd->err, PK_E_NOMEM, off, bd->at ? opcode_at(bd->doc, off) : -1,
                  "out of memory");
     return -1;
@@ -326,7 +326,7 @@ static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key
 /* Refuse the tree with an error at the opcode that built node. */
 static int refuse_at(builder *bd, uint32_t node, pk_code code, const char *what)
 {
-    uint64_t off = pk_node_offset(&bd->doc->nodes[node]);
+    uint64_t off = pk_node_offset(bd->doc, node);
     pk_set_error(bd->err, code, off, opcode_at(bd->doc, off), what);
     return -1;
 }

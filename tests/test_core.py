@@ -481,6 +481,27 @@ def test_float_files_are_python_repr(tmp_path):
         len(bad), len(vals), "\n".join(bad[:10]))
 
 
+def test_offsets_are_the_opcodes_that_built_the_values(tmp_path):
+    """user.pickle.offset is where pickletools finds the opcode that built each value, also
+    after long str and bytes (a value's offset is kept as a delta from a base that changes
+    where the delta outgrows 16 bits)."""
+    import pickletools
+    vals = [b"x" * 70000, 1, "y" * 100000, 2.5, b"z" * 66000, 7, "short", 3, 4.5, b"w" * 65535,
+            "s" * 65536, 8]
+    for proto in (3, 4):  # protocol 2 pickles bytes by a call
+        data = pickle.dumps(vals, protocol=proto)
+        skip = {"PROTO", "FRAME", "EMPTY_LIST", "MEMOIZE", "BINPUT", "LONG_BINPUT", "MARK",
+                "APPENDS", "STOP"}
+        want = [pos for op, _, pos in pickletools.genops(data) if op.name not in skip]
+        assert len(want) == len(vals), "harness: %d value opcodes" % len(want)
+        path = tmp_path / ("offsets_p%d.pkl" % proto)
+        path.write_bytes(data)
+        with mount(str(path)) as mnt:
+            got = [int(os.getxattr(os.path.join(mnt, str(i)), "user.pickle.offset"))
+                   for i in range(len(vals))]
+        assert got == want, "protocol %d: offsets %r, pickletools says %r" % (proto, got, want)
+
+
 def test_lookup_without_listing(tmp_path):
     """Every path resolves on a fresh mount with no readdir before it, so each name is found by
     a LOOKUP: in small directories (scanned), in large ones (their name tables, renamed
