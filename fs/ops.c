@@ -33,7 +33,7 @@ static const pk_doc *doc_of(fuse_req_t req)
 }
 
 /* The only place where a failure reported by the codec becomes an errno for the kernel.
- * pk_read() and pk_readlink() return -errno; anything that is not a plausible
+ * pk_read(), pk_readlink() and pk_getxattr() return -errno; anything that is not a plausible
  * errno (a codec bug) becomes EIO rather than being passed on. */
 static int codec_errno(ssize_t ret)
 {
@@ -488,7 +488,7 @@ static void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
         goto fail;
     len = which == PK_XA__COUNT ? -ENODATA : pk_getxattr(doc, ino, which, small, sizeof(small));
     if (len < 0) {
-        err = (int)-len;
+        err = codec_errno(len);
         goto fail;
     }
     if (len > XATTR_SIZE_MAX) {
