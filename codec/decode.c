@@ -1039,10 +1039,27 @@ static uint32_t object_items(dec *d, uint32_t obj, bool dict)
     return n;
 }
 
+/* Copy the keys of stack[from..sp) (every other item) that could be names into the pool,
+ * while their bytes are at hand: a name must stay readable even if the file changes under the
+ * mount (PK_NAME_MAX). A key that many dicts share (the memoized field names of records) is
+ * copied once. */
+static int pool_keys(dec *d, uint64_t from)
+{
+    pk_doc *doc = d->doc;
+    for (uint64_t i = from; i < d->sp; i += 2) {
+        uint32_t k = d->stack[i];
+        const pk_node *n = &doc->nodes[k];
+        if (n->kind == PK_K_STR && (n->flags & PK_NF_SRC) && pk_span_len(doc, n) <= PK_NAME_MAX &&
+            !pk_node_to_pool(doc, k))
+            return fail(d, PK_E_NOMEM, "out of memory");
+    }
+    return 0;
+}
+
 /* APPEND(S), SETITEM(S) and ADDITEMS: stack[at..sp) go into stack[at-1]. A value of `kind`
  * takes them; an opaque object records them; anything else has no method CPython could call
  * for it (`refusal`). Keys are checked for hashability: every item (key_step 1), every other
- * one (2), or none (0). */
+ * one (2), or none (0); a dict's, or an object's dict items', go to the pool (pool_keys). */
 static int add_to(dec *d, uint64_t at, pk_kind kind, int key_step, const char *refusal)
 {
     if (at == 0 || at > d->sp)
@@ -1058,7 +1075,7 @@ static int add_to(dec *d, uint64_t at, pk_kind kind, int key_step, const char *r
     } else if (key_step && check_hashable(d, at, (uint64_t)key_step) < 0) {
         return -1;
     }
-    if (add_items(d, into, at) < 0)
+    if ((kind == PK_K_DICT && pool_keys(d, at) < 0) || add_items(d, into, at) < 0)
         return -1;
     d->sp = at;
     return 0;
@@ -1069,31 +1086,10 @@ static int do_append(dec *d, uint64_t at)
     return add_to(d, at, PK_K_LIST, 0, "APPEND to a value that is not a list or object");
 }
 
-/* Copy the keys of stack[from..sp) (every other item) that could be names into the pool,
- * while their bytes are at hand: a name must stay readable even if the file changes under the
- * mount (PK_NAME_MAX). A key that many dicts share (the memoized field names of records) is
- * copied once. */
-static int pool_keys(dec *d, uint64_t from)
-{
-    pk_doc *doc = d->doc;
-    for (uint64_t i = from; i < d->sp; i += 2) {
-        uint32_t k = d->stack[i];
-        pk_node *n = &doc->nodes[k];
-        if (n->kind != PK_K_STR || !(n->flags & PK_NF_SRC) || pk_span_len(doc, n) > PK_NAME_MAX)
-            continue;
-        if (!pk_node_set_text(doc, k, pk_span_ptr(doc, n), pk_span_len(doc, n)))
-            return fail(d, PK_E_NOMEM, "out of memory");
-        doc->nodes[k].flags &= (uint8_t)~PK_NF_SRC;
-    }
-    return 0;
-}
-
 static int do_setitems(dec *d, uint64_t at)
 {
     if (at > 0 && at <= d->sp && (d->sp - at) % 2)
         return fail(d, PK_E_ODD_SETITEMS, "odd number of items for SETITEMS");
-    if (at > 0 && at <= d->sp && pool_keys(d, at) < 0)
-        return -1;
     return add_to(d, at, PK_K_DICT, 2, "SETITEM on a value that is not a dict or object");
 }
 

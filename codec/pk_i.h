@@ -351,6 +351,9 @@ static inline bool pk_node_set_span(pk_doc *doc, uint32_t node, pk_span s)
     return true;
 }
 bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len);
+/* Copy the span of value node from the source into the pool, while the source is there (a
+ * dict key that names an entry, PK_NAME_MAX); false when out of memory or past max_memory. */
+bool pk_node_to_pool(pk_doc *doc, uint32_t node);
 /* The position of the first run of a container or object (PK_K_IS_CONTAINER), 0 if none. */
 static inline uint32_t pk_items_head(const pk_doc *doc, const pk_node *n)
 {

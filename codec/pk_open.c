@@ -249,6 +249,18 @@ bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len
     return pk_pool_add(&doc->pool, data, len, &s) && pk_node_set_span(doc, node, s);
 }
 
+bool pk_node_to_pool(pk_doc *doc, uint32_t node)
+{
+    const pk_node *n = &doc->nodes[node];
+    if (!(n->flags & PK_NF_SRC))
+        return true;
+    const uint8_t *p = pk_span_ptr(doc, n);
+    if (!p || !pk_node_set_text(doc, node, p, pk_span_len(doc, n)))
+        return false;
+    doc->nodes[node].flags &= (uint8_t)~PK_NF_SRC;
+    return true;
+}
+
 /* The arrays decoding and layout fill, for the prefault thread to keep ahead of. */
 static void watch_arrays(pk_doc *doc)
 {

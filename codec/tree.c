@@ -460,12 +460,8 @@ static bool key_is_name(pk_doc *doc, uint32_t key)
     if (k->kind == PK_K_STR && !(k->flags & PK_NF_NAMED)) {
         k->flags |= PK_NF_NAMED;
         const char *p = (const char *)pk_span_ptr(doc, k);
-        size_t len = (size_t)pk_span_len(doc, k);
-        if (p && valid_name(p, len) &&
-            (!(k->flags & PK_NF_SRC) || pk_node_set_text(doc, key, p, len))) {
-            k = &doc->nodes[key];
-            k->flags = (uint8_t)((k->flags & ~PK_NF_SRC) | PK_NF_NAME_OK);
-        }
+        if (p && valid_name(p, (size_t)pk_span_len(doc, k)) && pk_node_to_pool(doc, key))
+            doc->nodes[key].flags |= PK_NF_NAME_OK;
     }
     return k->kind == PK_K_STR && (k->flags & PK_NF_NAME_OK);
 }
