@@ -282,7 +282,11 @@ static int decode_and_lay_out(pk_doc *doc, pk_error *err)
 {
     doc->prefault = pk_prefault_start(doc->src_len);
     watch_arrays(doc);
-    int rc = pk_decode(doc, err) < 0 || pk_build_tree(doc, err) < 0 ? -1 : 0;
+    int rc = pk_decode(doc, err) < 0 ? -1 : 0;
+    /* laying out reads few of the decoded bytes again: the mapped ones go back first */
+    pk_source_release(doc, doc->src_len);
+    if (rc == 0)
+        rc = pk_build_tree(doc, err) < 0 ? -1 : 0;
     pk_prefault_stop(doc->prefault);
     doc->prefault = NULL;
     if (rc < 0) {
