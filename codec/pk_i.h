@@ -231,13 +231,14 @@ typedef struct pk_branch {
 } pk_branch;
 
 /* The name table of a directory of more than SMALL_DIR children not named by index (tree.c),
- * made when its names were made unique and kept for lookups: 1 << bits slots of doc->slots from
- * start on, each (high half of the name's hash) << 32 | (the child's position + 1), 0 when
- * empty. */
+ * made when its names were made unique and kept for lookups: `size` slots of doc->slots from
+ * start on, at most three quarters full, 0 when empty. A slot is 4 bytes: the child's
+ * position + 1 in its low bits (as many as size has), and above them as many bits of the
+ * name's hash as are left, which spare most comparisons of names. */
 typedef struct pk_table {
     uint64_t start;
     uint32_t dir;
-    uint32_t bits;
+    uint32_t size;
 } pk_table;
 
 /* Why an entry exists: most show a value; a few are made by picklefs. */
@@ -293,7 +294,7 @@ struct pk_doc {
     uint64_t nbranches, cap_branches;
     pk_block *blocks;    /* the non-empty blocks of children, in order (pk_parent) */
     uint64_t nblocks, cap_blocks;
-    uint64_t *slots;   /* the name tables of large directories, one after another */
+    uint32_t *slots;   /* the name tables of large directories, one after another */
     uint64_t nslots, cap_slots;
     pk_table *tables;  /* which directory owns which table, sorted by directory */
     uint64_t ntables, cap_tables;

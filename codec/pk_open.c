@@ -142,7 +142,7 @@ static uint64_t memory_used(const pk_doc *doc)
            doc->cap_calls * sizeof(pk_call) + doc->cap_entries * sizeof(pk_entry) +
            doc->cap_names * sizeof(pk_own_name) + doc->cap_branches * sizeof(pk_branch) +
            doc->cap_blocks * sizeof(pk_block) +
-           doc->cap_slots * sizeof(uint64_t) + doc->cap_tables * sizeof(pk_table) +
+           doc->cap_slots * sizeof(uint32_t) + doc->cap_tables * sizeof(pk_table) +
            (doc->extras ? (doc->extras_mask + 1) * sizeof(pk_extra) : 0) + doc->pool.cap;
 }
 

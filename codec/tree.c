@@ -133,18 +133,33 @@ static bool entry_is(const pk_doc *doc, pk_ino e, const char *name, size_t len)
     return n == len && memcmp(s, name, len) == 0;
 }
 
+/* Where a name's probe starts in table t: from the high half of its hash. */
+static uint64_t home_slot(const pk_table *t, uint64_t hash)
+{
+    return (hash >> 32) * t->size >> 32;
+}
+
+/* The bits of a slot above the position it holds (which is below size): they keep as many of
+ * the low half of the name's hash. */
+static uint32_t tag_mask(const pk_table *t)
+{
+    int bits = 32 - __builtin_clz(t->size);
+    return bits >= 32 ? 0 : UINT32_MAX << bits;
+}
+
 /* The child of t->dir named name (whose hash is hash) in its table t, or 0; *end is then the
  * empty slot the name would take. */
 static pk_ino table_find(const pk_doc *doc, const pk_table *t, const char *name, size_t len,
-                         uint64_t hash, uint64_t **end)
+                         uint64_t hash, uint32_t **end)
 {
-    uint64_t *slot = doc->slots + t->start;
-    uint64_t mask = ((uint64_t)1 << t->bits) - 1, h = hash & mask;
+    uint32_t *slot = doc->slots + t->start;
+    uint32_t tags = tag_mask(t), tag = (uint32_t)hash & tags;
+    uint64_t h = home_slot(t, hash);
     pk_ino e = 0;
-    for (; slot[h]; h = (h + 1) & mask) {
-        if (slot[h] >> 32 != hash >> 32)
+    for (; slot[h]; h = h + 1 < t->size ? h + 1 : 0) {
+        if ((slot[h] & tags) != tag)
             continue;
-        e = child_of(doc, t->dir, (uint32_t)slot[h] - 1);
+        e = child_of(doc, t->dir, (slot[h] & ~tags) - 1);
         if (entry_is(doc, e, name, len))
             break;
         e = 0;
@@ -156,7 +171,7 @@ static pk_ino table_find(const pk_doc *doc, const pk_table *t, const char *name,
 static pk_ino table_probe(const pk_doc *doc, const pk_table *t, const char *name, size_t len,
                           uint64_t hash)
 {
-    uint64_t *end;
+    uint32_t *end;
     return table_find(doc, t, name, len, hash, &end);
 }
 
@@ -711,7 +726,7 @@ static void look_ahead(const pk_doc *doc, const pk_table *t, pk_ino e, ahead_nam
 {
     a->name = pk_entry_name(doc, e, a->buf, &a->len);
     a->hash = name_hash(doc, t->dir, a->name, a->len);
-    __builtin_prefetch(&doc->slots[t->start + (a->hash & (((uint64_t)1 << t->bits) - 1))]);
+    __builtin_prefetch(&doc->slots[t->start + home_slot(t, a->hash)]);
 }
 
 /* A wide directory's table is probed at random, one slot per name, and on a virtual machine a
@@ -732,22 +747,21 @@ static void advise_huge(void *p, size_t len)
 #endif
 }
 
-/* A new empty table for directory dir of n children, at most half full, as bd->table. */
+/* A new empty table for directory dir of n children, at most three quarters full, as
+ * bd->table. */
 static bool new_table(builder *bd, uint32_t dir, uint64_t n)
 {
     pk_doc *doc = bd->doc;
-    uint32_t bits = 7;
-    while (((uint64_t)1 << bits) < 2 * n)
-        bits++;
-    uint64_t start = doc->nslots, size = (uint64_t)1 << bits;
-    if (!pk_doc_grow(doc, (void **)&doc->slots, &doc->cap_slots, start + size, sizeof(uint64_t)) ||
+    uint64_t start = doc->nslots, size = n + n / 3 + 1;
+    if (size > UINT32_MAX ||
+        !pk_doc_grow(doc, (void **)&doc->slots, &doc->cap_slots, start + size, sizeof(uint32_t)) ||
         !pk_doc_grow(doc, (void **)&doc->tables, &doc->cap_tables, doc->ntables + 1,
                      sizeof(pk_table)))
         return false;
-    advise_huge(doc->slots + start, size * sizeof(uint64_t));
-    memset(doc->slots + start, 0, size * sizeof(uint64_t));
+    advise_huge(doc->slots + start, size * sizeof(uint32_t));
+    memset(doc->slots + start, 0, size * sizeof(uint32_t));
     doc->nslots = start + size;
-    doc->tables[doc->ntables] = (pk_table){start, dir, bits};
+    doc->tables[doc->ntables] = (pk_table){start, dir, (uint32_t)size};
     bd->table = &doc->tables[doc->ntables++];
     return true;
 }
@@ -826,7 +840,8 @@ static int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
         look_ahead(doc, t, first + j, &ahead[j]);
     for (uint32_t j = 0; j < n; j++) {
         ahead_name *a = &ahead[j % PREFETCH_AHEAD];
-        uint64_t *slot, hash = a->hash;
+        uint32_t *slot;
+        uint64_t hash = a->hash;
         if (table_find(doc, t, a->name, a->len, hash, &slot)) {
             if (derived) { /* give the table back: it is the last one made */
                 doc->nslots = t->start;
@@ -842,7 +857,7 @@ static int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
             hash = a->hash;
             table_find(doc, t, a->name, a->len, hash, &slot);
         }
-        *slot = (hash >> 32 << 32) | (j + 1);
+        *slot = ((uint32_t)hash & tag_mask(t)) | (j + 1);
         if ((uint64_t)j + PREFETCH_AHEAD < n)
             look_ahead(doc, t, first + j + PREFETCH_AHEAD, a);
     }
