@@ -83,7 +83,7 @@ typedef struct dec {
 /* How often the decoder tells the prefault thread how far it is, and how often it gives the
  * mapped bytes behind it back. */
 #define CHORE_STEP ((uint64_t)64 << 10)
-#define RELEASE_STEP ((uint64_t)8 << 20)
+#define RELEASE_STEP ((uint64_t)2 << 20)
 
 static int fail(dec *d, pk_code code, const char *what)
 {
