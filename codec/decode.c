@@ -243,23 +243,76 @@ static int64_t marker(dec *d)
     return (int64_t)d->marks[--d->nmarks];
 }
 
+/* Runs of at least this many items made one after another are kept as a sequence. */
+#define SEQUENCE_MIN 4
+
+/* Are items[0..n) first, first + 1, ...? */
+static bool in_sequence(const uint32_t *items, uint64_t n, uint64_t first)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (items[i] != first + i)
+            return false;
+    return true;
+}
+
+/* The sequence at r, the array's last run, becomes a plain run of the same items. */
+static int unfold_sequence(pk_doc *doc, uint32_t r)
+{
+    uint32_t n = doc->items[r + 2], first = doc->items[r + 3];
+    uint64_t need = (uint64_t)r + n + 2;
+    if (need > UINT32_MAX ||
+        !pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, need, sizeof(uint32_t)))
+        return -1;
+    uint32_t *it = doc->items;
+    it[r] = n;
+    for (uint32_t i = 0; i < n; i++)
+        it[r + 1 + i] = first + i;
+    it[need - 1] = 0;
+    doc->nitems = need;
+    return 0;
+}
+
 /* Append items[0..n) to container's items (pk_chain in pk_i.h). Its last run grows in place
  * when nothing has been added after it (a list APPENDed to one item at a time), else a new run
  * of all n is linked on (a SETITEMS of a thousand items grows the array once): a shaped run of
  * their values alone when shape is not 0 (they are key, value... pairs whose keys are those of
- * the plain run at shape). A container gets a chain only when it comes to have a second run. */
+ * the plain run at shape), a sequence when they are one. A sequence grows in place by the
+ * items that continue it, and becomes a plain run for those that do not. A container gets a
+ * chain only when it comes to have a second run. */
 static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n,
                          uint32_t shape)
 {
     if (n == 0)
         return 0;
+    if (n > UINT32_MAX - 1 - doc->items_added)
+        return -1;
+    doc->items_added += n;
     pk_node *node = &doc->nodes[container];
     bool chained = node->flags & PK_NF_CHAINED;
-    uint32_t tail = chained ? doc->chains[node->u.c.items].tail : node->u.c.items;
+    pk_chain *c = chained ? &doc->chains[node->u.c.items] : NULL;
+    uint32_t tail = chained ? c->tail : node->u.c.items;
     uint64_t end = doc->nitems ? doc->nitems : 1; /* position 0 is the end of every chain */
     uint64_t tail_next = tail ? pk_run_end(doc, tail) : 0;
-    bool in_place = tail && doc->items[tail] && !shape && tail_next == end - 1;
-    uint64_t need = in_place ? end + n : shape ? end + n / 2 + 3 : end + n + 2;
+    bool last = tail && !shape && tail_next == end - 1; /* its tail may grow in place */
+    if (last && !doc->items[tail] && !doc->items[tail + 1]) { /* a sequence */
+        if (in_sequence(items, n, (uint64_t)doc->items[tail + 3] + doc->items[tail + 2])) {
+            doc->items[tail + 2] += (uint32_t)n;
+            if (c)
+                c->count += (uint32_t)n;
+            return 0;
+        }
+        if (unfold_sequence(doc, tail) < 0)
+            return -1;
+        end = doc->nitems;
+        tail_next = end - 1;
+    }
+    bool in_place = last && doc->items[tail];
+    bool sequence = !in_place && !shape && n >= SEQUENCE_MIN && items[0] &&
+                    in_sequence(items, n, items[0]);
+    uint64_t need = in_place   ? end + n
+                    : shape    ? end + n / 2 + 3
+                    : sequence ? end + 5
+                               : end + n + 2;
     if (need > UINT32_MAX ||
         !pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, need, sizeof(uint32_t)))
         return -1;
@@ -273,7 +326,7 @@ static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items,
         node->flags |= PK_NF_CHAINED;
         chained = true;
     }
-    pk_chain *c = chained ? &doc->chains[node->u.c.items] : NULL;
+    c = chained ? &doc->chains[node->u.c.items] : NULL;
     uint32_t *it = doc->items;
     if (in_place) {
         memcpy(it + tail_next, items, n * sizeof *items);
@@ -284,6 +337,11 @@ static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items,
             it[end + 1] = shape;
             for (uint64_t i = 1; i < n; i += 2)
                 it[end + 2 + i / 2] = items[i];
+        } else if (sequence) {
+            it[end] = 0;
+            it[end + 1] = 0;
+            it[end + 2] = (uint32_t)n;
+            it[end + 3] = items[0];
         } else {
             it[end] = (uint32_t)n;
             memcpy(it + end + 1, items, n * sizeof *items);
@@ -355,8 +413,9 @@ static int add_items(dec *d, uint32_t container, uint64_t from)
     uint32_t shape = first_pairs ? shape_for(d, from) : 0;
     if (chain_add_run(doc, container, d->stack + from, d->sp - from, shape) < 0)
         return fail(d, PK_E_NOMEM, "out of memory");
-    if (first_pairs && !shape)
-        d->shape = doc->nodes[container].u.c.items; /* its one run, plain */
+    uint32_t run = doc->nodes[container].u.c.items;
+    if (first_pairs && !shape && doc->items[run])
+        d->shape = run; /* its one run, plain (a sequence has no keys to share) */
     return 0;
 }
 

@@ -3,7 +3,8 @@
  * Decoding produces VALUES (pk_node): one fixed-size record per value the pickle builds, in
  * one growable array. Containers keep their items as a chain of runs in one shared item array
  * (pk_chain), so APPEND on a list that was memoized long ago is O(1) and allocates nothing per
- * node, and the items a SETITEMS or APPENDS adds at once take four bytes each.
+ * node, and the items a SETITEMS or APPENDS adds at once take four bytes each (or, when they
+ * are values made one after another, a few bytes in all).
  * Text that picklefs renders itself (escaped names, big ints, repr lines) goes to one byte pool.
  *
  * tree.c then lays out ENTRIES (pk_entry): one per place in the mounted tree. A value reached
@@ -72,7 +73,11 @@ typedef struct pk_span {
  * A SHAPED run is a dict's run whose keys are those of an earlier plain run s, in the same
  * order (records pickled together share their field names): items[r] is 0 (no plain run is
  * empty), items[r+1] is s, the n/2 values follow, then the next-run slot. Its count n is s's,
- * and its readers (pk_cursor, pk_run_item) take each key from s. */
+ * and its readers (pk_cursor, pk_run_item) take each key from s.
+ *
+ * A SEQUENCE run holds items made one after another, first, first + 1, ... (a wide dict's
+ * keys and values, a list of numbers): items[r] and items[r+1] are 0, items[r+2] is n,
+ * items[r+3] is first, and its next-run slot is items[r+4]. */
 typedef struct pk_chain {
     uint32_t head, tail;
     uint32_t count; /* items in the chain: a dict has 2 per item (there are < 2^32 in all) */
@@ -274,6 +279,7 @@ struct pk_doc {
     uint64_t nchains, cap_chains;
     uint32_t *items;        /* the runs of every container (pk_chain); items[0] is unused */
     uint64_t nitems, cap_items;
+    uint64_t items_added; /* to every container, in all: below 2^32, however they are kept */
     pk_span *spans;         /* the spans that did not fit in their value (PK_NF_WIDE) */
     uint64_t nspans, cap_spans;
     pk_call *calls;
@@ -363,11 +369,13 @@ static inline uint32_t pk_items_head(const pk_doc *doc, const pk_node *n)
 /* The items in the run at r, and where its next-run slot is. */
 static inline uint32_t pk_run_count(const pk_doc *doc, uint32_t r)
 {
-    return doc->items[r] ? doc->items[r] : doc->items[doc->items[r + 1]];
+    const uint32_t *it = doc->items;
+    return it[r] ? it[r] : it[r + 1] ? it[it[r + 1]] : it[r + 2];
 }
 static inline uint32_t pk_run_end(const pk_doc *doc, uint32_t r)
 {
-    return doc->items[r] ? r + doc->items[r] + 1 : r + 2 + pk_run_count(doc, r) / 2;
+    const uint32_t *it = doc->items;
+    return it[r] ? r + it[r] + 1 : it[r + 1] ? r + 2 + pk_run_count(doc, r) / 2 : r + 4;
 }
 /* Item i (< its count) of the run at r. */
 static inline uint32_t pk_run_item(const pk_doc *doc, uint32_t r, uint64_t i)
@@ -375,6 +383,8 @@ static inline uint32_t pk_run_item(const pk_doc *doc, uint32_t r, uint64_t i)
     const uint32_t *it = doc->items;
     if (it[r])
         return it[r + 1 + i];
+    if (!it[r + 1])
+        return it[r + 3] + (uint32_t)i; /* a sequence */
     return i % 2 ? it[r + 2 + i / 2] : it[it[r + 1] + 1 + i]; /* a value, or its shape's key */
 }
 /* The items of a container (a dict has 2 per item); 0 for any other value. */
@@ -398,19 +408,25 @@ static inline void pk_items_clear(pk_node *n)
  * so items may be added to other containers while one walks. */
 typedef struct pk_cursor {
     uint32_t at;   /* the next item's position (in a shaped run, the next value's), or the
-                      next-run slot once left is 0 */
+                      next-run slot once left is 0 (in a sequence, always) */
     uint32_t left; /* items left in the current run */
     uint32_t key;  /* in a shaped run, the position of the next key in its shape; else 0 */
+    uint32_t next; /* in a sequence, the next item; else 0 */
 } pk_cursor;
 static inline void pk_cursor_enter(const pk_doc *doc, pk_cursor *c, uint32_t r)
 {
     const uint32_t *it = doc->items;
-    *c = it[r] ? (pk_cursor){r + 1, it[r], 0} : (pk_cursor){r + 2, it[it[r + 1]], it[r + 1] + 1};
+    if (it[r])
+        *c = (pk_cursor){r + 1, it[r], 0, 0};
+    else if (it[r + 1])
+        *c = (pk_cursor){r + 2, it[it[r + 1]], it[r + 1] + 1, 0};
+    else
+        *c = (pk_cursor){r + 4, it[r + 2], 0, it[r + 3]};
 }
 static inline pk_cursor pk_items_of(const pk_doc *doc, const pk_node *n)
 {
     uint32_t r = pk_items_head(doc, n);
-    pk_cursor c = {0, 0, 0};
+    pk_cursor c = {0, 0, 0, 0};
     if (r)
         pk_cursor_enter(doc, &c, r);
     return c;
@@ -424,6 +440,10 @@ static inline bool pk_item_next(const pk_doc *doc, pk_cursor *c, uint32_t *item)
         pk_cursor_enter(doc, c, r);
     }
     c->left--;
+    if (c->next) {
+        *item = c->next++;
+        return true;
+    }
     if (c->key && c->left % 2) { /* a shaped run's key (its count is even): from its shape */
         *item = doc->items[c->key];
         c->key += 2;

@@ -6,6 +6,7 @@
  * unpickler does with the same bytes (tests/test_refused.py checks CPython itself).
  */
 #include "pk.h"
+#include "pk_i.h" /* sequences_kept() looks at how items are kept */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,6 +397,80 @@ static int shaped_runs_derived(void)
     return bad;
 }
 
+/* Items made one after another are kept as a sequence (pk_chain in codec/pk_i.h): list 0;
+ * list 1, whose second APPENDS continues its first; list 2, whose second does not (a POP
+ * dropped 25), so its sequence becomes a plain run; list 3, continued after list 4's items, so in a second run,
+ * and shown again as 5; tuple 6 of four values, and tuple 7 of the same four (GETs); tuple 8 of
+ * three, too few; dict 9, keys and values made in turn. */
+static void sequences(FILE *p, FILE *t)
+{
+#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
+    PUT("\200\002](");
+    PUT("](K\000K\001K\002K\003K\004K\005e");
+    PUT("](K\012K\013K\014K\015e(K\016K\017K\020e");
+    PUT("](K\024K\025K\026K\027e(K\030K\0310K\032e");
+    PUT("]q\000(K\036K\037K\040K\041e](K\050K\051K\052K\053eh\000(K\042K\043K\044K\045e");
+    PUT("(K\062q\001K\063q\002K\064q\003K\065q\004t(h\001h\002h\003h\004t");
+    PUT("(K\074K\075K\076t");
+    PUT("}(X\001\000\000\000aK\001X\001\000\000\000bK\002X\001\000\000\000cK\003u");
+    PUT("e.");
+    static const unsigned dirs[][9] = {
+        {6, 0, 1, 2, 3, 4, 5},     {7, 10, 11, 12, 13, 14, 15, 16}, {6, 20, 21, 22, 23, 24, 26},
+        {8, 30, 31, 32, 33, 34, 35, 36, 37}, {4, 40, 41, 42, 43}, {0},
+        {4, 50, 51, 52, 53},       {4, 50, 51, 52, 53},             {3, 60, 61, 62},
+    };
+    for (unsigned d = 0; d < 9; d++) {
+        if (d == 5) {
+            fputs("5 -> 3\n", t);
+            continue;
+        }
+        fprintf(t, "%u/\n", d);
+        for (unsigned i = 0; i < dirs[d][0]; i++)
+            fprintf(t, "%u/%u = %u\\n\n", d, i, dirs[d][1 + i]);
+    }
+    fputs("9/\n9/a = 1\\n\n9/b = 2\\n\n9/c = 3\\n\n", t);
+#undef PUT
+}
+
+/* The items of sequences' containers are kept as the comment there says: the dump is the same
+ * whether a run is a sequence or plain, so it alone cannot tell. */
+static int sequences_kept(void)
+{
+    char *data = NULL, *tree = NULL;
+    size_t dlen = 0, tlen = 0;
+    FILE *p = open_memstream(&data, &dlen), *t = open_memstream(&tree, &tlen);
+    sequences(p, t);
+    fclose(p);
+    fclose(t);
+    pk_doc *doc = NULL;
+    pk_error err;
+    int bad = pk_open_memory(data, dlen, NULL, &doc, &err) != 0;
+    /* per item of the top list: 's' one sequence, 'p' one plain run, 'c' a chain of two
+     * sequences */
+    const char *want = "sspcscsspsx";
+    for (uint64_t i = 0; !bad && want[i] != 'x'; i++) {
+        const pk_node *n = &doc->nodes[pk_item_at(doc, &doc->nodes[doc->tops[0]], i)];
+        uint32_t r = pk_items_head(doc, n);
+        bool seq = doc->items[r] == 0 && doc->items[r + 1] == 0;
+        uint32_t next = doc->items[pk_run_end(doc, r)];
+        bool next_seq = next && doc->items[next] == 0 && doc->items[next + 1] == 0;
+        char got = (n->flags & PK_NF_CHAINED) && seq && next_seq ? 'c'
+                   : n->flags & PK_NF_CHAINED                    ? '?'
+                   : seq                                         ? 's'
+                                                                 : 'p';
+        if (got != want[i]) {
+            fprintf(stderr, "FAIL sequences: item %llu kept as '%c', not '%c'\n",
+                    (unsigned long long)i, got, want[i]);
+            bad = 1;
+        }
+    }
+    if (doc)
+        pk_close(doc);
+    free(data);
+    free(tree);
+    return bad;
+}
+
 /* A case too big to write by hand: make writes its pickle to p and the tree below the root
  * that pk_dump must print to t. */
 static int generated_case(const char *name, void (*make)(FILE *p, FILE *t))
@@ -425,8 +500,9 @@ int main(void)
               generated_case("strings and bytes up to 70000 bytes", long_spans) +
               generated_case("files derived from their items, and not", derived_blocks) +
               generated_case("dicts keyed as an earlier one", shaped_runs) +
-              shaped_runs_derived();
-    n += 7;
+              shaped_runs_derived() +
+              generated_case("values made one after another", sequences) + sequences_kept();
+    n += 9;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }
