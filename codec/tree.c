@@ -112,9 +112,17 @@ static uint64_t name_hash(const pk_doc *doc, uint32_t parent, const char *name, 
         h = (h ^ w) * k;
         h ^= h >> 32;
     }
-    if (len) {
-        w = 0;
-        memcpy(&w, name, len);
+    /* The last 1-7 bytes, read as two 4-byte words that may overlap, or as three bytes that
+     * may be the same: either covers each byte (the length is in the seed). Copying them into
+     * a zeroed word instead stalls the load that reads it back. */
+    if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, name, 4);
+        memcpy(&b, name + len - 4, 4);
+        h = (h ^ ((uint64_t)a << 32 | b)) * k;
+    } else if (len) {
+        w = (uint64_t)(uint8_t)name[0] << 16 | (uint64_t)(uint8_t)name[len / 2] << 8 |
+            (uint8_t)name[len - 1];
         h = (h ^ w) * k;
     }
     h ^= h >> 33; /* the finaliser of MurmurHash3 */
