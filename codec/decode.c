@@ -1098,20 +1098,13 @@ static uint32_t object_items(dec *d, uint32_t obj, bool dict)
     return n;
 }
 
-/* Copy the keys of stack[from..sp) (every other item) that could be names into the pool,
- * while their bytes are at hand: a name must stay readable even if the file changes under the
- * mount (PK_NAME_MAX). A key that many dicts share (the memoized field names of records) is
- * copied once. */
+/* Check the keys of stack[from..sp) (every other item) as names, while their bytes are at
+ * hand: pk_key_is_name copies those that could be names into the pool. */
 static int pool_keys(dec *d, uint64_t from)
 {
-    pk_doc *doc = d->doc;
-    for (uint64_t i = from; i < d->sp; i += 2) {
-        uint32_t k = d->stack[i];
-        const pk_node *n = &doc->nodes[k];
-        if (n->kind == PK_K_STR && (n->flags & PK_NF_SRC) && pk_span_len(doc, n) <= PK_NAME_MAX &&
-            !pk_node_to_pool(doc, k))
+    for (uint64_t i = from; i < d->sp; i += 2)
+        if (pk_key_is_name(d->doc, d->stack[i]) < 0)
             return fail(d, PK_E_NOMEM, "out of memory");
-    }
     return 0;
 }
 

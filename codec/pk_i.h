@@ -92,7 +92,7 @@ enum {
     PK_NF_SRC = 1,      /* its span lies in the source stream, not in the pool */
     PK_NF_FROZEN = 2,   /* a tuple: no more items may be added */
     PK_NF_HASHABLE = 4, /* a tuple or frozenset already found hashable (they never change) */
-    PK_NF_NAMED = 8,    /* tree.c: a str key already checked to be a valid name as it is... */
+    PK_NF_NAMED = 8,    /* a str key already checked to be a valid name as it is... */
     PK_NF_NAME_OK = 16, /* ...and found so: dict items it keys are named by it (PK_N_KEY) */
     PK_NF_EXTRA = 32,   /* the value has a call or a type name, kept in doc->extras */
     PK_NF_WIDE = 64,    /* its span did not fit in u.span: u.i indexes doc->spans */
@@ -361,6 +361,11 @@ bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len
 /* Copy the span of value node from the source into the pool, while the source is there (a
  * dict key that names an entry, PK_NAME_MAX); false when out of memory or past max_memory. */
 bool pk_node_to_pool(pk_doc *doc, uint32_t node);
+/* Is dict key `key` a str that names its entry as it is (tree.c)? 1 if so, 0 if not, -1 when
+ * out of memory. A str key is checked once (a key that many dicts share, the memoized field
+ * names of records, at its first dict), and copied into the pool if it is at most PK_NAME_MAX
+ * bytes, so that what shows it stays readable whatever happens to the file. */
+int pk_key_is_name(pk_doc *doc, uint32_t key);
 /* The position of the first run of a container or object (PK_K_IS_CONTAINER), 0 if none. */
 static inline uint32_t pk_items_head(const pk_doc *doc, const pk_node *n)
 {

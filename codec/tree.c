@@ -474,19 +474,28 @@ static int add_items(builder *bd, uint32_t dir, const pk_node *c)
     return 0;
 }
 
-/* Is key (a dict key) a str that is a valid name as it is? A key shared by many dicts (the
- * field names of records) is checked once. Decoding put the keys it saw into the pool (decode.c,
- * pool_keys); one that a lift made a key is copied there now, while the source is mapped. */
-static bool key_is_name(pk_doc *doc, uint32_t key)
+int pk_key_is_name(pk_doc *doc, uint32_t key)
 {
     pk_node *k = &doc->nodes[key];
-    if (k->kind == PK_K_STR && !(k->flags & PK_NF_NAMED)) {
-        k->flags |= PK_NF_NAMED;
+    if (k->kind != PK_K_STR)
+        return 0;
+    if (!(k->flags & PK_NF_NAMED)) {
+        uint64_t len = pk_span_len(doc, k);
+        if (len <= PK_NAME_MAX && !pk_node_to_pool(doc, key))
+            return -1;
         const char *p = (const char *)pk_span_ptr(doc, k);
-        if (p && valid_name(p, (size_t)pk_span_len(doc, k)) && pk_node_to_pool(doc, key))
-            doc->nodes[key].flags |= PK_NF_NAME_OK;
+        k->flags |= PK_NF_NAMED;
+        if (p && valid_name(p, (size_t)len))
+            k->flags |= PK_NF_NAME_OK;
     }
-    return k->kind == PK_K_STR && (k->flags & PK_NF_NAME_OK);
+    return (k->flags & PK_NF_NAME_OK) != 0;
+}
+
+/* Decoding checked the keys it saw (pool_keys); one that a lift made a key is checked now,
+ * while the source is mapped. Out of memory, it is not a name: making it one fails too. */
+static bool key_is_name(pk_doc *doc, uint32_t key)
+{
+    return pk_key_is_name(doc, key) > 0;
 }
 
 static int add_pairs(builder *bd, uint32_t dir, const pk_node *c)
