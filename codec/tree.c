@@ -326,6 +326,8 @@ typedef struct builder {
     uint32_t at;              /* the value whose children are being laid out (oom names it) */
     uint32_t keys[SMALL_DIR]; /* the keys of the last small block found unique as it was, when */
     uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
+    uint32_t shape; /* the shape of the last small derived block found unique, or 0: a dict
+                       of the same shape has the same names (block_shape) */
 } builder;
 
 static int opcode_at(const pk_doc *doc, uint64_t offset)
@@ -799,6 +801,17 @@ static bool same_keys_as_last(const builder *bd, pk_ino first, uint64_t n)
     return true;
 }
 
+/* The shape of the run of derived dict block first (pk_chain in pk_i.h), or 0 if it has
+ * none: a dict whose keys are those of the plain run it names, in the same order. */
+static uint32_t block_shape(const pk_doc *doc, pk_ino first)
+{
+    if (!pk_is_derived(first))
+        return 0;
+    const pk_node *c = &doc->nodes[doc->entries[first >> PK_DERIVED_SHIFT].node];
+    uint32_t r = c->u.c.items; /* a derived block's one run */
+    return c->kind == PK_K_DICT && !doc->items[r] ? doc->items[r + 1] : 0;
+}
+
 static void remember_keys(builder *bd, pk_ino first, uint64_t n)
 {
     const pk_doc *doc = bd->doc;
@@ -825,8 +838,14 @@ static int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
     if (n < 2 || indexed_block(doc, first, n))
         return 0;
     if (n <= SMALL_DIR) {
-        if (same_keys_as_last(bd, first, n))
-            return 0; /* the fields of one more record: the same names, unique as before */
+        /* the fields of one more record: the same names, unique as before */
+        uint32_t shape = block_shape(doc, first);
+        if (shape && shape == bd->shape)
+            return 0;
+        if (same_keys_as_last(bd, first, n)) {
+            bd->shape = shape;
+            return 0;
+        }
         bool renamed = false;
         /* names are compared only where their sketches are equal */
         uint32_t hash[SMALL_DIR];
@@ -844,8 +863,10 @@ static int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
                 break;
             }
         }
-        if (!renamed)
+        if (!renamed) {
             remember_keys(bd, first, n);
+            bd->shape = shape;
+        }
         return 0;
     }
     if (!new_table(bd, dir, n))

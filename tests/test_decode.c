@@ -51,6 +51,9 @@ static const tcase cases[] = {
        "}(h\001K\003h\002K\004u}(h\001K\005h\001K\006ue.",
        "./\n0/\n0/a = 1\\n\n0/b = 2\\n\n1/\n1/a = 3\\n\n1/b = 4\\n\n2/\n2/a = 5\\n\n"
        "2/a~1 = 6\\n\n"),
+    OK("a dict with a key twice, and one keyed as it (a shaped run)",
+       "\200\002](}(X\001\000\000\000aq\001K\001h\001K\002u}(h\001K\003h\001K\004ue.",
+       "./\n0/\n0/a = 1\\n\n0/a~1 = 2\\n\n1/\n1/a = 3\\n\n1/a~1 = 4\\n\n"),
     OK("EMPTY_TUPLE EMPTY_DICT SETITEMS",
        "}(K\001)K\002]u.",
        "./\n1/\n2/\n"),
