@@ -622,6 +622,10 @@ static bool valid_utf8(const uint8_t *s, uint64_t len)
         uint64_t w;
         if (len - i >= 8 && (memcpy(&w, s + i, 8), (w & 0x8080808080808080ULL) == 0)) {
             i += 8; /* eight ASCII bytes at once: most text is ASCII */
+            /* fewer than eight left: if the last eight are ASCII, so is all that is left */
+            if (len - i < 8 && i < len &&
+                (memcpy(&w, s + len - 8, 8), (w & 0x8080808080808080ULL) == 0))
+                return true;
             continue;
         }
         if (s[i] < 0x80) {

@@ -54,6 +54,14 @@ static const tcase cases[] = {
     OK("a dict with a key twice, and one keyed as it (a shaped run)",
        "\200\002](}(X\001\000\000\000aq\001K\001h\001K\002u}(h\001K\003h\001K\004ue.",
        "./\n0/\n0/a = 1\\n\n0/a~1 = 2\\n\n1/\n1/a = 3\\n\n1/a~1 = 4\\n\n"),
+    OK("keys with a '/' or a NUL at each place a word of 8 bytes can hold it",
+       "\200\002}q\000(X\010\000\000\000abcdefg/q\001K\000X\011\000\000\000abcdefgh/q\002K\001"
+       "X\014\000\000\000abcdefghij/kq\003K\002X\013\000\000\000a\000bcdefghijq\004K\003"
+       "X\020\000\000\000abcdefghijklmno\000q\005K\004X\020\000\000\000abcdefghijklmnopq\006K\005"
+       "X\n\000\000\000abcdefgh\303\251q\007K\006X\002\000\000\000x/q\010K\007u.",
+       "./\n'abcdefg\\\\x2f' = 0\\n\n'abcdefgh\\\\x2f' = 1\\n\n'abcdefghij\\\\x2fk' = 2\\n\n"
+       "'a\\\\x00bcdefghij' = 3\\n\n'abcdefghijklmno\\\\x00' = 4\\n\nabcdefghijklmnop = 5\\n\n"
+       "abcdefgh\303\251 = 6\\n\n'x\\\\x2f' = 7\\n\n"),
     OK("EMPTY_TUPLE EMPTY_DICT SETITEMS",
        "}(K\001)K\002]u.",
        "./\n1/\n2/\n"),
@@ -135,6 +143,10 @@ static const tcase cases[] = {
     BAD("NEWOBJ without tuple", "c__main__\nC\nN\201.", BAD_TYPE, 13),
     BAD("EXT code 0", "\202\000.", BAD_ARGUMENT, 0),
     BAD("line without end", "I12", TRUNCATED, 0),
+    BAD("invalid UTF-8 after 8 ASCII bytes", "\200\002X\011\000\000\000abcdefgh\377q\000.",
+        BAD_ARGUMENT, 2),
+    BAD("a cut UTF-8 sequence after 8 ASCII bytes",
+        "\200\002X\012\000\000\000abcdefgh\303(q\000.", BAD_ARGUMENT, 2),
 };
 
 /* What a mount relies on, for every entry reached from the root: it is an entry (pk_valid),
