@@ -169,7 +169,8 @@ static uint64_t le_uint(const uint8_t *p, int n)
 
 /* ---- values ---- */
 
-static uint32_t new_node(dec *d, pk_kind kind)
+/* new_node() when the value array must grow or a new offset group start, or past a limit. */
+static __attribute__((noinline)) uint32_t new_node_slow(dec *d, pk_kind kind)
 {
     pk_doc *doc = d->doc;
     if (doc->nnodes >= doc->lim.max_nodes || doc->nnodes >= UINT32_MAX)
@@ -192,6 +193,25 @@ static uint32_t new_node(dec *d, pk_kind kind)
     doc->nodes[i].kind = (uint8_t)kind;
     doc->nodes[i].off_delta = (uint16_t)(off - g->base);
     return i;
+}
+
+/* A new value of `kind`, made by the opcode at d->op_off; 0 on failure (d->err says why).
+ * Values are made by the million: the common case, with room in the array and in the last
+ * offset group, stays inline. */
+static inline uint32_t new_node(dec *d, pk_kind kind)
+{
+    pk_doc *doc = d->doc;
+    uint64_t i = doc->nnodes, off = d->op_off;
+    const pk_off_group *g = doc->ngroups ? &doc->groups[doc->ngroups - 1] : NULL;
+    if (i >= doc->cap_nodes || i >= doc->lim.max_nodes || i >= UINT32_MAX || !g ||
+        off < g->base || off - g->base > UINT16_MAX)
+        return new_node_slow(d, kind);
+    doc->nnodes = i + 1;
+    pk_node *n = &doc->nodes[i];
+    memset(n, 0, sizeof *n); /* a container starts with no items */
+    n->kind = (uint8_t)kind;
+    n->off_delta = (uint16_t)(off - g->base);
+    return (uint32_t)i;
 }
 
 uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind)

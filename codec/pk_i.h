@@ -361,11 +361,21 @@ bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len
 /* Copy the span of value node from the source into the pool, while the source is there (a
  * dict key that names an entry, PK_NAME_MAX); false when out of memory or past max_memory. */
 bool pk_node_to_pool(pk_doc *doc, uint32_t node);
-/* Is dict key `key` a str that names its entry as it is (tree.c)? 1 if so, 0 if not, -1 when
- * out of memory. A str key is checked once (a key that many dicts share, the memoized field
- * names of records, at its first dict), and copied into the pool if it is at most PK_NAME_MAX
- * bytes, so that what shows it stays readable whatever happens to the file. */
-int pk_key_is_name(pk_doc *doc, uint32_t key);
+/* Is dict key `key` a str that names its entry as it is? 1 if so, 0 if not, -1 when out of
+ * memory. A str key is checked once (a key that many dicts share, the memoized field names of
+ * records, at its first dict: pk_key_check_name in tree.c), and copied into the pool if it is
+ * at most PK_NAME_MAX bytes, so that what shows it stays readable whatever happens to the
+ * file. */
+int pk_key_check_name(pk_doc *doc, uint32_t key);
+static inline int pk_key_is_name(pk_doc *doc, uint32_t key)
+{
+    const pk_node *k = &doc->nodes[key];
+    if (k->kind != PK_K_STR)
+        return 0;
+    if (!(k->flags & PK_NF_NAMED))
+        return pk_key_check_name(doc, key);
+    return (k->flags & PK_NF_NAME_OK) != 0;
+}
 /* The position of the first run of a container or object (PK_K_IS_CONTAINER), 0 if none. */
 static inline uint32_t pk_items_head(const pk_doc *doc, const pk_node *n)
 {

@@ -495,20 +495,16 @@ static int add_items(builder *bd, uint32_t dir, const pk_node *c)
     return 0;
 }
 
-int pk_key_is_name(pk_doc *doc, uint32_t key)
+int pk_key_check_name(pk_doc *doc, uint32_t key)
 {
     pk_node *k = &doc->nodes[key];
-    if (k->kind != PK_K_STR)
-        return 0;
-    if (!(k->flags & PK_NF_NAMED)) {
-        uint64_t len = pk_span_len(doc, k);
-        if (len <= PK_NAME_MAX && !pk_node_to_pool(doc, key))
-            return -1;
-        const char *p = (const char *)pk_span_ptr(doc, k);
-        k->flags |= PK_NF_NAMED;
-        if (p && valid_name(p, (size_t)len))
-            k->flags |= PK_NF_NAME_OK;
-    }
+    uint64_t len = pk_span_len(doc, k);
+    if (len <= PK_NAME_MAX && !pk_node_to_pool(doc, key))
+        return -1;
+    const char *p = (const char *)pk_span_ptr(doc, k);
+    k->flags |= PK_NF_NAMED;
+    if (p && valid_name(p, (size_t)len))
+        k->flags |= PK_NF_NAME_OK;
     return (k->flags & PK_NF_NAME_OK) != 0;
 }
 
