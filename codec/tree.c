@@ -74,6 +74,17 @@ static const pk_block *block_of(const pk_doc *doc, pk_ino e)
 
 const char *pk_entry_name(const pk_doc *doc, pk_ino e, char buf[PK_NAME_BUF], size_t *len)
 {
+    if (pk_is_derived(e)) { /* pk_entry_get's names alone: the index, or the key (pooled) */
+        const pk_node *c = &doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node];
+        uint64_t i = e & PK_DERIVED_INDEX_MASK;
+        if (c->kind != PK_K_DICT) {
+            *len = fmt_index(i, buf);
+            return buf;
+        }
+        const pk_node *k = &doc->nodes[pk_run_item(doc, c->u.c.items, 2 * i)];
+        *len = (size_t)pk_span_len(doc, k);
+        return doc->pool.data + pk_node_span(doc, k).pos;
+    }
     const pk_entry ent = pk_entry_get(doc, e), *x = &ent;
     if (e == PK_ROOT) {
         *len = 0;
