@@ -135,13 +135,16 @@ static inline const uint8_t *take(dec *d, uint64_t n)
     return take_checked(d, n);
 }
 
-/* A length read from the file, checked against what is left before anything is done with it. */
-static const uint8_t *take_len(dec *d, uint64_t n)
+static __attribute__((noinline)) const uint8_t *length_refused(dec *d, uint64_t n)
 {
-    if (n > d->end - d->pos)
-        return failf(d, PK_E_LENGTH, "length %llu larger than the %llu bytes left", n,
-                     d->end - d->pos), NULL;
-    return take(d, n);
+    failf(d, PK_E_LENGTH, "length %llu larger than the %llu bytes left", n, d->end - d->pos);
+    return NULL;
+}
+
+/* A length read from the file, checked against what is left before anything is done with it. */
+static inline const uint8_t *take_len(dec *d, uint64_t n)
+{
+    return n <= d->end - d->pos ? take(d, n) : length_refused(d, n);
 }
 
 /* One line, without its '\n'. */
