@@ -384,39 +384,48 @@ static void shaped_runs(FILE *p, FILE *t)
 #undef PUT
 }
 
+/* The document of the pickle that make writes (a generated case), or NULL if it is refused;
+ * *data holds the pickle, to be freed after pk_close. */
+static pk_doc *open_generated(void (*make)(FILE *p, FILE *t), char **data)
+{
+    char *tree = NULL;
+    size_t dlen = 0, tlen = 0;
+    *data = NULL;
+    FILE *p = open_memstream(data, &dlen), *t = open_memstream(&tree, &tlen);
+    make(p, t);
+    fclose(p);
+    fclose(t);
+    free(tree);
+    pk_doc *doc = NULL;
+    pk_error err;
+    return pk_open_memory(*data, dlen, NULL, &doc, &err) == 0 ? doc : NULL;
+}
+
 /* The shaped dicts of shaped_runs whose files are plain values are derived (their children
  * numbered above 2^32, pk_entry_get reading keys from the shape) like the plain ones; dict 4,
  * two runs, is not. A wrong key read from a shape would make them stored instead, with the
  * same tree, so the dump alone cannot tell. */
 static int shaped_runs_derived(void)
 {
-    char *data = NULL, *tree = NULL;
-    size_t dlen = 0, tlen = 0;
-    FILE *p = open_memstream(&data, &dlen), *t = open_memstream(&tree, &tlen);
-    shaped_runs(p, t);
-    fclose(p);
-    fclose(t);
-    pk_doc *doc = NULL;
-    pk_error err;
-    int bad = pk_open_memory(data, dlen, NULL, &doc, &err) != 0;
+    char *data;
+    pk_doc *doc = open_generated(shaped_runs, &data);
+    int bad = !doc;
     for (uint64_t i = 0; !bad && i < 9; i++) {
         pk_ino first = pk_child(doc, pk_child(doc, PK_ROOT, i), 0);
         bad = (first >> 32 != 0) != (i != 4);
     }
     if (bad)
         fprintf(stderr, "FAIL shaped dicts: not derived as plain ones are\n");
-    if (doc)
-        pk_close(doc);
+    pk_close(doc);
     free(data);
-    free(tree);
     return bad;
 }
 
 /* Items made one after another are kept as a sequence (pk_chain in codec/pk_i.h): list 0;
  * list 1, whose second APPENDS continues its first; list 2, whose second does not (a POP
- * dropped 25), so its sequence becomes a plain run; list 3, continued after list 4's items, so in a second run,
- * and shown again as 5; tuple 6 of four values, and tuple 7 of the same four (GETs); tuple 8 of
- * three, too few; dict 9, keys and values made in turn. */
+ * dropped 25), so its sequence becomes a plain run; list 3, continued after list 4's items,
+ * so in a second run, and shown again as 5; tuple 6 of four values, and tuple 7 of the same
+ * four (GETs); tuple 8 of three, too few; dict 9, keys and values made in turn. */
 static void sequences(FILE *p, FILE *t)
 {
 #define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
@@ -451,15 +460,9 @@ static void sequences(FILE *p, FILE *t)
  * whether a run is a sequence or plain, so it alone cannot tell. */
 static int sequences_kept(void)
 {
-    char *data = NULL, *tree = NULL;
-    size_t dlen = 0, tlen = 0;
-    FILE *p = open_memstream(&data, &dlen), *t = open_memstream(&tree, &tlen);
-    sequences(p, t);
-    fclose(p);
-    fclose(t);
-    pk_doc *doc = NULL;
-    pk_error err;
-    int bad = pk_open_memory(data, dlen, NULL, &doc, &err) != 0;
+    char *data;
+    pk_doc *doc = open_generated(sequences, &data);
+    int bad = !doc;
     /* per item of the top list: 's' one sequence, 'p' one plain run, 'c' a chain of two
      * sequences */
     const char *want = "sspcscsspsx";
@@ -479,10 +482,8 @@ static int sequences_kept(void)
             bad = 1;
         }
     }
-    if (doc)
-        pk_close(doc);
+    pk_close(doc);
     free(data);
-    free(tree);
     return bad;
 }
 
