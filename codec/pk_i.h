@@ -521,26 +521,29 @@ static inline uint64_t pk_derived_count(const pk_doc *doc, const pk_entry *x)
     const pk_node *c = &doc->nodes[x->node];
     return pk_count(doc, c) / (c->kind == PK_K_DICT ? 2 : 1);
 }
-/* Entry e, stored or derived (a valid entry: pk_valid). A dict's items are key, value, key,
- * value...: child i of a derived dict shows item 2i + 1. */
+/* Derived entry e's item in its directory's one run: the value it shows, or (key) the dict key
+ * that names it, 0 for a list's or a tuple's, named by its index. A dict's items are key,
+ * value, key, value...: child i of a derived dict shows item 2i + 1. */
 #define PK_DERIVED_INDEX_MASK (((pk_ino)1 << PK_DERIVED_SHIFT) - 1)
+static inline uint32_t pk_derived_item(const pk_doc *doc, pk_ino e, bool key)
+{
+    const pk_node *c = &doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node];
+    uint64_t i = e & PK_DERIVED_INDEX_MASK;
+    if (c->kind != PK_K_DICT)
+        return key ? 0 : pk_run_item(doc, c->u.c.items, i);
+    return pk_run_item(doc, c->u.c.items, key ? 2 * i : 2 * i + 1);
+}
+/* Entry e, stored or derived (a valid entry: pk_valid). */
 static inline pk_entry pk_entry_get(const pk_doc *doc, pk_ino e)
 {
     if (!pk_is_derived(e))
         return doc->entries[e];
-    const pk_node *c = &doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node];
-    uint32_t run = c->u.c.items; /* its one run */
-    uint64_t i = e & PK_DERIVED_INDEX_MASK;
-    pk_entry x = {.ftype = PK_FILE, .role = PK_R_VALUE};
-    if (c->kind == PK_K_DICT) {
-        x.aux = pk_run_item(doc, run, 2 * i);
-        x.node = pk_run_item(doc, run, 2 * i + 1);
-        x.name_kind = PK_N_KEY;
-    } else {
-        x.node = pk_run_item(doc, run, i);
-        x.name_kind = PK_N_INDEX;
-    }
-    return x;
+    bool dict = doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node].kind == PK_K_DICT;
+    return (pk_entry){.ftype = PK_FILE,
+                      .role = PK_R_VALUE,
+                      .name_kind = dict ? PK_N_KEY : PK_N_INDEX,
+                      .node = pk_derived_item(doc, e, false),
+                      .aux = pk_derived_item(doc, e, true)};
 }
 /* The node of the dict key entry e shows the value of, or 0 (tree.c). */
 uint32_t pk_entry_key(const pk_doc *doc, pk_ino e);

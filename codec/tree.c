@@ -72,34 +72,34 @@ static const pk_block *block_of(const pk_doc *doc, pk_ino e)
     return &doc->blocks[lo];
 }
 
+/* The text of str key `key`, a valid name: in the pool (pk_key_check_name). */
+static const char *key_text(const pk_doc *doc, uint32_t key, size_t *len)
+{
+    const pk_node *k = &doc->nodes[key];
+    *len = (size_t)pk_span_len(doc, k);
+    return doc->pool.data + pk_node_span(doc, k).pos;
+}
+
 const char *pk_entry_name(const pk_doc *doc, pk_ino e, char buf[PK_NAME_BUF], size_t *len)
 {
-    if (pk_is_derived(e)) { /* pk_entry_get's names alone: the index, or the key (pooled) */
-        const pk_node *c = &doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node];
-        uint64_t i = e & PK_DERIVED_INDEX_MASK;
-        if (c->kind != PK_K_DICT) {
-            *len = fmt_index(i, buf);
-            return buf;
-        }
-        const pk_node *k = &doc->nodes[pk_run_item(doc, c->u.c.items, 2 * i)];
-        *len = (size_t)pk_span_len(doc, k);
-        return doc->pool.data + pk_node_span(doc, k).pos;
+    if (pk_is_derived(e)) { /* named by its dict key, or by its index */
+        uint32_t key = pk_derived_item(doc, e, true);
+        if (key)
+            return key_text(doc, key, len);
+        *len = fmt_index(e & PK_DERIVED_INDEX_MASK, buf);
+        return buf;
     }
-    const pk_entry ent = pk_entry_get(doc, e), *x = &ent;
+    const pk_entry ent = doc->entries[e], *x = &ent;
     if (e == PK_ROOT) {
         *len = 0;
         return "";
     }
     switch ((pk_name_kind)x->name_kind) {
     case PK_N_INDEX:
-        *len = fmt_index(pk_is_derived(e) ? e & PK_DERIVED_INDEX_MASK : e - block_of(doc, e)->first,
-                         buf);
+        *len = fmt_index(e - block_of(doc, e)->first, buf);
         return buf;
-    case PK_N_KEY: {
-        const pk_node *k = &doc->nodes[name_aux(doc, x)];
-        *len = (size_t)pk_span_len(doc, k);
-        return (const char *)pk_span_ptr(doc, k); /* a valid name: in the pool */
-    }
+    case PK_N_KEY:
+        return key_text(doc, name_aux(doc, x), len);
     case PK_N_OWN:
     default: {
         uint32_t name = name_aux(doc, x);
