@@ -317,7 +317,7 @@ static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items,
     uint64_t end = doc->nitems ? doc->nitems : 1; /* position 0 is the end of every chain */
     uint64_t tail_next = tail ? pk_run_end(doc, tail) : 0;
     bool last = tail && !shape && tail_next == end - 1; /* its tail may grow in place */
-    if (last && !doc->items[tail] && !doc->items[tail + 1]) { /* a sequence */
+    if (last && pk_run_is_sequence(doc, tail)) {
         if (in_sequence(items, n, (uint64_t)doc->items[tail + 3] + doc->items[tail + 2])) {
             doc->items[tail + 2] += (uint32_t)n;
             if (c)
@@ -329,7 +329,7 @@ static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items,
         end = doc->nitems;
         tail_next = end - 1;
     }
-    bool in_place = last && doc->items[tail];
+    bool in_place = last && pk_run_is_plain(doc, tail);
     bool sequence = !in_place && !shape && n >= SEQUENCE_MIN && items[0] &&
                     in_sequence(items, n, items[0]);
     uint64_t need = in_place   ? end + n
@@ -437,8 +437,8 @@ static int add_items(dec *d, uint32_t container, uint64_t from)
     if (chain_add_run(doc, container, d->stack + from, d->sp - from, shape) < 0)
         return fail(d, PK_E_NOMEM, "out of memory");
     uint32_t run = doc->nodes[container].u.c.items;
-    if (first_pairs && !shape && doc->items[run])
-        d->shape = run; /* its one run, plain (a sequence has no keys to share) */
+    if (first_pairs && !shape && pk_run_is_plain(doc, run))
+        d->shape = run; /* its one run (a sequence has no keys to share) */
     return 0;
 }
 

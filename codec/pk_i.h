@@ -381,26 +381,44 @@ static inline uint32_t pk_items_head(const pk_doc *doc, const pk_node *n)
 {
     return n->flags & PK_NF_CHAINED ? doc->chains[n->u.c.items].head : n->u.c.items;
 }
+/* Which of the three forms the run at r has: plain (its count first, never 0), shaped (a 0, then
+ * the plain run it takes its keys from) or a sequence (two 0s). */
+static inline bool pk_run_is_plain(const pk_doc *doc, uint32_t r)
+{
+    return doc->items[r] != 0;
+}
+static inline uint32_t pk_run_shape(const pk_doc *doc, uint32_t r) /* 0 unless shaped */
+{
+    return doc->items[r] ? 0 : doc->items[r + 1];
+}
+static inline bool pk_run_is_sequence(const pk_doc *doc, uint32_t r)
+{
+    return !doc->items[r] && !doc->items[r + 1];
+}
 /* The items in the run at r, and where its next-run slot is. */
 static inline uint32_t pk_run_count(const pk_doc *doc, uint32_t r)
 {
-    const uint32_t *it = doc->items;
-    return it[r] ? it[r] : it[r + 1] ? it[it[r + 1]] : it[r + 2];
+    if (pk_run_is_plain(doc, r))
+        return doc->items[r];
+    uint32_t shape = pk_run_shape(doc, r);
+    return shape ? doc->items[shape] : doc->items[r + 2];
 }
 static inline uint32_t pk_run_end(const pk_doc *doc, uint32_t r)
 {
-    const uint32_t *it = doc->items;
-    return it[r] ? r + it[r] + 1 : it[r + 1] ? r + 2 + pk_run_count(doc, r) / 2 : r + 4;
+    if (pk_run_is_plain(doc, r))
+        return r + doc->items[r] + 1;
+    return pk_run_shape(doc, r) ? r + 2 + pk_run_count(doc, r) / 2 : r + 4;
 }
 /* Item i (< its count) of the run at r. */
 static inline uint32_t pk_run_item(const pk_doc *doc, uint32_t r, uint64_t i)
 {
     const uint32_t *it = doc->items;
-    if (it[r])
+    if (pk_run_is_plain(doc, r))
         return it[r + 1 + i];
-    if (!it[r + 1])
+    uint32_t shape = pk_run_shape(doc, r);
+    if (!shape)
         return it[r + 3] + (uint32_t)i; /* a sequence */
-    return i % 2 ? it[r + 2 + i / 2] : it[it[r + 1] + 1 + i]; /* a value, or its shape's key */
+    return i % 2 ? it[r + 2 + i / 2] : it[shape + 1 + i]; /* a value, or its shape's key */
 }
 /* The items of a container (a dict has 2 per item); 0 for any other value. */
 static inline uint32_t pk_count(const pk_doc *doc, const pk_node *n)
@@ -431,10 +449,11 @@ typedef struct pk_cursor {
 static inline void pk_cursor_enter(const pk_doc *doc, pk_cursor *c, uint32_t r)
 {
     const uint32_t *it = doc->items;
-    if (it[r])
+    uint32_t shape = pk_run_shape(doc, r);
+    if (pk_run_is_plain(doc, r))
         *c = (pk_cursor){r + 1, it[r], 0, 0};
-    else if (it[r + 1])
-        *c = (pk_cursor){r + 2, it[it[r + 1]], it[r + 1] + 1, 0};
+    else if (shape)
+        *c = (pk_cursor){r + 2, it[shape], shape + 1, 0};
     else
         *c = (pk_cursor){r + 4, it[r + 2], 0, it[r + 3]};
 }

@@ -835,7 +835,7 @@ static uint32_t block_shape(const pk_doc *doc, pk_ino first)
         return 0;
     const pk_node *c = &doc->nodes[doc->entries[first >> PK_DERIVED_SHIFT].node];
     uint32_t r = c->u.c.items; /* a derived block's one run */
-    return c->kind == PK_K_DICT && !doc->items[r] ? doc->items[r + 1] : 0;
+    return c->kind == PK_K_DICT ? pk_run_shape(doc, r) : 0;
 }
 
 static void remember_keys(builder *bd, pk_ino first, uint64_t n)

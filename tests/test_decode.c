@@ -469,9 +469,9 @@ static int sequences_kept(void)
     for (uint64_t i = 0; !bad && want[i] != 'x'; i++) {
         const pk_node *n = &doc->nodes[pk_item_at(doc, &doc->nodes[doc->tops[0]], i)];
         uint32_t r = pk_items_head(doc, n);
-        bool seq = doc->items[r] == 0 && doc->items[r + 1] == 0;
+        bool seq = pk_run_is_sequence(doc, r);
         uint32_t next = doc->items[pk_run_end(doc, r)];
-        bool next_seq = next && doc->items[next] == 0 && doc->items[next + 1] == 0;
+        bool next_seq = next && pk_run_is_sequence(doc, next);
         char got = (n->flags & PK_NF_CHAINED) && seq && next_seq ? 'c'
                    : n->flags & PK_NF_CHAINED                    ? '?'
                    : seq                                         ? 's'
