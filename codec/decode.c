@@ -172,30 +172,35 @@ static uint64_t le_uint(const uint8_t *p, int n)
 
 /* ---- values ---- */
 
-/* new_node() when the value array must grow or a new offset group start, or past a limit. */
-static __attribute__((noinline)) uint32_t new_node_slow(dec *d, pk_kind kind)
+/* The last offset group (pk_off_group), NULL before the first; can it hold a value made at
+ * off? */
+static inline const pk_off_group *last_group(const pk_doc *doc)
+{
+    return doc->ngroups ? &doc->groups[doc->ngroups - 1] : NULL;
+}
+static inline bool group_holds(const pk_off_group *g, uint64_t off)
+{
+    return g && off >= g->base && off - g->base <= UINT16_MAX;
+}
+
+/* Room for one more value, made at d->op_off: the limits checked, the value array grown, and
+ * a new offset group started if the last cannot hold it. Its group, or NULL (d->err says why). */
+static __attribute__((noinline)) const pk_off_group *node_room(dec *d)
 {
     pk_doc *doc = d->doc;
     if (doc->nnodes >= doc->lim.max_nodes || doc->nnodes >= UINT32_MAX)
         return failf(d, PK_E_NODE_LIMIT, "more than %llu values (the limit)",
-                     (unsigned long long)doc->lim.max_nodes, 0), 0;
+                     (unsigned long long)doc->lim.max_nodes, 0), NULL;
     if (!pk_doc_grow(doc, (void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
-        return fail(d, PK_E_NOMEM, "out of memory"), 0;
-    uint32_t i = (uint32_t)doc->nnodes;
-    uint64_t off = d->op_off;
-    const pk_off_group *g = doc->ngroups ? &doc->groups[doc->ngroups - 1] : NULL;
-    if (!g || off < g->base || off - g->base > UINT16_MAX) { /* pk_off_group */
-        if (!pk_doc_grow(doc, (void **)&doc->groups, &doc->cap_groups, doc->ngroups + 1,
-                         sizeof(pk_off_group)))
-            return fail(d, PK_E_NOMEM, "out of memory"), 0;
-        doc->groups[doc->ngroups] = (pk_off_group){off, i};
-        g = &doc->groups[doc->ngroups++];
-    }
-    doc->nnodes++;
-    memset(&doc->nodes[i], 0, sizeof(pk_node)); /* a container starts with no items */
-    doc->nodes[i].kind = (uint8_t)kind;
-    doc->nodes[i].off_delta = (uint16_t)(off - g->base);
-    return i;
+        return fail(d, PK_E_NOMEM, "out of memory"), NULL;
+    const pk_off_group *g = last_group(doc);
+    if (group_holds(g, d->op_off))
+        return g;
+    if (!pk_doc_grow(doc, (void **)&doc->groups, &doc->cap_groups, doc->ngroups + 1,
+                     sizeof(pk_off_group)))
+        return fail(d, PK_E_NOMEM, "out of memory"), NULL;
+    doc->groups[doc->ngroups] = (pk_off_group){d->op_off, (uint32_t)doc->nnodes};
+    return &doc->groups[doc->ngroups++];
 }
 
 /* A new value of `kind`, made by the opcode at d->op_off; 0 on failure (d->err says why).
@@ -205,10 +210,11 @@ static inline uint32_t new_node(dec *d, pk_kind kind)
 {
     pk_doc *doc = d->doc;
     uint64_t i = doc->nnodes, off = d->op_off;
-    const pk_off_group *g = doc->ngroups ? &doc->groups[doc->ngroups - 1] : NULL;
-    if (i >= doc->cap_nodes || i >= doc->lim.max_nodes || i >= UINT32_MAX || !g ||
-        off < g->base || off - g->base > UINT16_MAX)
-        return new_node_slow(d, kind);
+    const pk_off_group *g = last_group(doc);
+    if ((i >= doc->cap_nodes || i >= doc->lim.max_nodes || i >= UINT32_MAX ||
+         !group_holds(g, off)) &&
+        !(g = node_room(d)))
+        return 0;
     doc->nnodes = i + 1;
     pk_node *n = &doc->nodes[i];
     memset(n, 0, sizeof *n); /* a container starts with no items */
