@@ -221,11 +221,13 @@ static int run_case(const tcase *c)
     return bad;
 }
 
+/* The generated cases below write their pickle to p: PUT writes a literal, which may hold NULs. */
+#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p)
+
 /* A list of many records, big enough (about 2 MB) for pk_open to start its prefault thread
  * (codec/prefault.c), so that the suite and the sanitizers decode with it running. */
 static void many_records(FILE *p, FILE *t)
 {
-#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
     PUT("\200\002](");
     for (unsigned i = 0; i < 60000; i++) {
         char v[16];
@@ -241,7 +243,6 @@ static void many_records(FILE *p, FILE *t)
         fprintf(t, "%u/\n%u/n = %u\\n\n%u/s = %s\\n\n", i, i, i, i, v);
     }
     PUT("e.");
-#undef PUT
 }
 
 /* Many objects, each with its own call record, so that the table of calls (doc->extras) grows
@@ -264,7 +265,6 @@ static void many_objects(FILE *p, FILE *t)
  * linked on (pk_chain in codec/pk_i.h). The items must come out in order. */
 static void interleaved_appends(FILE *p, FILE *t)
 {
-#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
     unsigned idx = 0;
     PUT("\200\002]q\000");
     for (unsigned i = 0; i < 3000; i++) {
@@ -292,7 +292,6 @@ static void interleaved_appends(FILE *p, FILE *t)
         }
     }
     PUT(".");
-#undef PUT
 }
 
 /* Strings and bytes of every length class: short ones copied into the pool, long ones left
@@ -339,7 +338,6 @@ static void put_key(FILE *p, FILE *t, const char *dir, unsigned i, const char *s
  *   second one renamed. */
 static void derived_blocks(FILE *p, FILE *t)
 {
-#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
     PUT("\200\002]q\000(}(");
     fputs("0/\n", t);
     for (unsigned i = 0; i < 200; i++)
@@ -351,7 +349,6 @@ static void derived_blocks(FILE *p, FILE *t)
         put_key(p, t, "4", i, "");
     put_key(p, t, "4", 5, "~1");
     PUT("ue.");
-#undef PUT
 }
 
 /* Dicts whose first pairs have the keys of an earlier dict's, in the same order, keep their
@@ -361,7 +358,6 @@ static void derived_blocks(FILE *p, FILE *t)
  * adds a third, in a second run; dict 5 has one pair, too few. */
 static void shaped_runs(FILE *p, FILE *t)
 {
-#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
     PUT("\200\002](");
     PUT("}(X\001\000\000\000aq\001K\001X\001\000\000\000bq\002K\002u");
     PUT("}(h\001K\003h\002K\004u");
@@ -381,7 +377,6 @@ static void shaped_runs(FILE *p, FILE *t)
           "8/\n8/a = 17\\n\n8/b = 18\\n\n"
           "9/\n9/__reduce__ = __main__.f({'a': 19, 'b': 20})\\n\n9/__args__/\n9/__args__/0/\n"
           "9/__args__/0/a = 19\\n\n9/__args__/0/b = 20\\n\n", t);
-#undef PUT
 }
 
 /* The document of the pickle that make writes (a generated case), or NULL if it is refused;
@@ -428,7 +423,6 @@ static int shaped_runs_derived(void)
  * four (GETs); tuple 8 of three, too few; dict 9, keys and values made in turn. */
 static void sequences(FILE *p, FILE *t)
 {
-#define PUT(lit) fwrite(lit, 1, sizeof(lit) - 1, p) /* literals hold NULs */
     PUT("\200\002](");
     PUT("](K\000K\001K\002K\003K\004K\005e");
     PUT("](K\012K\013K\014K\015e(K\016K\017K\020e");
@@ -453,7 +447,6 @@ static void sequences(FILE *p, FILE *t)
             fprintf(t, "%u/%u = %u\\n\n", d, i, dirs[d][1 + i]);
     }
     fputs("9/\n9/a = 1\\n\n9/b = 2\\n\n9/c = 3\\n\n", t);
-#undef PUT
 }
 
 /* The items of sequences' containers are kept as the comment there says: the dump is the same
