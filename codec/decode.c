@@ -66,6 +66,7 @@ typedef struct dec {
     const uint8_t *src;
     uint64_t pos, end;
     uint64_t frame_end; /* 0 when not inside a frame */
+    uint64_t limit;     /* frame_end inside a frame, else end: what take() may reach */
     uint64_t op_off;    /* offset of the opcode being decoded */
     int op;
     uint32_t *stack;
@@ -101,12 +102,19 @@ static int failf(dec *d, pk_code code, const char *fmt, unsigned long long a,
 
 /* ---- the cursor ---- */
 
+/* Enter a frame that ends at frame_end, or leave it (0). */
+static void set_frame(dec *d, uint64_t frame_end)
+{
+    d->frame_end = frame_end;
+    d->limit = frame_end ? frame_end : d->end;
+}
+
 /* n bytes at the cursor, or NULL (with the error set) when the stream or the frame ends first. */
 static const uint8_t *take_checked(dec *d, uint64_t n)
 {
     if (d->frame_end) {
         if (d->pos == d->frame_end) {
-            d->frame_end = 0; /* the frame is used up: read unframed, as CPython does */
+            set_frame(d, 0); /* the frame is used up: read unframed, as CPython does */
         } else if (n > d->frame_end - d->pos) {
             fail(d, PK_E_FRAME, "opcode straddles a frame boundary");
             return NULL;
@@ -123,11 +131,12 @@ static const uint8_t *take_checked(dec *d, uint64_t n)
 }
 
 /* The n bytes at pos, which then moves past them; NULL (the error set) when they are not all
- * there, or not all in the current frame. Inline for the common case, which is every opcode. */
+ * there, or not all in the current frame. Inline for the common case, which is every opcode:
+ * one comparison with limit. At the end of a frame it sends a read on to take_checked, which
+ * leaves the frame. */
 static inline const uint8_t *take(dec *d, uint64_t n)
 {
-    if (n <= d->end - d->pos &&
-        (d->frame_end == 0 || (d->pos != d->frame_end && n <= d->frame_end - d->pos))) {
+    if (n <= d->limit - d->pos) {
         const uint8_t *p = d->src + d->pos;
         d->pos += n;
         return p;
@@ -1230,13 +1239,13 @@ static int after_build(dec *d, uint32_t node)
         return r;
     if (d->frame_end && d->pos != d->frame_end)
         return fail(d, PK_E_FRAME, "joblib array data inside a frame");
-    d->frame_end = 0;
+    set_frame(d, 0);
     if (!nested) {
         d->pos += used; /* checked against the bytes left by pk_joblib_build */
         return 0;
     }
     dec sub = {.doc = d->doc, .err = d->err, .src = d->src, .pos = d->pos, .end = d->end,
-               .nested = true};
+               .limit = d->end, .nested = true};
     uint32_t value = 0;
     r = run(&sub, &value);
     free(sub.stack);
@@ -1620,7 +1629,7 @@ static int run(dec *d, uint32_t *out)
             if (len > d->end - d->pos)
                 return failf(d, PK_E_LENGTH, "frame length %llu larger than the %llu bytes left",
                              len, d->end - d->pos);
-            d->frame_end = len ? d->pos + len : 0;
+            set_frame(d, len ? d->pos + len : 0);
             break;
         case OP_STOP:
             if (!(a = pop(d)))
@@ -1635,7 +1644,7 @@ static int run(dec *d, uint32_t *out)
 
 int pk_decode(pk_doc *doc, pk_error *err)
 {
-    dec d = {.doc = doc, .err = err, .src = doc->src, .end = doc->src_len};
+    dec d = {.doc = doc, .err = err, .src = doc->src, .end = doc->src_len, .limit = doc->src_len};
     if (doc->src_len == 0) {
         pk_set_error(err, PK_E_EMPTY, 0, -1, "empty file");
         return -1;
@@ -1661,7 +1670,7 @@ int pk_decode(pk_doc *doc, pk_error *err)
         /* the next pickle starts afresh, as a new Unpickler on the same file would */
         d.sp = 0;
         d.nmarks = 0;
-        d.frame_end = 0;
+        set_frame(&d, 0);
         memo_clear(&d.memo);
     }
     free(d.stack);
