@@ -171,8 +171,25 @@ static const uint8_t *take_line(dec *d, uint64_t *len)
     return p;
 }
 
-static uint64_t le_uint(const uint8_t *p, int n)
+/* Little-endian integers of the stream, spelled out byte by byte so that they read right on
+ * any machine; compilers turn the 4- and 8-byte ones into a single load. */
+static inline uint32_t le32(const uint8_t *p)
 {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t le64(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+static inline uint64_t le_uint(const uint8_t *p, int n)
+{
+    switch (n) {
+    case 1: return p[0];
+    case 4: return le32(p);
+    case 8: return le64(p);
+    default: break;
+    }
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--)
         v = v << 8 | p[i];
@@ -237,7 +254,7 @@ uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind)
     return new_node((dec *)c->dec, kind);
 }
 
-static int push(dec *d, uint32_t node)
+static __attribute__((noinline)) int push_slow(dec *d, uint32_t node)
 {
     if (!node)
         return -1;
@@ -245,6 +262,16 @@ static int push(dec *d, uint32_t node)
         return fail(d, PK_E_NOMEM, "out of memory");
     d->stack[d->sp++] = node;
     return 0;
+}
+
+/* Push a value just made, or fail if making it failed (node 0). */
+static inline int push(dec *d, uint32_t node)
+{
+    if (node && d->sp < d->cap_stack) {
+        d->stack[d->sp++] = node;
+        return 0;
+    }
+    return push_slow(d, node);
 }
 
 static uint64_t fence(const dec *d)
@@ -625,9 +652,9 @@ static uint32_t op_floatnl(dec *d, const uint8_t *s, uint64_t len)
 
 static uint32_t op_float8(dec *d, const uint8_t *p)
 {
-    uint64_t bits = 0;
-    for (int i = 0; i < 8; i++)
-        bits = bits << 8 | p[i]; /* big-endian, unlike every other binary argument */
+    uint64_t bits = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+                    (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+                    (uint64_t)p[6] << 8 | p[7]; /* big-endian, unlike every other argument */
     uint32_t n = new_node(d, PK_K_FLOAT);
     if (n)
         memcpy(&d->doc->nodes[n].u.f, &bits, sizeof bits);
