@@ -79,6 +79,7 @@ typedef struct dec {
     uint64_t chores_at;  /* chores() when pos reaches this */
     uint64_t release_at; /* pk_source_release() the bytes behind when pos reaches this */
     uint32_t shape;      /* the last plain run of a dict's first pairs (add_items), or 0 */
+    bool shape_hashable; /* were its keys checked hashable? (an object's dict items are not) */
 } dec;
 
 /* How often the decoder tells the prefault thread how far it is, and how often it gives the
@@ -451,13 +452,22 @@ uint32_t pk_item_at(const pk_doc *doc, const pk_node *n, uint64_t i)
     return 0;
 }
 
-/* The plain run that the first items of a dict, stack[from..sp), can take the shape of: the
+/* Are stack[from..sp) the first items of dict container, two pairs or more? Such items are a
+ * shaped run (pk_chain in pk_i.h) if they can be (shape_of), else the next shape. */
+static bool first_pairs(const dec *d, uint32_t container, uint64_t from)
+{
+    const pk_node *c = &d->doc->nodes[container];
+    return c->kind == PK_K_DICT && c->u.c.items == 0 && !(c->flags & PK_NF_CHAINED) &&
+           d->sp - from >= 4 && (d->sp - from) % 2 == 0;
+}
+
+/* The plain run that stack[from..sp), as container's first pairs, can take the shape of: the
  * last one made, if its keys are theirs (the same values, in the same order); else 0. */
-static uint32_t shape_for(const dec *d, uint64_t from)
+static uint32_t shape_of(const dec *d, uint32_t container, uint64_t from)
 {
     const uint32_t *it = d->doc->items;
     uint64_t n = d->sp - from;
-    if (!d->shape || it[d->shape] != n)
+    if (!d->shape || it[d->shape] != n || !first_pairs(d, container, from))
         return 0;
     for (uint64_t i = 0; i < n; i += 2)
         if (it[d->shape + 1 + i] != d->stack[from + i])
@@ -465,30 +475,32 @@ static uint32_t shape_for(const dec *d, uint64_t from)
     return d->shape;
 }
 
-/* stack[from..sp) go into container's items. The first items of a dict, when they are at least
- * two pairs, are a shaped run (pk_chain in pk_i.h) if they can be, else the next shape. */
-static int add_items(dec *d, uint32_t container, uint64_t from)
+/* stack[from..sp) go into container's items, as a shaped run when shape (shape_of) is not 0.
+ * A dict's first pairs that take no shape become the next shape; keys_hashable says whether
+ * their keys were checked hashable, which a dict taking the shape then need not do again. */
+static int add_items(dec *d, uint32_t container, uint64_t from, uint32_t shape,
+                     bool keys_hashable)
 {
     if (from == d->sp)
         return 0; /* nothing to add, and maybe no stack yet */
     pk_doc *doc = d->doc;
-    const pk_node *c = &doc->nodes[container];
-    bool first_pairs = c->kind == PK_K_DICT && c->u.c.items == 0 && !(c->flags & PK_NF_CHAINED) &&
-                       d->sp - from >= 4 && (d->sp - from) % 2 == 0;
-    uint32_t shape = first_pairs ? shape_for(d, from) : 0;
+    bool next_shape = !shape && first_pairs(d, container, from);
     if (chain_add_run(doc, container, d->stack + from, d->sp - from, shape) < 0)
         return fail(d, PK_E_NOMEM, "out of memory");
     uint32_t run = doc->nodes[container].u.c.items;
-    if (first_pairs && !shape && pk_run_is_plain(doc, run))
-        d->shape = run; /* its one run (a sequence has no keys to share) */
+    if (next_shape && pk_run_is_plain(doc, run)) { /* its one run (a sequence has no keys) */
+        d->shape = run;
+        d->shape_hashable = keys_hashable;
+    }
     return 0;
 }
 
-/* A new container holding stack[from..sp), which are popped. */
+/* A new container holding stack[from..sp), which are popped. The caller has checked a dict's
+ * keys (OP_DICT): hashable, and pooled. */
 static int collect(dec *d, pk_kind kind, uint64_t from)
 {
     uint32_t c = new_node(d, kind);
-    if (!c || add_items(d, c, from) < 0)
+    if (!c || add_items(d, c, from, shape_of(d, c, from), true) < 0)
         return -1;
     d->sp = from;
     if (kind == PK_K_TUPLE || kind == PK_K_FROZENSET)
@@ -1188,15 +1200,19 @@ static int add_to(dec *d, uint64_t at, pk_kind kind, int key_step, const char *r
     uint32_t target = d->stack[at - 1];
     uint32_t into = target;
     pk_kind tk = (pk_kind)d->doc->nodes[target].kind;
-    if (tk == PK_K_OBJECT) {
+    bool object = tk == PK_K_OBJECT;
+    if (object) {
         if (!(into = object_items(d, target, kind == PK_K_DICT)))
             return -1;
     } else if (tk != kind) {
         return fail(d, PK_E_BAD_TYPE, refusal);
-    } else if (key_step && check_hashable(d, at, (uint64_t)key_step) < 0) {
-        return -1;
     }
-    if ((kind == PK_K_DICT && pool_keys(d, at) < 0) || add_items(d, into, at) < 0)
+    /* a shape's keys were pooled when it was made, and checked hashable if shape_hashable */
+    uint32_t shape = shape_of(d, into, at);
+    if ((key_step && !object && !(shape && d->shape_hashable) &&
+         check_hashable(d, at, (uint64_t)key_step) < 0) ||
+        (kind == PK_K_DICT && !shape && pool_keys(d, at) < 0) ||
+        add_items(d, into, at, shape, !object) < 0)
         return -1;
     d->sp = at;
     return 0;
