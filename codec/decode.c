@@ -896,7 +896,7 @@ static uint64_t hash64(uint64_t x)
     return x;
 }
 
-static int memo_put(dec *d, uint64_t idx, uint32_t node)
+static __attribute__((noinline)) int memo_put_slow(dec *d, uint64_t idx, uint32_t node)
 {
     if (idx >= d->doc->lim.max_memo)
         return failf(d, PK_E_MEMO_LIMIT, "memo index %llu past the limit of %llu", idx,
@@ -964,11 +964,22 @@ static int memo_put(dec *d, uint64_t idx, uint32_t node)
     return 0;
 }
 
-static uint32_t memo_get(dec *d, uint64_t idx)
+/* Memoize node at idx. Inline for the common case: a slot of the array, and no earlier entry
+ * of the table to update (memo_put_slow). */
+static inline int memo_put(dec *d, uint64_t idx, uint32_t node)
 {
     memo *m = &d->memo;
-    if (idx < m->ndense && m->dense[idx])
-        return m->dense[idx];
+    if (idx < m->ndense && idx < d->doc->lim.max_memo && (m->dense[idx] || !m->nhashed)) {
+        m->count += !m->dense[idx];
+        m->dense[idx] = node;
+        return 0;
+    }
+    return memo_put_slow(d, idx, node);
+}
+
+static __attribute__((noinline)) uint32_t memo_get_slow(dec *d, uint64_t idx)
+{
+    memo *m = &d->memo;
     if (m->cap && idx < UINT64_MAX) {
         uint64_t h = hash64(idx + 1) & (m->cap - 1);
         while (m->keys[h]) {
@@ -978,6 +989,15 @@ static uint32_t memo_get(dec *d, uint64_t idx)
         }
     }
     return failf(d, PK_E_MEMO_MISSING, "memo value not found at index %llu", idx, 0), 0;
+}
+
+/* The value memoized at idx, or 0 (the error set). Inline for a slot of the array. */
+static inline uint32_t memo_get(dec *d, uint64_t idx)
+{
+    const memo *m = &d->memo;
+    if (idx < m->ndense && m->dense[idx])
+        return m->dense[idx];
+    return memo_get_slow(d, idx);
 }
 
 static void memo_clear(memo *m)
