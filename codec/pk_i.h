@@ -395,6 +395,11 @@ static inline bool pk_run_is_sequence(const pk_doc *doc, uint32_t r)
 {
     return !doc->items[r] && !doc->items[r + 1];
 }
+/* The values of the shaped run at r, in order (its count / 2 of them). */
+static inline const uint32_t *pk_shaped_values(const pk_doc *doc, uint32_t r)
+{
+    return &doc->items[r + 2];
+}
 /* The items in the run at r, and where its next-run slot is. */
 static inline uint32_t pk_run_count(const pk_doc *doc, uint32_t r)
 {
@@ -418,7 +423,8 @@ static inline uint32_t pk_run_item(const pk_doc *doc, uint32_t r, uint64_t i)
     uint32_t shape = pk_run_shape(doc, r);
     if (!shape)
         return it[r + 3] + (uint32_t)i; /* a sequence */
-    return i % 2 ? it[r + 2 + i / 2] : it[shape + 1 + i]; /* a value, or its shape's key */
+    /* a value, or its shape's key */
+    return i % 2 ? pk_shaped_values(doc, r)[i / 2] : it[shape + 1 + i];
 }
 /* The items of a container (a dict has 2 per item); 0 for any other value. */
 static inline uint32_t pk_count(const pk_doc *doc, const pk_node *n)

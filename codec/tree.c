@@ -358,6 +358,7 @@ typedef struct builder {
     uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
     uint32_t shape; /* the shape of the last small derived block found unique, or 0: a dict
                        of the same shape has the same names (block_shape) */
+    uint32_t named_shape; /* the shape of the last derivable dict, or 0: its keys are names */
 } builder;
 
 static int opcode_at(const pk_doc *doc, uint64_t offset)
@@ -928,12 +929,20 @@ static int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
     return 0;
 }
 
+/* Is the item a plain file, with no children and no NAME.raw sibling? */
+static bool plain_file(const pk_doc *doc, uint32_t item)
+{
+    pk_kind k = (pk_kind)doc->nodes[item].kind;
+    return !PK_K_IS_CONTAINER(k) && k != PK_K_ARRAY;
+}
+
 /* Would every child of directory dir be a plain file of the item at its position, named by
  * its index or its str key as it is? Then the block is made derived (pk_entry_get) rather than
  * laid out: a list, tuple or dict whose items are one run, with no BUILD state, and no item a
  * container or an array (which gets a NAME.raw sibling). Its n children are set in *n. */
-static bool derivable(pk_doc *doc, uint32_t dir, uint64_t *n)
+static bool derivable(builder *bd, uint32_t dir, uint64_t *n)
 {
+    pk_doc *doc = bd->doc;
     const pk_entry *d = &doc->entries[dir];
     if (d->role != PK_R_VALUE)
         return false;
@@ -947,13 +956,22 @@ static bool derivable(pk_doc *doc, uint32_t dir, uint64_t *n)
         return false; /* not one run, or a dict with a key and no value */
     uint32_t run = c->u.c.items;
     *n = dict ? count / 2 : count;
+    uint32_t shape = dict ? pk_run_shape(doc, run) : 0;
+    if (shape && shape == bd->named_shape) { /* a record like the last: its keys are names */
+        const uint32_t *values = pk_shaped_values(doc, run);
+        for (uint64_t i = 0; i < *n; i++)
+            if (!plain_file(doc, values[i]))
+                return false;
+        return true;
+    }
     for (uint64_t i = 0; i < *n; i++) {
-        const pk_node *v = &doc->nodes[pk_run_item(doc, run, dict ? 2 * i + 1 : i)];
-        if (PK_K_IS_CONTAINER(v->kind) || v->kind == PK_K_ARRAY)
+        if (!plain_file(doc, pk_run_item(doc, run, dict ? 2 * i + 1 : i)))
             return false;
         if (dict && !key_is_name(doc, pk_run_item(doc, run, 2 * i)))
             return false;
     }
+    if (shape)
+        bd->named_shape = shape; /* every key of it was found a name */
     return true;
 }
 
@@ -965,7 +983,7 @@ static int add_derived(builder *bd, uint32_t dir)
     pk_doc *doc = bd->doc;
     pk_entry *x = &doc->entries[dir];
     uint64_t count;
-    if (!derivable(doc, dir, &count))
+    if (!derivable(bd, dir, &count))
         return 1;
     x->flags |= PK_EF_DERIVED; /* its children's numbers, while their names are checked */
     /* a list's or a tuple's names are their indices, unique as they are */

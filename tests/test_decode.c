@@ -51,6 +51,20 @@ static const tcase cases[] = {
        "}(h\001K\003h\002K\004u}(h\001K\005h\001K\006ue.",
        "./\n0/\n0/a = 1\\n\n0/b = 2\\n\n1/\n1/a = 3\\n\n1/b = 4\\n\n2/\n2/a = 5\\n\n"
        "2/a~1 = 6\\n\n"),
+    /* record 1 is the shape of 2, 3 and 4; 2 is derived, and so checks the shape's keys for
+     * all; 3 has a list for a value, and must be laid out all the same */
+    OK("records keyed as the one before, one of them holding a list",
+       "\200\002]q\000(}q\001(X\001\000\000\000aq\002K\001X\001\000\000\000bq\003K\002u"
+       "}q\004(h\002K\003h\003K\004u}q\005(h\002K\005h\003K\006u"
+       "}q\006(h\002K\007h\003]q\007K\010au}q\010(h\002K\011h\003K\012ue.",
+       "./\n0/\n0/a = 1\\n\n0/b = 2\\n\n1/\n1/a = 3\\n\n1/b = 4\\n\n2/\n2/a = 5\\n\n"
+       "2/b = 6\\n\n3/\n3/a = 7\\n\n3/b/\n3/b/0 = 8\\n\n4/\n4/a = 9\\n\n4/b = 10\\n\n"),
+    /* ...and with a key that is no name as it is: no record of its shape is derived */
+    OK("records keyed as the one before, with a key that is no name",
+       "\200\002]q\000(}q\001(X\001\000\000\000aq\002K\001X\003\000\000\000x/yq\003K\002u"
+       "}q\004(h\002K\003h\003K\004u}q\005(h\002K\005h\003K\006u}q\006(h\002K\007h\003K\010ue.",
+       "./\n0/\n0/a = 1\\n\n0/'x\\\\x2fy' = 2\\n\n1/\n1/a = 3\\n\n1/'x\\\\x2fy' = 4\\n\n"
+       "2/\n2/a = 5\\n\n2/'x\\\\x2fy' = 6\\n\n3/\n3/a = 7\\n\n3/'x\\\\x2fy' = 8\\n\n"),
     OK("a dict with a key twice, and one keyed as it (a shaped run)",
        "\200\002](}(X\001\000\000\000aq\001K\001h\001K\002u}(h\001K\003h\001K\004ue.",
        "./\n0/\n0/a = 1\\n\n0/a~1 = 2\\n\n1/\n1/a = 3\\n\n1/a~1 = 4\\n\n"),
