@@ -67,6 +67,7 @@ typedef struct dec {
     uint64_t pos, end;
     uint64_t frame_end; /* 0 when not inside a frame */
     uint64_t limit;     /* frame_end inside a frame, else end: what take() may reach */
+    uint64_t op_limit;  /* the next opcode is read inline while pos is below it (set_limits) */
     uint64_t op_off;    /* offset of the opcode being decoded */
     int op;
     uint32_t *stack;
@@ -103,11 +104,20 @@ static int failf(dec *d, pk_code code, const char *fmt, unsigned long long a,
 
 /* ---- the cursor ---- */
 
+/* take()'s one bound, limit: the end of the frame, or of the stream outside one. pos never
+ * passes it. And op_limit: limit, or where chores are due if that comes first, past which the
+ * next opcode is read by take_op_slow, which does them (chores_at starts at 0: at once). */
+static void set_limits(dec *d)
+{
+    d->limit = d->frame_end ? d->frame_end : d->end;
+    d->op_limit = d->limit < d->chores_at ? d->limit : d->chores_at;
+}
+
 /* Enter a frame that ends at frame_end, or leave it (0). */
 static void set_frame(dec *d, uint64_t frame_end)
 {
     d->frame_end = frame_end;
-    d->limit = frame_end ? frame_end : d->end;
+    set_limits(d);
 }
 
 /* n bytes at the cursor, or NULL (with the error set) when the stream or the frame ends first. */
@@ -1308,7 +1318,8 @@ static int after_build(dec *d, uint32_t node)
         return 0;
     }
     dec sub = {.doc = d->doc, .err = d->err, .src = d->src, .pos = d->pos, .end = d->end,
-               .limit = d->end, .nested = true};
+               .nested = true};
+    set_limits(&sub);
     uint32_t value = 0;
     r = run(&sub, &value);
     free(sub.stack);
@@ -1330,6 +1341,19 @@ static void chores(dec *d)
         d->release_at = d->pos + RELEASE_STEP;
     }
     d->chores_at = d->pos + CHORE_STEP;
+    set_limits(d);
+}
+
+/* The byte of the next opcode once pos has reached op_limit: chores are done if they are due,
+ * and the stream must not end here. NULL (the error set) if it does. */
+static __attribute__((noinline)) const uint8_t *take_op_slow(dec *d)
+{
+    d->op = -1;
+    if (d->pos >= d->chores_at)
+        chores(d);
+    if (d->pos == d->end)
+        return fail(d, PK_E_NO_STOP, "pickle ends without STOP"), NULL;
+    return take(d, 1);
 }
 
 /* Decode one pickle starting at d->pos. Leaves its value in *out. */
@@ -1339,12 +1363,7 @@ static int run(dec *d, uint32_t *out)
     d->proto = 0; /* as a new Unpickler.load() starts */
     for (;;) {
         d->op_off = d->pos;
-        d->op = -1;
-        if (d->pos >= d->chores_at)
-            chores(d);
-        if (d->pos == d->end)
-            return fail(d, PK_E_NO_STOP, "pickle ends without STOP");
-        const uint8_t *p = take(d, 1);
+        const uint8_t *p = d->pos < d->op_limit ? d->src + d->pos++ : take_op_slow(d);
         if (!p)
             return -1;
         int op = d->op = *p;
@@ -1707,7 +1726,8 @@ static int run(dec *d, uint32_t *out)
 
 int pk_decode(pk_doc *doc, pk_error *err)
 {
-    dec d = {.doc = doc, .err = err, .src = doc->src, .end = doc->src_len, .limit = doc->src_len};
+    dec d = {.doc = doc, .err = err, .src = doc->src, .end = doc->src_len};
+    set_limits(&d);
     if (doc->src_len == 0) {
         pk_set_error(err, PK_E_EMPTY, 0, -1, "empty file");
         return -1;
