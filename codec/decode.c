@@ -1476,12 +1476,16 @@ static int run(dec *d, uint32_t *out)
                 return -1;
             break;
         /* -- containers -- */
-        case OP_EMPTY_LIST:
-        case OP_EMPTY_TUPLE:
+        case OP_EMPTY_LIST: /* a new value has no items */
         case OP_EMPTY_DICT:
         case OP_EMPTY_SET:
-            if (collect(d, op == OP_EMPTY_LIST ? PK_K_LIST : op == OP_EMPTY_TUPLE ? PK_K_TUPLE
-                               : op == OP_EMPTY_DICT ? PK_K_DICT : PK_K_SET, d->sp) < 0)
+            if (push(d, new_node(d, op == OP_EMPTY_LIST   ? PK_K_LIST
+                                    : op == OP_EMPTY_DICT ? PK_K_DICT
+                                                          : PK_K_SET)) < 0)
+                return -1;
+            break;
+        case OP_EMPTY_TUPLE:
+            if (collect(d, PK_K_TUPLE, d->sp) < 0) /* frozen, as any tuple */
                 return -1;
             break;
         case OP_LIST:
