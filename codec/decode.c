@@ -217,7 +217,7 @@ static inline const pk_off_group *last_group(const pk_doc *doc)
 }
 static inline bool group_holds(const pk_off_group *g, uint64_t off)
 {
-    return g && off >= g->base && off - g->base <= UINT16_MAX;
+    return g && off - g->base <= UINT16_MAX; /* an off below base wraps to more */
 }
 
 /* Room for one more value, made at d->op_off: the limits checked, the value array grown, and
