@@ -862,13 +862,13 @@ static int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
     pk_doc *doc = bd->doc;
     bool derived = pk_is_derived(first);
     bd->table = NULL;
+    /* the fields of one more record: the same names, unique as before */
+    uint32_t shape = n <= SMALL_DIR ? block_shape(doc, first) : 0;
+    if (shape && shape == bd->shape)
+        return 0;
     if (n < 2 || indexed_block(doc, first, n))
         return 0;
     if (n <= SMALL_DIR) {
-        /* the fields of one more record: the same names, unique as before */
-        uint32_t shape = block_shape(doc, first);
-        if (shape && shape == bd->shape)
-            return 0;
         if (same_keys_as_last(bd, first, n)) {
             bd->shape = shape;
             return 0;
