@@ -556,11 +556,23 @@ static uint32_t new_int(dec *d, int64_t v)
     return n;
 }
 
+/* The len (at most 8) bytes at p, which are in the stream, as a little-endian number. Where
+ * the stream has eight bytes from p, they are read as one word and those past len masked off
+ * (a wide dict's ints are LONG1s of 5 or 6 bytes). */
+static uint64_t le_bytes(const dec *d, const uint8_t *p, uint64_t len)
+{
+    if (len == 0)
+        return 0;
+    if (d->end - (uint64_t)(p - d->src) < 8)
+        return le_uint(p, (int)len);
+    return le64(p) & (~(uint64_t)0 >> (64 - 8 * len));
+}
+
 /* An integer given as little-endian two's complement bytes (LONG1, LONG4). */
 static uint32_t new_long(dec *d, const uint8_t *p, uint64_t len)
 {
     if (len <= 8) {
-        uint64_t v = le_uint(p, (int)len);
+        uint64_t v = le_bytes(d, p, len);
         if (len > 0 && len < 8 && (p[len - 1] & 0x80))
             v |= ~(uint64_t)0 << (8 * len); /* sign-extend */
         return new_int(d, (int64_t)v);
