@@ -7,7 +7,8 @@
  * call record (or a lifted value, see lift.c), BUILD/APPEND/SETITEM on an opaque object are
  * noted on its call record.
  *
- * Every read goes through take(), which knows the bytes left in the stream and in the frame.
+ * Every read goes through take(), which knows the bytes left in the stream and in the frame,
+ * except an opcode's own byte, which the loop reads while pos is below op_limit (set_limits).
  */
 #include "ckpt_i.h"
 #include "lift_i.h"
@@ -142,9 +143,9 @@ static const uint8_t *take_checked(dec *d, uint64_t n)
 }
 
 /* The n bytes at pos, which then moves past them; NULL (the error set) when they are not all
- * there, or not all in the current frame. Inline for the common case, which is every opcode:
- * one comparison with limit. At the end of a frame it sends a read on to take_checked, which
- * leaves the frame. */
+ * there, or not all in the current frame. Inline for the common case, which is every argument:
+ * one comparison with limit. At the end of a frame it sends a read of 1 byte or more on to
+ * take_checked, which leaves the frame (a read of 0 leaves it open, for the next to leave). */
 static inline const uint8_t *take(dec *d, uint64_t n)
 {
     if (n <= d->limit - d->pos) {
@@ -170,10 +171,11 @@ static inline const uint8_t *take_len(dec *d, uint64_t n)
 /* One line, without its '\n'. */
 static const uint8_t *take_line(dec *d, uint64_t *len)
 {
-    uint64_t limit = d->frame_end && d->pos < d->frame_end ? d->frame_end : d->end;
-    const uint8_t *nl = memchr(d->src + d->pos, '\n', limit - d->pos);
+    /* a frame used up is left (take_checked), so its line may run on to the stream's end */
+    uint64_t bound = d->frame_end && d->pos < d->frame_end ? d->frame_end : d->end;
+    const uint8_t *nl = memchr(d->src + d->pos, '\n', bound - d->pos);
     if (!nl) {
-        if (limit != d->end)
+        if (bound != d->end)
             return fail(d, PK_E_FRAME, "opcode straddles a frame boundary"), NULL;
         return fail(d, PK_E_TRUNCATED, "truncated data: line without end"), NULL;
     }
@@ -1313,8 +1315,11 @@ static int persid(dec *d, uint32_t node)
 static int after_build(dec *d, uint32_t node)
 {
     pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
+    pk_kind was = (pk_kind)d->doc->nodes[node].kind;
     if (pk_array_build(&lc, node) < 0)
         return -1;
+    if (d->doc->nodes[node].kind != was)
+        d->shape_hashable = false; /* an object array became a list: it may key the shape */
     if (d->nested)
         return 0;
     uint64_t used = 0;

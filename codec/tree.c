@@ -358,7 +358,7 @@ typedef struct builder {
     uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
     uint32_t shape; /* the shape of the last small derived block found unique, or 0: a dict
                        of the same shape has the same names (block_shape) */
-    uint32_t named_shape; /* the shape of the last derivable dict, or 0: its keys are names */
+    uint32_t named_shape; /* the last shape all of whose keys derivable() found names, or 0 */
 } builder;
 
 static int opcode_at(const pk_doc *doc, uint64_t offset)

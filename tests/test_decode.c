@@ -51,8 +51,9 @@ static const tcase cases[] = {
        "}(h\001K\003h\002K\004u}(h\001K\005h\001K\006ue.",
        "./\n0/\n0/a = 1\\n\n0/b = 2\\n\n1/\n1/a = 3\\n\n1/b = 4\\n\n2/\n2/a = 5\\n\n"
        "2/a~1 = 6\\n\n"),
-    /* record 1 is the shape of 2, 3 and 4; 2 is derived, and so checks the shape's keys for
-     * all; 3 has a list for a value, and must be laid out all the same */
+    /* record 0 is a sequence; 1 is the shape of 2, 3 and 4; 2 is the first shaped record found
+     * derivable, which checks the shape's keys for all; 3 has a list for a value, and must be
+     * laid out all the same */
     OK("records keyed as the one before, one of them holding a list",
        "\200\002]q\000(}q\001(X\001\000\000\000aq\002K\001X\001\000\000\000bq\003K\002u"
        "}q\004(h\002K\003h\003K\004u}q\005(h\002K\005h\003K\006u"
@@ -160,6 +161,13 @@ static const tcase cases[] = {
         "\200\002](]q\0000X\001\000\000\000bq\0010c__main__\nBag\n)R(h\000K\001h\001K\002u"
         "}(h\000K\003h\001K\004ue.",
         BAD_TYPE, 53),
+    /* ...and a dict shaped on keys checked before one of them, an object, became a list (a
+     * numpy object array, in place): the second dict is keyed by the list [7] */
+    BAD("unhashable key shaped on keys checked before a BUILD",
+        "\200\002](cnumpy.core.multiarray\n_reconstruct\n)Rq\001}(h\001K\001X\001\000\000\000bq\002"
+        "K\002uh\001(K\001K\001\205cnumpy\ndtype\nX\002\000\000\000O8\205R\211]K\007atb0"
+        "}(h\001K\003h\002K\004ue.",
+        BAD_TYPE, 109),
     BAD("NEWOBJ without tuple", "c__main__\nC\nN\201.", BAD_TYPE, 13),
     BAD("EXT code 0", "\202\000.", BAD_ARGUMENT, 0),
     BAD("line without end", "I12", TRUNCATED, 0),
