@@ -242,24 +242,30 @@ static __attribute__((noinline)) const pk_off_group *node_room(dec *d)
     return &doc->groups[doc->ngroups++];
 }
 
+static uint32_t new_node_slow(dec *d, pk_kind kind);
+
 /* A new value of `kind`, made by the opcode at d->op_off; 0 on failure (d->err says why).
  * Values are made by the million: the common case, with room in the array and in the last
- * offset group, stays inline. */
+ * offset group, stays inline, and calls nothing (so saves no registers). */
 static inline uint32_t new_node(dec *d, pk_kind kind)
 {
     pk_doc *doc = d->doc;
     uint64_t i = doc->nnodes, off = d->op_off;
     const pk_off_group *g = last_group(doc);
-    if ((i >= doc->cap_nodes || i >= doc->lim.max_nodes || i >= UINT32_MAX ||
-         !group_holds(g, off)) &&
-        !(g = node_room(d)))
-        return 0;
+    if (i >= doc->cap_nodes || i >= doc->lim.max_nodes || i >= UINT32_MAX || !group_holds(g, off))
+        return new_node_slow(d, kind);
     doc->nnodes = i + 1;
     pk_node *n = &doc->nodes[i];
     memset(n, 0, sizeof *n); /* a container starts with no items */
     n->kind = (uint8_t)kind;
     n->off_delta = (uint16_t)(off - g->base);
     return (uint32_t)i;
+}
+
+/* new_node once node_room has made room for it, which new_node then finds. */
+static __attribute__((noinline)) uint32_t new_node_slow(dec *d, pk_kind kind)
+{
+    return node_room(d) ? new_node(d, kind) : 0;
 }
 
 uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind)
