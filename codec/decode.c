@@ -356,15 +356,34 @@ static int unfold_sequence(pk_doc *doc, uint32_t r)
     return 0;
 }
 
+/* The first items of container, n key, value... pairs whose keys are those of the plain run
+ * at shape, as a shaped run of their values alone (pk_chain in pk_i.h). */
+static int add_shaped_run(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n,
+                          uint32_t shape)
+{
+    uint64_t r = doc->nitems ? doc->nitems : 1, slots = n / 2 + 3; /* no run is at 0 */
+    if (n > UINT32_MAX - 1 - doc->items_added || r + slots > UINT32_MAX ||
+        !pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, r + slots, sizeof(uint32_t)))
+        return -1;
+    doc->items_added += n;
+    uint32_t *it = doc->items;
+    it[r] = 0;
+    it[r + 1] = shape;
+    for (uint64_t i = 1; i < n; i += 2)
+        it[r + 2 + i / 2] = items[i];
+    it[r + slots - 1] = 0;
+    doc->nitems = r + slots;
+    doc->nodes[container].u.c.items = (uint32_t)r; /* its one run */
+    return 0;
+}
+
 /* Append items[0..n) to container's items (pk_chain in pk_i.h). Its last run grows in place
  * when nothing has been added after it (a list APPENDed to one item at a time), else a new run
- * of all n is linked on (a SETITEMS of a thousand items grows the array once): a shaped run of
- * their values alone when shape is not 0 (they are key, value... pairs whose keys are those of
- * the plain run at shape), a sequence when they are one. A sequence grows in place by the
- * items that continue it, and becomes a plain run for those that do not. A container gets a
- * chain only when it comes to have a second run. */
-static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n,
-                         uint32_t shape)
+ * of all n is linked on (a SETITEMS of a thousand items grows the array once): a sequence when
+ * they are one. A sequence grows in place by the items that continue it, and becomes a plain
+ * run for those that do not. A container gets a chain only when it comes to have a second
+ * run. */
+static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n)
 {
     if (n == 0)
         return 0;
@@ -377,7 +396,7 @@ static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items,
     uint32_t tail = chained ? c->tail : node->u.c.items;
     uint64_t end = doc->nitems ? doc->nitems : 1; /* position 0 is the end of every chain */
     uint64_t tail_next = tail ? pk_run_end(doc, tail) : 0;
-    bool last = tail && !shape && tail_next == end - 1; /* its tail may grow in place */
+    bool last = tail && tail_next == end - 1; /* its tail may grow in place */
     if (last && pk_run_is_sequence(doc, tail)) {
         if (in_sequence(items, n, (uint64_t)doc->items[tail + 3] + doc->items[tail + 2])) {
             doc->items[tail + 2] += (uint32_t)n;
@@ -391,12 +410,9 @@ static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items,
         tail_next = end - 1;
     }
     bool in_place = last && pk_run_is_plain(doc, tail);
-    bool sequence = !in_place && !shape && n >= SEQUENCE_MIN && items[0] &&
+    bool sequence = !in_place && n >= SEQUENCE_MIN && items[0] &&
                     in_sequence(items, n, items[0]);
-    uint64_t need = in_place   ? end + n
-                    : shape    ? end + n / 2 + 3
-                    : sequence ? end + 5
-                               : end + n + 2;
+    uint64_t need = in_place ? end + n : sequence ? end + 5 : end + n + 2;
     if (need > UINT32_MAX ||
         !pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, need, sizeof(uint32_t)))
         return -1;
@@ -416,12 +432,7 @@ static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items,
         memcpy(it + tail_next, items, n * sizeof *items);
         it[tail] += (uint32_t)n;
     } else {
-        if (shape) {
-            it[end] = 0;
-            it[end + 1] = shape;
-            for (uint64_t i = 1; i < n; i += 2)
-                it[end + 2 + i / 2] = items[i];
-        } else if (sequence) {
+        if (sequence) {
             it[end] = 0;
             it[end + 1] = 0;
             it[end + 2] = (uint32_t)n;
@@ -446,7 +457,7 @@ static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items,
 
 int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item)
 {
-    return chain_add_run(doc, container, &item, 1, 0);
+    return chain_add_run(doc, container, &item, 1);
 }
 
 int pk_chain_copy(pk_doc *doc, uint32_t container, uint32_t from, uint64_t skip)
@@ -503,7 +514,9 @@ static int add_items(dec *d, uint32_t container, uint64_t from, uint32_t shape,
         return 0; /* nothing to add, and maybe no stack yet */
     pk_doc *doc = d->doc;
     bool next_shape = !shape && first_pairs(d, container, from);
-    if (chain_add_run(doc, container, d->stack + from, d->sp - from, shape) < 0)
+    const uint32_t *items = d->stack + from;
+    if ((shape ? add_shaped_run(doc, container, items, d->sp - from, shape)
+               : chain_add_run(doc, container, items, d->sp - from)) < 0)
         return fail(d, PK_E_NOMEM, "out of memory");
     uint32_t run = doc->nodes[container].u.c.items;
     if (next_shape && pk_run_is_plain(doc, run)) { /* its one run (a sequence has no keys) */

@@ -70,8 +70,8 @@ typedef struct pk_span {
  * appended to after other values were built) has PK_NF_CHAINED and a chain in doc->chains,
  * whose head and tail are run positions.
  *
- * A SHAPED run is a dict's run whose keys are those of an earlier plain run s, in the same
- * order (records pickled together share their field names): items[r] is 0 (no plain run is
+ * A SHAPED run is a dict's first run whose keys are those of an earlier plain run s, in the
+ * same order (records pickled together share their field names): items[r] is 0 (no plain run is
  * empty), items[r+1] is s, the n/2 values follow, then the next-run slot. Its count n is s's,
  * and its readers (pk_cursor, pk_run_item) take each key from s.
  *
