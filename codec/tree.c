@@ -852,20 +852,11 @@ static void remember_keys(builder *bd, pk_ino first, uint64_t n)
     bd->nkeys = n;
 }
 
-/* Make the names of the block first..first+n-1 unique: in pickled order, a name taken by an
- * earlier entry gets ~1, ~2, ... (the first of those not taken). A large block not named by
- * index gets a table of its names on the way, which pk_lookup uses afterwards. Entries of a
- * derived block cannot be renamed: for one whose names are not unique, it makes no table and
- * returns 1 (the caller then stores the block). Otherwise it returns 0, or -1 on an error. */
-static int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
+/* unique_block for all but a record of the last unique shape (shape, or 0 for none). */
+static int unique_names(builder *bd, uint32_t dir, pk_ino first, uint64_t n, uint32_t shape)
 {
     pk_doc *doc = bd->doc;
     bool derived = pk_is_derived(first);
-    bd->table = NULL;
-    /* the fields of one more record: the same names, unique as before */
-    uint32_t shape = n <= SMALL_DIR ? block_shape(doc, first) : 0;
-    if (shape && shape == bd->shape)
-        return 0;
     if (n < 2 || indexed_block(doc, first, n))
         return 0;
     if (n <= SMALL_DIR) {
@@ -927,6 +918,22 @@ static int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
             look_ahead(doc, t, first + j + PREFETCH_AHEAD, a);
     }
     return 0;
+}
+
+/* Make the names of the block first..first+n-1 unique: in pickled order, a name taken by an
+ * earlier entry gets ~1, ~2, ... (the first of those not taken). A large block not named by
+ * index gets a table of its names on the way, which pk_lookup uses afterwards. Entries of a
+ * derived block cannot be renamed: for one whose names are not unique, it makes no table and
+ * returns 1 (the caller then stores the block). Otherwise it returns 0, or -1 on an error. */
+static inline int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
+{
+    bd->table = NULL;
+    /* the fields of one more record: the same names, unique as before; inline, as it is asked
+     * once a record */
+    uint32_t shape = n <= SMALL_DIR ? block_shape(bd->doc, first) : 0;
+    if (shape && shape == bd->shape)
+        return 0;
+    return unique_names(bd, dir, first, n, shape);
 }
 
 /* Is the item a plain file, with no children and no NAME.raw sibling? */
