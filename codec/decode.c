@@ -883,9 +883,25 @@ static uint32_t py2_string(dec *d, const uint8_t *p, uint64_t len)
     return new_span(d, ascii ? PK_K_STR : PK_K_BYTES, p, len);
 }
 
+/* Is a short str (up to 32 bytes: field names and values) at p, in the stream, all ASCII? Read
+ * eight bytes at a time, the last eight overlapping; under eight as one word where the stream
+ * has eight bytes from p (le_bytes). false means "not known": valid_utf8 then reads it. */
+static bool short_ascii(const dec *d, const uint8_t *p, uint64_t len)
+{
+    const uint64_t tops = 0x8080808080808080ULL;
+    if (len < 8)
+        return (le_bytes(d, p, len) & tops) == 0;
+    if (len > 32)
+        return false;
+    uint64_t seen = le64(p + len - 8);
+    for (uint64_t i = 0; i + 8 < len; i += 8)
+        seen |= le64(p + i);
+    return (seen & tops) == 0;
+}
+
 static uint32_t new_str_utf8(dec *d, const uint8_t *p, uint64_t len)
 {
-    if (!valid_utf8(p, len))
+    if (!short_ascii(d, p, len) && !valid_utf8(p, len))
         return fail(d, PK_E_BAD_ARGUMENT, "invalid UTF-8 in string"), 0;
     return new_span(d, PK_K_STR, p, len);
 }
