@@ -184,31 +184,6 @@ static const uint8_t *take_line(dec *d, uint64_t *len)
     return p;
 }
 
-/* Little-endian integers of the stream, spelled out byte by byte so that they read right on
- * any machine; compilers turn the 4- and 8-byte ones into a single load. */
-static inline uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-static inline uint64_t le_uint(const uint8_t *p, int n)
-{
-    switch (n) {
-    case 1: return p[0];
-    case 4: return le32(p);
-    case 8: return le64(p);
-    default: break;
-    }
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* ---- values ---- */
 
 /* The last offset group (pk_off_group), NULL before the first; can it hold a value made at
@@ -585,8 +560,8 @@ static uint64_t le_bytes(const dec *d, const uint8_t *p, uint64_t len)
     if (len == 0)
         return 0;
     if (d->end - (uint64_t)(p - d->src) < 8)
-        return le_uint(p, (int)len);
-    return le64(p) & (~(uint64_t)0 >> (64 - 8 * len));
+        return pk_le(p, (int)len);
+    return pk_le64(p) & (~(uint64_t)0 >> (64 - 8 * len));
 }
 
 /* An integer given as little-endian two's complement bytes (LONG1, LONG4). */
@@ -893,9 +868,9 @@ static bool short_ascii(const dec *d, const uint8_t *p, uint64_t len)
         return (le_bytes(d, p, len) & tops) == 0;
     if (len > 32)
         return false;
-    uint64_t seen = le64(p + len - 8);
+    uint64_t seen = pk_le64(p + len - 8);
     for (uint64_t i = 0; i + 8 < len; i += 8)
-        seen |= le64(p + i);
+        seen |= pk_le64(p + i);
     return (seen & tops) == 0;
 }
 
@@ -1430,7 +1405,7 @@ static int run(dec *d, uint32_t *out)
                 return -1;
             break;
         case OP_BININT:
-            if (!(s = take(d, 4)) || push(d, new_int(d, (int32_t)(uint32_t)le_uint(s, 4))) < 0)
+            if (!(s = take(d, 4)) || push(d, new_int(d, (int32_t)(uint32_t)pk_le(s, 4))) < 0)
                 return -1; /* the 4-byte form is signed; the 1- and 2-byte forms are not */
             break;
         case OP_BININT1:
@@ -1438,7 +1413,7 @@ static int run(dec *d, uint32_t *out)
                 return -1;
             break;
         case OP_BININT2:
-            if (!(s = take(d, 2)) || push(d, new_int(d, (int64_t)le_uint(s, 2))) < 0)
+            if (!(s = take(d, 2)) || push(d, new_int(d, (int64_t)pk_le(s, 2))) < 0)
                 return -1;
             break;
         case OP_LONG:
@@ -1452,7 +1427,7 @@ static int run(dec *d, uint32_t *out)
         case OP_LONG4: {
             if (!(s = take(d, 4)))
                 return -1;
-            int32_t n = (int32_t)(uint32_t)le_uint(s, 4);
+            int32_t n = (int32_t)(uint32_t)pk_le(s, 4);
             if (n < 0)
                 return fail(d, PK_E_BAD_ARGUMENT, "LONG pickle has negative byte count");
             if (!(p = take_len(d, (uint64_t)n)) || push(d, new_long(d, p, (uint64_t)n)) < 0)
@@ -1467,7 +1442,7 @@ static int run(dec *d, uint32_t *out)
         case OP_BINSTRING: {
             if (!(s = take(d, 4)))
                 return -1;
-            int32_t n = (int32_t)(uint32_t)le_uint(s, 4);
+            int32_t n = (int32_t)(uint32_t)pk_le(s, 4);
             if (n < 0)
                 return fail(d, PK_E_BAD_ARGUMENT, "BINSTRING pickle has negative byte count");
             if (!(p = take_len(d, (uint64_t)n)) || push(d, py2_string(d, p, (uint64_t)n)) < 0)
@@ -1485,7 +1460,7 @@ static int run(dec *d, uint32_t *out)
             int w = op == OP_SHORT_BINBYTES ? 1 : op == OP_BINBYTES ? 4 : 8;
             if (!(s = take(d, (uint64_t)w)))
                 return -1;
-            len = le_uint(s, w);
+            len = pk_le(s, w);
             if (!(p = take_len(d, len)) ||
                 push(d, new_span(d, op == OP_BYTEARRAY8 ? PK_K_BYTEARRAY : PK_K_BYTES, p, len)) < 0)
                 return -1;
@@ -1501,7 +1476,7 @@ static int run(dec *d, uint32_t *out)
             int w = op == OP_SHORT_BINUNICODE ? 1 : op == OP_BINUNICODE ? 4 : 8;
             if (!(s = take(d, (uint64_t)w)))
                 return -1;
-            len = le_uint(s, w);
+            len = pk_le(s, w);
             if (!(p = take_len(d, len)) || push(d, new_str_utf8(d, p, len)) < 0)
                 return -1;
             break;
@@ -1617,7 +1592,7 @@ static int run(dec *d, uint32_t *out)
         case OP_BINGET:
         case OP_LONG_BINGET:
             if (!(s = take(d, op == OP_BINGET ? 1 : 4)) ||
-                push(d, memo_get(d, le_uint(s, op == OP_BINGET ? 1 : 4))) < 0)
+                push(d, memo_get(d, pk_le(s, op == OP_BINGET ? 1 : 4))) < 0)
                 return -1;
             break;
         case OP_PUT:
@@ -1627,7 +1602,7 @@ static int run(dec *d, uint32_t *out)
         case OP_BINPUT:
         case OP_LONG_BINPUT:
             if (!(s = take(d, op == OP_BINPUT ? 1 : 4)) || !(a = top(d)) ||
-                memo_put(d, le_uint(s, op == OP_BINPUT ? 1 : 4), a) < 0)
+                memo_put(d, pk_le(s, op == OP_BINPUT ? 1 : 4), a) < 0)
                 return -1;
             break;
         case OP_MEMOIZE:
@@ -1735,7 +1710,7 @@ static int run(dec *d, uint32_t *out)
             int w = op == OP_EXT1 ? 1 : op == OP_EXT2 ? 2 : 4;
             if (!(s = take(d, (uint64_t)w)))
                 return -1;
-            int64_t code = w == 4 ? (int32_t)(uint32_t)le_uint(s, 4) : (int64_t)le_uint(s, w);
+            int64_t code = w == 4 ? (int32_t)(uint32_t)pk_le(s, 4) : (int64_t)pk_le(s, w);
             if (code <= 0)
                 return fail(d, PK_E_BAD_ARGUMENT, "EXT specifies code <= 0");
             if (push(d, new_desc(d, PK_T_EXT, 0, code)) < 0)
@@ -1761,7 +1736,7 @@ static int run(dec *d, uint32_t *out)
         case OP_FRAME:
             if (!(s = take(d, 8)))
                 return -1;
-            len = le_uint(s, 8);
+            len = pk_le(s, 8);
             if (d->frame_end && d->pos != d->frame_end)
                 return fail(d, PK_E_FRAME, "beginning of a new frame before end of current frame");
             if (len > d->end - d->pos)

@@ -155,14 +155,6 @@ bool pk_format_stream_done(pk_doc *doc, uint64_t pos)
     return true;
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 /* Legacy torch.save: after the five pickles, each storage of the keys list (the fifth) in
  * order: its element count (8 bytes, little-endian), then its elements. The element size comes
  * from the storage's type, known from the persistent ids that named it. */
@@ -193,7 +185,7 @@ static int legacy_storages(pk_doc *doc, pk_error *err)
             pk_set_error(err, PK_E_TRUNCATED, pos, -1, "truncated data: legacy torch storage");
             return -1;
         }
-        uint64_t numel = le64(doc->src + pos);
+        uint64_t numel = pk_le64(doc->src + pos);
         pos += 8;
         if (numel > (doc->src_len - pos) / elsize) {
             char what[sizeof err->what];

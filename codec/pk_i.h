@@ -312,6 +312,32 @@ struct pk_doc {
     struct pk_prefault *prefault; /* while decoding and laying out a big file (prefault.c) */
 };
 
+/* Little-endian integers of a file (pickle arguments, zip headers, legacy torch storages),
+ * spelled out byte by byte so that they read right on any machine; compilers turn the 4- and
+ * 8-byte ones into a single load. */
+static inline uint32_t pk_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t pk_le64(const uint8_t *p)
+{
+    return (uint64_t)pk_le32(p) | (uint64_t)pk_le32(p + 4) << 32;
+}
+/* The n (at most 8) bytes at p. */
+static inline uint64_t pk_le(const uint8_t *p, int n)
+{
+    switch (n) {
+    case 1: return p[0];
+    case 4: return pk_le32(p);
+    case 8: return pk_le64(p);
+    default: break;
+    }
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
 /* pool.c-like helpers (in pk_open.c) */
 bool pk_pool_add(pk_pool *p, const void *data, uint64_t len, pk_span *out);
 /* Make room for need elements of *arr, doubling *cap; false when that cannot be done. Inline

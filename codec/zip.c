@@ -16,14 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t le(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static int bad(pk_error *err, uint64_t off, const char *what)
 {
     char msg[sizeof err->what];
@@ -45,7 +37,7 @@ static int find_eocd(const uint8_t *p, uint64_t len, uint64_t *at)
         return -1;
     uint64_t lo = len - EOCD_LEN > 0xffff ? len - EOCD_LEN - 0xffff : 0;
     for (uint64_t i = len - EOCD_LEN + 1; i-- > lo;) {
-        if (memcmp(p + i, "PK\5\6", 4) == 0 && i + EOCD_LEN + le(p + i + 20, 2) == len) {
+        if (memcmp(p + i, "PK\5\6", 4) == 0 && i + EOCD_LEN + pk_le(p + i + 20, 2) == len) {
             *at = i;
             return 0;
         }
@@ -77,15 +69,15 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
     uint64_t eocd;
     if (find_eocd(p, len, &eocd) < 0)
         return bad(err, len, "no end of central directory record");
-    uint64_t count = le(p + eocd + 10, 2), cd_size = le(p + eocd + 12, 4),
-             cd_off = le(p + eocd + 16, 4);
+    uint64_t count = pk_le(p + eocd + 10, 2), cd_size = pk_le(p + eocd + 12, 4),
+             cd_off = pk_le(p + eocd + 16, 4);
     if (eocd >= EOCD64_LOC_LEN && memcmp(p + eocd - EOCD64_LOC_LEN, "PK\6\7", 4) == 0) {
-        uint64_t loc = eocd - EOCD64_LOC_LEN, e64 = le(p + loc + 8, 8);
+        uint64_t loc = eocd - EOCD64_LOC_LEN, e64 = pk_le(p + loc + 8, 8);
         if (e64 > len || len - e64 < EOCD64_LEN || memcmp(p + e64, "PK\6\6", 4) != 0)
             return bad(err, loc, "zip64 locator points at no zip64 record");
-        count = le(p + e64 + 32, 8);
-        cd_size = le(p + e64 + 40, 8);
-        cd_off = le(p + e64 + 48, 8);
+        count = pk_le(p + e64 + 32, 8);
+        cd_size = pk_le(p + e64 + 40, 8);
+        cd_off = pk_le(p + e64 + 48, 8);
     }
     if (cd_off > len || cd_size > len - cd_off)
         return bad(err, eocd, "central directory past the end of the file");
@@ -96,33 +88,33 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
         if (end - at < CDIR_LEN || memcmp(p + at, "PK\1\2", 4) != 0)
             return bad(err, at, "bad central directory entry");
         const uint8_t *c = p + at;
-        pk_zent z = {.method = (uint16_t)le(c + 10, 2)};
-        z.csize = le(c + 20, 4);
-        z.usize = le(c + 24, 4);
-        uint64_t nlen = le(c + 28, 2), xlen = le(c + 30, 2), clen = le(c + 32, 2);
-        uint64_t lho = le(c + 42, 4);
+        pk_zent z = {.method = (uint16_t)pk_le(c + 10, 2)};
+        z.csize = pk_le(c + 20, 4);
+        z.usize = pk_le(c + 24, 4);
+        uint64_t nlen = pk_le(c + 28, 2), xlen = pk_le(c + 30, 2), clen = pk_le(c + 32, 2);
+        uint64_t lho = pk_le(c + 42, 4);
         if (end - at - CDIR_LEN < nlen + xlen + clen)
             return bad(err, at, "central directory entry longer than the directory");
         /* zip64: the fields that read 0xffffffff are in extra field 1, in this order */
         const uint8_t *x = c + CDIR_LEN + nlen, *xend = x + xlen;
         while (xend - x >= 4) {
-            uint64_t id = le(x, 2), sz = le(x + 2, 2);
+            uint64_t id = pk_le(x, 2), sz = pk_le(x + 2, 2);
             if ((uint64_t)(xend - x - 4) < sz)
                 break;
             if (id == 1) {
                 const uint8_t *f = x + 4, *fend = f + sz;
                 if (z.usize == 0xffffffff && fend - f >= 8)
-                    z.usize = le(f, 8), f += 8;
+                    z.usize = pk_le(f, 8), f += 8;
                 if (z.csize == 0xffffffff && fend - f >= 8)
-                    z.csize = le(f, 8), f += 8;
+                    z.csize = pk_le(f, 8), f += 8;
                 if (lho == 0xffffffff && fend - f >= 8)
-                    lho = le(f, 8);
+                    lho = pk_le(f, 8);
             }
             x += 4 + sz;
         }
         if (lho > len || len - lho < LOCAL_LEN || memcmp(p + lho, "PK\3\4", 4) != 0)
             return bad(err, at, "member without a local header");
-        uint64_t lnlen = le(p + lho + 26, 2), lxlen = le(p + lho + 28, 2);
+        uint64_t lnlen = pk_le(p + lho + 26, 2), lxlen = pk_le(p + lho + 28, 2);
         if (len - lho - LOCAL_LEN < lnlen + lxlen)
             return bad(err, lho, "local header past the end of the file");
         z.data = lho + LOCAL_LEN + lnlen + lxlen;
