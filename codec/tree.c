@@ -358,7 +358,6 @@ typedef struct builder {
     uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
     uint32_t shape; /* the shape of the last small derived block found unique, or 0: a dict
                        of the same shape has the same names (block_shape) */
-    uint32_t named_shape; /* the last shape all of whose keys derivable() found names, or 0 */
 } builder;
 
 static int opcode_at(const pk_doc *doc, uint64_t offset)
@@ -964,7 +963,8 @@ static bool derivable(builder *bd, uint32_t dir, uint64_t *n)
     uint32_t run = c->u.c.items;
     *n = dict ? count / 2 : count;
     uint32_t shape = dict ? pk_run_shape(doc, run) : 0;
-    if (shape && shape == bd->named_shape) { /* a record like the last: its keys are names */
+    /* a record of the last unique shape (unique_block): derivable() found its keys names */
+    if (shape && shape == bd->shape) {
         const uint32_t *values = pk_shaped_values(doc, run);
         for (uint64_t i = 0; i < *n; i++)
             if (!plain_file(doc, values[i]))
@@ -977,8 +977,6 @@ static bool derivable(builder *bd, uint32_t dir, uint64_t *n)
         if (dict && !key_is_name(doc, pk_run_item(doc, run, 2 * i)))
             return false;
     }
-    if (shape)
-        bd->named_shape = shape; /* every key of it was found a name */
     return true;
 }
 
