@@ -80,8 +80,8 @@ typedef struct dec {
     int proto;   /* of the pickle being decoded: 0 until a PROTO says otherwise */
     uint64_t chores_at;  /* chores() when pos reaches this */
     uint64_t release_at; /* pk_source_release() the bytes behind when pos reaches this */
-    uint32_t shape;      /* the last plain run of a dict's first pairs (add_items), or 0 */
-    bool shape_hashable; /* were its keys checked hashable? (an object's dict items are not) */
+    uint32_t shape; /* the last plain run of a dict's first pairs (add_items), or 0: its keys
+                       were checked hashable and pooled */
 } dec;
 
 /* How often the decoder tells the prefault thread how far it is, and how often it gives the
@@ -480,24 +480,22 @@ static uint32_t shape_of(const dec *d, uint32_t container, uint64_t from)
 }
 
 /* stack[from..sp) go into container's items, as a shaped run when shape (shape_of) is not 0.
- * A dict's first pairs that take no shape become the next shape; keys_hashable says whether
- * their keys were checked hashable, which a dict taking the shape then need not do again. */
+ * A dict's first pairs that take no shape become the next shape if keys_checked (hashable, and
+ * pooled), so that a dict taking the shape need not check them again. */
 static int add_items(dec *d, uint32_t container, uint64_t from, uint32_t shape,
-                     bool keys_hashable)
+                     bool keys_checked)
 {
     if (from == d->sp)
         return 0; /* nothing to add, and maybe no stack yet */
     pk_doc *doc = d->doc;
-    bool next_shape = !shape && first_pairs(d, container, from);
+    bool next_shape = keys_checked && !shape && first_pairs(d, container, from);
     const uint32_t *items = d->stack + from;
     if ((shape ? add_shaped_run(doc, container, items, d->sp - from, shape)
                : chain_add_run(doc, container, items, d->sp - from)) < 0)
         return fail(d, PK_E_NOMEM, "out of memory");
     uint32_t run = doc->nodes[container].u.c.items;
-    if (next_shape && pk_run_is_plain(doc, run)) { /* its one run (a sequence has no keys) */
-        d->shape = run;
-        d->shape_hashable = keys_hashable;
-    }
+    if (next_shape && pk_run_is_plain(doc, run))
+        d->shape = run; /* its one run (a sequence has no keys to share) */
     return 0;
 }
 
@@ -1261,10 +1259,10 @@ static int add_to(dec *d, uint64_t at, pk_kind kind, int key_step, const char *r
     } else if (tk != kind) {
         return fail(d, PK_E_BAD_TYPE, refusal);
     }
-    /* a shape's keys were pooled when it was made, and checked hashable if shape_hashable */
+    /* a shape's keys were checked when it was made; an object's dict items (whose hashing its
+     * __setitem__ would judge) are not checked hashable, so they never become one */
     uint32_t shape = shape_of(d, into, at);
-    if ((key_step && !object && !(shape && d->shape_hashable) &&
-         check_hashable(d, at, (uint64_t)key_step) < 0) ||
+    if ((key_step && !object && !shape && check_hashable(d, at, (uint64_t)key_step) < 0) ||
         (kind == PK_K_DICT && !shape && pool_keys(d, at) < 0) ||
         add_items(d, into, at, shape, !object) < 0)
         return -1;
@@ -1329,7 +1327,7 @@ static int after_build(dec *d, uint32_t node)
     if (pk_array_build(&lc, node) < 0)
         return -1;
     if (d->doc->nodes[node].kind != was)
-        d->shape_hashable = false; /* an object array became a list: it may key the shape */
+        d->shape = 0; /* an object array became a list, which may key the shape */
     if (d->nested)
         return 0;
     uint64_t used = 0;

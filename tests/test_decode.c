@@ -155,8 +155,8 @@ static const tcase cases[] = {
     BAD("float overflow", "F1e999\n.", BAD_ARGUMENT, 0),
     BAD("STACK_GLOBAL of ints", "K\001K\002\223.", BAD_TYPE, 4),
     BAD("unhashable key", "(]]d.", BAD_TYPE, 3),
-    /* an object's dict items are not checked hashable (its __setitem__ would judge them), so a
-     * dict that takes their keys' shape must check its own: the list keying the second */
+    /* an object's dict items are not checked hashable (its __setitem__ would judge them), so
+     * they are no shape, and a dict keyed as they are checks its own: the list keying it */
     BAD("unhashable key shaped on an object's dict items",
         "\200\002](]q\0000X\001\000\000\000bq\0010c__main__\nBag\n)R(h\000K\001h\001K\002u"
         "}(h\000K\003h\001K\004ue.",
