@@ -314,13 +314,29 @@ static bool in_sequence(const uint32_t *items, uint64_t n, uint64_t first)
     return true;
 }
 
+/* Room for need slots in the item array, whose positions are 32-bit. */
+static bool items_room(pk_doc *doc, uint64_t need)
+{
+    return need <= UINT32_MAX &&
+           pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, need, sizeof(uint32_t));
+}
+
+/* Count n more items added to containers, fewer than 2^32 in all (so a chain's count fits);
+ * false past that. */
+static bool count_items(pk_doc *doc, uint64_t n)
+{
+    if (n > UINT32_MAX - 1 - doc->items_added)
+        return false;
+    doc->items_added += n;
+    return true;
+}
+
 /* The sequence at r, the array's last run, becomes a plain run of the same items. */
 static int unfold_sequence(pk_doc *doc, uint32_t r)
 {
     uint32_t n = doc->items[r + 2], first = doc->items[r + 3];
     uint64_t need = (uint64_t)r + n + 2;
-    if (need > UINT32_MAX ||
-        !pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, need, sizeof(uint32_t)))
+    if (!items_room(doc, need))
         return -1;
     uint32_t *it = doc->items;
     it[r] = n;
@@ -337,10 +353,8 @@ static int add_shaped_run(pk_doc *doc, uint32_t container, const uint32_t *items
                           uint32_t shape)
 {
     uint64_t r = doc->nitems ? doc->nitems : 1, slots = n / 2 + 3; /* no run is at 0 */
-    if (n > UINT32_MAX - 1 - doc->items_added || r + slots > UINT32_MAX ||
-        !pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, r + slots, sizeof(uint32_t)))
+    if (!count_items(doc, n) || !items_room(doc, r + slots))
         return -1;
-    doc->items_added += n;
     uint32_t *it = doc->items;
     it[r] = 0;
     it[r + 1] = shape;
@@ -362,9 +376,8 @@ static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items,
 {
     if (n == 0)
         return 0;
-    if (n > UINT32_MAX - 1 - doc->items_added)
+    if (!count_items(doc, n))
         return -1;
-    doc->items_added += n;
     pk_node *node = &doc->nodes[container];
     bool chained = node->flags & PK_NF_CHAINED;
     pk_chain *c = chained ? &doc->chains[node->u.c.items] : NULL;
@@ -388,8 +401,7 @@ static int chain_add_run(pk_doc *doc, uint32_t container, const uint32_t *items,
     bool sequence = !in_place && n >= SEQUENCE_MIN && items[0] &&
                     in_sequence(items, n, items[0]);
     uint64_t need = in_place ? end + n : sequence ? end + 5 : end + n + 2;
-    if (need > UINT32_MAX ||
-        !pk_doc_grow(doc, (void **)&doc->items, &doc->cap_items, need, sizeof(uint32_t)))
+    if (!items_room(doc, need))
         return -1;
     if (!in_place && tail && !chained) { /* a second run: the container needs a chain now */
         if (doc->nchains >= UINT32_MAX ||
