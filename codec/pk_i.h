@@ -548,12 +548,13 @@ void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, cons
 
 /* prefault.c: a thread that readies the pages the growing arrays are about to use. start gives
  * NULL (and every call does nothing) when the source is small or there is one core; the writer
- * names its arrays with watch, calls hint every few hundred KiB of growth, and stop before
- * freeing any watched array. */
+ * names its arrays with watch, calls hint every few tens of KiB of growth, and stop before
+ * freeing any watched array (or unwatch it, or has its pointer read NULL). */
 typedef struct pk_prefault pk_prefault;
 pk_prefault *pk_prefault_start(uint64_t src_len);
 void pk_prefault_watch(pk_prefault *pf, void *const *base, const uint64_t *len,
                        const uint64_t *cap, size_t elem);
+void pk_prefault_unwatch(pk_prefault *pf, void *const *base);
 void pk_prefault_hint(pk_prefault *pf);
 void pk_prefault_stop(pk_prefault *pf);
 

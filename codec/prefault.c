@@ -48,8 +48,9 @@ struct pk_prefault {
     pthread_cond_t wake;
     bool stop, fresh; /* under lock */
     range next[MAX_WATCHED]; /* under lock: the writer's latest ranges */
-    watched watch[MAX_WATCHED]; /* the writer's only */
+    watched watch[MAX_WATCHED]; /* the writer's only, as are the two below */
     unsigned nwatch;
+    range asked[MAX_WATCHED]; /* the ranges last handed over */
 };
 
 static uintptr_t page_down(uintptr_t a, uintptr_t page)
@@ -119,18 +120,43 @@ void pk_prefault_watch(pk_prefault *pf, void *const *base, const uint64_t *len,
         pf->watch[pf->nwatch++] = (watched){base, len, cap, elem};
 }
 
+void pk_prefault_unwatch(pk_prefault *pf, void *const *base)
+{
+    for (unsigned i = 0; pf && i < pf->nwatch; i++)
+        if (pf->watch[i].base == base)
+            pf->watch[i].base = NULL;
+}
+
+/* Is range next, from where an array's writer is, worth waking the thread for, given the range
+ * asked last? Yes if the array moved, or if the writer is past half of what was asked and
+ * there is more to ask for. Waking it at every hint costs a system call (and a wakeup of the
+ * other core) a time. */
+static bool worth_asking(range asked, range next)
+{
+    if (next.from >= next.to)
+        return false;
+    if (next.from < asked.from || next.from > asked.to)
+        return true;
+    return next.to > asked.to && asked.to - next.from < AHEAD / 2;
+}
+
 void pk_prefault_hint(pk_prefault *pf)
 {
     if (!pf)
         return;
     range next[MAX_WATCHED] = {{0, 0}};
+    bool due = false;
     for (unsigned i = 0; i < pf->nwatch; i++) {
         const watched *w = &pf->watch[i];
-        uintptr_t base = (uintptr_t)*w->base;
+        uintptr_t base = w->base ? (uintptr_t)*w->base : 0;
         uint64_t used = *w->len * w->elem, size = *w->cap * w->elem;
         if (base)
             next[i] = (range){base + used, base + (size - used < AHEAD ? size : used + AHEAD)};
+        due = due || worth_asking(pf->asked[i], next[i]);
     }
+    if (!due)
+        return;
+    memcpy(pf->asked, next, sizeof next);
     pthread_mutex_lock(&pf->lock);
     memcpy(pf->next, next, sizeof next);
     pf->fresh = true;
