@@ -56,10 +56,14 @@ typedef struct memo {
     uint64_t cap, count; /* count: distinct indices in both parts (MEMOIZE's next index) */
     uint64_t nhashed;    /* of count, those in keys/vals */
     uint32_t *dense;     /* dense[idx]: the node, 0 when absent */
-    uint64_t ndense;
+    uint64_t ndense;     /* the slots zeroed, and so in use */
+    uint64_t cap_dense;  /* the slots allocated */
 } memo;
 
 #define MEMO_DENSE_SLACK 4096
+/* The array's zeroed slots grow by this many at a time, not by doubling, so the prefault
+ * thread readies their pages ahead of the memset instead of the decoder faulting them in. */
+#define MEMO_ZERO_STEP ((uint64_t)16 << 10)
 
 typedef struct dec {
     pk_doc *doc;
@@ -948,14 +952,18 @@ static __attribute__((noinline)) int memo_put_slow(dec *d, uint64_t idx, uint32_
     memo *m = &d->memo;
     uint64_t h;
     if (idx >= m->ndense && idx <= 2 * m->count + MEMO_DENSE_SLACK) {
-        uint64_t n = m->ndense ? m->ndense : MEMO_DENSE_SLACK;
-        while (n <= idx)
-            n *= 2;
-        uint32_t *nd = realloc(m->dense, n * sizeof *nd);
-        if (!nd)
-            return fail(d, PK_E_NOMEM, "out of memory");
-        memset(nd + m->ndense, 0, (n - m->ndense) * sizeof *nd);
-        m->dense = nd;
+        uint64_t n = idx + 1 > m->ndense + MEMO_ZERO_STEP ? idx + 1 : m->ndense + MEMO_ZERO_STEP;
+        if (n > m->cap_dense) {
+            uint64_t cap = m->cap_dense ? m->cap_dense : MEMO_DENSE_SLACK;
+            while (cap < n)
+                cap *= 2;
+            uint32_t *nd = realloc(m->dense, cap * sizeof *nd);
+            if (!nd)
+                return fail(d, PK_E_NOMEM, "out of memory");
+            m->dense = nd;
+            m->cap_dense = cap;
+        }
+        memset(m->dense + m->ndense, 0, (n - m->ndense) * sizeof *m->dense);
         m->ndense = n;
     }
     if (idx < m->ndense) {
@@ -1777,6 +1785,9 @@ int pk_decode(pk_doc *doc, pk_error *err)
         pk_set_error(err, PK_E_LENGTH, 0, -1, "a stream of 2^48 bytes or more");
         return -1;
     }
+    /* the memo's array grows by the million on a big pickle of records, as the doc's do */
+    pk_prefault_watch(doc->prefault, (void *const *)&d.memo.dense, &d.memo.ndense,
+                      &d.memo.cap_dense, sizeof *d.memo.dense);
     int rc = 0;
     while (d.pos < d.end) {
         uint32_t value = 0;
@@ -1797,6 +1808,7 @@ int pk_decode(pk_doc *doc, pk_error *err)
         set_frame(&d, 0);
         memo_clear(&d.memo);
     }
+    pk_prefault_unwatch(doc->prefault, (void *const *)&d.memo.dense);
     free(d.stack);
     free(d.marks);
     memo_clear(&d.memo);

@@ -407,6 +407,54 @@ static void shaped_runs(FILE *p, FILE *t)
           "9/__args__/0/a = 19\\n\n9/__args__/0/b = 20\\n\n", t);
 }
 
+/* A 4-byte opcode argument, little-endian. */
+static void put_u32(FILE *p, int op, uint32_t v)
+{
+    fputc(op, p);
+    for (int i = 0; i < 4; i++)
+        fputc((int)(v >> (8 * i)) & 0xff, p);
+}
+
+/* The memo's two parts (codec/decode.c): ten indices far past what was put go to its table;
+ * 60,000 put in order then go to its array, whose zeroed part grows a step at a time and
+ * reaches the ten, which stay in the table and are put again there. What a GET finds must not
+ * depend on which part holds the index. The top list gets: index 26,000 and 47,000 before
+ * they are put again, then the ten and every thousandth index after. */
+static void memo_parts(FILE *p, FILE *t)
+{
+    unsigned n = 0;
+    PUT("\200\002]");
+    for (uint32_t k = 0; k < 10; k++) {
+        put_u32(p, 'J', 1000000 + k);
+        put_u32(p, 'r', 20000 + 3000 * k);
+        fputc('0', p);
+    }
+    for (uint32_t i = 0; i < 60000; i++) {
+        if (i == 25000) {
+            put_u32(p, 'j', 26000);
+            fputc('a', p);
+            put_u32(p, 'j', 47000);
+            fputc('a', p);
+            fprintf(t, "%u = 1000002\\n\n%u = 1000009\\n\n", n, n + 1);
+            n += 2;
+        }
+        put_u32(p, 'J', i);
+        put_u32(p, 'r', i);
+        fputc('0', p);
+    }
+    for (uint32_t k = 0; k < 10; k++, n++) {
+        put_u32(p, 'j', 20000 + 3000 * k);
+        fputc('a', p);
+        fprintf(t, "%u = %u\\n\n", n, 20000 + 3000 * k);
+    }
+    for (uint32_t i = 0; i < 60000; i += 1000, n++) {
+        put_u32(p, 'j', i);
+        fputc('a', p);
+        fprintf(t, "%u = %u\\n\n", n, i);
+    }
+    PUT(".");
+}
+
 /* The document of the pickle that make writes (a generated case), or NULL if it is refused;
  * *data holds the pickle, to be freed after pk_close. */
 static pk_doc *open_generated(void (*make)(FILE *p, FILE *t), char **data)
@@ -537,9 +585,10 @@ int main(void)
               generated_case("strings and bytes up to 70000 bytes", long_spans) +
               generated_case("files derived from their items, and not", derived_blocks) +
               generated_case("dicts keyed as an earlier one", shaped_runs) +
+              generated_case("a memo in its table and its array", memo_parts) +
               shaped_runs_derived() +
               generated_case("values made one after another", sequences) + sequences_kept();
-    n += 9;
+    n += 10;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }
