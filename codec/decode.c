@@ -1785,7 +1785,10 @@ int pk_decode(pk_doc *doc, pk_error *err)
         pk_set_error(err, PK_E_LENGTH, 0, -1, "a stream of 2^48 bytes or more");
         return -1;
     }
-    /* the memo's array grows by the million on a big pickle of records, as the doc's do */
+    /* the source is read ahead of pos (and given back behind it, by the thread if it can); and
+     * the memo's array grows by the million on a big pickle of records, as the doc's do */
+    if (pk_prefault_read(doc->prefault, &d.src, &d.pos, &d.end, doc->src_mapped))
+        d.release_at = UINT64_MAX;
     pk_prefault_watch(doc->prefault, (void *const *)&d.memo.dense, &d.memo.ndense,
                       &d.memo.cap_dense, sizeof *d.memo.dense);
     int rc = 0;
@@ -1808,6 +1811,7 @@ int pk_decode(pk_doc *doc, pk_error *err)
         set_frame(&d, 0);
         memo_clear(&d.memo);
     }
+    pk_prefault_unwatch(doc->prefault, (void *const *)&d.src);
     pk_prefault_unwatch(doc->prefault, (void *const *)&d.memo.dense);
     free(d.stack);
     free(d.marks);

@@ -555,6 +555,11 @@ pk_prefault *pk_prefault_start(uint64_t src_len);
 void pk_prefault_watch(pk_prefault *pf, void *const *base, const uint64_t *len,
                        const uint64_t *cap, size_t elem);
 void pk_prefault_unwatch(pk_prefault *pf, void *const *base);
+/* And a source that a reader goes through from *pos to *len, to be read in ahead; with
+ * give_back (only for a read-only mapping of a file, mapped until stop), its pages a megabyte
+ * behind *pos are given back too. True when the thread will give them back. */
+bool pk_prefault_read(pk_prefault *pf, const uint8_t *const *base, const uint64_t *pos,
+                      const uint64_t *len, bool give_back);
 void pk_prefault_hint(pk_prefault *pf);
 void pk_prefault_stop(pk_prefault *pf);
 

@@ -4,12 +4,17 @@
  * stops the writer while the kernel finds, zeroes and maps a page: on a pickle of small records
  * that was about half of the time pk_open() took. With a second core, this thread asks for the
  * next pages of every array (MADV_POPULATE_WRITE) a little ahead of the writer, so the two
- * overlap.
+ * overlap. It does the same for the mapped source ahead of the decoder's reads
+ * (MADV_POPULATE_READ), which would otherwise fault in a few pages at a time, and gives back
+ * the source's pages the decoder has left behind (MADV_DONTNEED: they are the file's, read
+ * again from it if they are read again), which keeps them out of the peak of RSS.
  *
  * The thread reads and writes no data, and it never looks at the document: the writer hands it
  * page ranges now and then (pk_prefault_hint). A range can be stale by the time it is used (the
  * array moved on a realloc); populating it is then wasted but harmless, since the call changes
- * no byte and fails on memory that is no longer mapped.
+ * no byte and fails on memory that is no longer mapped. Giving pages back would lose the bytes
+ * of memory of our own, so it is done only on a read-only mapping of a file, which stays mapped
+ * until pk_prefault_stop (pk_source_settle comes after it).
  */
 #define _GNU_SOURCE /* sched_getaffinity */
 #include "pk_i.h"
@@ -23,7 +28,8 @@
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#define MADV_POPULATE_WRITE 23
 #endif
 
 /* How far ahead of the writer each array is populated: a few pages of extra memory at most. */
@@ -34,12 +40,16 @@
 
 typedef struct range {
     uintptr_t from, to;
+    int advice;           /* MADV_POPULATE_WRITE, or _READ */
+    uintptr_t base, drop; /* a source: its pages from base to drop may go back (drop 0: none) */
 } range;
 
 typedef struct watched {
     void *const *base;
     const uint64_t *len, *cap;
     size_t elem;
+    int advice;
+    bool give_back;
 } watched;
 
 struct pk_prefault {
@@ -62,7 +72,9 @@ static void *run(void *arg)
 {
     pk_prefault *pf = arg;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t done[MAX_WATCHED] = {0}; /* per array: populated up to here */
+    uintptr_t done[MAX_WATCHED] = {0};    /* per array: populated up to here */
+    uintptr_t dropped[MAX_WATCHED] = {0}; /* per source: given back up to here */
+    bool populate = true;
     for (;;) {
         range todo[MAX_WATCHED];
         pthread_mutex_lock(&pf->lock);
@@ -75,14 +87,21 @@ static void *run(void *arg)
         if (stop)
             return NULL;
         for (unsigned i = 0; i < MAX_WATCHED; i++) {
+            uintptr_t back = dropped[i] > todo[i].base ? dropped[i] : todo[i].base;
+            if (todo[i].drop > back && page_down(todo[i].drop, page) > back) {
+                madvise((void *)back, page_down(todo[i].drop, page) - back, MADV_DONTNEED);
+                dropped[i] = page_down(todo[i].drop, page);
+            }
+            if (!populate)
+                continue;
             uintptr_t from = page_down(todo[i].from + page - 1, page);
             uintptr_t to = page_down(todo[i].to, page);
             if (done[i] > from && done[i] <= to)
                 from = done[i];
             if (from >= to)
                 continue;
-            if (madvise((void *)from, to - from, MADV_POPULATE_WRITE) < 0 && errno == EINVAL)
-                return NULL; /* a kernel without MADV_POPULATE_WRITE: nothing to gain */
+            if (madvise((void *)from, to - from, todo[i].advice) < 0 && errno == EINVAL)
+                populate = false; /* a kernel without MADV_POPULATE_*: nothing to gain */
             done[i] = to;
         }
     }
@@ -117,7 +136,17 @@ void pk_prefault_watch(pk_prefault *pf, void *const *base, const uint64_t *len,
                        const uint64_t *cap, size_t elem)
 {
     if (pf && pf->nwatch < MAX_WATCHED)
-        pf->watch[pf->nwatch++] = (watched){base, len, cap, elem};
+        pf->watch[pf->nwatch++] = (watched){base, len, cap, elem, MADV_POPULATE_WRITE, false};
+}
+
+bool pk_prefault_read(pk_prefault *pf, const uint8_t *const *base, const uint64_t *pos,
+                      const uint64_t *len, bool give_back)
+{
+    if (!pf || pf->nwatch >= MAX_WATCHED)
+        return false;
+    pf->watch[pf->nwatch++] =
+        (watched){(void *const *)base, pos, len, 1, MADV_POPULATE_READ, give_back};
+    return give_back;
 }
 
 void pk_prefault_unwatch(pk_prefault *pf, void *const *base)
@@ -144,14 +173,15 @@ void pk_prefault_hint(pk_prefault *pf)
 {
     if (!pf)
         return;
-    range next[MAX_WATCHED] = {{0, 0}};
+    range next[MAX_WATCHED] = {{0, 0, 0, 0, 0}};
     bool due = false;
     for (unsigned i = 0; i < pf->nwatch; i++) {
         const watched *w = &pf->watch[i];
         uintptr_t base = w->base ? (uintptr_t)*w->base : 0;
         uint64_t used = *w->len * w->elem, size = *w->cap * w->elem;
         if (base)
-            next[i] = (range){base + used, base + (size - used < AHEAD ? size : used + AHEAD)};
+            next[i] = (range){base + used, base + (size - used < AHEAD ? size : used + AHEAD),
+                              w->advice, base, w->give_back && used > AHEAD ? base + used - AHEAD : 0};
         due = due || worth_asking(pf->asked[i], next[i]);
     }
     if (!due)
