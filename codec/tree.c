@@ -483,11 +483,12 @@ static uint32_t add_named(builder *bd, uint32_t dir, const char *name, uint32_t 
     return add_entry(bd, dir, node, 0, role, PK_N_OWN);
 }
 
-/* Item i is named i: that is its position in the block, unless something came before it (an
- * object's __reduce__, an array's NAME.raw), and then the name is kept. */
-static uint32_t add_indexed(builder *bd, uint32_t dir, uint64_t i, uint32_t node)
+/* Item i is named i: that is its position in the block (whose first entry is first), unless
+ * something came before it (an object's __reduce__, an array's NAME.raw), and then the name is
+ * kept. */
+static uint32_t add_indexed(builder *bd, uint32_t dir, uint32_t first, uint64_t i, uint32_t node)
 {
-    if (i == bd->doc->nentries - pk_branch_of(bd->doc, dir)->u.dir.first)
+    if (i == bd->doc->nentries - first)
         return add_entry(bd, dir, node, 0, PK_R_VALUE, PK_N_INDEX);
     char t[24];
     size_t n = fmt_index(i, t);
@@ -499,9 +500,9 @@ static uint32_t add_indexed(builder *bd, uint32_t dir, uint64_t i, uint32_t node
 static int add_items(builder *bd, uint32_t dir, const pk_node *c)
 {
     pk_cursor cur = pk_items_of(bd->doc, c);
-    uint32_t item;
+    uint32_t first = pk_branch_of(bd->doc, dir)->u.dir.first, item;
     for (uint64_t i = 0; pk_item_next(bd->doc, &cur, &item); i++)
-        if (!add_indexed(bd, dir, i, item))
+        if (!add_indexed(bd, dir, first, i, item))
             return -1;
     return 0;
 }
@@ -626,9 +627,10 @@ static int add_set(builder *bd, uint32_t dir, const pk_node *c)
     if (rc == 0) {
         qsort(el, count, sizeof *el, cmp_elems);
         uint64_t shown = 0;
+        uint32_t first = pk_branch_of(doc, dir)->u.dir.first;
         for (i = 0; i < count && rc == 0; i++)
             if (!(i > 0 && same_element(doc, &el[i - 1], &el[i])) &&
-                !add_indexed(bd, dir, shown++, el[i].node))
+                !add_indexed(bd, dir, first, shown++, el[i].node))
                 rc = -1;
     } else {
         oom(bd);
@@ -961,17 +963,18 @@ static bool derivable(builder *bd, uint32_t dir, uint64_t *n)
     if (count == 0 || (c->flags & PK_NF_CHAINED) || (dict && count % 2))
         return false; /* not one run, or a dict with a key and no value */
     uint32_t run = c->u.c.items;
-    *n = dict ? count / 2 : count;
+    uint64_t files = dict ? count / 2 : count;
+    *n = files;
     uint32_t shape = dict ? pk_run_shape(doc, run) : 0;
     /* a record of the last unique shape (unique_block): derivable() found its keys names */
     if (shape && shape == bd->shape) {
         const uint32_t *values = pk_shaped_values(doc, run);
-        for (uint64_t i = 0; i < *n; i++)
+        for (uint64_t i = 0; i < files; i++)
             if (!plain_file(doc, values[i]))
                 return false;
         return true;
     }
-    for (uint64_t i = 0; i < *n; i++) {
+    for (uint64_t i = 0; i < files; i++) {
         if (!plain_file(doc, pk_run_item(doc, run, dict ? 2 * i + 1 : i)))
             return false;
         if (dict && !key_is_name(doc, pk_run_item(doc, run, 2 * i)))
@@ -1004,18 +1007,13 @@ static int add_derived(builder *bd, uint32_t dir)
     return 0;
 }
 
-/* Entry dir becomes a directory: of derived children, or with a branch and its children laid
- * out as one block. */
-static int add_children(builder *bd, uint32_t dir)
+/* Entry dir becomes a directory with a branch, its children laid out as one block. */
+static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
 {
     pk_doc *doc = bd->doc;
     uint32_t first = (uint32_t)doc->nentries;
     const pk_entry x = doc->entries[dir];
-    bd->at = x.node;
-    int rc = add_derived(bd, dir);
-    if (rc <= 0)
-        return rc;
-    rc = 0;
+    int rc = 0;
     if (!make_branch(bd, &doc->entries[dir], PK_DIR))
         return oom(bd);
     /* the children's index names are counted from here, so it is set before they are made */
@@ -1026,7 +1024,7 @@ static int add_children(builder *bd, uint32_t dir)
     doc->blocks[doc->nblocks++] = (pk_block){first, dir};
     if (x.role == PK_R_STREAM) {
         for (uint64_t i = 0; i < doc->ntops && rc == 0; i++)
-            if (!add_indexed(bd, dir, i, doc->tops[i]))
+            if (!add_indexed(bd, dir, first, i, doc->tops[i]))
                 rc = -1;
     } else {
         const pk_node *n = &doc->nodes[x.node];
@@ -1052,6 +1050,15 @@ static int add_children(builder *bd, uint32_t dir)
     if (n == 0)
         doc->nblocks--; /* no children: no block to find a parent in */
     return 0;
+}
+
+/* Entry dir becomes a directory: of derived children (a record's, by the million: kept short),
+ * or with a branch and its children laid out as one block. */
+static int add_children(builder *bd, uint32_t dir)
+{
+    bd->at = bd->doc->entries[dir].node;
+    int rc = add_derived(bd, dir);
+    return rc <= 0 ? rc : lay_out_children(bd, dir);
 }
 
 /* The walk's stack: each frame is a directory and the next of its children to visit. */
@@ -1100,14 +1107,19 @@ static int walk(builder *bd, uint32_t root)
             rc = refuse_at(bd, x->node, PK_E_DEPTH_LIMIT, what);
             break;
         }
-        if (add_children(bd, e) < 0 || !pk_grow((void **)&stack, &cap, depth + 1, sizeof(frame))) {
+        if (add_children(bd, e) < 0) {
             if (bd->err->code == PK_E_OK)
                 oom(bd);
             rc = -1;
             break;
         }
-        if (!(doc->entries[e].flags & PK_EF_DERIVED)) /* which holds no directory */
-            stack[depth++] = (frame){e, 0};
+        if (doc->entries[e].flags & PK_EF_DERIVED) /* which holds no directory */
+            continue;
+        if (!pk_grow((void **)&stack, &cap, depth + 1, sizeof(frame))) {
+            rc = oom(bd);
+            break;
+        }
+        stack[depth++] = (frame){e, 0};
     }
     free(stack);
     return rc;
