@@ -445,6 +445,31 @@ def test_wide_directories(tmp_path):
             fail_with(compare(expected, walk(mnt)), "wide_p%d: the mounted tree differs:" % p)
 
 
+def test_big_pickle_read_ahead_and_given_back(tmp_path):
+    """A pickle of several MiB is decoded with the prefault thread reading the mapped file in
+    ahead and giving its pages back behind (codec/prefault.c): every value, the strs and bytes
+    read from the file after decoding among them, must come out as Python reads it."""
+    import random
+    rng = random.Random(7)
+    records = []
+    for i in range(3000):
+        records.append({
+            "id": i,
+            "name": "record-%d-" % i + "".join(rng.choice("abcdef") for _ in range(rng.randint(0, 40))),
+            "text": ("%05d " % i) * rng.randint(100, 300),
+            "blob": bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 64))),
+            "score": rng.random(),
+            "tags": ["t%d" % (i % 7), i * 3],
+        })
+    for p in (2, 4):
+        path = tmp_path / ("big_p%d.pkl" % p)
+        path.write_bytes(pickle.dumps(records, protocol=p))
+        assert path.stat().st_size > 3 << 20, "the pickle must be well past the 1 MiB read ahead"
+        expected = spec_model.expected_tree_of_file(str(path))
+        with mount(str(path)) as mnt:
+            fail_with(compare(expected, walk(mnt)), "big_p%d: the mounted tree differs:" % p)
+
+
 def test_float_files_are_python_repr(tmp_path):
     """A float file is repr(value) and a newline: shortest digits that read back, Python's
     choice of notation. Floats of every kind (random bits, rounded decimals, integral values,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct tcase {
     const char *name;
@@ -204,29 +205,42 @@ static int check_tree(const pk_doc *doc, pk_ino dir, uint64_t *seen)
     return bad;
 }
 
-static int run_case(const tcase *c)
+/* pk_open on a file (path, to be removed after pk_close) holding len bytes of data: a source
+ * that is mapped, which the prefault thread gives back behind the decoder (codec/prefault.c),
+ * where a source in memory is not. */
+static int open_as_file(const char *data, size_t len, char path[static 32], pk_doc **doc,
+                        pk_error *err)
 {
-    pk_doc *doc = NULL;
-    pk_error err;
-    int rc = pk_open_memory(c->data, c->len, NULL, &doc, &err);
+    strcpy(path, "/tmp/test_decode.XXXXXX");
+    int fd = mkstemp(path);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "test_decode: cannot write %s\n", path);
+        exit(2);
+    }
+    return pk_open(path, NULL, doc, err);
+}
+
+/* Did case c come out as it should: its tree dumped as c->tree, or refused as c says? doc is
+ * the document pk_open made (rc 0), or err says why it did not. */
+static int check_case(const tcase *c, int rc, pk_doc *doc, const pk_error *err)
+{
+    char line[300];
     if (c->tree == NULL) {
         if (rc == 0) {
             fprintf(stderr, "FAIL %s: decoded, expected %s\n", c->name, pk_code_name(c->code));
-            pk_close(doc);
             return 1;
         }
-        if (err.code != c->code || err.offset != c->offset) {
-            char line[300];
-            pk_error_format(&err, line, sizeof line);
+        if (err->code != c->code || err->offset != c->offset) {
+            pk_error_format(err, line, sizeof line);
             fprintf(stderr, "FAIL %s: got %s (%s), expected %s at byte %llu\n", c->name,
-                    pk_code_name(err.code), line, pk_code_name(c->code), c->offset);
+                    pk_code_name(err->code), line, pk_code_name(c->code), c->offset);
             return 1;
         }
         return 0;
     }
     if (rc < 0) {
-        char line[300];
-        pk_error_format(&err, line, sizeof line);
+        pk_error_format(err, line, sizeof line);
         fprintf(stderr, "FAIL %s: refused: %s\n", c->name, line);
         return 1;
     }
@@ -245,8 +259,26 @@ static int run_case(const tcase *c)
         bad = 1;
     }
     free(text);
-    pk_close(doc);
     return bad;
+}
+
+static int run_case_from(const tcase *c, bool from_file)
+{
+    pk_doc *doc = NULL;
+    pk_error err;
+    char path[32] = "";
+    int rc = from_file ? open_as_file(c->data, c->len, path, &doc, &err)
+                       : pk_open_memory(c->data, c->len, NULL, &doc, &err);
+    int bad = check_case(c, rc, doc, &err);
+    pk_close(doc);
+    if (from_file)
+        unlink(path);
+    return bad;
+}
+
+static int run_case(const tcase *c)
+{
+    return run_case_from(c, false);
 }
 
 /* The generated cases below write their pickle to p: PUT writes a literal, which may hold NULs. */
@@ -558,7 +590,7 @@ static int sequences_kept(void)
 
 /* A case too big to write by hand: make writes its pickle to p and the tree below the root
  * that pk_dump must print to t. */
-static int generated_case(const char *name, void (*make)(FILE *p, FILE *t))
+static int generated_case_from(const char *name, void (*make)(FILE *p, FILE *t), bool from_file)
 {
     char *data = NULL, *tree = NULL;
     size_t dlen = 0, tlen = 0;
@@ -568,10 +600,15 @@ static int generated_case(const char *name, void (*make)(FILE *p, FILE *t))
     fclose(p);
     fclose(t);
     tcase c = {name, data, dlen, tree, PK_E_OK, 0};
-    int bad = run_case(&c);
+    int bad = run_case_from(&c, from_file);
     free(data);
     free(tree);
     return bad;
+}
+
+static int generated_case(const char *name, void (*make)(FILE *p, FILE *t))
+{
+    return generated_case_from(name, make, false);
 }
 
 int main(void)
@@ -580,6 +617,8 @@ int main(void)
     for (int i = 0; i < n; i++)
         failed += run_case(&cases[i]);
     failed += generated_case("60000 records (prefault thread)", many_records) +
+              generated_case_from("60000 records in a file (source given back)", many_records,
+                                  true) +
               generated_case("3000 objects", many_objects) +
               generated_case("a list grown between other containers", interleaved_appends) +
               generated_case("strings and bytes up to 70000 bytes", long_spans) +
@@ -588,7 +627,7 @@ int main(void)
               generated_case("a memo in its table and its array", memo_parts) +
               shaped_runs_derived() +
               generated_case("values made one after another", sequences) + sequences_kept();
-    n += 10;
+    n += 11;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }
