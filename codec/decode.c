@@ -45,6 +45,11 @@ const char *pk_opcode_name(int opcode)
 
 #define MAX_PROTOCOL 5
 
+/* push, top and fence are inlined whatever the compiler's budget for run(): left to it, which
+ * of them stays a call changed with changes elsewhere in run() (push or top became a call of
+ * 12-22M instructions on the 1M-key dict). Forcing more (new_node, take) costs instructions. */
+#define HOT static inline __attribute__((always_inline))
+
 /* The memo: index -> node. Picklers number their PUTs 0, 1, 2...: those indices go to a dense
  * array, CPython's own layout, which costs no hashing and no cache miss per PUT. The array only
  * grows to twice the entries it holds (plus a little), so a file cannot make it big by naming a
@@ -263,7 +268,7 @@ static __attribute__((noinline)) int push_slow(dec *d, uint32_t node)
 }
 
 /* Push a value just made, or fail if making it failed (node 0). */
-static inline int push(dec *d, uint32_t node)
+HOT int push(dec *d, uint32_t node)
 {
     if (node && d->sp < d->cap_stack) {
         d->stack[d->sp++] = node;
@@ -272,7 +277,7 @@ static inline int push(dec *d, uint32_t node)
     return push_slow(d, node);
 }
 
-static uint64_t fence(const dec *d)
+HOT uint64_t fence(const dec *d)
 {
     return d->nmarks ? d->marks[d->nmarks - 1] : 0;
 }
@@ -291,7 +296,7 @@ static uint32_t pop(dec *d)
     return d->stack[--d->sp];
 }
 
-static uint32_t top(dec *d)
+HOT uint32_t top(dec *d)
 {
     if (d->sp <= fence(d))
         return underflow(d), 0;
