@@ -78,8 +78,7 @@ typedef struct dec {
     uint64_t frame_end; /* 0 when not inside a frame */
     uint64_t limit;     /* frame_end inside a frame, else end: what take() may reach */
     uint64_t op_limit;  /* the next opcode is read inline while pos is below it (set_limits) */
-    uint64_t op_off;    /* offset of the opcode being decoded */
-    int op;
+    uint64_t op_off;    /* offset of the opcode being decoded (its byte, if not the end) */
     uint32_t *stack;
     uint64_t sp, cap_stack;
     uint64_t *marks; /* stack heights */
@@ -100,7 +99,8 @@ typedef struct dec {
 
 static int fail(dec *d, pk_code code, const char *what)
 {
-    pk_set_error(d->err, code, d->op_off, d->op, what);
+    int op = d->op_off < d->end ? d->src[d->op_off] : -1; /* -1: the stream ended before one */
+    pk_set_error(d->err, code, d->op_off, op, what);
     return -1;
 }
 
@@ -1398,7 +1398,6 @@ static void chores(dec *d)
  * and the stream must not end here. NULL (the error set) if it does. */
 static __attribute__((noinline)) const uint8_t *take_op_slow(dec *d)
 {
-    d->op = -1;
     if (d->pos >= d->chores_at)
         chores(d);
     if (d->pos == d->end)
@@ -1413,10 +1412,12 @@ static int run(dec *d, uint32_t *out)
     d->proto = 0; /* as a new Unpickler.load() starts */
     for (;;) {
         d->op_off = d->pos;
-        const uint8_t *p = d->pos < d->op_limit ? d->src + d->pos++ : take_op_slow(d);
-        if (!p)
+        const uint8_t *p;
+        if (d->pos < d->op_limit)
+            p = d->src + d->pos++;
+        else if (!(p = take_op_slow(d)))
             return -1;
-        int op = d->op = *p;
+        int op = *p;
         uint64_t len, idx;
         const uint8_t *s;
         uint32_t a, b, c;
