@@ -217,13 +217,17 @@ static __attribute__((noinline)) const pk_off_group *node_room(dec *d)
     if (!pk_doc_grow(doc, (void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
         return fail(d, PK_E_NOMEM, "out of memory"), NULL;
     const pk_off_group *g = last_group(doc);
-    if (group_holds(g, d->op_off))
-        return g;
-    if (!pk_doc_grow(doc, (void **)&doc->groups, &doc->cap_groups, doc->ngroups + 1,
-                     sizeof(pk_off_group)))
-        return fail(d, PK_E_NOMEM, "out of memory"), NULL;
-    doc->groups[doc->ngroups] = (pk_off_group){d->op_off, (uint32_t)doc->nnodes};
-    return &doc->groups[doc->ngroups++];
+    if (!group_holds(g, d->op_off)) {
+        if (!pk_doc_grow(doc, (void **)&doc->groups, &doc->cap_groups, doc->ngroups + 1,
+                         sizeof(pk_off_group)))
+            return fail(d, PK_E_NOMEM, "out of memory"), NULL;
+        doc->groups[doc->ngroups] = (pk_off_group){d->op_off, (uint32_t)doc->nnodes};
+        g = &doc->groups[doc->ngroups++];
+    }
+    uint64_t end = doc->cap_nodes < doc->lim.max_nodes ? doc->cap_nodes : doc->lim.max_nodes;
+    doc->nodes_end = end < UINT32_MAX ? end : UINT32_MAX;
+    doc->group_base = g->base;
+    return g;
 }
 
 static uint32_t new_node_slow(dec *d, pk_kind kind);
@@ -235,14 +239,14 @@ static inline uint32_t new_node(dec *d, pk_kind kind)
 {
     pk_doc *doc = d->doc;
     uint64_t i = doc->nnodes, off = d->op_off;
-    const pk_off_group *g = last_group(doc);
-    if (i >= doc->cap_nodes || i >= doc->lim.max_nodes || i >= UINT32_MAX || !group_holds(g, off))
+    /* an off below group_base wraps to more */
+    if (i >= doc->nodes_end || off - doc->group_base > UINT16_MAX)
         return new_node_slow(d, kind);
     doc->nnodes = i + 1;
     pk_node *n = &doc->nodes[i];
     memset(n, 0, sizeof *n); /* a container starts with no items */
     n->kind = (uint8_t)kind;
-    n->off_delta = (uint16_t)(off - g->base);
+    n->off_delta = (uint16_t)(off - doc->group_base);
     return (uint32_t)i;
 }
 
