@@ -947,8 +947,9 @@ static bool plain_file(const pk_doc *doc, uint32_t item)
 /* Would every child of directory dir be a plain file of the item at its position, named by
  * its index or its str key as it is? Then the block is made derived (pk_entry_get) rather than
  * laid out: a list, tuple or dict whose items are one run, with no BUILD state, and no item a
- * container or an array (which gets a NAME.raw sibling). Its n children are set in *n. */
-static bool derivable(builder *bd, uint32_t dir, uint64_t *n)
+ * container or an array (which gets a NAME.raw sibling). Its n children are set in *n, and
+ * *unique says whether their names are known to be unique already. */
+static bool derivable(builder *bd, uint32_t dir, uint64_t *n, bool *unique)
 {
     pk_doc *doc = bd->doc;
     const pk_entry *d = &doc->entries[dir];
@@ -966,7 +967,9 @@ static bool derivable(builder *bd, uint32_t dir, uint64_t *n)
     uint64_t files = dict ? count / 2 : count;
     *n = files;
     uint32_t shape = dict ? pk_run_shape(doc, run) : 0;
-    /* a record of the last unique shape (unique_block): derivable() found its keys names */
+    /* a list's or a tuple's names are their indices, unique as they are; a record of the last
+     * unique shape (unique_block) has the same names, which derivable() found names */
+    *unique = !dict || (shape && shape == bd->shape);
     if (shape && shape == bd->shape) {
         const uint32_t *values = pk_shaped_values(doc, run);
         for (uint64_t i = 0; i < files; i++)
@@ -991,13 +994,11 @@ static int add_derived(builder *bd, uint32_t dir)
     pk_doc *doc = bd->doc;
     pk_entry *x = &doc->entries[dir];
     uint64_t count;
-    if (!derivable(bd, dir, &count))
+    bool unique;
+    if (!derivable(bd, dir, &count, &unique))
         return 1;
     x->flags |= PK_EF_DERIVED; /* its children's numbers, while their names are checked */
-    /* a list's or a tuple's names are their indices, unique as they are */
-    int rc = doc->nodes[x->node].kind == PK_K_DICT
-                 ? unique_block(bd, dir, (pk_ino)dir << PK_DERIVED_SHIFT, count)
-                 : 0;
+    int rc = unique ? 0 : unique_block(bd, dir, (pk_ino)dir << PK_DERIVED_SHIFT, count);
     if (rc != 0) {
         x->flags &= (uint8_t)~PK_EF_DERIVED;
         return rc;
