@@ -375,7 +375,7 @@ static int oom(builder *bd)
     return -1;
 }
 
-static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role,
+static inline uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role,
                           pk_name_kind kind);
 
 /* Refuse the tree with an error at the opcode that built node. */
@@ -443,7 +443,7 @@ static bool make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
 
 /* Add a child entry of dir, its name given by kind: for PK_N_OWN, bd->name (made unique by
  * unique_block() once its block is complete). Returns its index or 0. */
-static uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role,
+static inline uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role,
                           pk_name_kind kind)
 {
     pk_doc *doc = bd->doc;
