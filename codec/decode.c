@@ -492,7 +492,7 @@ static bool first_pairs(const dec *d, uint32_t container, uint64_t from)
 
 /* The plain run that stack[from..sp), as container's first pairs, can take the shape of: the
  * last one made, if its keys are theirs (the same values, in the same order); else 0. */
-static uint32_t shape_of(const dec *d, uint32_t container, uint64_t from)
+static inline uint32_t shape_of(const dec *d, uint32_t container, uint64_t from)
 {
     const uint32_t *it = d->doc->items;
     uint64_t n = d->sp - from;
@@ -507,7 +507,7 @@ static uint32_t shape_of(const dec *d, uint32_t container, uint64_t from)
 /* stack[from..sp) go into container's items, as a shaped run when shape (shape_of) is not 0.
  * A dict's first pairs that take no shape become the next shape if keys_checked (hashable, and
  * pooled), so that a dict taking the shape need not check them again. */
-static int add_items(dec *d, uint32_t container, uint64_t from, uint32_t shape,
+static inline int add_items(dec *d, uint32_t container, uint64_t from, uint32_t shape,
                      bool keys_checked)
 {
     if (from == d->sp)
