@@ -508,7 +508,7 @@ static inline uint32_t shape_of(const dec *d, uint32_t container, uint64_t from)
  * A dict's first pairs that take no shape become the next shape if keys_checked (hashable, and
  * pooled), so that a dict taking the shape need not check them again. */
 static inline int add_items(dec *d, uint32_t container, uint64_t from, uint32_t shape,
-                     bool keys_checked)
+                            bool keys_checked)
 {
     if (from == d->sp)
         return 0; /* nothing to add, and maybe no stack yet */

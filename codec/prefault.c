@@ -179,9 +179,10 @@ void pk_prefault_hint(pk_prefault *pf)
         const watched *w = &pf->watch[i];
         uintptr_t base = w->base ? (uintptr_t)*w->base : 0;
         uint64_t used = *w->len * w->elem, size = *w->cap * w->elem;
+        uintptr_t drop = w->give_back && used > AHEAD ? base + used - AHEAD : 0;
         if (base)
             next[i] = (range){base + used, base + (size - used < AHEAD ? size : used + AHEAD),
-                              w->advice, base, w->give_back && used > AHEAD ? base + used - AHEAD : 0};
+                              w->advice, base, drop};
         due = due || worth_asking(pf->asked[i], next[i]);
     }
     if (!due)

@@ -375,8 +375,8 @@ static int oom(builder *bd)
     return -1;
 }
 
-static inline uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role,
-                          pk_name_kind kind);
+static inline uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key,
+                                 pk_role role, pk_name_kind kind);
 
 /* Refuse the tree with an error at the opcode that built node. */
 static int refuse_at(builder *bd, uint32_t node, pk_code code, const char *what)
@@ -443,8 +443,8 @@ static bool make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
 
 /* Add a child entry of dir, its name given by kind: for PK_N_OWN, bd->name (made unique by
  * unique_block() once its block is complete). Returns its index or 0. */
-static inline uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key, pk_role role,
-                          pk_name_kind kind)
+static inline uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key,
+                                 pk_role role, pk_name_kind kind)
 {
     pk_doc *doc = bd->doc;
     if (bd->name.failed)
@@ -968,7 +968,7 @@ static bool derivable(builder *bd, uint32_t dir, uint64_t *n, bool *unique)
     *n = files;
     uint32_t shape = dict ? pk_run_shape(doc, run) : 0;
     /* a list's or a tuple's names are their indices, unique as they are; a record of the last
-     * unique shape (unique_block) has the same names, which derivable() found names */
+     * unique shape (unique_block) has its names, found names when that shape was laid out */
     *unique = !dict || (shape && shape == bd->shape);
     if (shape && shape == bd->shape) {
         const uint32_t *values = pk_shaped_values(doc, run);

@@ -455,7 +455,8 @@ def test_big_pickle_read_ahead_and_given_back(tmp_path):
     for i in range(3000):
         records.append({
             "id": i,
-            "name": "record-%d-" % i + "".join(rng.choice("abcdef") for _ in range(rng.randint(0, 40))),
+            "name": "record-%d-%s" % (i, "".join(rng.choice("abcdef")
+                                                 for _ in range(rng.randint(0, 40)))),
             "text": ("%05d " % i) * rng.randint(100, 300),
             "blob": bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 64))),
             "score": rng.random(),
