@@ -179,10 +179,11 @@ void pk_prefault_hint(pk_prefault *pf)
         const watched *w = &pf->watch[i];
         uintptr_t base = w->base ? (uintptr_t)*w->base : 0;
         uint64_t used = *w->len * w->elem, size = *w->cap * w->elem;
-        uintptr_t drop = w->give_back && used > AHEAD ? base + used - AHEAD : 0;
-        if (base)
+        if (base) {
+            uintptr_t drop = w->give_back && used > AHEAD ? base + used - AHEAD : 0;
             next[i] = (range){base + used, base + (size - used < AHEAD ? size : used + AHEAD),
                               w->advice, base, drop};
+        }
         due = due || worth_asking(pf->asked[i], next[i]);
     }
     if (!due)

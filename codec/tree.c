@@ -969,8 +969,9 @@ static bool derivable(builder *bd, uint32_t dir, uint64_t *n, bool *unique)
     uint32_t shape = dict ? pk_run_shape(doc, run) : 0;
     /* a list's or a tuple's names are their indices, unique as they are; a record of the last
      * unique shape (unique_block) has its names, found names when that shape was laid out */
-    *unique = !dict || (shape && shape == bd->shape);
-    if (shape && shape == bd->shape) {
+    bool last_shape = shape && shape == bd->shape;
+    *unique = !dict || last_shape;
+    if (last_shape) {
         const uint32_t *values = pk_shaped_values(doc, run);
         for (uint64_t i = 0; i < files; i++)
             if (!plain_file(doc, values[i]))
