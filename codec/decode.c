@@ -884,7 +884,7 @@ static uint32_t py2_string(dec *d, const uint8_t *p, uint64_t len)
 /* Is a short str (up to 32 bytes: field names and values) at p, in the stream, all ASCII? Read
  * eight bytes at a time, the last eight overlapping; under eight as one word where the stream
  * has eight bytes from p (le_bytes). false means "not known": valid_utf8 then reads it. */
-static bool short_ascii(const dec *d, const uint8_t *p, uint64_t len)
+HOT bool short_ascii(const dec *d, const uint8_t *p, uint64_t len)
 {
     const uint64_t tops = 0x8080808080808080ULL;
     if (len < 8)
@@ -1409,12 +1409,186 @@ static __attribute__((noinline)) const uint8_t *take_op_slow(dec *d)
     return take(d, 1);
 }
 
+/* ---- the common opcodes' fast path ---- */
+
+/* The opcodes fast_ops decodes, in their common case: those of records and of wide dicts. */
+#define FAST_OPS(X)                                                                                \
+    X(BINGET) X(MEMOIZE) X(BINPUT) X(MARK) X(EMPTY_DICT) X(EMPTY_LIST) X(BININT) X(BININT1)      \
+    X(BININT2) X(LONG1) X(BINFLOAT) X(SHORT_BINUNICODE)
+
+#define FAST_OP_FLAG(name) [OP_##name] = true,
+static const bool fast_op[256] = {FAST_OPS(FAST_OP_FLAG)};
+#undef FAST_OP_FLAG
+
+/* What fast_ops keeps in registers while it decodes: run() reloads all of it from d and doc at
+ * every opcode, since its handlers' calls may change any of it. */
+typedef struct fast {
+    const uint8_t *src, *p, *stop; /* the stream, the next opcode, and 9 bytes before op_limit */
+    uint32_t *top, *stack_end;     /* the stack's next slot, and its end */
+    pk_node *nodes;
+    uint64_t nnodes, nodes_end;    /* as new_node has them... */
+    const uint8_t *group_at;       /* ...and the stream at group_base */
+} fast;
+
+/* A new value of kind k, made by the opcode at f->p and pushed; NULL, with nothing changed,
+ * when it would need room (new_node_slow, push_slow). */
+HOT pk_node *fast_push_new(fast *f, pk_kind k)
+{
+    uint64_t delta = (uint64_t)(f->p - f->group_at);
+    if (f->nnodes >= f->nodes_end || delta > UINT16_MAX || f->top == f->stack_end)
+        return NULL;
+    pk_node *n = &f->nodes[f->nnodes];
+    memset(n, 0, sizeof *n);
+    n->kind = (uint8_t)k;
+    n->off_delta = (uint16_t)delta;
+    *f->top++ = (uint32_t)f->nnodes++;
+    return n;
+}
+
+/* Decode the opcodes that make up most of a stream of records or of a wide dict, for as long
+ * as each is in its common case: its argument lies wholly before op_limit (no frame ends and
+ * no chores fall due inside it), no array must grow, and no check can fail. At the first
+ * opcode that is not, return before it, having changed nothing of it: run()'s own handler
+ * then decodes it from the same byte. Each case does what that handler does. */
+static __attribute__((noinline)) void fast_ops(dec *d)
+{
+    pk_doc *doc = d->doc;
+    if (!d->stack)
+        return; /* the first push makes it */
+    /* an opcode and up to 9 bytes of argument fit before op_limit while p < stop (pos may
+     * have passed op_limit: the chores are due) */
+    uint64_t stop = d->op_limit > d->pos + 9 ? d->op_limit - 9 : d->pos;
+    fast f = {d->src, d->src + d->pos, d->src + stop, d->stack + d->sp, d->stack + d->cap_stack,
+              doc->nodes, doc->nnodes, doc->nodes_end, d->src + doc->group_base};
+    uint32_t *dense = d->memo.dense;
+    uint64_t memo_count = d->memo.count;
+    /* MEMOIZE and BINPUT put an index below this in the array (memo_put's common case) */
+    uint64_t memo_end = d->memo.nhashed ? 0
+                        : d->memo.ndense < doc->lim.max_memo ? d->memo.ndense
+                                                             : doc->lim.max_memo;
+    pk_node *n;
+    /* Labels as values (GNU C, which GCC and Clang speak): each opcode jumps to the next one's
+     * code through a table of all 256 bytes, where a switch would check the range first. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Woverride-init"
+#define FAST_OP_LABEL(name) [OP_##name] = &&fast_##name,
+    static const void *const handler[256] = {[0 ... 255] = &&out, FAST_OPS(FAST_OP_LABEL)};
+#undef FAST_OP_LABEL
+#define NEXT()                                                                                     \
+    do {                                                                                           \
+        if (f.p >= f.stop)                                                                         \
+            goto out;                                                                              \
+        goto *handler[*f.p];                                                                       \
+    } while (0)
+
+    NEXT();
+fast_BINGET: {
+    uint32_t v = f.p[1] < d->memo.ndense ? dense[f.p[1]] : 0;
+    if (!v || f.top == f.stack_end)
+        goto out;
+    *f.top++ = v;
+    f.p += 2;
+    NEXT();
+}
+fast_MEMOIZE:
+    if ((uint64_t)(f.top - d->stack) <= fence(d) || memo_count >= memo_end || dense[memo_count])
+        goto out;
+    dense[memo_count++] = f.top[-1];
+    f.p += 1;
+    NEXT();
+fast_BINPUT: { /* as memo_put does it, in the array */
+    uint64_t idx = f.p[1];
+    if ((uint64_t)(f.top - d->stack) <= fence(d) || idx >= memo_end)
+        goto out;
+    memo_count += !dense[idx];
+    dense[idx] = f.top[-1];
+    f.p += 2;
+    NEXT();
+}
+fast_MARK:
+    if (d->nmarks >= d->cap_marks)
+        goto out;
+    d->marks[d->nmarks++] = (uint64_t)(f.top - d->stack);
+    f.p += 1;
+    NEXT();
+fast_EMPTY_DICT:
+    if (!fast_push_new(&f, PK_K_DICT))
+        goto out;
+    f.p += 1;
+    NEXT();
+fast_EMPTY_LIST:
+    if (!fast_push_new(&f, PK_K_LIST))
+        goto out;
+    f.p += 1;
+    NEXT();
+fast_BININT: /* signed; the 1- and 2-byte forms are not */
+    if (!(n = fast_push_new(&f, PK_K_INT)))
+        goto out;
+    n->u.i = (int32_t)(uint32_t)pk_le(f.p + 1, 4);
+    f.p += 5;
+    NEXT();
+fast_BININT1:
+    if (!(n = fast_push_new(&f, PK_K_INT)))
+        goto out;
+    n->u.i = f.p[1];
+    f.p += 2;
+    NEXT();
+fast_BININT2:
+    if (!(n = fast_push_new(&f, PK_K_INT)))
+        goto out;
+    n->u.i = (int64_t)pk_le(f.p + 1, 2);
+    f.p += 3;
+    NEXT();
+fast_LONG1: { /* of up to 8 bytes, as new_long makes it */
+    uint64_t len = f.p[1];
+    if (len > 8 || !(n = fast_push_new(&f, PK_K_INT)))
+        goto out;
+    uint64_t v = le_bytes(d, f.p + 2, len);
+    if (len > 0 && len < 8 && (f.p[1 + len] & 0x80))
+        v |= ~(uint64_t)0 << (8 * len);
+    n->u.i = (int64_t)v;
+    f.p += 2 + len;
+    NEXT();
+}
+fast_BINFLOAT: {
+    const uint8_t *b = f.p + 1; /* big-endian, as op_float8 reads it */
+    uint64_t bits = (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 |
+                    (uint64_t)b[3] << 32 | (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
+                    (uint64_t)b[6] << 8 | b[7];
+    if (!(n = fast_push_new(&f, PK_K_FLOAT)))
+        goto out;
+    memcpy(&n->u.f, &bits, sizeof bits);
+    f.p += 9;
+    NEXT();
+}
+fast_SHORT_BINUNICODE: { /* an ASCII str, as new_str_utf8 and new_span make it */
+    uint64_t len = f.p[1];
+    if (len > (uint64_t)(f.stop - f.p) + 7 || !short_ascii(d, f.p + 2, len) ||
+        !(n = fast_push_new(&f, PK_K_STR)))
+        goto out;
+    n->flags = PK_NF_SRC;
+    n->u.span = len << (64 - PK_SPAN_LEN_BITS) | (uint64_t)(f.p + 2 - f.src);
+    f.p += 2 + len;
+    NEXT();
+}
+#undef NEXT
+#pragma GCC diagnostic pop
+out:
+    d->pos = (uint64_t)(f.p - f.src);
+    d->sp = (uint64_t)(f.top - d->stack);
+    doc->nnodes = f.nnodes;
+    d->memo.count = memo_count;
+}
+
 /* Decode one pickle starting at d->pos. Leaves its value in *out. */
 static int run(dec *d, uint32_t *out)
 {
     uint64_t buffers = 0;
     d->proto = 0; /* as a new Unpickler.load() starts */
     for (;;) {
+        if (d->pos < d->op_limit && fast_op[d->src[d->pos]])
+            fast_ops(d); /* this opcode and the next ones, as long as it can */
         d->op_off = d->pos;
         const uint8_t *p;
         if (d->pos < d->op_limit)

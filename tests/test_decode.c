@@ -151,6 +151,16 @@ static const tcase cases[] = {
     BAD("bad UTF-8", "X\001\000\000\000\377.", BAD_ARGUMENT, 0),
     BAD("protocol 6", "\200\006N.", PROTOCOL, 0),
     BAD("frame straddle", "\225\002\000\000\000\000\000\000\000J\001\000\000\000.", FRAME, 9),
+    /* decode.c's fast path stops 9 bytes before a frame's end, and leaves what is there to
+     * the handlers that check it: a BINFLOAT and a str cut by the frame's end (the str's
+     * bytes go on past it, unframed) */
+    BAD("BINFLOAT straddling a frame after opcodes of the fast path",
+        "\200\004\225\014\000\000\000\000\000\000\000](K\001K\002K\003G\077\360\000"
+        "\225\005\000\000\000\000\000\000\000\000\000\000\000\000e.",
+        FRAME, 19),
+    BAD("SHORT_BINUNICODE straddling a frame",
+        "\200\004\225\016\000\000\000\000\000\000\000](\214\014abcdefghijklmne.",
+        FRAME, 13),
     BAD("frame longer than the file", "\225\377\000\000\000\000\000\000\000N.", LENGTH, 0),
     BAD("unquoted STRING", "Sabc\n.", BAD_ARGUMENT, 0),
     BAD("float overflow", "F1e999\n.", BAD_ARGUMENT, 0),
@@ -588,6 +598,92 @@ static int sequences_kept(void)
     return bad;
 }
 
+/* Records of every kind of value that decode.c's fast path makes (fast_ops), for
+ * values_limited_one_by_one: ints of 1, 2 and 4 bytes and LONG1s of 0 to 9, floats, ASCII and
+ * other strs of 0 to 40 bytes, empty dicts and lists, memo GETs, under protocol 4 with
+ * MEMOIZE. */
+static void fast_values(FILE *p, FILE *t)
+{
+    (void)t;
+    PUT("\200\004]\224(");
+    for (char key = 'a'; key <= 'g'; key++) { /* memo 1 to 7, popped */
+        PUT("\214\001");
+        fputc(key, p);
+        PUT("\2240");
+    }
+    for (unsigned i = 0; i < 40; i++) {
+        unsigned char n[4] = {(unsigned char)(i * 37), (unsigned char)i, 0,
+                              (unsigned char)(i & 1 ? 0x80 : 0)};
+        PUT("}\224(h\001K");
+        fputc((int)i, p);
+        PUT("h\002M");
+        fwrite(n, 1, 2, p);
+        PUT("h\003J");
+        fwrite(n, 1, 4, p);
+        PUT("h\004\212"); /* LONG1 */
+        fputc((int)(i % 10), p);
+        for (unsigned k = 0; k < i % 10; k++)
+            fputc((int)(0x41 + k * 29 + i), p);
+        PUT("h\005G\077\360\000\000\000\000\000");
+        fputc((int)i, p);
+        char s[40];
+        for (unsigned k = 0; k < i; k++)
+            s[k] = (char)('a' + k % 26);
+        if (i % 7 == 3) /* not ASCII: an e-acute */
+            memcpy(s + i / 2 - 1, "\303\251", 2);
+        PUT("h\006\214");
+        fputc((int)i, p);
+        fwrite(s, 1, i, p);
+        PUT("\224h\007](}e\224u");
+    }
+    PUT("e.");
+}
+
+/* Every value of fast_values made past max_nodes is refused at the opcode that made it, the
+ * offset the same document keeps for that value when no limit stops it: the fast path stops
+ * before a value it has no room for, and run()'s handler reports it. */
+static int values_limited_one_by_one(void)
+{
+    char *data = NULL, *tree = NULL;
+    size_t dlen = 0, tlen = 0;
+    FILE *p = open_memstream(&data, &dlen), *t = open_memstream(&tree, &tlen);
+    fast_values(p, t);
+    fclose(p);
+    fclose(t);
+    free(tree);
+    pk_doc *whole = NULL;
+    pk_error err;
+    int bad = 0;
+    if (pk_open_memory(data, dlen, NULL, &whole, &err) != 0) {
+        fprintf(stderr, "FAIL values limited: refused without a limit: %s\n", err.what);
+        free(data);
+        return 1;
+    }
+    uint64_t made = whole->nnodes; /* value 0 is none */
+    for (uint64_t k = 1; k < made && !bad; k++) {
+        pk_limits lim;
+        pk_limits_default(&lim);
+        lim.max_nodes = k;
+        pk_doc *doc = NULL;
+        int rc = pk_open_memory(data, dlen, &lim, &doc, &err);
+        uint64_t want = pk_node_offset(whole, (uint32_t)k);
+        if (rc == 0 || err.code != PK_E_NODE_LIMIT || err.offset != want) {
+            fprintf(stderr, "FAIL values limited to %llu: %s at byte %llu, expected the limit "
+                    "at byte %llu\n", (unsigned long long)k, rc == 0 ? "decoded" : err.what,
+                    (unsigned long long)(rc == 0 ? 0 : err.offset), (unsigned long long)want);
+            bad = 1;
+        }
+        pk_close(doc);
+    }
+    if (made != 1 + 8 + 40 * 9) { /* value 0, the list and its 7 keys, 9 values a record */
+        fprintf(stderr, "FAIL values limited: %llu values made\n", (unsigned long long)made);
+        bad = 1;
+    }
+    pk_close(whole);
+    free(data);
+    return bad;
+}
+
 /* A case too big to write by hand: make writes its pickle to p and the tree below the root
  * that pk_dump must print to t. */
 static int generated_case_from(const char *name, void (*make)(FILE *p, FILE *t), bool from_file)
@@ -626,8 +722,9 @@ int main(void)
               generated_case("dicts keyed as an earlier one", shaped_runs) +
               generated_case("a memo in its table and its array", memo_parts) +
               shaped_runs_derived() +
-              generated_case("values made one after another", sequences) + sequences_kept();
-    n += 11;
+              generated_case("values made one after another", sequences) + sequences_kept() +
+              values_limited_one_by_one();
+    n += 12;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }
