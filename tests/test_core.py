@@ -471,6 +471,59 @@ def test_big_pickle_read_ahead_and_given_back(tmp_path):
             fail_with(compare(expected, walk(mnt)), "big_p%d: the mounted tree differs:" % p)
 
 
+def reframed(data, size):
+    """data, a pickle of protocol 4 or 5, with its frames replaced by frames of at most size
+    bytes. Frames end where an opcode does (one longer than size gets a frame of its own);
+    PROTO stays outside, as CPython writes it."""
+    import pickletools
+    import struct
+    ops = [(op.name, pos) for op, _, pos in pickletools.genops(data)]
+    ends = [pos for _, pos in ops[1:]] + [len(data)]
+    out, frame = bytearray(data[:ends[0]]), bytearray()  # PROTO
+    for (name, pos), end in zip(ops[1:], ends[1:]):
+        if name == "FRAME":
+            continue
+        if frame and len(frame) + end - pos > size:
+            out += b"\x95" + struct.pack("<Q", len(frame)) + frame
+            frame = bytearray()
+        frame += data[pos:end]
+    return bytes(out + b"\x95" + struct.pack("<Q", len(frame)) + frame)
+
+
+def test_records_framed_every_way(tmp_path):
+    """The decoder's fast path (codec/decode.c, fast_ops) stops short of a frame's end and
+    leaves the opcodes there to the rest of the decoder: records of every value it makes, with
+    frames ending at every place among their opcodes, mount as Python reads them."""
+    import random
+    rng = random.Random(5)
+    records = []
+    for i in range(300):
+        records.append({
+            "i1": i % 256, "i2": 256 + i * 97, "i4": -i * 100003,
+            "big": rng.getrandbits(72) - (1 << 71),
+            "mid": rng.getrandbits(8 * (i % 9)) << 31, "x": rng.random(), "none": None,
+            "s": "".join(rng.choice("abc\u00e9") for _ in range(i % 41)),
+            "same": "shared", "l": [], "d": {}, "t": (i, i + 1), "b": i % 3 == 0,
+        })
+    data = pickle.dumps(records, protocol=4)
+    expected = pkdump_of(tmp_path, "framed.pkl", data)
+    for size in list(range(1, 24)) + [31, 64, 255, 4096]:
+        got = pkdump_of(tmp_path, "framed_%d.pkl" % size, reframed(data, size))
+        assert got == expected, "frames of at most %d bytes: the tree differs" % size
+    path = tmp_path / "framed_7.pkl"
+    with mount(str(path)) as mnt:
+        fail_with(compare(spec_model.expected_tree_of_file(str(path)), walk(mnt)),
+                  "records in frames of 7 bytes: the mounted tree differs:")
+
+
+def pkdump_of(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    r = run([mountutil.pkdump_exe(), str(path)])
+    assert r.returncode == 0, "pkdump %s: %r" % (name, r.stderr)
+    return r.stdout
+
+
 def test_float_files_are_python_repr(tmp_path):
     """A float file is repr(value) and a newline: shortest digits that read back, Python's
     choice of notation. Floats of every kind (random bits, rounded decimals, integral values,
