@@ -578,7 +578,7 @@ static uint32_t new_int(dec *d, int64_t v)
 /* The len (at most 8) bytes at p, which are in the stream, as a little-endian number. Where
  * the stream has eight bytes from p, they are read as one word and those past len masked off
  * (a wide dict's ints are LONG1s of 5 or 6 bytes). */
-static uint64_t le_bytes(const dec *d, const uint8_t *p, uint64_t len)
+HOT uint64_t le_bytes(const dec *d, const uint8_t *p, uint64_t len)
 {
     if (len == 0)
         return 0;

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
 /* What a value is. The order matters only for PK_K_IS_CONTAINER. */
 typedef enum pk_kind {
@@ -342,8 +343,6 @@ static inline uint64_t pk_le(const uint8_t *p, int n)
     return v;
 }
 
-/* pool.c-like helpers (in pk_open.c) */
-bool pk_pool_add(pk_pool *p, const void *data, uint64_t len, pk_span *out);
 /* Make room for need elements of *arr, doubling *cap; false when that cannot be done. Inline
  * because it runs for nearly every value decoded and every entry laid out, and almost always
  * finds the room already there. */
@@ -351,6 +350,18 @@ bool pk_grow_slow(void **arr, uint64_t *cap, uint64_t need, size_t elem);
 static inline bool pk_grow(void **arr, uint64_t *cap, uint64_t need, size_t elem)
 {
     return need <= *cap || pk_grow_slow(arr, cap, need, elem);
+}
+/* Append data[0..len) to pool p, its place in *out; false when out of memory. */
+static inline bool pk_pool_add(pk_pool *p, const void *data, uint64_t len, pk_span *out)
+{
+    if (len > UINT64_MAX - p->len || !pk_grow((void **)&p->data, &p->cap, p->len + len, 1))
+        return false;
+    if (len)
+        memcpy(p->data + p->len, data, len);
+    out->pos = p->len;
+    out->len = len;
+    p->len += len;
+    return true;
 }
 /* pk_grow for the arrays of doc that max_memory counts (values, chains, items, spans, calls,
  * entries, names, branches, name tables): a growth past the limit is refused and noted, and
@@ -361,7 +372,6 @@ static inline bool pk_doc_grow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t 
 {
     return need <= *cap || pk_doc_grow_slow(doc, arr, cap, need, elem);
 }
-const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n);
 
 /* The span of a str, bytes, bytearray, big int, text, descriptor or global. */
 static inline pk_span pk_node_span(const pk_doc *doc, const pk_node *n)
@@ -373,6 +383,15 @@ static inline pk_span pk_node_span(const pk_doc *doc, const pk_node *n)
 static inline uint64_t pk_span_len(const pk_doc *doc, const pk_node *n)
 {
     return pk_node_span(doc, n).len;
+}
+/* Where the bytes of a span are while they can be read in place: the source while it is mapped
+ * (NULL after), or the pool. */
+static inline const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n)
+{
+    uint64_t pos = pk_node_span(doc, n).pos;
+    if (n->flags & PK_NF_SRC)
+        return doc->src ? doc->src + pos : NULL;
+    return (const uint8_t *)doc->pool.data + pos;
 }
 /* Give value node the span s, or a copy of data[0..len) added to the pool; false when out of
  * memory or past max_memory. A span that does not fit in the value goes to doc->spans
@@ -387,10 +406,24 @@ static inline bool pk_node_set_span(pk_doc *doc, uint32_t node, pk_span s)
     n->u.span = s.len << (64 - PK_SPAN_LEN_BITS) | s.pos;
     return true;
 }
-bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len);
+static inline bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len)
+{
+    pk_span s;
+    return pk_pool_add(&doc->pool, data, len, &s) && pk_node_set_span(doc, node, s);
+}
 /* Copy the span of value node from the source into the pool, while the source is there (a
  * dict key that names an entry, PK_NAME_MAX); false when out of memory or past max_memory. */
-bool pk_node_to_pool(pk_doc *doc, uint32_t node);
+static inline bool pk_node_to_pool(pk_doc *doc, uint32_t node)
+{
+    const pk_node *n = &doc->nodes[node];
+    if (!(n->flags & PK_NF_SRC))
+        return true;
+    const uint8_t *p = pk_span_ptr(doc, n);
+    if (!p || !pk_node_set_text(doc, node, p, pk_span_len(doc, n)))
+        return false;
+    doc->nodes[node].flags &= (uint8_t)~PK_NF_SRC;
+    return true;
+}
 /* Is dict key `key` a str that names its entry as it is? 1 if so, 0 if not, -1 when out of
  * memory. A str key is checked once (a key that many dicts share, the memoized field names of
  * records, at its first dict: pk_key_check_name in tree.c), and copied into the pool if it is

@@ -84,18 +84,6 @@ bool pk_grow_slow(void **arr, uint64_t *cap, uint64_t need, size_t elem)
     return true;
 }
 
-bool pk_pool_add(pk_pool *p, const void *data, uint64_t len, pk_span *out)
-{
-    if (len > UINT64_MAX - p->len || !pk_grow((void **)&p->data, &p->cap, p->len + len, 1))
-        return false;
-    if (len)
-        memcpy(p->data + p->len, data, len);
-    out->pos = p->len;
-    out->len = len;
-    p->len += len;
-    return true;
-}
-
 static pk_doc *doc_new(const pk_limits *lim)
 {
     pk_doc *doc = calloc(1, sizeof *doc);
@@ -240,24 +228,6 @@ bool pk_node_set_wide_span(pk_doc *doc, uint32_t node, pk_span s)
     pk_node *n = &doc->nodes[node];
     n->flags |= PK_NF_WIDE;
     n->u.i = (int64_t)doc->nspans++;
-    return true;
-}
-
-bool pk_node_set_text(pk_doc *doc, uint32_t node, const void *data, uint64_t len)
-{
-    pk_span s;
-    return pk_pool_add(&doc->pool, data, len, &s) && pk_node_set_span(doc, node, s);
-}
-
-bool pk_node_to_pool(pk_doc *doc, uint32_t node)
-{
-    const pk_node *n = &doc->nodes[node];
-    if (!(n->flags & PK_NF_SRC))
-        return true;
-    const uint8_t *p = pk_span_ptr(doc, n);
-    if (!p || !pk_node_set_text(doc, node, p, pk_span_len(doc, n)))
-        return false;
-    doc->nodes[node].flags &= (uint8_t)~PK_NF_SRC;
     return true;
 }
 

@@ -140,10 +140,3 @@ ssize_t pk_source_pread(const pk_doc *doc, void *buf, uint64_t len, uint64_t pos
     return (ssize_t)len;
 }
 
-const uint8_t *pk_span_ptr(const pk_doc *doc, const pk_node *n)
-{
-    uint64_t pos = pk_node_span(doc, n).pos;
-    if (n->flags & PK_NF_SRC)
-        return doc->src ? doc->src + pos : NULL;
-    return (const uint8_t *)doc->pool.data + pos;
-}

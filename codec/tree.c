@@ -263,7 +263,7 @@ static bool word_has_nul_or_slash(uint64_t w)
     return (((w - ones) & ~w) | ((v - ones) & ~v)) & tops;
 }
 
-static bool valid_name(const char *s, size_t len)
+static inline bool valid_name(const char *s, size_t len)
 {
     if (len == 0 || len > PK_NAME_MAX || (len == 1 && s[0] == '.') ||
         (len == 2 && s[0] == '.' && s[1] == '.'))
