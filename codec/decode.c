@@ -1414,7 +1414,7 @@ static __attribute__((noinline)) const uint8_t *take_op_slow(dec *d)
 /* The opcodes fast_ops decodes, in their common case: those of records and of wide dicts. */
 #define FAST_OPS(X)                                                                                \
     X(BINGET) X(MEMOIZE) X(BINPUT) X(MARK) X(EMPTY_DICT) X(EMPTY_LIST) X(BININT) X(BININT1)      \
-    X(BININT2) X(LONG1) X(BINFLOAT) X(SHORT_BINUNICODE)
+    X(BININT2) X(LONG1) X(BINFLOAT) X(SHORT_BINUNICODE) X(BINUNICODE)
 
 #define FAST_OP_FLAG(name) [OP_##name] = true,
 static const bool fast_op[256] = {FAST_OPS(FAST_OP_FLAG)};
@@ -1570,6 +1570,16 @@ fast_SHORT_BINUNICODE: { /* an ASCII str, as new_str_utf8 and new_span make it *
     n->flags = PK_NF_SRC;
     n->u.span = len << (64 - PK_SPAN_LEN_BITS) | (uint64_t)(f.p + 2 - f.src);
     f.p += 2 + len;
+    NEXT();
+}
+fast_BINUNICODE: { /* the same, its length in 4 bytes (protocols 1 to 3) */
+    uint64_t len = pk_le(f.p + 1, 4);
+    if (len > (uint64_t)(f.stop - f.p) + 4 || !short_ascii(d, f.p + 5, len) ||
+        !(n = fast_push_new(&f, PK_K_STR)))
+        goto out;
+    n->flags = PK_NF_SRC;
+    n->u.span = len << (64 - PK_SPAN_LEN_BITS) | (uint64_t)(f.p + 5 - f.src);
+    f.p += 5 + len;
     NEXT();
 }
 #undef NEXT

@@ -159,7 +159,10 @@ static const tcase cases[] = {
         "\225\005\000\000\000\000\000\000\000\000\000\000\000\000e.",
         FRAME, 19),
     BAD("SHORT_BINUNICODE straddling a frame",
-        "\200\004\225\016\000\000\000\000\000\000\000](\214\014abcdefghijklmne.",
+        "\200\004\225\016\000\000\000\000\000\000\000](\214\013abcdefghijklmne.",
+        FRAME, 13),
+    BAD("BINUNICODE straddling a frame",
+        "\200\004\225\021\000\000\000\000\000\000\000](X\013\000\000\000abcdefghijklmnope.",
         FRAME, 13),
     BAD("frame longer than the file", "\225\377\000\000\000\000\000\000\000N.", LENGTH, 0),
     BAD("unquoted STRING", "Sabc\n.", BAD_ARGUMENT, 0),
@@ -600,8 +603,8 @@ static int sequences_kept(void)
 
 /* Records of every kind of value that decode.c's fast path makes (fast_ops), for
  * values_limited_one_by_one: ints of 1, 2 and 4 bytes and LONG1s of 0 to 9, floats, ASCII and
- * other strs of 0 to 40 bytes, empty dicts and lists, memo GETs, under protocol 4 with
- * MEMOIZE. */
+ * other strs of 0 to 40 bytes in both forms, empty dicts and lists, memo GETs, under protocol 4
+ * with MEMOIZE. */
 static void fast_values(FILE *p, FILE *t)
 {
     (void)t;
@@ -631,8 +634,14 @@ static void fast_values(FILE *p, FILE *t)
             s[k] = (char)('a' + k % 26);
         if (i % 7 == 3) /* not ASCII: an e-acute */
             memcpy(s + i / 2 - 1, "\303\251", 2);
-        PUT("h\006\214");
-        fputc((int)i, p);
+        if (i % 2) { /* BINUNICODE, or SHORT_BINUNICODE */
+            unsigned char len[4] = {(unsigned char)i, 0, 0, 0};
+            PUT("h\006X");
+            fwrite(len, 1, 4, p);
+        } else {
+            PUT("h\006\214");
+            fputc((int)i, p);
+        }
         fwrite(s, 1, i, p);
         PUT("\224h\007](}e\224u");
     }
