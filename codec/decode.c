@@ -1445,6 +1445,21 @@ HOT pk_node *fast_push_new(fast *f, pk_kind k)
     return n;
 }
 
+/* A str of len bytes after the opcode and its length (head bytes), as new_str_utf8 and
+ * new_span make it when it is short and ASCII, and pushed; false, with nothing changed, when
+ * it is not, or does not lie wholly before op_limit. */
+HOT bool fast_ascii_str(fast *f, const dec *d, uint64_t head, uint64_t len)
+{
+    pk_node *n;
+    if (len > (uint64_t)(f->stop - f->p) + 9 - head || !short_ascii(d, f->p + head, len) ||
+        !(n = fast_push_new(f, PK_K_STR)))
+        return false;
+    n->flags = PK_NF_SRC;
+    n->u.span = len << (64 - PK_SPAN_LEN_BITS) | (uint64_t)(f->p + head - f->src);
+    f->p += head + len;
+    return true;
+}
+
 /* Decode the opcodes that make up most of a stream of records or of a wide dict, for as long
  * as each is in its common case: its argument lies wholly before op_limit (no frame ends and
  * no chores fall due inside it), no array must grow, and no check can fail. At the first
@@ -1562,26 +1577,14 @@ fast_BINFLOAT: {
     f.p += 9;
     NEXT();
 }
-fast_SHORT_BINUNICODE: { /* an ASCII str, as new_str_utf8 and new_span make it */
-    uint64_t len = f.p[1];
-    if (len > (uint64_t)(f.stop - f.p) + 7 || !short_ascii(d, f.p + 2, len) ||
-        !(n = fast_push_new(&f, PK_K_STR)))
+fast_SHORT_BINUNICODE:
+    if (!fast_ascii_str(&f, d, 2, f.p[1]))
         goto out;
-    n->flags = PK_NF_SRC;
-    n->u.span = len << (64 - PK_SPAN_LEN_BITS) | (uint64_t)(f.p + 2 - f.src);
-    f.p += 2 + len;
     NEXT();
-}
-fast_BINUNICODE: { /* the same, its length in 4 bytes (protocols 1 to 3) */
-    uint64_t len = pk_le(f.p + 1, 4);
-    if (len > (uint64_t)(f.stop - f.p) + 4 || !short_ascii(d, f.p + 5, len) ||
-        !(n = fast_push_new(&f, PK_K_STR)))
+fast_BINUNICODE: /* its length in 4 bytes (protocols 1 to 3) */
+    if (!fast_ascii_str(&f, d, 5, pk_le(f.p + 1, 4)))
         goto out;
-    n->flags = PK_NF_SRC;
-    n->u.span = len << (64 - PK_SPAN_LEN_BITS) | (uint64_t)(f.p + 5 - f.src);
-    f.p += 5 + len;
     NEXT();
-}
 #undef NEXT
 #pragma GCC diagnostic pop
 out:
