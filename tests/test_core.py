@@ -492,8 +492,9 @@ def reframed(data, size):
 
 def test_records_framed_every_way(tmp_path):
     """The decoder's fast path (codec/decode.c, fast_ops) stops short of a frame's end and
-    leaves the opcodes there to the rest of the decoder: records of every value it makes, with
-    frames ending at every place among their opcodes, mount as Python reads them."""
+    leaves the opcodes there to the rest of the decoder: records of every value it makes, in
+    frames of 1 byte (one opcode each) to 4096, dump as the unframed pickle does, and in frames
+    of 7 bytes mount as Python reads them."""
     import random
     rng = random.Random(5)
     records = []
@@ -517,6 +518,7 @@ def test_records_framed_every_way(tmp_path):
 
 
 def pkdump_of(tmp_path, name, data):
+    """pkdump's tree of data, written to tmp_path/name."""
     path = tmp_path / name
     path.write_bytes(data)
     r = run([mountutil.pkdump_exe(), str(path)])
