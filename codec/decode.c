@@ -45,9 +45,10 @@ const char *pk_opcode_name(int opcode)
 
 #define MAX_PROTOCOL 5
 
-/* push, top and fence are inlined whatever the compiler's budget for run(): left to it, which
- * of them stays a call changed with changes elsewhere in run() (push or top became a call of
- * 12-22M instructions on the 1M-key dict). Forcing more (new_node, take) costs instructions. */
+/* Small helpers of the opcode loops (push, top, fence; the fast path's readers) are inlined
+ * whatever the compiler's budget for their callers: left to it, which of them stays a call
+ * changed with changes elsewhere in run() (push or top became a call of 12-22M instructions on
+ * the 1M-key dict). Forcing more (new_node, take) costs instructions. */
 #define HOT static inline __attribute__((always_inline))
 
 /* The memo: index -> node. Picklers number their PUTs 0, 1, 2...: those indices go to a dense
@@ -587,15 +588,20 @@ HOT uint64_t le_bytes(const dec *d, const uint8_t *p, uint64_t len)
     return pk_le64(p) & (~(uint64_t)0 >> (64 - 8 * len));
 }
 
+/* The len (at most 8) little-endian two's complement bytes at p, in the stream, as a number. */
+HOT int64_t small_long(const dec *d, const uint8_t *p, uint64_t len)
+{
+    uint64_t v = le_bytes(d, p, len);
+    if (len > 0 && len < 8 && (p[len - 1] & 0x80))
+        v |= ~(uint64_t)0 << (8 * len); /* sign-extend */
+    return (int64_t)v;
+}
+
 /* An integer given as little-endian two's complement bytes (LONG1, LONG4). */
 static uint32_t new_long(dec *d, const uint8_t *p, uint64_t len)
 {
-    if (len <= 8) {
-        uint64_t v = le_bytes(d, p, len);
-        if (len > 0 && len < 8 && (p[len - 1] & 0x80))
-            v |= ~(uint64_t)0 << (8 * len); /* sign-extend */
-        return new_int(d, (int64_t)v);
-    }
+    if (len <= 8)
+        return new_int(d, small_long(d, p, len));
     pk_buf b = {0};
     b.max = SIZE_MAX;
     if (!pk_long_to_decimal(p, len, &b, d->doc->lim.max_int_digits)) {
@@ -703,11 +709,17 @@ static uint32_t op_floatnl(dec *d, const uint8_t *s, uint64_t len)
     return n;
 }
 
+/* BINFLOAT's 8 bytes at p: big-endian, unlike every other argument. */
+HOT uint64_t float8_bits(const uint8_t *p)
+{
+    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+           (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+           (uint64_t)p[6] << 8 | p[7];
+}
+
 static uint32_t op_float8(dec *d, const uint8_t *p)
 {
-    uint64_t bits = (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
-                    (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
-                    (uint64_t)p[6] << 8 | p[7]; /* big-endian, unlike every other argument */
+    uint64_t bits = float8_bits(p);
     uint32_t n = new_node(d, PK_K_FLOAT);
     if (n)
         memcpy(&d->doc->nodes[n].u.f, &bits, sizeof bits);
@@ -1559,18 +1571,12 @@ fast_LONG1: { /* of up to 8 bytes, as new_long makes it */
     uint64_t len = f.p[1];
     if (len > 8 || !(n = fast_push_new(&f, PK_K_INT)))
         goto out;
-    uint64_t v = le_bytes(d, f.p + 2, len);
-    if (len > 0 && len < 8 && (f.p[1 + len] & 0x80))
-        v |= ~(uint64_t)0 << (8 * len);
-    n->u.i = (int64_t)v;
+    n->u.i = small_long(d, f.p + 2, len);
     f.p += 2 + len;
     NEXT();
 }
 fast_BINFLOAT: {
-    const uint8_t *b = f.p + 1; /* big-endian, as op_float8 reads it */
-    uint64_t bits = (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 |
-                    (uint64_t)b[3] << 32 | (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
-                    (uint64_t)b[6] << 8 | b[7];
+    uint64_t bits = float8_bits(f.p + 1);
     if (!(n = fast_push_new(&f, PK_K_FLOAT)))
         goto out;
     memcpy(&n->u.f, &bits, sizeof bits);
