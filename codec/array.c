@@ -144,7 +144,7 @@ static uint32_t dict_get(const pk_doc *doc, uint32_t dict, const char *key)
 
 static int nomem(pk_lift_ctx *c)
 {
-    return c->fail(c, PK_E_NOMEM, "out of memory");
+    return c->fail(c, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
 }
 
 /* A new array record; its index in *idx. Pointers into k->arrays move when it grows. */

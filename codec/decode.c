@@ -33,16 +33,6 @@ enum pk_opcode {
 #undef PK_OP
 };
 
-const char *pk_opcode_name(int opcode)
-{
-    switch (opcode) {
-#define PK_OP(name, byte, arg, proto) case byte: return #name;
-#include "opcodes.def"
-#undef PK_OP
-    default: return NULL;
-    }
-}
-
 #define MAX_PROTOCOL 5
 
 /* Small helpers of the opcode loops (push, top, fence; the fast path's readers) are inlined
@@ -216,12 +206,12 @@ static __attribute__((noinline)) const pk_off_group *node_room(dec *d)
         return failf(d, PK_E_NODE_LIMIT, "more than %llu values (the limit)",
                      (unsigned long long)doc->lim.max_nodes, 0), NULL;
     if (!pk_doc_grow(doc, (void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
-        return fail(d, PK_E_NOMEM, "out of memory"), NULL;
+        return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), NULL;
     const pk_off_group *g = last_group(doc);
     if (!group_holds(g, d->op_off)) {
         if (!pk_doc_grow(doc, (void **)&doc->groups, &doc->cap_groups, doc->ngroups + 1,
                          sizeof(pk_off_group)))
-            return fail(d, PK_E_NOMEM, "out of memory"), NULL;
+            return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), NULL;
         doc->groups[doc->ngroups] = (pk_off_group){d->op_off, (uint32_t)doc->nnodes};
         g = &doc->groups[doc->ngroups++];
     }
@@ -267,7 +257,7 @@ static __attribute__((noinline)) int push_slow(dec *d, uint32_t node)
     if (!node)
         return -1;
     if (!pk_grow((void **)&d->stack, &d->cap_stack, d->sp + 1, sizeof(uint32_t)))
-        return fail(d, PK_E_NOMEM, "out of memory");
+        return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
     d->stack[d->sp++] = node;
     return 0;
 }
@@ -518,7 +508,7 @@ static inline int add_items(dec *d, uint32_t container, uint64_t from, uint32_t 
     const uint32_t *items = d->stack + from;
     if ((shape ? add_shaped_run(doc, container, items, d->sp - from, shape)
                : chain_add_run(doc, container, items, d->sp - from)) < 0)
-        return fail(d, PK_E_NOMEM, "out of memory");
+        return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
     uint32_t run = doc->nodes[container].u.c.items;
     if (next_shape && pk_run_is_plain(doc, run))
         d->shape = run; /* its one run (a sequence has no keys to share) */
@@ -554,7 +544,7 @@ static uint32_t new_span(dec *d, pk_kind kind, const uint8_t *p, uint64_t len)
      * str that keys a dict goes to the pool when it does (pool_keys). */
     d->doc->nodes[n].flags |= PK_NF_SRC;
     if (!pk_node_set_span(d->doc, n, (pk_span){(uint64_t)(p - d->src), len}))
-        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+        return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), 0;
     return n;
 }
 
@@ -564,7 +554,7 @@ static uint32_t new_pooled(dec *d, pk_kind kind, const pk_buf *b)
     if (!n)
         return 0;
     if (b->failed || !pk_node_set_text(d->doc, n, b->data, b->len))
-        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+        return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), 0;
     return n;
 }
 
@@ -606,7 +596,7 @@ static uint32_t new_long(dec *d, const uint8_t *p, uint64_t len)
     b.max = SIZE_MAX;
     if (!pk_long_to_decimal(p, len, &b, d->doc->lim.max_int_digits)) {
         pk_buf_free(&b);
-        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+        return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), 0;
     }
     uint32_t n = new_pooled(d, PK_K_BIGINT, &b);
     pk_buf_free(&b);
@@ -980,7 +970,7 @@ static __attribute__((noinline)) int memo_put_slow(dec *d, uint64_t idx, uint32_
                 cap *= 2;
             uint32_t *nd = realloc(m->dense, cap * sizeof *nd);
             if (!nd)
-                return fail(d, PK_E_NOMEM, "out of memory");
+                return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
             m->dense = nd;
             m->cap_dense = cap;
         }
@@ -1008,7 +998,7 @@ static __attribute__((noinline)) int memo_put_slow(dec *d, uint64_t idx, uint32_
         if (!nk || !nv) {
             free(nk);
             free(nv);
-            return fail(d, PK_E_NOMEM, "out of memory");
+            return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
         }
         for (uint64_t i = 0; i < m->cap; i++) {
             if (!m->keys[i])
@@ -1118,11 +1108,11 @@ static uint32_t new_call(dec *d, uint32_t node)
         doc->ncalls = 1; /* call 0 means "none" */
     if (doc->ncalls >= UINT32_MAX ||
         !pk_doc_grow(doc, (void **)&doc->calls, &doc->cap_calls, doc->ncalls + 1, sizeof(pk_call)))
-        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+        return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), 0;
     uint32_t c = (uint32_t)doc->ncalls++;
     memset(&doc->calls[c], 0, sizeof(pk_call));
     if (!pk_node_set_call(doc, node, c))
-        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+        return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), 0;
     return c;
 }
 
@@ -1278,7 +1268,7 @@ static int pool_keys(dec *d, uint64_t from)
 {
     for (uint64_t i = from; i < d->sp; i += 2)
         if (pk_key_is_name(d->doc, d->stack[i]) < 0)
-            return fail(d, PK_E_NOMEM, "out of memory");
+            return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
     return 0;
 }
 
@@ -1334,7 +1324,7 @@ static uint32_t new_desc(dec *d, uint16_t tname, uint32_t arg, int64_t code)
     if (!n)
         return 0;
     if (!pk_node_set_tname(d->doc, n, tname))
-        return fail(d, PK_E_NOMEM, "out of memory"), 0;
+        return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), 0;
     d->doc->nodes[n].u.i = code;
     if (arg) {
         uint32_t c = new_call(d, n);
@@ -1797,7 +1787,7 @@ static int run(dec *d, uint32_t *out)
             break;
         case OP_MARK:
             if (!pk_grow((void **)&d->marks, &d->cap_marks, d->nmarks + 1, sizeof(uint64_t)))
-                return fail(d, PK_E_NOMEM, "out of memory");
+                return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
             d->marks[d->nmarks++] = d->sp;
             break;
         case OP_POP_MARK:
@@ -1851,7 +1841,7 @@ static int run(dec *d, uint32_t *out)
                 pk_buf_put(&tmp, np, pk_span_len(d->doc, nn));
                 if (tmp.failed) {
                     pk_buf_free(&tmp);
-                    return fail(d, PK_E_NOMEM, "out of memory");
+                    return fail(d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
                 }
                 /* two empty names leave tmp.data NULL, and NULL + 0 is undefined */
                 const uint8_t *t = tmp.data ? (const uint8_t *)tmp.data : (const uint8_t *)"";
@@ -2002,7 +1992,7 @@ int pk_decode(pk_doc *doc, pk_error *err)
             break;
         }
         if (!pk_grow((void **)&doc->tops, &doc->cap_tops, doc->ntops + 1, sizeof(uint32_t))) {
-            rc = fail(&d, PK_E_NOMEM, "out of memory");
+            rc = fail(&d, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
             break;
         }
         doc->tops[doc->ntops++] = value;

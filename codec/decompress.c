@@ -109,12 +109,12 @@ static int inflate_zlib(const uint8_t *in, uint64_t len, int wbits, zout *o, pk_
     z_stream z;
     memset(&z, 0, sizeof z);
     if (inflateInit2(&z, wbits) != Z_OK)
-        return zfail(err, PK_E_NOMEM, 0, "%s", "out of memory");
+        return zfail(err, PK_E_NOMEM, 0, "%s", pk_code_text(PK_E_NOMEM));
     uint64_t pos = 0; /* input consumed before z.next_in */
     int rc = -1;
     for (;;) {
         if (!zout_room(o)) {
-            zfail(err, PK_E_NOMEM, pos, "%s", "out of memory");
+            zfail(err, PK_E_NOMEM, pos, "%s", pk_code_text(PK_E_NOMEM));
             break;
         }
         z.next_in = (Bytef *)(uintptr_t)(in + pos);
@@ -172,11 +172,11 @@ static int inflate_bz2(const uint8_t *in, uint64_t len, zout *o, pk_error *err)
         if (!open) {
             memset(&z, 0, sizeof z);
             if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
-                return zfail(err, PK_E_NOMEM, pos, "%s", "out of memory");
+                return zfail(err, PK_E_NOMEM, pos, "%s", pk_code_text(PK_E_NOMEM));
             open = true;
         }
         if (!zout_room(o)) {
-            zfail(err, PK_E_NOMEM, pos, "%s", "out of memory");
+            zfail(err, PK_E_NOMEM, pos, "%s", pk_code_text(PK_E_NOMEM));
             break;
         }
         z.next_in = (char *)(uintptr_t)(in + pos);
@@ -232,13 +232,13 @@ static int inflate_xz(const uint8_t *in, uint64_t len, bool alone, zout *o, pk_e
     lzma_ret r = alone ? lzma_alone_decoder(&z, XZ_MEMLIMIT)
                        : lzma_stream_decoder(&z, XZ_MEMLIMIT, LZMA_CONCATENATED);
     if (r != LZMA_OK)
-        return zfail(err, PK_E_NOMEM, 0, "%s", "out of memory");
+        return zfail(err, PK_E_NOMEM, 0, "%s", pk_code_text(PK_E_NOMEM));
     int rc = -1;
     z.next_in = in;
     z.avail_in = (size_t)len;
     for (;;) {
         if (!zout_room(o)) {
-            zfail(err, PK_E_NOMEM, z.total_in, "%s", "out of memory");
+            zfail(err, PK_E_NOMEM, z.total_in, "%s", pk_code_text(PK_E_NOMEM));
             break;
         }
         z.next_out = o->data + o->len;

@@ -127,7 +127,7 @@ int pk_format_open(pk_doc *doc, pk_error *err)
     if (is_legacy_torch(doc->src, doc->src_len)) {
         pk_ckpt *k = pk_ckpt_get(doc);
         if (!k) {
-            pk_set_error(err, PK_E_NOMEM, 0, -1, "out of memory");
+            pk_set_error(err, PK_E_NOMEM, 0, -1, pk_code_text(PK_E_NOMEM));
             return -1;
         }
         k->legacy = true;

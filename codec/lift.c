@@ -79,7 +79,7 @@ bool pk_lift_can_copy(const pk_doc *doc, uint64_t count)
 
 static int oom(pk_lift_ctx *c)
 {
-    return c->fail(c, PK_E_NOMEM, "out of memory");
+    return c->fail(c, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
 }
 
 int pk_lift_text(pk_lift_ctx *c, uint16_t tname, uint32_t callable, uint32_t args,

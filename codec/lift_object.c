@@ -10,7 +10,7 @@
 
 static int oom(pk_lift_ctx *c)
 {
-    return c->fail(c, PK_E_NOMEM, "out of memory");
+    return c->fail(c, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
 }
 
 /* ---- dicts: OrderedDict, defaultdict, Counter ----

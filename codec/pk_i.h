@@ -18,6 +18,7 @@
 #ifndef PK_I_H
 #define PK_I_H
 
+#include "buf_i.h"
 #include "pk.h"
 
 #include <errno.h>
@@ -581,7 +582,16 @@ static inline pk_call *pk_call_of(const pk_doc *doc, const pk_node *n)
 }
 bool pk_node_set_call(pk_doc *doc, uint32_t node, uint32_t call);
 bool pk_node_set_tname(pk_doc *doc, uint32_t node, uint16_t tname);
+/* Set err, unless it holds an error already (the first one counts); what NULL: the code's own
+ * text from pk_errors.def. */
 void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, const char *what);
+/* The default text of an error code ("out of memory"). */
+const char *pk_code_text(pk_code code);
+/* A new, empty document (node 0 and the pool made), or NULL; pk_doc_free frees its arrays. */
+pk_doc *pk_doc_new(const pk_limits *lim);
+void pk_doc_free(pk_doc *doc);
+/* user.pickle.type of a value */
+const char *pk_value_type(const pk_doc *doc, uint32_t node);
 
 /* prefault.c: a thread that readies the pages the growing arrays are about to use. start gives
  * NULL (and every call does nothing) when the source is small or there is one core; the writer
@@ -645,28 +655,6 @@ uint32_t pk_entry_key(const pk_doc *doc, pk_ino e);
 const char *pk_entry_name(const pk_doc *doc, pk_ino e, char buf[PK_NAME_BUF], size_t *len);
 
 /* render.c */
-typedef struct pk_buf {
-    char *data;
-    size_t len, cap;
-    size_t max; /* past this many bytes (0: no limit), appends are dropped, truncated set */
-    bool truncated;
-    bool failed; /* out of memory, or unreadable */
-    bool unreadable; /* a str or bytes could not be read from FILE (it changed): EIO */
-} pk_buf;
-void pk_buf_put(pk_buf *b, const void *data, size_t len);
-/* The -errno of a failed rendering. */
-static inline int pk_buf_error(const pk_buf *b)
-{
-    return b->unreadable ? -EIO : -ENOMEM;
-}
-void pk_buf_puts(pk_buf *b, const char *s);
-/* Code point cp (at most U+10FFFF) as UTF-8, surrogates as 'surrogatepass' writes them. */
-void pk_buf_put_utf8(pk_buf *b, uint32_t cp);
-void pk_buf_free(pk_buf *b);
-/* Python's repr() of str (is_bytes false, UTF-8 in) or bytes. */
-void pk_repr_text(pk_buf *b, const uint8_t *s, uint64_t len, bool is_bytes);
-/* Python's repr(float) */
-int pk_float_repr(double f, char out[32]);
 /* Render a value's file content (leaf values only) into b. */
 void pk_render_leaf(const pk_doc *doc, uint32_t node, pk_buf *b);
 /* Python's repr() of a value, elided past b->max. */
@@ -676,10 +664,6 @@ void pk_repr(const pk_doc *doc, uint32_t node, pk_buf *b);
 void pk_repr_steps(const pk_doc *doc, uint32_t node, pk_buf *b, uint64_t *steps);
 /* The __reduce__ line of an object. */
 void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b);
-/* Append the little-endian two's complement integer as decimal text. */
-bool pk_long_to_decimal(const uint8_t *le, uint64_t n, pk_buf *b, uint64_t max_digits);
-/* user.pickle.type of a value */
-const char *pk_value_type(const pk_doc *doc, uint32_t node);
 /* Is the value shown as a directory? */
 static inline bool pk_is_dir_value(const pk_doc *doc, uint32_t node)
 {

@@ -13,238 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the buffer ---- */
-
-/* Bytes that may still be added; a max of 0 means no limit. */
-static size_t room(const pk_buf *b)
-{
-    return (b->max ? b->max : SIZE_MAX) - b->len;
-}
-
-void pk_buf_put(pk_buf *b, const void *data, size_t len)
-{
-    if (b->failed || b->truncated)
-        return;
-    if (len > room(b)) {
-        len = room(b);
-        b->truncated = true;
-    }
-    if (len == 0)
-        return;
-    if (b->len + len > b->cap) {
-        size_t ncap = b->cap ? b->cap : 64;
-        while (ncap < b->len + len)
-            ncap = ncap > SIZE_MAX / 2 ? SIZE_MAX : ncap * 2;
-        char *p = realloc(b->data, ncap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->data = p;
-        b->cap = ncap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-}
-
-void pk_buf_puts(pk_buf *b, const char *s)
-{
-    pk_buf_put(b, s, strlen(s));
-}
-
-void pk_buf_free(pk_buf *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-/* Code point cp as UTF-8 (surrogates too, as 'surrogatepass' writes them). */
-void pk_buf_put_utf8(pk_buf *b, uint32_t cp)
-{
-    char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | cp >> 6);
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | cp >> 12);
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | cp >> 18);
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    pk_buf_put(b, u, n);
-}
-
-static bool buf_full(const pk_buf *b)
-{
-    return b->failed || b->truncated;
-}
-
-/* ---- numbers ---- */
-
-/* repr(float): the shortest digits that read back as the same double, in fixed notation when
- * the decimal exponent is in [-4, 16), else as d.ddde+XX; integral values keep ".0". */
-int pk_float_repr(double f, char out[32])
-{
-    if (isnan(f))
-        return snprintf(out, 32, "nan");
-    if (isinf(f))
-        return snprintf(out, 32, f < 0 ? "-inf" : "inf");
-    /* Round-tripping is monotonic in the number of digits (more digits are never further
-     * from f), so the shortest count is found by bisection over 1..17. A normal double is
-     * within 2^-53 of itself of any decimal that reads back as it, less than half a unit of
-     * a 15th digit: when 15 or fewer digits read back, the 15 digits are those followed by
-     * zeros, which are dropped below. So only 15, 16 and 17 need trying. */
-    char sci[40];
-    int lo = isnormal(f) ? 15 : 1, hi = 17;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        snprintf(sci, sizeof sci, "%.*e", mid - 1, f);
-        if (strtod(sci, NULL) == f)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    snprintf(sci, sizeof sci, "%.*e", lo - 1, f);
-    /* sci is [-]D.DDDDe[+-]XX: pull out the digits and the exponent */
-    const char *p = sci;
-    bool neg = *p == '-';
-    if (neg)
-        p++;
-    char digits[24];
-    int nd = 0;
-    for (; *p && *p != 'e'; p++)
-        if (*p != '.')
-            digits[nd++] = *p;
-    int exp10 = atoi(p + 1);
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    digits[nd] = 0;
-    int n = 0;
-    if (neg)
-        out[n++] = '-';
-    if (exp10 >= -4 && exp10 < 16) {
-        if (exp10 < 0) {
-            out[n++] = '0';
-            out[n++] = '.';
-            for (int i = 0; i < -exp10 - 1; i++)
-                out[n++] = '0';
-            for (int i = 0; i < nd; i++)
-                out[n++] = digits[i];
-        } else {
-            for (int i = 0; i <= exp10; i++)
-                out[n++] = i < nd ? digits[i] : '0';
-            out[n++] = '.';
-            if (nd > exp10 + 1)
-                for (int i = exp10 + 1; i < nd; i++)
-                    out[n++] = digits[i];
-            else
-                out[n++] = '0';
-        }
-        out[n] = 0;
-        return n;
-    }
-    out[n++] = digits[0];
-    if (nd > 1) {
-        out[n++] = '.';
-        for (int i = 1; i < nd; i++)
-            out[n++] = digits[i];
-    }
-    n += snprintf(out + n, (size_t)(32 - n), "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
-    return n;
-}
-
-/* Digit groups d[n-1] (most significant) .. d[0]: the first as `first` prints it, the rest
- * zero-padded by `rest` ("%08x" for base 2^32, "%09u" for base 10^9). */
-static void put_groups(pk_buf *b, const uint32_t *d, uint64_t n, const char *first,
-                       const char *rest)
-{
-    char t[16];
-    int k = snprintf(t, sizeof t, first, d[n - 1]);
-    pk_buf_put(b, t, (size_t)k);
-    for (uint64_t i = n - 1; i-- > 0;) {
-        k = snprintf(t, sizeof t, rest, d[i]);
-        pk_buf_put(b, t, (size_t)k);
-    }
-}
-
-/* LONG1/LONG4 payloads: little-endian two's complement. Decimal conversion is quadratic, so
- * past max_digits the value is written in hexadecimal (0x...), which is linear. */
-bool pk_long_to_decimal(const uint8_t *le, uint64_t n, pk_buf *b, uint64_t max_digits)
-{
-    while (n > 1 && ((le[n - 1] == 0 && !(le[n - 2] & 0x80)) ||
-                     (le[n - 1] == 0xff && (le[n - 2] & 0x80))))
-        n--; /* redundant sign bytes */
-    bool neg = n > 0 && (le[n - 1] & 0x80);
-    uint64_t nlimbs = (n + 3) / 4;
-    uint32_t *limbs = calloc(nlimbs ? nlimbs : 1, sizeof *limbs);
-    if (!limbs)
-        return false;
-    for (uint64_t i = 0; i < n; i++)
-        limbs[i / 4] |= (uint32_t)(neg ? (uint8_t)~le[i] : le[i]) << (8 * (i % 4));
-    if (neg) { /* magnitude = ~x + 1 */
-        if (n % 4)
-            limbs[nlimbs - 1] &= (1u << (8 * (n % 4))) - 1;
-        for (uint64_t i = 0; i < nlimbs; i++)
-            if (++limbs[i] != 0)
-                break;
-    }
-    while (nlimbs > 0 && limbs[nlimbs - 1] == 0)
-        nlimbs--;
-    if (neg)
-        pk_buf_put(b, "-", 1);
-    if (nlimbs == 0) {
-        pk_buf_put(b, "0", 1);
-        free(limbs);
-        return !b->failed;
-    }
-    if ((double)nlimbs * 32 * 0.30103 > (double)max_digits) {
-        put_groups(b, limbs, nlimbs, "0x%x", "%08x");
-        free(limbs);
-        return !b->failed;
-    }
-    /* repeated division by 10^9, most significant limb first */
-    uint64_t nchunks = 0, cap = nlimbs * 32 / 29 + 2;
-    uint32_t *chunks = malloc(cap * sizeof *chunks);
-    if (!chunks) {
-        free(limbs);
-        return false;
-    }
-    while (nlimbs > 0) {
-        uint64_t rem = 0;
-        for (uint64_t i = nlimbs; i-- > 0;) {
-            uint64_t cur = rem << 32 | limbs[i];
-            limbs[i] = (uint32_t)(cur / 1000000000u);
-            rem = cur % 1000000000u;
-        }
-        chunks[nchunks++] = (uint32_t)rem;
-        while (nlimbs > 0 && limbs[nlimbs - 1] == 0)
-            nlimbs--;
-    }
-    put_groups(b, chunks, nchunks, "%u", "%09u");
-    free(chunks);
-    free(limbs);
-    return !b->failed;
-}
-
 /* ---- leaves ---- */
 
 static void put_span(const pk_doc *doc, const pk_node *n, pk_buf *b)
 {
     uint64_t len = pk_span_len(doc, n);
-    if (len > room(b)) {
-        len = room(b);
+    if (len > pk_buf_room(b)) {
+        len = pk_buf_room(b);
         b->truncated = true;
     }
     char chunk[4096];
@@ -301,80 +76,6 @@ void pk_render_leaf(const pk_doc *doc, uint32_t node, pk_buf *b)
 
 /* ---- repr ---- */
 
-/* Is code point cp printable, as str.isprintable() says? Exact for ASCII and Latin-1; beyond,
- * the format, separator, surrogate and private-use ranges are escaped and the rest kept. */
-static bool printable(uint32_t cp)
-{
-    if (cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp == 0xad)
-        return false;
-    if (cp < 0x100)
-        return true;
-    if ((cp >= 0xd800 && cp <= 0xf8ff) || (cp >= 0x2000 && cp <= 0x200f) ||
-        (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x206f) || cp == 0x1680 ||
-        cp == 0x3000 || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) || cp == 0x061c ||
-        cp == 0x180e || cp == 0xfffe || cp == 0xffff || cp >= 0xf0000 ||
-        (cp >= 0xe0000 && cp <= 0xe0fff))
-        return false;
-    return true;
-}
-
-/* Decode one UTF-8 sequence (surrogates allowed); the decoder has validated the string. */
-static int utf8_decode(const uint8_t *s, uint64_t left, uint32_t *cp)
-{
-    uint8_t c = s[0];
-    if (c < 0x80 || left < 2) {
-        *cp = c;
-        return 1;
-    }
-    if (c < 0xe0) {
-        *cp = (uint32_t)(c & 0x1f) << 6 | (s[1] & 0x3f);
-        return 2;
-    }
-    if (c < 0xf0 || left < 4) {
-        if (left < 3) {
-            *cp = c;
-            return 1;
-        }
-        *cp = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-        return 3;
-    }
-    *cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
-          (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-    return 4;
-}
-
-/* Python's quote choice: single quotes unless the text has ' and no ". */
-static char pick_quote(const uint8_t *s, uint64_t len)
-{
-    bool sq = memchr(s, '\'', len) != NULL, dq = memchr(s, '"', len) != NULL;
-    return sq && !dq ? '"' : '\'';
-}
-
-static void put_escaped_char(pk_buf *b, uint32_t c, char quote)
-{
-    char t[12];
-    if (c == '\\' || c == (uint32_t)quote) {
-        t[0] = '\\';
-        t[1] = (char)c;
-        pk_buf_put(b, t, 2);
-    } else if (c == '\t') {
-        pk_buf_puts(b, "\\t");
-    } else if (c == '\n') {
-        pk_buf_puts(b, "\\n");
-    } else if (c == '\r') {
-        pk_buf_puts(b, "\\r");
-    } else if (c < 0x100) {
-        snprintf(t, sizeof t, "\\x%02x", c);
-        pk_buf_put(b, t, 4);
-    } else if (c < 0x10000) {
-        snprintf(t, sizeof t, "\\u%04x", c);
-        pk_buf_put(b, t, 6);
-    } else {
-        snprintf(t, sizeof t, "\\U%08x", c);
-        pk_buf_put(b, t, 10);
-    }
-}
-
 /* Read a span's bytes (at most max+1 of them, enough to know whether it was cut); NULL, with
  * b failed, when that cannot be done. */
 static uint8_t *span_bytes(const pk_doc *doc, const pk_node *n, uint64_t max, uint64_t *len,
@@ -395,29 +96,11 @@ static uint8_t *span_bytes(const pk_doc *doc, const pk_node *n, uint64_t max, ui
     return p;
 }
 
-void pk_repr_text(pk_buf *b, const uint8_t *s, uint64_t len, bool is_bytes)
-{
-    char quote = pick_quote(s, len);
-    if (is_bytes)
-        pk_buf_put(b, "b", 1);
-    pk_buf_put(b, &quote, 1);
-    for (uint64_t i = 0; i < len && !buf_full(b);) {
-        uint32_t cp;
-        int k = is_bytes ? (cp = s[i], 1) : utf8_decode(s + i, len - i, &cp);
-        bool plain = is_bytes ? (cp >= 0x20 && cp < 0x7f) : printable(cp);
-        if (plain && cp != '\\' && cp != (uint32_t)quote)
-            pk_buf_put(b, s + i, (size_t)k);
-        else
-            put_escaped_char(b, cp, quote);
-        i += (uint64_t)k;
-    }
-    pk_buf_put(b, &quote, 1);
-}
 
 static void repr_span(const pk_doc *doc, const pk_node *n, pk_buf *b, bool is_bytes)
 {
     uint64_t len;
-    uint8_t *s = span_bytes(doc, n, room(b), &len, b);
+    uint8_t *s = span_bytes(doc, n, pk_buf_room(b), &len, b);
     if (!s)
         return;
     pk_repr_text(b, s, len, is_bytes);
@@ -451,14 +134,14 @@ static rctx rctx_for(const pk_buf *b)
 /* Stop adding to b: it is full, or the walk has used its steps. */
 static bool stop(const pk_buf *b, const rctx *r)
 {
-    return buf_full(b) || r->steps == 0;
+    return pk_buf_full(b) || r->steps == 0;
 }
 
 /* A buffer for a part rendered apart (a set element, an elided argument): at most max bytes,
  * and never more than b can still take, so that the work stays in proportion to b's room. */
 static pk_buf sub_buf(const pk_buf *b, size_t max)
 {
-    size_t r = room(b);
+    size_t r = pk_buf_room(b);
     return (pk_buf){.max = max && max < r ? max : r ? r : 1};
 }
 
@@ -524,7 +207,7 @@ static void repr_set(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth, 
 
 static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx *r)
 {
-    if (buf_full(b))
+    if (pk_buf_full(b))
         return;
     if (depth > REPR_DEPTH || r->steps == 0) {
         pk_buf_puts(b, "...");
@@ -752,31 +435,3 @@ void pk_render_call(const pk_doc *doc, uint32_t node, pk_buf *b)
     render_call_at(doc, node, b, 0, &r);
 }
 
-/* ---- types ---- */
-
-const char *const pk_type_names[] = {
-    [PK_T_DEFAULT] = NULL, [PK_T_STREAM] = "stream", [PK_T_PERSID] = "persistent_id",
-    [PK_T_EXT] = "extension", [PK_T_BUFFER] = "buffer", [PK_T_NDARRAY] = "ndarray",
-    [PK_T_TENSOR] = "tensor", [PK_T_STORAGE] = "storage", [PK_T_DTYPE] = "dtype",
-    [PK_T_DATETIME] = "datetime", [PK_T_DATE] = "date", [PK_T_TIME] = "time",
-    [PK_T_TIMEDELTA] = "timedelta", [PK_T_TIMEZONE] = "timezone", [PK_T_DECIMAL] = "decimal",
-    [PK_T_COMPLEX] = "complex",
-};
-
-const char *pk_value_type(const pk_doc *doc, uint32_t node)
-{
-    static const char *const kinds[] = {
-        [PK_K_NONE] = "none", [PK_K_BOOL] = "bool", [PK_K_INT] = "int",
-        [PK_K_BIGINT] = "int", [PK_K_FLOAT] = "float", [PK_K_STR] = "str",
-        [PK_K_BYTES] = "bytes", [PK_K_BYTEARRAY] = "bytearray", [PK_K_TEXT] = "text",
-        [PK_K_DESC] = "descriptor", [PK_K_GLOBAL] = "global", [PK_K_ARRAY] = "ndarray",
-        [PK_K_LIST] = "list",
-        [PK_K_TUPLE] = "tuple", [PK_K_DICT] = "dict", [PK_K_SET] = "set",
-        [PK_K_FROZENSET] = "frozenset", [PK_K_OBJECT] = "object",
-    };
-    const pk_node *n = &doc->nodes[node];
-    uint16_t t = pk_node_tname(doc, n);
-    if (t && pk_type_names[t])
-        return pk_type_names[t];
-    return kinds[n->kind];
-}

@@ -371,7 +371,7 @@ static int oom(builder *bd)
 {
     uint64_t off = pk_node_offset(bd->doc, bd->at);
     pk_set_error(bd->err, PK_E_NOMEM, off, bd->at ? opcode_at(bd->doc, off) : -1,
-                 "out of memory");
+                 pk_code_text(PK_E_NOMEM));
     return -1;
 }
 
@@ -454,7 +454,7 @@ static inline uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint3
     if (!pk_doc_grow(doc, (void **)&doc->entries, &doc->cap_entries, doc->nentries + 1,
                      sizeof(pk_entry)))
         /* out of memory, or the memory limit (pk_open names it), at the value being laid out */
-        return refuse_at(bd, node, PK_E_NOMEM, "out of memory"), 0;
+        return refuse_at(bd, node, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), 0;
     uint32_t e = (uint32_t)doc->nentries;
     if (e % 8192 == 0) /* every 96 KiB of entries */
         pk_prefault_hint(doc->prefault);

@@ -63,7 +63,7 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
 {
     pk_ckpt *k = pk_ckpt_get(doc);
     if (!k) {
-        pk_set_error(err, PK_E_NOMEM, 0, -1, "out of memory");
+        pk_set_error(err, PK_E_NOMEM, 0, -1, pk_code_text(PK_E_NOMEM));
         return -1;
     }
     uint64_t eocd;
@@ -125,7 +125,7 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
         if (z.method != 0 && z.method != 8)
             return bad(err, lho, "member compressed with a method other than deflate");
         if (add_entry(k, c + CDIR_LEN, nlen, &z) < 0) {
-            pk_set_error(err, PK_E_NOMEM, at, -1, "out of memory");
+            pk_set_error(err, PK_E_NOMEM, at, -1, pk_code_text(PK_E_NOMEM));
             return -1;
         }
         at += CDIR_LEN + nlen + xlen + clen;
