@@ -425,9 +425,11 @@ static inline bool pk_node_to_pool(pk_doc *doc, uint32_t node)
     doc->nodes[node].flags &= (uint8_t)~PK_NF_SRC;
     return true;
 }
+/* Can s[0..len) be an entry's name as it is? (names.c) */
+bool pk_valid_name(const char *s, size_t len);
 /* Is dict key `key` a str that names its entry as it is? 1 if so, 0 if not, -1 when out of
  * memory. A str key is checked once (a key that many dicts share, the memoized field names of
- * records, at its first dict: pk_key_check_name in tree.c), and copied into the pool if it is
+ * records, at its first dict: pk_key_check_name in names.c), and copied into the pool if it is
  * at most PK_NAME_MAX bytes, so that what shows it stays readable whatever happens to the
  * file. */
 int pk_key_check_name(pk_doc *doc, uint32_t key);
@@ -556,12 +558,20 @@ static inline bool pk_item_next(const pk_doc *doc, pk_cursor *c, uint32_t *item)
     *item = doc->items[c->at++];
     return true;
 }
-/* Item i of a container (i < its count), 0 if it has fewer (decode.c). */
+/* ---- items.c ---- */
+/* Item i of a container (i < its count), 0 if it has fewer. */
 uint32_t pk_item_at(const pk_doc *doc, const pk_node *n, uint64_t i);
-/* Append one item to a container's items (decode.c); -1 when out of memory. */
+/* Append one item to a container's items; -1 when out of memory. */
 int pk_chain_add(pk_doc *doc, uint32_t container, uint32_t item);
 /* Append the items of from, skipping its first `skip`, to container's items. */
 int pk_chain_copy(pk_doc *doc, uint32_t container, uint32_t from, uint64_t skip);
+/* Append items[0..n) to container's items, in the form that keeps them smallest; -1 when out
+ * of memory. */
+int pk_items_add_run(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n);
+/* The first items of dict container, n key, value... pairs whose keys are those of the plain
+ * run at shape, as a shaped run; -1 when out of memory. */
+int pk_items_add_shaped(pk_doc *doc, uint32_t container, const uint32_t *items, uint64_t n,
+                        uint32_t shape);
 
 /* A value's call and type name (pk_open.c), 0 when it has none. The setters add the value to
  * doc->extras, and fail only when that is out of memory or past max_memory. */

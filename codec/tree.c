@@ -254,36 +254,6 @@ static bool indexed_block(const pk_doc *doc, pk_ino first, uint64_t n)
 
 #define NAME_CUT 240
 
-/* Does one of the 8 bytes of w hold a NUL or a '/'? (A byte b is 0 exactly when b - 1 borrows
- * into its top bit while b's top bit was clear; x ^ '/' is 0 exactly when x is '/'.) */
-static bool word_has_nul_or_slash(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101ULL, tops = 0x8080808080808080ULL;
-    uint64_t v = w ^ (ones * '/');
-    return (((w - ones) & ~w) | ((v - ones) & ~v)) & tops;
-}
-
-static inline bool valid_name(const char *s, size_t len)
-{
-    if (len == 0 || len > PK_NAME_MAX || (len == 1 && s[0] == '.') ||
-        (len == 2 && s[0] == '.' && s[1] == '.'))
-        return false;
-    uint64_t w;
-    if (len < 8) {
-        for (size_t i = 0; i < len; i++)
-            if (s[i] == '/' || s[i] == 0)
-                return false;
-        return true;
-    }
-    /* eight bytes at a time, the last eight read again where they overlap */
-    for (size_t i = 0; i < len; i += 8) {
-        memcpy(&w, s + (i + 8 <= len ? i : len - 8), 8);
-        if (word_has_nul_or_slash(w))
-            return false;
-    }
-    return true;
-}
-
 static bool all_dots(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -326,7 +296,7 @@ static void key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
     size_t len = k->kind == PK_K_STR ? (size_t)pk_span_len(doc, k) : 0;
     if (k->kind == PK_K_STR && len <= PK_NAME_MAX) {
         const uint8_t *p = pk_span_ptr(doc, k);
-        if (p && valid_name((const char *)p, len)) {
+        if (p && pk_valid_name((const char *)p, len)) {
             pk_buf_put(b, p, len);
             return;
         }
@@ -337,7 +307,7 @@ static void key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
     pk_repr(doc, key, &r);
     if (r.failed)
         b->failed = true;
-    else if (valid_name(r.data, r.len))
+    else if (pk_valid_name(r.data, r.len))
         pk_buf_put(b, r.data, r.len);
     else
         escape_name(&r, b);
@@ -507,18 +477,6 @@ static int add_items(builder *bd, uint32_t dir, const pk_node *c)
     return 0;
 }
 
-int pk_key_check_name(pk_doc *doc, uint32_t key)
-{
-    pk_node *k = &doc->nodes[key];
-    uint64_t len = pk_span_len(doc, k);
-    if (len <= PK_NAME_MAX && !pk_node_to_pool(doc, key))
-        return -1;
-    const char *p = (const char *)pk_span_ptr(doc, k);
-    k->flags |= PK_NF_NAMED;
-    if (p && valid_name(p, (size_t)len))
-        k->flags |= PK_NF_NAME_OK;
-    return (k->flags & PK_NF_NAME_OK) != 0;
-}
 
 /* Decoding checked the keys it saw (pool_keys); one that a lift made a key is checked now,
  * while the source is mapped. Out of memory, it is not a name: making it one fails too. */
