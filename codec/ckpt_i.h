@@ -122,6 +122,7 @@ struct pk_ckpt {
     uint64_t narrays, cap_arrays;
 };
 
+/* ckpt.c */
 pk_ckpt *pk_ckpt_get(pk_doc *doc); /* made on first use; NULL when out of memory */
 void pk_ckpt_free(pk_doc *doc);
 
@@ -132,8 +133,6 @@ int pk_format_open(pk_doc *doc, pk_error *err);
 void pk_format_settle(pk_doc *doc);
 /* The decoder finished a pickle ending at pos: should the stream stop here? (legacy torch) */
 bool pk_format_stream_done(pk_doc *doc, uint64_t pos);
-/* After decoding: the legacy torch raw storages. 0 or -1 with err set. */
-int pk_format_finish(pk_doc *doc, pk_error *err);
 
 /* Lift calls building arrays and their friends (called from lift.c with the normalised name). */
 int pk_array_lift_call(pk_lift_ctx *c, const char *name, uint32_t callable, uint32_t args,
@@ -146,6 +145,9 @@ int pk_array_persid(pk_lift_ctx *c, uint32_t node);
  * (*nested set when a whole pickle follows instead). -1 on error, 0 when node is none. */
 int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t left,
                     uint64_t at_pos, uint64_t *consumed, bool *nested);
+
+/* legacy.c: after decoding a legacy torch file, its raw storages. 0 or -1 with err set. */
+int pk_legacy_storages(pk_doc *doc, pk_error *err);
 
 /* Point an array at its data, and check that all its elements lie there. */
 void pk_array_set_source(pk_array *a, pk_asrc src, uint64_t pos, const uint8_t *mem,

@@ -11,7 +11,7 @@
  * except an opcode's own byte, which the loop reads while pos is below op_limit (set_limits).
  */
 #include "ckpt_i.h"
-#include "lift_i.h"
+#include "machine_i.h"
 #include "pk_i.h"
 #include "source_i.h"
 
@@ -63,6 +63,7 @@ typedef struct memo {
 
 typedef struct dec {
     pk_doc *doc;
+    const pk_hooks *hooks; /* the lifts; never NULL (pk_decode) */
     pk_error *err;
     const uint8_t *src;
     uint64_t pos, end;
@@ -981,7 +982,7 @@ static int make_call(dec *d, pk_how how, uint32_t callable, uint32_t args, uint3
 {
     pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
     uint32_t lifted = 0;
-    if (pk_lift_call(&lc, how, callable, args, kwargs, &lifted) < 0)
+    if (d->hooks->call && d->hooks->call(&lc, how, callable, args, kwargs, &lifted) < 0)
         return -1;
     if (lifted)
         return push(d, lifted);
@@ -1177,7 +1178,7 @@ static int run(dec *d, uint32_t *out);
 static int persid(dec *d, uint32_t node)
 {
     pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
-    return pk_array_persid(&lc, node);
+    return d->hooks->persid ? d->hooks->persid(&lc, node) : 0;
 }
 
 /* After BUILD on node: numpy dtypes and arrays take their value here (array.c). And joblib
@@ -1189,15 +1190,15 @@ static int after_build(dec *d, uint32_t node)
 {
     pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
     pk_kind was = (pk_kind)d->doc->nodes[node].kind;
-    if (pk_array_build(&lc, node) < 0)
+    if (d->hooks->build && d->hooks->build(&lc, node) < 0)
         return -1;
     if (d->doc->nodes[node].kind != was)
         d->shape = 0; /* an object array became a list, which may key the shape */
-    if (d->nested)
+    if (d->nested || !d->hooks->joblib_build)
         return 0;
     uint64_t used = 0;
     bool nested = false;
-    int r = pk_joblib_build(&lc, node, d->src + d->pos, d->end - d->pos, d->pos, &used, &nested);
+    int r = d->hooks->joblib_build(&lc, node, d->src + d->pos, d->end - d->pos, d->pos, &used, &nested);
     if (r <= 0)
         return r;
     if (d->frame_end && d->pos != d->frame_end)
@@ -1207,7 +1208,7 @@ static int after_build(dec *d, uint32_t node)
         d->pos += used; /* checked against the bytes left by pk_joblib_build */
         return 0;
     }
-    dec sub = {.doc = d->doc, .err = d->err, .src = d->src, .pos = d->pos, .end = d->end,
+    dec sub = {.doc = d->doc, .hooks = d->hooks, .err = d->err, .src = d->src, .pos = d->pos, .end = d->end,
                .nested = true};
     set_limits(&sub);
     uint32_t value = 0;
@@ -1800,9 +1801,11 @@ static int run(dec *d, uint32_t *out)
     }
 }
 
-int pk_decode(pk_doc *doc, pk_error *err)
+int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
 {
-    dec d = {.doc = doc, .err = err, .src = doc->src, .end = doc->src_len};
+    static const pk_hooks none;
+    dec d = {.doc = doc, .hooks = hooks ? hooks : &none, .err = err, .src = doc->src,
+             .end = doc->src_len};
     set_limits(&d);
     if (doc->src_len == 0) {
         pk_set_error(err, PK_E_EMPTY, 0, -1, "empty file");
@@ -1843,7 +1846,5 @@ int pk_decode(pk_doc *doc, pk_error *err)
     free(d.stack);
     free(d.marks);
     memo_clear(&d.memo);
-    if (rc == 0)
-        rc = pk_format_finish(doc, err);
     return rc;
 }

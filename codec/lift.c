@@ -287,3 +287,10 @@ int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, u
         return 0;
     return pk_array_lift_call(c, name, callable, args, out); /* numpy, torch: array.c */
 }
+
+const pk_hooks pk_lift_hooks = {
+    .call = pk_lift_call,
+    .build = pk_array_build,
+    .persid = pk_array_persid,
+    .joblib_build = pk_joblib_build,
+};

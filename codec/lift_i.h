@@ -4,25 +4,16 @@
 #ifndef LIFT_I_H
 #define LIFT_I_H
 
-#include "pk_i.h"
+#include "machine_i.h"
 
-typedef struct pk_lift_ctx {
-    pk_doc *doc;
-    void *dec;       /* the machine, for the callbacks below */
-    uint64_t offset; /* of the opcode making the call */
-    int (*fail)(struct pk_lift_ctx *c, pk_code code, const char *what);
-} pk_lift_ctx;
+/* The hooks the coordinator gives the machine: the lifts of this layer. */
+extern const pk_hooks pk_lift_hooks;
 
 /* callable(*args, **kwargs), made by HOW. Sets *out to a new value when the call is one we
  * lift, leaves it 0 when the call stays an opaque object. Returns -1 on a hard error. */
 int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, uint32_t kwargs,
                  uint32_t *out);
 
-/* Services of the machine, with its limits and error reporting. 0 means failure. */
-uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind);
-/* Record on node the call that built it: callable(*args, **kwargs), made by how. */
-uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node, pk_how how, uint32_t callable,
-                          uint32_t args, uint32_t kwargs);
 
 /* ---- reading arguments (lift.c) ---- */
 
@@ -60,8 +51,6 @@ bool pk_partial_state(const pk_doc *doc, const pk_call *call, uint32_t *func, ui
 /* functools.partial(getattr(cls, '__new__'), cls, *args, **kwargs)(), protocol 2 and 3's
  * NEWOBJ_EX, as the object cls(*args, **kwargs). */
 int pk_lift_partial_new(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out);
-/* Would Python accept node as a dict key? (the decoder's check, in decode.c) */
-bool pk_lift_hashable(pk_lift_ctx *c, uint32_t node);
 
 /* ---- the lifted scalar types: each reads callable(*args) and sets *out to a PK_K_TEXT value
  * showing Python's str() of what the call builds, or leaves it 0. 0, or -1 on a hard error.

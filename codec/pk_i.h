@@ -620,8 +620,6 @@ bool pk_prefault_read(pk_prefault *pf, const uint8_t *const *base, const uint64_
 void pk_prefault_hint(pk_prefault *pf);
 void pk_prefault_stop(pk_prefault *pf);
 
-/* decode.c: run the pickle machine over doc->src, filling nodes, items, calls and tops. */
-int pk_decode(pk_doc *doc, pk_error *err);
 
 /* tree.c: lay out the entries and the name tables. */
 int pk_build_tree(pk_doc *doc, pk_error *err);

@@ -1,5 +1,6 @@
 /* pk_open.c: the coordinator: open a document's source, run the pickle machine over it with
  * the lifts as its hooks, lay out the tree, and close it all again. */
+#include "ckpt_i.h"
 #include "pk_i.h"
 #include "source_i.h"
 
@@ -30,7 +31,9 @@ static int decode_and_lay_out(pk_doc *doc, pk_error *err)
 {
     doc->prefault = pk_prefault_start(doc->src_len);
     watch_arrays(doc);
-    int rc = pk_decode(doc, err) < 0 ? -1 : 0;
+    int rc = pk_decode(doc, &pk_lift_hooks, err) < 0 ? -1 : 0;
+    if (rc == 0)
+        rc = pk_legacy_storages(doc, err);
     /* laying out reads few of the decoded bytes again: the mapped ones go back first */
     pk_source_release(doc, doc->src_len);
     if (rc == 0)

@@ -1,0 +1,54 @@
+/* machine_i.h: the pickle machine (decode.c) and the hooks it reaches the lifts through.
+ *
+ * The machine runs the opcodes and records values and calls; it knows nothing of what a call
+ * builds. Where a lift may turn a call into the value it builds (REDUCE and the other calls,
+ * BUILD, a persistent id), the machine asks a pk_hooks table that its caller passes in: the
+ * lifts (lift.c, array.c) sit above the machine and are never called by name from it. The
+ * lifts in turn make values and calls through the services below, which keep the machine's
+ * limits and report its errors at the opcode being run.
+ */
+#ifndef MACHINE_I_H
+#define MACHINE_I_H
+
+#include "pk_i.h"
+
+typedef struct pk_lift_ctx {
+    pk_doc *doc;
+    void *dec;       /* the machine, for the services below */
+    uint64_t offset; /* of the opcode making the call */
+    int (*fail)(struct pk_lift_ctx *c, pk_code code, const char *what);
+} pk_lift_ctx;
+
+/* What the machine asks of the lifts. Each returns -1 on a hard error (with the error set
+ * through c->fail), else 0 (or, for joblib_build, 1 when raw bytes or a pickle follow). A NULL
+ * table, or a NULL member, lifts nothing: every call then stays an opaque object. */
+typedef struct pk_hooks {
+    /* callable(*args, **kwargs), made by how: *out a new value when the call is lifted, else
+     * left 0 */
+    int (*call)(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, uint32_t kwargs,
+                uint32_t *out);
+    /* after BUILD on node (numpy dtypes and arrays take their value here) */
+    int (*build)(pk_lift_ctx *c, uint32_t node);
+    /* a persistent id node: a torch storage in the archive becomes an array in place */
+    int (*persid)(pk_lift_ctx *c, uint32_t node);
+    /* joblib's NumpyArrayWrapper after its BUILD: how many raw bytes follow it at `at` (*nested
+     * set when a whole pickle follows instead) */
+    int (*joblib_build)(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t left,
+                        uint64_t at_pos, uint64_t *consumed, bool *nested);
+} pk_hooks;
+
+/* Run the pickle machine over doc->src, filling values, items, calls and tops. 0, or -1 with
+ * err set. */
+int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err);
+
+/* ---- services of the machine to the lifts; 0 means failure (the error is set) ---- */
+
+/* A new value of kind. */
+uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind);
+/* Record on node the call that built it: callable(*args, **kwargs), made by how. */
+uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node, pk_how how, uint32_t callable,
+                          uint32_t args, uint32_t kwargs);
+/* Would Python accept node as a dict key? */
+bool pk_lift_hashable(pk_lift_ctx *c, uint32_t node);
+
+#endif
