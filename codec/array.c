@@ -142,17 +142,12 @@ static uint32_t dict_get(const pk_doc *doc, uint32_t dict, const char *key)
 
 /* ---- the arrays ---- */
 
-static int nomem(pk_lift_ctx *c)
-{
-    return c->fail(c, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
-}
-
 /* A new array record; its index in *idx. Pointers into k->arrays move when it grows. */
 static pk_array *new_array(pk_lift_ctx *c, uint64_t *idx)
 {
     pk_ckpt *k = pk_ckpt_get(c->doc);
     if (!k || !pk_grow((void **)&k->arrays, &k->cap_arrays, k->narrays + 1, sizeof *k->arrays))
-        return nomem(c), NULL;
+        return pk_lift_oom(c), NULL;
     *idx = k->narrays++;
     pk_array *a = &k->arrays[*idx];
     memset(a, 0, sizeof *a);
@@ -458,11 +453,11 @@ static int build_dtype(pk_lift_ctx *c, uint32_t node)
     if (!parse_dtype(doc, node, &dt, 0))
         return 0;
     if (!pk_node_set_tname(doc, node, PK_T_DTYPE))
-        return nomem(c);
+        return pk_lift_oom(c);
     pk_node *n = &doc->nodes[node];
     n->kind = PK_K_TEXT;
     n->flags &= PK_NF_EXTRA;
-    return pk_node_set_span(doc, node, dt.name) ? 0 : nomem(c);
+    return pk_node_set_span(doc, node, dt.name) ? 0 : pk_lift_oom(c);
 }
 
 /* An object array's flat list of elements, as lists nested by shape (like tolist()). */
@@ -478,10 +473,10 @@ static uint32_t nest(pk_lift_ctx *c, const pk_array *a, pk_cursor *elems, uint64
             if (!(v = nest(c, a, elems, dim + 1)))
                 return 0;
         } else if (!pk_item_next(doc, elems, &v)) {
-            return nomem(c), 0; /* not reached: the list has numel items */
+            return pk_lift_oom(c), 0; /* not reached: the list has numel items */
         }
         if (pk_chain_add(doc, l, v) < 0)
-            return nomem(c), 0;
+            return pk_lift_oom(c), 0;
     }
     return l;
 }
@@ -499,7 +494,7 @@ static int object_array(pk_lift_ctx *c, uint32_t node, const pk_array *shape_of,
         n->kind = PK_K_LIST;
         pk_items_clear(n);
         if (pk_chain_copy(doc, node, list, 0) < 0)
-            return nomem(c);
+            return pk_lift_oom(c);
     } else {
         /* nested lists of at most 32 levels; the top one is node itself */
         pk_cursor elems = pk_items_of(doc, ln);
@@ -510,11 +505,11 @@ static int object_array(pk_lift_ctx *c, uint32_t node, const pk_array *shape_of,
             if (!v)
                 return -1;
             if (pk_chain_add(doc, node, v) < 0)
-                return nomem(c);
+                return pk_lift_oom(c);
         }
     }
     if (!pk_node_set_tname(doc, node, 0))
-        return nomem(c);
+        return pk_lift_oom(c);
     n = &doc->nodes[node];
     n->flags &= PK_NF_EXTRA | PK_NF_CHAINED; /* a list now, whose items may be a chain */
     uint32_t call = pk_node_call(doc, n);
@@ -549,7 +544,7 @@ static int fill_array(pk_lift_ctx *c, uint32_t node, uint32_t shape, uint32_t dt
     a->what = PK_T_NDARRAY;
     a->src_node = data;
     pk_array_set_source(a, PK_AS_NODE, 0, NULL, pk_span_len(doc, dn));
-    return make_array_node(doc, node, idx, PK_T_NDARRAY) ? 0 : nomem(c);
+    return make_array_node(doc, node, idx, PK_T_NDARRAY) ? 0 : pk_lift_oom(c);
 }
 
 /* _reconstruct(...) + BUILD((version, shape, dtype, is_fortran, rawdata)); numpy before 1.0
@@ -625,7 +620,7 @@ int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t l
     a->what = PK_T_NDARRAY;
     pk_array_set_source(a, PK_AS_STREAM, at_pos + skip, NULL, need);
     if (!make_array_node(doc, node, idx, PK_T_NDARRAY))
-        return nomem(c);
+        return pk_lift_oom(c);
     doc->calls[pk_node_call(doc, &doc->nodes[node])].state = st;
     *consumed = skip + need;
     return 1;
@@ -685,7 +680,7 @@ int pk_array_persid(pk_lift_ctx *c, uint32_t node)
     atomic_init(&a->summary, NULL);
     if (a->src == PK_AS_NONE)
         pk_array_set_source(a, PK_AS_NONE, 0, NULL, 0);
-    return make_array_node(doc, node, idx, PK_T_STORAGE) ? 0 : nomem(c);
+    return make_array_node(doc, node, idx, PK_T_STORAGE) ? 0 : pk_lift_oom(c);
 }
 
 /* A new array node copying array `from`, with a call record naming the callable. */
@@ -706,7 +701,7 @@ static pk_array *derive(pk_lift_ctx *c, uint32_t from, uint32_t callable, uint32
     atomic_init(&a->summary, NULL);
     a->what = (uint8_t)what;
     if (!make_array_node(doc, n, idx, what))
-        return nomem(c), NULL;
+        return pk_lift_oom(c), NULL;
     *out = n;
     return a;
 }
@@ -798,7 +793,7 @@ static int numpy_scalar(pk_lift_ctx *c, uint32_t args, uint32_t *out)
         if (!(n = pk_lift_new_node(c, PK_K_BIGINT)))
             return -1;
         if (!pk_node_set_text(doc, n, t, (size_t)k))
-            return nomem(c);
+            return pk_lift_oom(c);
     } else if (dt.kind == 'f' && (dt.size == 4 || dt.size == 8 || dt.size == 2)) {
         double d;
         if (dt.size == 8) {
@@ -856,7 +851,7 @@ static int torch_size(pk_lift_ctx *c, uint32_t args, uint32_t *out)
     if (!t)
         return -1;
     if (pk_chain_copy(doc, t, from, 0) < 0)
-        return nomem(c);
+        return pk_lift_oom(c);
     doc->nodes[t].flags |= PK_NF_FROZEN;
     *out = t;
     return 0;
@@ -882,7 +877,7 @@ static int torch_device(pk_lift_ctx *c, uint32_t args, uint32_t *out)
     if (!d)
         return -1;
     if (!pk_node_set_text(doc, d, t, (size_t)k))
-        return nomem(c);
+        return pk_lift_oom(c);
     *out = d;
     return 0;
 }

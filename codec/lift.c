@@ -18,88 +18,6 @@
 
 #include <string.h>
 
-/* ---- reading arguments ---- */
-
-/* The dotted name of a GLOBAL into out; false if node is no GLOBAL or the name does not fit. */
-static bool global_name(const pk_doc *doc, uint32_t node, char *out, size_t size)
-{
-    const pk_node *n = &doc->nodes[node];
-    uint64_t len = n->kind == PK_K_GLOBAL ? pk_span_len(doc, n) : 0;
-    if (n->kind != PK_K_GLOBAL || len >= size)
-        return false;
-    memcpy(out, pk_span_ptr(doc, n), (size_t)len);
-    out[len] = 0;
-    return true;
-}
-
-bool pk_global_is(const pk_doc *doc, uint32_t node, const char *dotted)
-{
-    const pk_node *n = &doc->nodes[node];
-    size_t k = strlen(dotted);
-    return n->kind == PK_K_GLOBAL && pk_span_len(doc, n) == k &&
-           memcmp(pk_span_ptr(doc, n), dotted, k) == 0;
-}
-
-uint32_t pk_tuple_item(const pk_doc *doc, uint32_t tuple, uint64_t i)
-{
-    const pk_node *t = &doc->nodes[tuple];
-    if (t->kind != PK_K_TUPLE || i >= pk_count(doc, t))
-        return 0;
-    return pk_item_at(doc, t, i);
-}
-
-uint64_t pk_tuple_len(const pk_doc *doc, uint32_t tuple)
-{
-    const pk_node *t = &doc->nodes[tuple];
-    return t->kind == PK_K_TUPLE ? pk_count(doc, t) : UINT64_MAX;
-}
-
-bool pk_str_is(const pk_doc *doc, uint32_t node, const char *text)
-{
-    const pk_node *n = &doc->nodes[node];
-    size_t k = strlen(text);
-    if (n->kind != PK_K_STR || pk_span_len(doc, n) != k)
-        return false;
-    const uint8_t *p = pk_span_ptr(doc, n);
-    return p && memcmp(p, text, k) == 0;
-}
-
-/* A pickle's own containers take at most a few item slots per byte of it; a lifted value
- * copies the items of its argument, and a pickle can ask for the same big copy again and again
- * for a few bytes each (builtins.set(L) after a GET of L). Copies stop, and the calls stay
- * opaque, once the item slots would pass this many per byte of the stream. */
-#define LIFT_ITEMS_PER_BYTE 4
-#define LIFT_ITEMS_MIN 65536
-
-bool pk_lift_can_copy(const pk_doc *doc, uint64_t count)
-{
-    uint64_t budget = doc->src_len * LIFT_ITEMS_PER_BYTE + LIFT_ITEMS_MIN;
-    return doc->nitems <= budget && count <= budget - doc->nitems;
-}
-
-static int oom(pk_lift_ctx *c)
-{
-    return c->fail(c, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
-}
-
-int pk_lift_text(pk_lift_ctx *c, uint16_t tname, uint32_t callable, uint32_t args,
-                 const pk_buf *text, uint32_t *out)
-{
-    pk_doc *doc = c->doc;
-    if (text->failed)
-        return oom(c);
-    uint32_t n = pk_lift_new_node(c, PK_K_TEXT);
-    if (!n)
-        return -1;
-    if (!pk_node_set_tname(doc, n, tname) ||
-        !pk_node_set_text(doc, n, text->data, text->len))
-        return oom(c);
-    if (!pk_lift_new_call(c, n, PK_HOW_REDUCE, callable, args, 0))
-        return -1;
-    *out = n;
-    return 0;
-}
-
 /* ---- plain data of protocols 0 to 3 ---- */
 
 /* set(iterable) / frozenset(iterable) with a list, tuple or set argument. */
@@ -116,7 +34,7 @@ static int lift_set(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *out)
     if (!s)
         return -1;
     if (from && pk_chain_copy(doc, s, from, 0) < 0)
-        return oom(c);
+        return pk_lift_oom(c);
     *out = s;
     return 0;
 }
@@ -150,7 +68,7 @@ static int lift_latin1(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_
     uint32_t n = pk_lift_new_node(c, PK_K_BYTES);
     if (!n || b.failed || !pk_node_set_text(doc, n, b.data, b.len)) {
         pk_buf_free(&b);
-        return n ? oom(c) : -1;
+        return n ? pk_lift_oom(c) : -1;
     }
     pk_buf_free(&b);
     *out = n;
@@ -171,7 +89,7 @@ static int lift_bytes_of(pk_lift_ctx *c, pk_kind kind, uint32_t args, uint32_t *
     if (from) { /* share the bytes: the span is immutable */
         doc->nodes[b].flags |= doc->nodes[from].flags & PK_NF_SRC;
         if (!pk_node_set_span(doc, b, pk_node_span(doc, &doc->nodes[from])))
-            return oom(c);
+            return pk_lift_oom(c);
     }
     *out = b;
     return 0;
@@ -272,7 +190,7 @@ int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, u
     if (how == PK_HOW_REDUCE && !kwargs && c->doc->nodes[callable].kind == PK_K_OBJECT)
         return pk_lift_partial_new(c, callable, args, out);
     if (kwargs || (how != PK_HOW_REDUCE && how != PK_HOW_NEWOBJ) ||
-        !global_name(c->doc, callable, name, sizeof name))
+        !pk_global_name(c->doc, callable, name, sizeof name))
         return 0;
     for (size_t i = 0; i < sizeof lifted / sizeof lifted[0]; i++) {
         if (strcmp(name, lifted[i].name) != 0)

@@ -322,7 +322,7 @@ static void repr_tz(const pk_doc *doc, const tzval *tz, pk_buf *b)
     repr_td(&tz->offset, b);
     if (tz->name) {
         pk_buf_puts(b, ", ");
-        pk_repr(doc, tz->name, b);
+        pk_span_repr(doc, &doc->nodes[tz->name], b, false);
     }
     pk_buf_puts(b, ")");
 }

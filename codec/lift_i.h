@@ -15,7 +15,12 @@ int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, u
                  uint32_t *out);
 
 
-/* ---- reading arguments (lift.c) ---- */
+/* ---- reading arguments (lift_args.c) ---- */
+
+/* The dotted name of a GLOBAL into out; false if node is no GLOBAL or the name does not fit. */
+bool pk_global_name(const pk_doc *doc, uint32_t node, char *out, size_t size);
+/* Report out of memory at the call being lifted: -1. */
+int pk_lift_oom(pk_lift_ctx *c);
 
 /* The length of a tuple, or UINT64_MAX when node is no tuple. */
 uint64_t pk_tuple_len(const pk_doc *doc, uint32_t tuple);

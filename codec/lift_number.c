@@ -175,7 +175,7 @@ int pk_lift_decimal(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *
         uint64_t len = pk_span_len(doc, n);
         uint8_t *s = malloc(len ? len : 1);
         if (!s)
-            return c->fail(c, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
+            return pk_lift_oom(c);
         bool ok = pk_span_read(doc, n, 0, s, len) == (ssize_t)len &&
                   decimal_str(s, (size_t)len, &b);
         free(s);

@@ -8,11 +8,6 @@
 
 #include <string.h>
 
-static int oom(pk_lift_ctx *c)
-{
-    return c->fail(c, PK_E_NOMEM, pk_code_text(PK_E_NOMEM));
-}
-
 /* ---- dicts: OrderedDict, defaultdict, Counter ----
  *
  * A lifted dict is a PK_K_DICT whose call record keeps the class (for user.pickle.class) and
@@ -49,14 +44,14 @@ static int add_pairs(pk_lift_ctx *c, uint32_t dict, uint32_t from)
 {
     pk_doc *doc = c->doc;
     if (doc->nodes[from].kind == PK_K_DICT)
-        return pk_chain_copy(doc, dict, from, 0) < 0 ? oom(c) : 0;
+        return pk_chain_copy(doc, dict, from, 0) < 0 ? pk_lift_oom(c) : 0;
     pk_cursor cur = pk_items_of(doc, &doc->nodes[from]);
     uint32_t pair;
     while (pk_item_next(doc, &cur, &pair)) {
         const pk_node *p = &doc->nodes[pair];
         if (pk_chain_add(doc, dict, pk_item_at(doc, p, 0)) < 0 ||
             pk_chain_add(doc, dict, pk_item_at(doc, p, 1)) < 0)
-            return oom(c);
+            return pk_lift_oom(c);
     }
     return 0;
 }
@@ -118,7 +113,7 @@ int pk_lift_defaultdict(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32
         return -1;
     doc->nodes[extra].flags |= PK_NF_FROZEN;
     if (pk_chain_add(doc, extra, pk_tuple_item(doc, args, 0)) < 0)
-        return oom(c);
+        return pk_lift_oom(c);
     return new_dict(c, callable, extra, pk_tuple_item(doc, args, 1), out);
 }
 
@@ -153,7 +148,7 @@ static uint32_t copy_items(pk_lift_ctx *c, pk_kind kind, uint32_t src, uint64_t 
     if (kind == PK_K_TUPLE)
         doc->nodes[n].flags |= PK_NF_FROZEN;
     if (pk_chain_copy(doc, n, src, from) < 0)
-        return oom(c), 0;
+        return pk_lift_oom(c), 0;
     return n;
 }
 
@@ -225,7 +220,7 @@ int pk_lift_reconstructor(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint
                 return -1;
             doc->nodes[a].flags |= PK_NF_FROZEN;
             if (pk_chain_add(doc, a, state) < 0)
-                return oom(c);
+                return pk_lift_oom(c);
             return new_object(c, PK_HOW_NEWOBJ, cls, a, 0, out);
         }
     return 0;

@@ -76,37 +76,6 @@ void pk_render_leaf(const pk_doc *doc, uint32_t node, pk_buf *b)
 
 /* ---- repr ---- */
 
-/* Read a span's bytes (at most max+1 of them, enough to know whether it was cut); NULL, with
- * b failed, when that cannot be done. */
-static uint8_t *span_bytes(const pk_doc *doc, const pk_node *n, uint64_t max, uint64_t *len,
-                           pk_buf *b)
-{
-    uint64_t l = pk_span_len(doc, n) < max ? pk_span_len(doc, n) : max;
-    uint8_t *p = malloc(l ? l : 1);
-    if (!p) {
-        b->failed = true;
-        return NULL;
-    }
-    if (pk_span_read(doc, n, 0, p, l) < 0) {
-        free(p);
-        b->failed = b->unreadable = true;
-        return NULL;
-    }
-    *len = l;
-    return p;
-}
-
-
-static void repr_span(const pk_doc *doc, const pk_node *n, pk_buf *b, bool is_bytes)
-{
-    uint64_t len;
-    uint8_t *s = span_bytes(doc, n, pk_buf_room(b), &len, b);
-    if (!s)
-        return;
-    pk_repr_text(b, s, len, is_bytes);
-    free(s);
-}
-
 /* Python prints nested values up to any depth; we stop at this one and write "...". */
 #define REPR_DEPTH 64
 
@@ -226,11 +195,11 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx
         if (!pk_lift_repr(doc, node, b))
             put_span(doc, n, b);
         break;
-    case PK_K_STR: repr_span(doc, n, b, false); break;
-    case PK_K_BYTES: repr_span(doc, n, b, true); break;
+    case PK_K_STR: pk_span_repr(doc, n, b, false); break;
+    case PK_K_BYTES: pk_span_repr(doc, n, b, true); break;
     case PK_K_BYTEARRAY:
         pk_buf_puts(b, "bytearray(");
-        repr_span(doc, n, b, true);
+        pk_span_repr(doc, n, b, true);
         pk_buf_puts(b, ")");
         break;
     case PK_K_DESC:

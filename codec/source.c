@@ -5,6 +5,7 @@
  * changed since it was decoded. A file truncated, rewritten or deleted under a live mount thus
  * gives EIO on the affected reads, never SIGBUS.
  */
+#include "buf_i.h"
 #include "source_i.h"
 #include "ckpt_i.h"
 
@@ -140,3 +141,33 @@ ssize_t pk_source_pread(const pk_doc *doc, void *buf, uint64_t len, uint64_t pos
     return (ssize_t)len;
 }
 
+/* Read a span's bytes (at most max+1 of them, enough to know whether it was cut); NULL, with
+ * b failed, when that cannot be done. */
+static uint8_t *span_bytes(const pk_doc *doc, const pk_node *n, uint64_t max, uint64_t *len,
+                           pk_buf *b)
+{
+    uint64_t l = pk_span_len(doc, n) < max ? pk_span_len(doc, n) : max;
+    uint8_t *p = malloc(l ? l : 1);
+    if (!p) {
+        b->failed = true;
+        return NULL;
+    }
+    if (pk_span_read(doc, n, 0, p, l) < 0) {
+        free(p);
+        b->failed = b->unreadable = true;
+        return NULL;
+    }
+    *len = l;
+    return p;
+}
+
+
+void pk_span_repr(const pk_doc *doc, const pk_node *n, pk_buf *b, bool is_bytes)
+{
+    uint64_t len;
+    uint8_t *s = span_bytes(doc, n, pk_buf_room(b), &len, b);
+    if (!s)
+        return;
+    pk_repr_text(b, s, len, is_bytes);
+    free(s);
+}

@@ -29,5 +29,8 @@ ssize_t pk_source_pread(const pk_doc *doc, void *buf, uint64_t len, uint64_t pos
 ssize_t pk_read_span(const pk_doc *doc, pk_span s, bool in_src, uint64_t off, void *buf,
                      uint64_t len);
 ssize_t pk_span_read(const pk_doc *doc, const pk_node *n, uint64_t off, void *buf, uint64_t len);
+/* Python's repr() of a str (is_bytes false) or bytes value, read from its span, as much as b
+ * has room for; b fails (unreadable) when the span cannot be read. */
+void pk_span_repr(const pk_doc *doc, const pk_node *n, pk_buf *b, bool is_bytes);
 
 #endif
