@@ -6,6 +6,7 @@
 #include "ckpt_i.h"
 #include "lift_i.h"
 #include "pk_i.h"
+#include "tree_i.h"
 #include "source_i.h"
 
 #include <errno.h>

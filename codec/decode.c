@@ -13,6 +13,7 @@
 #include "ckpt_i.h"
 #include "machine_i.h"
 #include "pk_i.h"
+#include "prefault_i.h"
 #include "source_i.h"
 
 #include <errno.h>

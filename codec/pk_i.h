@@ -19,6 +19,7 @@
 #define PK_I_H
 
 #include "buf_i.h"
+#include "entry_i.h"
 #include "pk.h"
 
 #include <errno.h>
@@ -168,93 +169,6 @@ enum { PK_T_DEFAULT, PK_T_STREAM, PK_T_PERSID, PK_T_EXT, PK_T_BUFFER, PK_T_NDARR
 /* The lifted scalar types (PK_K_TEXT values made in lift_datetime.c and lift_number.c). */
 enum { PK_T_DATETIME = PK_T__BUILTIN_COUNT, PK_T_DATE, PK_T_TIME, PK_T_TIMEDELTA, PK_T_TIMEZONE,
        PK_T_DECIMAL, PK_T_COMPLEX, PK_T__LIFTED_END };
-
-/* How an entry's name is kept. Most names are not stored: a list item's is its position, a
- * dict item's is its str key. */
-typedef enum pk_name_kind {
-    PK_N_INDEX, /* its position in the parent's block, in decimal (lists, tuples, sets) */
-    PK_N_KEY,   /* the bytes of its str key (pk_entry_key), in the pool */
-    PK_N_OWN,   /* a span of the pool kept in doc->names (escaped, renamed, made by picklefs):
-                   its index is a file's entry.aux, or a directory's or symlink's
-                   branch.name_aux */
-} pk_name_kind;
-
-/* A name an entry keeps itself (PK_N_OWN), and the key of the dict item it names, if any. */
-typedef struct pk_own_name {
-    uint64_t pos; /* in the pool */
-    uint32_t len; /* at most 255 */
-    uint32_t key; /* the key's node, or 0 */
-} pk_own_name;
-
-/* An entry of the mounted tree: 12 bytes, and one per place in the tree is stored. What only
- * directories and symlinks need is in their pk_branch. A dict item's key (for its name and
- * user.pickle.key) is found by pk_entry_key, and its parent by pk_parent (doc->blocks). */
-typedef struct pk_entry {
-    uint32_t node;     /* the value shown here; 0 for synthetic entries (see role) */
-    uint32_t aux;      /* PK_FILE and PK_EF_DERIVED directories: its key's node (PK_N_KEY), or
-                          its name's index in doc->names (PK_N_OWN); other directories and
-                          PK_LINK: its index in doc->branches */
-    uint8_t ftype;     /* pk_ftype */
-    uint8_t role;      /* pk_role */
-    uint8_t name_kind; /* pk_name_kind */
-    uint8_t flags;     /* PK_EF_* */
-} pk_entry;
-
-enum {
-    PK_EF_DERIVED = 1, /* a directory whose children are derived: it has no branch */
-};
-
-/* The children of a directory are one block of entries, first..first+count-1, and blocks are
- * laid out one after another: doc->blocks lists the non-empty ones in that order, so the
- * parent of an entry is the dir of the last block that starts at or before it. */
-typedef struct pk_block {
-    uint32_t first;
-    uint32_t dir;
-} pk_block;
-
-/* A DERIVED block stores no entries. Its directory is a list, tuple or dict whose items are one
- * run, and whose children are all plain files named by their index or str key, in item order:
- * child i is numbered (dir << 32) | i, above every stored entry, and pk_entry_get reads it off
- * the items. Such a directory has PK_EF_DERIVED and no branch: its count of children is its
- * items' (pk_derived_count), and it has no subdirectory. */
-#define PK_DERIVED_SHIFT 32
-static inline bool pk_is_derived(pk_ino e)
-{
-    return e >> PK_DERIVED_SHIFT != 0;
-}
-
-/* The rest of a directory or symlink entry: 16 bytes. */
-typedef struct pk_branch {
-    uint32_t name_aux; /* what a file keeps in its entry's aux: the key's node (PK_N_KEY), or
-                          the name's index in doc->names (PK_N_OWN) */
-    union {
-        struct {
-            uint32_t first; /* children are entries first .. first+count-1 */
-            uint32_t count;
-            uint32_t nsubdirs; /* children that are directories */
-        } dir;              /* PK_DIR */
-        uint32_t target;    /* PK_LINK: the entry it points to */
-    } u;
-} pk_branch;
-
-/* The name table of a directory of more than SMALL_DIR children not named by index (tree.c),
- * made when its names were made unique and kept for lookups: `size` slots of doc->slots from
- * start on, at most three quarters full, 0 when empty. A slot is 4 bytes: the child's
- * position + 1 in its low bits (as many as size has), and above them as many bits of the
- * name's hash as are left, which spare most comparisons of names. */
-typedef struct pk_table {
-    uint64_t start;
-    uint32_t dir;
-    uint32_t size;
-} pk_table;
-
-/* Why an entry exists: most show a value; a few are made by picklefs. */
-typedef enum pk_role {
-    PK_R_VALUE,   /* shows entry.node */
-    PK_R_REDUCE,  /* the __reduce__ line of object entry.node (text in entry.name's sibling) */
-    PK_R_STREAM,  /* the root of a multi-pickle file */
-    PK_R_RAW,     /* NAME.raw beside an array NAME: its element bytes (array.c) */
-} pk_role;
 
 /* The byte pool: rendered text, names. Grows by doubling with overflow checks. */
 typedef struct pk_pool {
@@ -602,65 +516,6 @@ pk_doc *pk_doc_new(const pk_limits *lim);
 void pk_doc_free(pk_doc *doc);
 /* user.pickle.type of a value */
 const char *pk_value_type(const pk_doc *doc, uint32_t node);
-
-/* prefault.c: a thread that readies the pages the growing arrays are about to use. start gives
- * NULL (and every call does nothing) when the source is small or there is one core; the writer
- * names its arrays with watch, calls hint every few tens of KiB of growth, and stop before
- * freeing any watched array (or unwatch it, or has its pointer read NULL). */
-typedef struct pk_prefault pk_prefault;
-pk_prefault *pk_prefault_start(uint64_t src_len);
-void pk_prefault_watch(pk_prefault *pf, void *const *base, const uint64_t *len,
-                       const uint64_t *cap, size_t elem);
-void pk_prefault_unwatch(pk_prefault *pf, void *const *base);
-/* And a source that a reader goes through from *pos to *len, to be read in ahead; with
- * give_back (only for a read-only mapping of a file, mapped until stop), its pages a megabyte
- * behind *pos are given back too. True when the thread will give them back. */
-bool pk_prefault_read(pk_prefault *pf, const uint8_t *const *base, const uint64_t *pos,
-                      const uint64_t *len, bool give_back);
-void pk_prefault_hint(pk_prefault *pf);
-void pk_prefault_stop(pk_prefault *pf);
-
-
-/* tree.c: lay out the entries and the name tables. */
-int pk_build_tree(pk_doc *doc, pk_error *err);
-static inline pk_branch *pk_branch_of(const pk_doc *doc, uint32_t dir_or_link)
-{
-    return &doc->branches[doc->entries[dir_or_link].aux];
-}
-/* The children of a PK_EF_DERIVED directory x: one per item, or per two of a dict's. */
-static inline uint64_t pk_derived_count(const pk_doc *doc, const pk_entry *x)
-{
-    const pk_node *c = &doc->nodes[x->node];
-    return pk_count(doc, c) / (c->kind == PK_K_DICT ? 2 : 1);
-}
-/* Derived entry e's item in its directory's one run: the value it shows, or (key) the dict key
- * that names it, 0 for a list's or a tuple's, named by its index. A dict's items are key,
- * value, key, value...: child i of a derived dict shows item 2i + 1. */
-#define PK_DERIVED_INDEX_MASK (((pk_ino)1 << PK_DERIVED_SHIFT) - 1)
-static inline uint32_t pk_derived_item(const pk_doc *doc, pk_ino e, bool key)
-{
-    const pk_node *c = &doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node];
-    uint64_t i = e & PK_DERIVED_INDEX_MASK;
-    if (c->kind != PK_K_DICT)
-        return key ? 0 : pk_run_item(doc, c->u.c.items, i);
-    return pk_run_item(doc, c->u.c.items, key ? 2 * i : 2 * i + 1);
-}
-/* Entry e, stored or derived (a valid entry: pk_valid). */
-static inline pk_entry pk_entry_get(const pk_doc *doc, pk_ino e)
-{
-    if (!pk_is_derived(e))
-        return doc->entries[e];
-    bool dict = doc->nodes[doc->entries[e >> PK_DERIVED_SHIFT].node].kind == PK_K_DICT;
-    return (pk_entry){.ftype = PK_FILE,
-                      .role = PK_R_VALUE,
-                      .name_kind = dict ? PK_N_KEY : PK_N_INDEX,
-                      .node = pk_derived_item(doc, e, false),
-                      .aux = pk_derived_item(doc, e, true)};
-}
-/* The node of the dict key entry e shows the value of, or 0 (tree.c). */
-uint32_t pk_entry_key(const pk_doc *doc, pk_ino e);
-/* Entry e's name: in the pool, or written into buf (an index name). */
-const char *pk_entry_name(const pk_doc *doc, pk_ino e, char buf[PK_NAME_BUF], size_t *len);
 
 /* render.c */
 /* Render a value's file content (leaf values only) into b. */

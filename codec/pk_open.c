@@ -2,6 +2,8 @@
  * the lifts as its hooks, lay out the tree, and close it all again. */
 #include "ckpt_i.h"
 #include "pk_i.h"
+#include "prefault_i.h"
+#include "tree_i.h"
 #include "source_i.h"
 
 #include <errno.h>

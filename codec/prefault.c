@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE /* sched_getaffinity */
 #include "pk_i.h"
+#include "prefault_i.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -20,6 +20,8 @@
  * its entries are read off the items.
  */
 #include "pk_i.h"
+#include "prefault_i.h"
+#include "tree_i.h"
 #include "source_i.h"
 
 #include <errno.h>
