@@ -18,7 +18,7 @@ typedef struct pk_ckpt pk_ckpt;
 /* ---- decompress.c ---- */
 
 typedef enum pk_zfmt {
-    PK_Z_NONE, PK_Z_GZIP, PK_Z_ZLIB, PK_Z_BZ2, PK_Z_XZ, PK_Z_LZMA,
+    PK_Z_NONE, PK_Z_GZIP, PK_Z_ZLIB, PK_Z_BZ2, PK_Z_XZ, PK_Z_LZMA, PK_Z_LZ4, PK_Z_ZSTD,
     PK_Z_RAW_DEFLATE, /* zip members: never recognised, only asked for */
 } pk_zfmt;
 
@@ -126,9 +126,22 @@ struct pk_ckpt {
 pk_ckpt *pk_ckpt_get(pk_doc *doc); /* made on first use; NULL when out of memory */
 void pk_ckpt_free(pk_doc *doc);
 
-/* format.c: recognise doc->src (a mapped file or a caller's buffer) and leave the pickle stream
+/* format.c: what a file may be, by its first bytes: a list of guesses, most specific first,
+ * always ending with a raw pickle. */
+typedef enum pk_guess_kind { PK_G_ZIP, PK_G_COMPRESSED, PK_G_RAW } pk_guess_kind;
+typedef struct pk_guess {
+    pk_guess_kind kind;
+    pk_zfmt zfmt;  /* PK_G_COMPRESSED */
+    uint64_t skip; /* bytes of header before the compressed data */
+    bool weak;     /* magic bytes that a pickle can begin with too (a zlib header) */
+} pk_guess;
+#define PK_GUESS_MAX 4
+int pk_format_guess(const uint8_t *p, uint64_t len, pk_guess out[PK_GUESS_MAX]);
+/* Take doc->src (a mapped file or a caller's buffer) as guess g and leave the pickle stream
  * there. Returns 0 or -1 with err set. */
-int pk_format_open(pk_doc *doc, pk_error *err);
+int pk_format_open(pk_doc *doc, const pk_guess *g, pk_error *err);
+/* What a file that is none of our formats looks like ("a 7z archive", "text"), or NULL. */
+const char *pk_format_foreign(const uint8_t *p, uint64_t len);
 /* The tree is built: unmap the archive (spans are read with pread from now on). */
 void pk_format_settle(pk_doc *doc);
 /* The decoder finished a pickle ending at pos: should the stream stop here? (legacy torch) */

@@ -1,10 +1,10 @@
-/* decompress.c: gzip, zlib, bz2, xz and lzma-alone pickles, inflated into memory.
+/* decompress.c: gzip, zlib, bz2, xz, lzma-alone, lz4 and zstd pickles, inflated into memory.
  *
- * Recognised by magic bytes only (a pickle never starts with any of them: 0x1f, 'x', 0xfd and
- * a ']' followed by NUL are no valid start of a pickle, and "BZh1".."BZh9" followed by a bzip2
- * block or end-of-stream magic is no BINBYTES a file could hold). joblib writes its compressed
- * dumps with the same formats, and its files from before 0.9.3 as "ZF", a hex length padded to
- * 19 characters, an optional space, then zlib.
+ * Recognised by magic bytes, as a guess that format.c falls back from: a zlib header is only
+ * two bytes, and pickles of protocols 0 and 1 can begin with two that form one ("(S'..." is a
+ * MARK then a STRING; 'X' is a BINUNICODE). The other magics are no start of a pickle. joblib
+ * writes its compressed dumps with the same formats, and its files from before 0.9.3 as "ZF", a
+ * hex length padded to 19 characters, an optional space, then zlib.
  *
  * The output grows by doubling and is bounded by doc->lim.max_decompressed: a bomb stops at
  * the limit with PK_E_DECOMPRESS_LIMIT, never exhausting memory. Concatenated gzip members
@@ -12,6 +12,7 @@
  * concatenated bzip2 and xz streams likewise.
  */
 #include "ckpt_i.h"
+#include "zout_i.h"
 
 #include <bzlib.h>
 #include <lzma.h>
@@ -27,6 +28,7 @@ pk_zfmt pk_zfmt_of(const uint8_t *p, uint64_t len, uint64_t *skip)
     static const uint8_t xz[] = {0xfd, '7', 'z', 'X', 'Z', 0};
     static const uint8_t bzblock[] = {0x31, 0x41, 0x59, 0x26, 0x53, 0x59};
     static const uint8_t bzend[] = {0x17, 0x72, 0x45, 0x38, 0x50, 0x90};
+    static const uint8_t lz4[] = {0x04, 0x22, 0x4d, 0x18}, zstd[] = {0x28, 0xb5, 0x2f, 0xfd};
     *skip = 0;
     if (len >= 2 && p[0] == 0x1f && p[1] == 0x8b)
         return PK_Z_GZIP;
@@ -39,6 +41,10 @@ pk_zfmt pk_zfmt_of(const uint8_t *p, uint64_t len, uint64_t *skip)
         return PK_Z_XZ;
     if (len >= 13 && p[0] == 0x5d && p[1] == 0) /* lzma-alone: props 0x5d, dict size LE */
         return PK_Z_LZMA;
+    if (len >= 4 && memcmp(p, lz4, 4) == 0)
+        return PK_Z_LZ4;
+    if (len >= 4 && memcmp(p, zstd, 4) == 0)
+        return PK_Z_ZSTD;
     if (len > ZF_HEADER && p[0] == 'Z' && p[1] == 'F' && p[2] == '0' && p[3] == 'x') {
         uint64_t k = ZF_HEADER;
         if (p[k] == ' ')
@@ -52,81 +58,31 @@ pk_zfmt pk_zfmt_of(const uint8_t *p, uint64_t len, uint64_t *skip)
     return PK_Z_NONE;
 }
 
-/* The growing output, bounded by the limit. */
-typedef struct zout {
-    uint8_t *data;
-    uint64_t len, cap, limit;
-} zout;
-
-/* Room for more output: at least one more byte, at most one past the limit (so that a stream
- * producing more than the limit is seen to). Returns false when out of memory. */
-static bool zout_room(zout *o)
-{
-    if (o->len < o->cap)
-        return true;
-    uint64_t ncap = o->cap ? o->cap * 2 : 1 << 16;
-    if (ncap > o->limit + 1 || ncap < o->cap)
-        ncap = o->limit + 1;
-    if (ncap <= o->cap || ncap > SIZE_MAX)
-        return false;
-    uint8_t *p = realloc(o->data, (size_t)ncap);
-    if (!p)
-        return false;
-    o->data = p;
-    o->cap = ncap;
-    return true;
-}
-
-static int zfail(pk_error *err, pk_code code, uint64_t off, const char *fmt, const char *detail)
-{
-    char what[sizeof err->what];
-    snprintf(what, sizeof what, fmt, detail);
-    pk_set_error(err, code, off, -1, what);
-    return -1;
-}
-
-static int too_big(pk_error *err, uint64_t off, uint64_t limit)
-{
-    char what[sizeof err->what];
-    snprintf(what, sizeof what, "decompressed size past the limit of %llu bytes",
-             (unsigned long long)limit);
-    pk_set_error(err, PK_E_DECOMPRESS_LIMIT, off, -1, what);
-    return -1;
-}
-
-/* Per chunk, zlib and bzip2 take unsigned int counts. */
-#define CHUNK_MAX ((uint64_t)1 << 30)
-
-static unsigned chunk(uint64_t n)
-{
-    return (unsigned)(n < CHUNK_MAX ? n : CHUNK_MAX);
-}
-
 /* wbits: MAX_WBITS for zlib, 16 + MAX_WBITS for gzip, -MAX_WBITS for raw deflate */
-static int inflate_zlib(const uint8_t *in, uint64_t len, int wbits, zout *o, pk_error *err)
+static int inflate_zlib(const uint8_t *in, uint64_t len, int wbits, pk_zout *o, pk_error *err)
 {
     bool gzip = wbits > MAX_WBITS;
     z_stream z;
     memset(&z, 0, sizeof z);
     if (inflateInit2(&z, wbits) != Z_OK)
-        return zfail(err, PK_E_NOMEM, 0, "%s", pk_code_text(PK_E_NOMEM));
+        return pk_zfail(err, PK_E_NOMEM, 0, "%s", pk_code_text(PK_E_NOMEM));
     uint64_t pos = 0; /* input consumed before z.next_in */
     int rc = -1;
     for (;;) {
-        if (!zout_room(o)) {
-            zfail(err, PK_E_NOMEM, pos, "%s", pk_code_text(PK_E_NOMEM));
+        if (!pk_zout_room(o)) {
+            pk_zfail(err, PK_E_NOMEM, pos, "%s", pk_code_text(PK_E_NOMEM));
             break;
         }
         z.next_in = (Bytef *)(uintptr_t)(in + pos);
-        z.avail_in = chunk(len - pos);
+        z.avail_in = pk_zchunk(len - pos);
         z.next_out = o->data + o->len;
-        z.avail_out = chunk(o->cap - o->len);
+        z.avail_out = pk_zchunk(o->cap - o->len);
         unsigned in0 = z.avail_in, out0 = z.avail_out;
         int r = inflate(&z, Z_NO_FLUSH);
         pos += in0 - z.avail_in;
         o->len += out0 - z.avail_out;
         if (o->len > o->limit) {
-            too_big(err, pos, o->limit);
+            pk_ztoo_big(err, pos, o->limit);
             break;
         }
         if (r == Z_STREAM_END) {
@@ -141,7 +97,7 @@ static int inflate_zlib(const uint8_t *in, uint64_t len, int wbits, zout *o, pk_
                 break;
             }
             if (len - pos < 2 || in[pos] != 0x1f || in[pos + 1] != 0x8b) {
-                zfail(err, PK_E_DECOMPRESS, pos, "%s", "corrupt compressed data: not a gzip "
+                pk_zfail(err, PK_E_DECOMPRESS, pos, "%s", "corrupt compressed data: not a gzip "
                       "member after the previous one");
                 break;
             }
@@ -149,11 +105,11 @@ static int inflate_zlib(const uint8_t *in, uint64_t len, int wbits, zout *o, pk_
             continue;
         }
         if (r == Z_BUF_ERROR && pos == len) {
-            zfail(err, PK_E_DECOMPRESS, pos, "%s", "truncated compressed data");
+            pk_zfail(err, PK_E_DECOMPRESS, pos, "%s", "truncated compressed data");
             break;
         }
         if (r != Z_OK && r != Z_BUF_ERROR) {
-            zfail(err, r == Z_MEM_ERROR ? PK_E_NOMEM : PK_E_DECOMPRESS, pos,
+            pk_zfail(err, r == Z_MEM_ERROR ? PK_E_NOMEM : PK_E_DECOMPRESS, pos,
                   "corrupt compressed data (%s)", z.msg ? z.msg : "zlib error");
             break;
         }
@@ -162,7 +118,7 @@ static int inflate_zlib(const uint8_t *in, uint64_t len, int wbits, zout *o, pk_
     return rc;
 }
 
-static int inflate_bz2(const uint8_t *in, uint64_t len, zout *o, pk_error *err)
+static int inflate_bz2(const uint8_t *in, uint64_t len, pk_zout *o, pk_error *err)
 {
     bz_stream z;
     uint64_t pos = 0;
@@ -172,23 +128,23 @@ static int inflate_bz2(const uint8_t *in, uint64_t len, zout *o, pk_error *err)
         if (!open) {
             memset(&z, 0, sizeof z);
             if (BZ2_bzDecompressInit(&z, 0, 0) != BZ_OK)
-                return zfail(err, PK_E_NOMEM, pos, "%s", pk_code_text(PK_E_NOMEM));
+                return pk_zfail(err, PK_E_NOMEM, pos, "%s", pk_code_text(PK_E_NOMEM));
             open = true;
         }
-        if (!zout_room(o)) {
-            zfail(err, PK_E_NOMEM, pos, "%s", pk_code_text(PK_E_NOMEM));
+        if (!pk_zout_room(o)) {
+            pk_zfail(err, PK_E_NOMEM, pos, "%s", pk_code_text(PK_E_NOMEM));
             break;
         }
         z.next_in = (char *)(uintptr_t)(in + pos);
-        z.avail_in = chunk(len - pos);
+        z.avail_in = pk_zchunk(len - pos);
         z.next_out = (char *)(o->data + o->len);
-        z.avail_out = chunk(o->cap - o->len);
+        z.avail_out = pk_zchunk(o->cap - o->len);
         unsigned in0 = z.avail_in, out0 = z.avail_out;
         int r = BZ2_bzDecompress(&z);
         pos += in0 - z.avail_in;
         o->len += out0 - z.avail_out;
         if (o->len > o->limit) {
-            too_big(err, pos, o->limit);
+            pk_ztoo_big(err, pos, o->limit);
             break;
         }
         if (r == BZ_STREAM_END) {
@@ -200,19 +156,19 @@ static int inflate_bz2(const uint8_t *in, uint64_t len, zout *o, pk_error *err)
                 break;
             }
             if (len - pos < 3 || memcmp(in + pos, "BZh", 3) != 0) {
-                zfail(err, PK_E_DECOMPRESS, pos, "%s", "corrupt compressed data: trailing "
+                pk_zfail(err, PK_E_DECOMPRESS, pos, "%s", "corrupt compressed data: trailing "
                       "data after the bzip2 stream");
                 break;
             }
             continue;
         }
         if (r != BZ_OK) {
-            zfail(err, r == BZ_MEM_ERROR ? PK_E_NOMEM : PK_E_DECOMPRESS, pos, "%s",
+            pk_zfail(err, r == BZ_MEM_ERROR ? PK_E_NOMEM : PK_E_DECOMPRESS, pos, "%s",
                   "corrupt compressed data (bzip2)");
             break;
         }
         if (pos == len && z.avail_out != 0) {
-            zfail(err, PK_E_DECOMPRESS, pos, "%s", "truncated compressed data");
+            pk_zfail(err, PK_E_DECOMPRESS, pos, "%s", "truncated compressed data");
             break;
         }
     }
@@ -226,19 +182,19 @@ static int inflate_bz2(const uint8_t *in, uint64_t len, zout *o, pk_error *err)
  * needs 65 MiB to decompress. */
 #define XZ_MEMLIMIT ((uint64_t)256 << 20)
 
-static int inflate_xz(const uint8_t *in, uint64_t len, bool alone, zout *o, pk_error *err)
+static int inflate_xz(const uint8_t *in, uint64_t len, bool alone, pk_zout *o, pk_error *err)
 {
     lzma_stream z = LZMA_STREAM_INIT;
     lzma_ret r = alone ? lzma_alone_decoder(&z, XZ_MEMLIMIT)
                        : lzma_stream_decoder(&z, XZ_MEMLIMIT, LZMA_CONCATENATED);
     if (r != LZMA_OK)
-        return zfail(err, PK_E_NOMEM, 0, "%s", pk_code_text(PK_E_NOMEM));
+        return pk_zfail(err, PK_E_NOMEM, 0, "%s", pk_code_text(PK_E_NOMEM));
     int rc = -1;
     z.next_in = in;
     z.avail_in = (size_t)len;
     for (;;) {
-        if (!zout_room(o)) {
-            zfail(err, PK_E_NOMEM, z.total_in, "%s", pk_code_text(PK_E_NOMEM));
+        if (!pk_zout_room(o)) {
+            pk_zfail(err, PK_E_NOMEM, z.total_in, "%s", pk_code_text(PK_E_NOMEM));
             break;
         }
         z.next_out = o->data + o->len;
@@ -247,7 +203,7 @@ static int inflate_xz(const uint8_t *in, uint64_t len, bool alone, zout *o, pk_e
         r = lzma_code(&z, z.avail_in ? LZMA_RUN : LZMA_FINISH);
         o->len += out0 - z.avail_out;
         if (o->len > o->limit) {
-            too_big(err, z.total_in, o->limit);
+            pk_ztoo_big(err, z.total_in, o->limit);
             break;
         }
         if (r == LZMA_STREAM_END) {
@@ -256,16 +212,16 @@ static int inflate_xz(const uint8_t *in, uint64_t len, bool alone, zout *o, pk_e
         }
         if (r == LZMA_BUF_ERROR || (r == LZMA_OK && z.avail_in == 0 && z.avail_out != 0 &&
                                     alone)) {
-            zfail(err, PK_E_DECOMPRESS, z.total_in, "%s", "truncated compressed data");
+            pk_zfail(err, PK_E_DECOMPRESS, z.total_in, "%s", "truncated compressed data");
             break;
         }
         if (r == LZMA_MEMLIMIT_ERROR) {
-            zfail(err, PK_E_DECOMPRESS_LIMIT, z.total_in, "%s", "compressed data needs more "
+            pk_zfail(err, PK_E_DECOMPRESS_LIMIT, z.total_in, "%s", "compressed data needs more "
                   "than 256 MiB of memory to inflate (its dictionary size)");
             break;
         }
         if (r != LZMA_OK) {
-            zfail(err, r == LZMA_MEM_ERROR ? PK_E_NOMEM : PK_E_DECOMPRESS, z.total_in,
+            pk_zfail(err, r == LZMA_MEM_ERROR ? PK_E_NOMEM : PK_E_DECOMPRESS, z.total_in,
                   "corrupt compressed data (%s)", alone ? "lzma" : "xz");
             break;
         }
@@ -277,7 +233,7 @@ static int inflate_xz(const uint8_t *in, uint64_t len, bool alone, zout *o, pk_e
 int pk_inflate(pk_zfmt fmt, const uint8_t *buf, uint64_t len, uint64_t limit, uint8_t **out,
                uint64_t *outlen, pk_error *err)
 {
-    zout o = {.limit = limit};
+    pk_zout o = {.limit = limit};
     int rc;
     switch (fmt) {
     case PK_Z_GZIP: rc = inflate_zlib(buf, len, 16 + MAX_WBITS, &o, err); break;
@@ -286,7 +242,9 @@ int pk_inflate(pk_zfmt fmt, const uint8_t *buf, uint64_t len, uint64_t limit, ui
     case PK_Z_BZ2: rc = inflate_bz2(buf, len, &o, err); break;
     case PK_Z_XZ: rc = inflate_xz(buf, len, false, &o, err); break;
     case PK_Z_LZMA: rc = inflate_xz(buf, len, true, &o, err); break;
-    default: rc = zfail(err, PK_E_DECOMPRESS, 0, "%s", "unknown compression");
+    case PK_Z_LZ4: rc = pk_unlz4(buf, len, &o, err); break;
+    case PK_Z_ZSTD: rc = pk_unzstd(buf, len, &o, err); break;
+    default: rc = pk_zfail(err, PK_E_DECOMPRESS, 0, "%s", "unknown compression");
     }
     if (rc < 0) {
         free(o.data);

@@ -1,5 +1,9 @@
 /* format.c: what FILE is, by content and never by name, and where its pickle stream lies.
  *
+ * pk_format_guess lists what the first bytes may be, most specific first and a raw pickle
+ * last; the coordinator (pk_open.c) tries each in turn until one decodes, so a pickle whose
+ * first bytes happen to form a zlib header is still read as the pickle it is.
+ *
  *   gzip, zlib, bz2, xz, lzma  inflated into memory (decompress.c); the inflated bytes are
  *                              then recognised again, once (a compressed legacy checkpoint)
  *   "PK\3\4" zip               a torch.save archive: its <top>/data.pkl is the stream (zip.c)
@@ -88,16 +92,25 @@ static bool is_legacy_torch(const uint8_t *p, uint64_t len)
            memcmp(p + 2, magic, sizeof magic) == 0;
 }
 
-int pk_format_open(pk_doc *doc, pk_error *err)
+int pk_format_guess(const uint8_t *p, uint64_t len, pk_guess out[PK_GUESS_MAX])
 {
+    int n = 0;
     uint64_t skip;
-    pk_zfmt fmt = pk_zfmt_of(doc->src, doc->src_len, &skip);
-    if (fmt != PK_Z_NONE) {
-        if (decompress(doc, fmt, skip, err) < 0)
-            return -1;
-    } else if (doc->src_len >= 4 && memcmp(doc->src, "PK\3\4", 4) == 0) {
+    pk_zfmt z = pk_zfmt_of(p, len, &skip);
+    if (len >= 4 && memcmp(p, "PK\3\4", 4) == 0)
+        out[n++] = (pk_guess){PK_G_ZIP, PK_Z_NONE, 0, false};
+    else if (z != PK_Z_NONE)
+        out[n++] = (pk_guess){PK_G_COMPRESSED, z, skip, z == PK_Z_ZLIB && skip == 0};
+    out[n++] = (pk_guess){PK_G_RAW, PK_Z_NONE, 0, false};
+    return n;
+}
+
+int pk_format_open(pk_doc *doc, const pk_guess *g, pk_error *err)
+{
+    if (g->kind == PK_G_ZIP)
         return zip_open(doc, err);
-    }
+    if (g->kind == PK_G_COMPRESSED && decompress(doc, g->zfmt, g->skip, err) < 0)
+        return -1;
     if (is_legacy_torch(doc->src, doc->src_len)) {
         pk_ckpt *k = pk_ckpt_get(doc);
         if (!k) {
@@ -129,3 +142,54 @@ bool pk_format_stream_done(pk_doc *doc, uint64_t pos)
     return true;
 }
 
+
+#define TEXT_MIN 16
+
+/* Are the k - 1 bytes after p UTF-8 continuation bytes (a sequence cut by the end of the
+ * first bytes looked at counts as one)? */
+static bool continues_utf8(const uint8_t *p, uint64_t k, uint64_t left)
+{
+    for (uint64_t i = 1; i < k && i < left; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return false;
+    return true;
+}
+
+/* What a file that is none of our formats looks like, by its first bytes, for the one line
+ * that refuses it; NULL when nothing is known. Only asked when it failed as a raw pickle at its
+ * first opcode, so text here is never a pickle of protocol 0. */
+const char *pk_format_foreign(const uint8_t *p, uint64_t len)
+{
+    static const struct {
+        const char *magic;
+        size_t len;
+        const char *what;
+    } known[] = {
+        {"7z\xbc\xaf\x27\x1c", 6, "a 7z archive"},
+        {"Rar!\x1a\x07", 6, "a RAR archive"},
+        {"PK\x05\x06", 4, "an empty zip archive"},
+        {"%PDF-", 5, "a PDF document"},
+        {"\x89PNG\r\n\x1a\n", 8, "a PNG image"},
+        {"\xff\xd8\xff", 3, "a JPEG image"},
+        {"\x7f" "ELF", 4, "an ELF executable"},
+        {"\x89HDF\r\n\x1a\n", 8, "an HDF5 file (h5py, Keras)"},
+        {"SQLite format 3", 16, "an SQLite database"},
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (len >= known[i].len && memcmp(p, known[i].magic, known[i].len) == 0)
+            return known[i].what;
+    /* text: its first bytes (16 at least, so that a short malformed pickle keeps its error)
+     * are printable ASCII, white space, or UTF-8 sequences */
+    uint64_t n = len < 512 ? len : 512, text = 0;
+    while (text < n) {
+        uint8_t c = p[text];
+        uint64_t k = c < 0x80 ? 1 : c >= 0xc2 && c < 0xe0 ? 2 : c >= 0xe0 && c < 0xf0 ? 3 :
+                     c >= 0xf0 && c < 0xf5 ? 4 : 0;
+        if (k == 1 && c < 0x20 && c != '\n' && c != '\r' && c != '\t')
+            break;
+        if (k == 0 || c == 0x7f || !continues_utf8(p + text, k, n - text))
+            break;
+        text += k;
+    }
+    return n >= TEXT_MIN && text == n ? "text" : NULL;
+}

@@ -67,28 +67,81 @@ static pk_doc *open_begin(const pk_limits *lim, pk_error *err)
     return doc;
 }
 
-/* Decode doc once its source is set (source_rc 0), or close it. */
-static int open_finish(pk_doc *doc, int source_rc, pk_doc **out, pk_error *err)
+/* A new document over FILE at path, or over buf[0..len) when path is NULL; NULL with err set. */
+static pk_doc *open_source(const char *path, const void *buf, size_t len, const pk_limits *lim,
+                           pk_error *err)
 {
-    if (source_rc < 0 || decode_and_lay_out(doc, err) < 0) {
+    pk_doc *doc = open_begin(lim, err);
+    if (!doc)
+        return NULL;
+    if (!path) {
+        pk_source_memory(doc, buf, len);
+    } else if (pk_source_open(doc, path, err) < 0) {
         pk_close(doc);
-        return -1;
+        return NULL;
     }
-    *out = doc;
-    return 0;
+    return doc;
+}
+
+/* The error of a file that fails at its first opcode as a raw pickle, and looks like something
+ * else: text keeps what failed, in brackets. */
+static void not_a_pickle(pk_error *err, const char *looks)
+{
+    char was[120]; /* what failed, cut to leave room for the rest */
+    memcpy(was, err->what, sizeof was - 1);
+    was[sizeof was - 1] = 0;
+    if (strcmp(looks, "text") == 0) {
+        snprintf(err->what, sizeof err->what, "not a pickle: the file looks like text (%s)", was);
+        return;
+    }
+    snprintf(err->what, sizeof err->what, "not a pickle: the file looks like %s", looks);
+    err->opcode = -1;
+}
+
+/* Decode the source as each guess of what it is (format.c), in turn, until one decodes. When
+ * none does, the error shown is the first guess's (a corrupt gzip stream, say), unless that guess
+ * was weak (two bytes that a pickle can begin with too) and the raw pickle got past its first
+ * opcode. A file that fails as a raw pickle at its first opcode and looks like something else
+ * (text, a 7z archive) is refused saying so. */
+static int open_doc(const char *path, const void *buf, size_t len, const pk_limits *lim,
+                    pk_doc **out, pk_error *err)
+{
+    pk_guess guesses[PK_GUESS_MAX];
+    pk_error first;
+    const char *looks = NULL;
+    int n = 1;
+    for (int i = 0; i < n; i++) {
+        pk_doc *doc = open_source(path, buf, len, lim, err);
+        if (!doc)
+            return -1; /* the file cannot be read: no guess helps */
+        if (i == 0) {
+            n = pk_format_guess(doc->src, doc->src_len, guesses);
+            looks = pk_format_foreign(doc->src, doc->src_len);
+        }
+        if (pk_format_open(doc, &guesses[i], err) == 0 && decode_and_lay_out(doc, err) == 0) {
+            *out = doc;
+            return 0;
+        }
+        pk_close(doc);
+        if (i == 0)
+            first = *err;
+    }
+    if (n > 1 && (!guesses[0].weak || err->offset == 0))
+        *err = first;
+    else if (n == 1 && looks && err->offset == 0 && err->code != PK_E_IO)
+        not_a_pickle(err, looks);
+    return -1;
 }
 
 int pk_open(const char *path, const pk_limits *lim, pk_doc **out, pk_error *err)
 {
-    pk_doc *doc = open_begin(lim, err);
-    return doc ? open_finish(doc, pk_source_open(doc, path, err), out, err) : -1;
+    return open_doc(path, NULL, 0, lim, out, err);
 }
 
 int pk_open_memory(const void *buf, size_t len, const pk_limits *lim, pk_doc **out,
                    pk_error *err)
 {
-    pk_doc *doc = open_begin(lim, err);
-    return doc ? open_finish(doc, pk_source_memory(doc, buf, len, err), out, err) : -1;
+    return open_doc(NULL, buf, len, lim, out, err);
 }
 
 void pk_close(pk_doc *doc)

@@ -47,16 +47,15 @@ int pk_source_open(pk_doc *doc, const char *path, pk_error *err)
     doc->src = map;
     doc->src_len = (uint64_t)doc->st.st_size;
     doc->src_mapped = true;
-    return pk_format_open(doc, err); /* compressed, an archive, or a raw pickle */
+    return 0;
 }
 
-int pk_source_memory(pk_doc *doc, const void *buf, size_t len, pk_error *err)
+void pk_source_memory(pk_doc *doc, const void *buf, size_t len)
 {
     doc->src = buf;
     doc->src_len = len;
     doc->st.st_mode = S_IFREG | 0444;
     doc->st.st_size = (off_t)len;
-    return pk_format_open(doc, err);
 }
 
 void pk_source_release(pk_doc *doc, uint64_t upto)

@@ -5,10 +5,10 @@
 
 #include "pk_i.h"
 
-/* Open and recognise FILE by content, leaving the pickle stream in doc->src. */
+/* Open FILE and map it into doc->src (what it holds is then recognised by format.c). */
 int pk_source_open(pk_doc *doc, const char *path, pk_error *err);
-/* Use a caller's buffer as the file's content (recognised the same way). */
-int pk_source_memory(pk_doc *doc, const void *buf, size_t len, pk_error *err);
+/* Use a caller's buffer as the file's content. */
+void pk_source_memory(pk_doc *doc, const void *buf, size_t len);
 /* Called when the tree is built: a mapped file is unmapped, and from then on source spans are
  * read with pread, so a file truncated under the mount gives EIO instead of SIGBUS. */
 void pk_source_settle(pk_doc *doc);

@@ -17,9 +17,9 @@ for ((i = 0; i < ${#inputs[@]}; i += 200)); do
     "$new" "${chunk[@]}" >"$tmp/new" 2>&1
     if ! cmp -s "$tmp/old" "$tmp/new"; then
         # name the input of the first line that differs
-        line=$(cmp "$tmp/old" "$tmp/new" | sed -n 's/.* line \([0-9]*\).*/\1/p')
-        head -n "$line" "$tmp/old" | grep '^== ' | tail -1
-        diff "$tmp/old" "$tmp/new" | head -40
+        line=$(cmp "$tmp/old" "$tmp/new" | sed -n 's/.* line \([0-9]*\).*/\1/p' || true)
+        head -n "$line" "$tmp/old" | grep '^== ' | tail -n 1 || true
+        diff "$tmp/old" "$tmp/new" | head -n 40 || true
         status=1
     fi
 done
