@@ -307,14 +307,19 @@ STREAMS = {
 
 
 def demo():
+    # The README's examples run on this file: keep them true when it changes (the owner's address
+    # is what its `grep -rl` finds; admins/0 is the same dict as users/0, so it mounts as a symlink).
+    ada = {"name": "Ada Lovelace", "email": "ada@example.org", "age": 36}
     return {
         "users": [
-            {"name": "Ada Lovelace", "email": "ada@example.org", "age": 36},
+            ada,
             {"name": "Alan Turing", "email": "alan@example.org", "age": 41},
             {"name": "Grace Hopper", "email": "grace@example.org", "age": 85},
         ],
         "config": {
             "version": 3,
+            "owner": "alice@example.com",
+            "admins": [ada],
             "debug": False,
             "ratio": 0.75,
             "database": {"host": "localhost", "port": 5432, "options": None},

@@ -178,6 +178,7 @@ def files_containing(tree, needle):
     (os.path.join(CORE, "nested_p4.pkl"), b"needle-42"),
     (os.path.join(CORE, "nested_p0.pkl"), b"needle-42"),
     (DEMO, b"Grace Hopper"),
+    (DEMO, b"alice@example.com"),
     (os.path.join(CORE, "shared_p2.pkl"), b"shared bytearray"),
 ], ids=lambda v: os.path.basename(v) if isinstance(v, str) else v.decode())
 def test_grep_rl_finds_exactly_the_file(fixture, needle):
