@@ -646,7 +646,7 @@ def _compressors():
 
 @pytest.mark.parametrize("kind", sorted(_compressors()))
 def test_compressed_mounts_like_raw(tmp_path, kind):
-    """SPEC: gzip, zlib, bz2 and xz pickles are recognised by content, whatever the name."""
+    """gzip, zlib, bz2 and xz pickles are recognised by content, whatever the name."""
     raw = open(os.path.join(CORE, "shared_p4.pkl"), "rb").read()
     path = tmp_path / ("compressed-%s.data" % kind)
     path.write_bytes(_compressors()[kind](raw))
