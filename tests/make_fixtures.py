@@ -11,9 +11,9 @@ tests/fixtures/demo.pkl, the example of the README. The output is deterministic:
 order depends on string hashing, so the script re-runs itself with PYTHONHASHSEED=0. The files
 are committed; re-run the script only when a fixture is added or changed.
 
-Each fixture exercises one part of SPEC.md; the comment next to it says which. Values that the
-spec renders alike under two rules (True == 1, -0.0 == 0 as dict keys) are kept in separate dicts
-so that Python does not merge them.
+Each fixture exercises one part of docs/CONTRACT.md; the comment next to it says which. Values
+that the contract renders alike under two rules (True == 1, -0.0 == 0 as dict keys) are kept in
+separate dicts so that Python does not merge them.
 """
 
 import os
@@ -307,14 +307,19 @@ STREAMS = {
 
 
 def demo():
+    # The README's examples run on this file: keep them true when it changes (its `grep -rl`
+    # finds the owner's address; admins/0 is the dict users/0, so it mounts as a symlink).
+    ada = {"name": "Ada Lovelace", "email": "ada@example.org", "age": 36}
     return {
         "users": [
-            {"name": "Ada Lovelace", "email": "ada@example.org", "age": 36},
+            ada,
             {"name": "Alan Turing", "email": "alan@example.org", "age": 41},
             {"name": "Grace Hopper", "email": "grace@example.org", "age": 85},
         ],
         "config": {
             "version": 3,
+            "owner": "alice@example.com",
+            "admins": [ada],
             "debug": False,
             "ratio": 0.75,
             "database": {"host": "localhost", "port": 5432, "options": None},

@@ -11,7 +11,7 @@ PYTHONHASHSEED=0, and Python's pickler is otherwise deterministic).
 
 Two kinds of fixture, each at every protocol where Python can write it:
 
-- BENIGN: objects that SPEC.md ("Objects: inert descriptors", "Lifted reconstructors") shows as
+- BENIGN: objects that docs/CONTRACT.md ("Objects", "Lifted reconstructors") shows as
   directories or lifted values: dataclasses, __getstate__ returning non-dicts, __slots__,
   __reduce__ with list and dict items, NEWOBJ_EX keyword arguments, list and dict subclasses,
   the datetime family, Decimal, complex, OrderedDict/defaultdict/Counter, persistent ids,

@@ -1,7 +1,7 @@
-"""spec_model.py: an independent reference model of SPEC.md, written in Python.
+"""spec_model.py: an independent reference model of docs/CONTRACT.md, written in Python.
 
 Given the objects that CPython's pickle.load returns for a file, expected_tree() computes what the
-mounted tree must look like, without looking at the C code. Where SPEC.md is silent the model
+mounted tree must look like, without looking at the C code. Where the contract is silent the model
 follows the project's decisions, which are:
 
 - Root: one pickle whose top is a container -> that container; several pickles, or one scalar ->

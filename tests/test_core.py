@@ -178,6 +178,7 @@ def files_containing(tree, needle):
     (os.path.join(CORE, "nested_p4.pkl"), b"needle-42"),
     (os.path.join(CORE, "nested_p0.pkl"), b"needle-42"),
     (DEMO, b"Grace Hopper"),
+    (DEMO, b"alice@example.com"),
     (os.path.join(CORE, "shared_p2.pkl"), b"shared bytearray"),
 ], ids=lambda v: os.path.basename(v) if isinstance(v, str) else v.decode())
 def test_grep_rl_finds_exactly_the_file(fixture, needle):
@@ -645,7 +646,7 @@ def _compressors():
 
 @pytest.mark.parametrize("kind", sorted(_compressors()))
 def test_compressed_mounts_like_raw(tmp_path, kind):
-    """SPEC: gzip, zlib, bz2 and xz pickles are recognised by content, whatever the name."""
+    """gzip, zlib, bz2 and xz pickles are recognised by content, whatever the name."""
     raw = open(os.path.join(CORE, "shared_p4.pkl"), "rb").read()
     path = tmp_path / ("compressed-%s.data" % kind)
     path.write_bytes(_compressors()[kind](raw))

@@ -2,8 +2,8 @@
  *
  * Each case is a hand-written pickle and either the tree pk_dump must print for it, or the
  * error code and byte offset pk_open_memory must refuse it with. Together the cases use every
- * one of the 68 opcodes. Expected trees follow SPEC.md; expected refusals follow what CPython's
- * unpickler does with the same bytes (tests/test_refused.py checks CPython itself).
+ * one of the 68 opcodes. Expected trees follow docs/CONTRACT.md; expected refusals follow what
+ * CPython's unpickler does with the same bytes (tests/test_refused.py checks CPython itself).
  */
 #include "pk.h"
 #include "pk_i.h" /* sequences_kept() looks at how items are kept */

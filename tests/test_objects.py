@@ -1,6 +1,6 @@
 """test_objects.py: objects as inert descriptors, lifted reconstructors, and pickles that would
-run code, mounted through real FUSE (SPEC.md, "Objects: inert descriptors", "Lifted
-reconstructors", "Never executed").
+run code, mounted through real FUSE (docs/CONTRACT.md, "Objects", "Lifted reconstructors",
+"Nothing is run").
 
 Run with `meson test -C build objects` or, from the repository root,
     PICKLEFS=build/picklefs PKDUMP=build/pkdump /usr/bin/python3 -m pytest -v tests/test_objects.py

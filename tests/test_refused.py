@@ -9,8 +9,8 @@ opcodes) the offset is None and only the shape of the line is checked.
 For every case:
 - pkdump FILE exits 1 and prints exactly one line, `picklefs: FILE: WHAT at byte OFFSET (OPCODE)`;
 - picklefs -f FILE MNT does the same and mounts nothing;
-- where marked, CPython's own unpickler refuses the bytes too (SPEC: "Where CPython refuses a
-  stream as malformed, picklefs refuses it too").
+- where marked, CPython's own unpickler refuses the bytes too (docs/CONTRACT.md: "A pickle is
+  accepted when CPython's unpickler would accept its structure").
 """
 
 import os
@@ -192,7 +192,7 @@ def test_cpython_refuses_too(case):
         cpython_load_all(case.data)
 
 
-# Streams that CPython's unpickler accepts: SPEC says what it accepts structurally is valid.
+# Streams that CPython's unpickler accepts: what it accepts structurally is valid.
 ACCEPTED = [
     ("values_left_on_stack", b"K\x01K\x02.", b"0 = 2\\n"),
     ("mark_left_on_stack", b"(K\x01.", b"0 = 1\\n"),
