@@ -156,8 +156,8 @@ static bool continues_utf8(const uint8_t *p, uint64_t k, uint64_t left)
 }
 
 /* What a file that is none of our formats looks like, by its first bytes, for the one line
- * that refuses it; NULL when nothing is known. Only asked when it failed as a raw pickle at its
- * first opcode, so text here is never a pickle of protocol 0. */
+ * that refuses it; NULL when nothing is known. (Text is said only of a file that failed as a
+ * raw pickle at its first opcode, so it is never a pickle of protocol 0.) */
 const char *pk_format_foreign(const uint8_t *p, uint64_t len)
 {
     static const struct {

@@ -101,8 +101,8 @@ static void not_a_pickle(pk_error *err, const char *looks)
 /* Decode the source as each guess of what it is (format.c), in turn, until one decodes. When
  * none does, the error shown is the first guess's (a corrupt gzip stream, say), unless that guess
  * was weak (two bytes that a pickle can begin with too) and the raw pickle got past its first
- * opcode. A file that fails as a raw pickle at its first opcode and looks like something else
- * (text, a 7z archive) is refused saying so. */
+ * opcode. A file that fails as a raw pickle and begins as a known other format does (a 7z
+ * archive, a PDF), or fails at its first opcode and looks like text, is refused saying so. */
 static int open_doc(const char *path, const void *buf, size_t len, const pk_limits *lim,
                     pk_doc **out, pk_error *err)
 {
@@ -128,7 +128,8 @@ static int open_doc(const char *path, const void *buf, size_t len, const pk_limi
     }
     if (n > 1 && (!guesses[0].weak || err->offset == 0))
         *err = first;
-    else if (n == 1 && looks && err->offset == 0 && err->code != PK_E_IO)
+    else if (n == 1 && looks && err->code != PK_E_IO &&
+             (err->offset == 0 || strcmp(looks, "text") != 0))
         not_a_pickle(err, looks);
     return -1;
 }

@@ -1,9 +1,9 @@
 /* fuzz_decompress.c: the compressed-stream readers (decompress.c).
  *
  * The first byte picks the reader, the rest is its input: 0 gzip, 1 zlib, 2 bz2, 3 xz,
- * 4 lzma-alone, each through pk_inflate() with a small output limit; 5 and up give the rest to
- * pk_open_memory(), which recognises the format by its magic bytes (joblib's "ZF" header
- * included) and decodes what it inflates. */
+ * 4 lzma-alone, 5 lz4, 6 zstd, each through pk_inflate() with a small output limit; 7 and up
+ * give the rest to pk_open_memory(), which recognises the format by its magic bytes (joblib's
+ * "ZF" header included) and decodes what it inflates. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +14,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const pk_zfmt fmts[] = {PK_Z_GZIP, PK_Z_ZLIB, PK_Z_BZ2, PK_Z_XZ, PK_Z_LZMA};
+    static const pk_zfmt fmts[] = {PK_Z_GZIP, PK_Z_ZLIB, PK_Z_BZ2, PK_Z_XZ,
+                                   PK_Z_LZMA, PK_Z_LZ4,  PK_Z_ZSTD};
     if (size < 1)
         return 0;
     unsigned pick = data[0];

@@ -20,6 +20,7 @@ import json
 import lzma
 import os
 import pickle
+import subprocess
 import sys
 import warnings
 import zlib
@@ -31,7 +32,9 @@ if os.environ.get("PYTHONHASHSEED") != "0":
 warnings.filterwarnings("ignore")
 
 import joblib  # noqa: E402
+import lz4.frame  # noqa: E402
 import numpy as np  # noqa: E402
+import zstandard  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from sklearn.datasets import load_iris  # noqa: E402
@@ -152,7 +155,7 @@ def sklearn_fixtures():
     clf = RandomForestClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X, y)
     write("rf_pickle.bin", pickle.dumps(clf, protocol=4))
     names = ["rf_pickle.bin"]
-    for comp in (None, "zlib", "gzip", "bz2", "xz", "lzma"):
+    for comp in (None, "zlib", "gzip", "bz2", "xz", "lzma", "lz4"):
         name = "rf_joblib_%s.bin" % (comp or "plain")
         path = os.path.join(OUT, name)
         joblib.dump(clf, path, compress=(comp, 3) if comp else 0)
@@ -244,6 +247,23 @@ def compressed_fixtures():
     write("bad_gzip.bin", bytes(bad))
     write("truncated_xz.bin", lzma.compress(raw)[:40])
     write("garbage_after_gzip.bin", good + b"junk")
+    # lz4 and zstd: their Python modules (joblib's lz4 is lz4.frame) and their command-line
+    # tools, and two frames one after the other, as `cat a.zst b.zst` gives
+    write("plain_lz4.bin", lz4.frame.compress(raw))
+    write("plain_lz4_cli.bin", subprocess.run(["lz4", "-c", "-q"], input=raw,
+                                              stdout=subprocess.PIPE, check=True).stdout)
+    write("plain_zstd.bin", zstandard.ZstdCompressor().compress(raw))
+    write("plain_zstd_cli.bin", subprocess.run(["zstd", "-c", "-q"], input=raw,
+                                               stdout=subprocess.PIPE, check=True).stdout)
+    write("plain_zstd_frames.bin", zstandard.ZstdCompressor().compress(raw[:half]) +
+          zstandard.ZstdCompressor().compress(raw[half:]))
+    for name in ("plain_lz4.bin", "plain_lz4_cli.bin", "plain_zstd.bin", "plain_zstd_cli.bin",
+                 "plain_zstd_frames.bin"):
+        EXPECT[name] = {"same_as": "plain.bin"}
+    write("truncated_lz4.bin", lz4.frame.compress(raw)[:30])
+    write("truncated_zstd.bin", zstandard.ZstdCompressor().compress(raw)[:30])
+    EXPECT["truncated_lz4.bin"] = {"refused": "truncated compressed data"}
+    EXPECT["truncated_zstd.bin"] = {"refused": "truncated compressed data"}
     EXPECT["bad_gzip.bin"] = {"refused": "corrupt compressed data"}
     EXPECT["truncated_xz.bin"] = {"refused": "truncated compressed data"}
     EXPECT["garbage_after_gzip.bin"] = {"refused": "corrupt compressed data"}

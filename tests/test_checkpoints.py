@@ -10,11 +10,12 @@ returned, so this suite needs none of them. What is checked:
   parameters, 0-d, summarised past 1000 elements): each tensor file's dtype, shape, stride,
   crc32 and values, and its NAME.raw bytes (length and crc32 of tobytes());
 - `diff -r` of two checkpoints that differ in one bias reports that tensor only;
-- a RandomForestClassifier by pickle and by joblib (plain, zlib, gzip, bz2, xz, lzma): the
+- a RandomForestClassifier by pickle and by joblib (plain, zlib, gzip, bz2, xz, lzma, lz4): the
   joblib dumps mount exactly alike, and `cat n_estimators` is right;
 - numpy arrays, scalars (as Python values), object arrays (as lists), strings, records;
 - a pandas DataFrame whose string cells `grep -r` finds;
-- gzip, zlib, bz2, xz pickles (and concatenated gzip members) mount as the raw pickle does;
+- gzip, zlib, bz2, xz, lz4 and zstd pickles (and concatenated gzip members and zstd frames,
+  from the Python modules and the command-line tools) mount as the raw pickle does;
 - corrupt and truncated compressed files are refused with one line and exit status 1;
 - st_size of every file is the length of what reading it gives.
 """
@@ -217,7 +218,7 @@ def test_legacy_matches_zip():
 
 
 RF = ["rf_pickle.bin", "rf_joblib_plain.bin", "rf_joblib_zlib.bin", "rf_joblib_gzip.bin",
-      "rf_joblib_bz2.bin", "rf_joblib_xz.bin", "rf_joblib_lzma.bin"]
+      "rf_joblib_bz2.bin", "rf_joblib_xz.bin", "rf_joblib_lzma.bin", "rf_joblib_lz4.bin"]
 
 
 @pytest.mark.parametrize("name", RF)
