@@ -57,6 +57,8 @@ typedef struct pk_array {
     pk_summary *_Atomic summary; /* set once, by the first thread to render it */
 } pk_array;
 
+/* The array node stands for, or NULL when node is no array. */
+const pk_array *pk_array_of(const pk_doc *doc, uint32_t node);
 /* Point an array at its data, and check that all its elements lie there. */
 void pk_array_set_source(pk_array *a, pk_asrc src, uint64_t pos, const uint8_t *mem,
                          uint64_t len);

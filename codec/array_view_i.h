@@ -22,4 +22,19 @@ int pk_array_span(const pk_doc *doc, uint32_t node, int *fd, uint64_t *pos);
 /* A one-line repr: array(dtype=float32, shape=(2, 3)) */
 void pk_array_repr(const pk_doc *doc, uint32_t node, pk_buf *b);
 
+/* ---- shared by the view's array files ---- */
+
+/* array_raw.c: len bytes at byte off of the array's data (checked in range by the caller), or
+ * -errno. */
+ssize_t pk_array_data_read(const pk_doc *doc, const pk_array *a, uint64_t off, void *buf,
+                           uint64_t len);
+/* The size of the raw file: the elements' bytes, or 0 when they are not all in the data. */
+uint64_t pk_array_raw_size(const pk_array *a);
+/* Read the raw file: the elements in C order. */
+ssize_t pk_array_raw_read(const pk_doc *doc, const pk_array *a, void *buf, size_t size,
+                          uint64_t off);
+
+/* array_elem.c: one element as numpy would print it in a repr. p holds the element as stored. */
+void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, pk_buf *b);
+
 #endif
