@@ -93,21 +93,94 @@ static void put_hex(pk_buf *b, const uint8_t *p, uint32_t n)
     pk_repr_text(b, p, n, true);
 }
 
+/* A structured element: its fields as a tuple. */
+static void put_fields(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, pk_buf *b)
+{
+    pk_buf_puts(b, "(");
+    for (uint32_t i = 0; i < dt->nfields; i++) {
+        const pk_field *f = &doc->ckpt->fields[dt->field0 + i];
+        if (i)
+            pk_buf_puts(b, ", ");
+        pk_array_put_elem(doc, &f->dt, p + f->offset, b);
+    }
+    pk_buf_puts(b, dt->nfields == 1 ? ",)" : ")");
+}
+
+/* An integer of n <= 8 bytes, little-endian at v, in decimal. */
+static void put_int(pk_buf *b, const uint8_t *v, uint32_t n, bool is_signed)
+{
+    char t[32];
+    uint64_t u = 0;
+    for (uint32_t i = n; i-- > 0;)
+        u = u << 8 | v[i];
+    if (is_signed && n < 8 && (u >> (n * 8 - 1)) & 1)
+        u |= ~(uint64_t)0 << (n * 8);
+    if (is_signed)
+        snprintf(t, sizeof t, "%lld", (long long)(int64_t)u);
+    else
+        snprintf(t, sizeof t, "%llu", (unsigned long long)u);
+    pk_buf_puts(b, t);
+}
+
+/* A complex of n (8 or 16) bytes, each part little-endian at v: Python's complex repr,
+ * (re+imj), a zero re as just imj. */
+static void put_complex(pk_buf *b, const uint8_t *v, uint32_t n)
+{
+    double re = real_at(v, 'f', n / 2), im = real_at(v + n / 2, 'f', n / 2);
+    pk_buf rb = {0}, ib = {0};
+    put_real(&rb, re, 'f', n / 2);
+    put_real(&ib, im, 'f', n / 2);
+    if (rb.len >= 2 && memcmp(rb.data + rb.len - 2, ".0", 2) == 0)
+        rb.len -= 2;
+    if (ib.len >= 2 && memcmp(ib.data + ib.len - 2, ".0", 2) == 0)
+        ib.len -= 2;
+    bool bare = re == 0 && !signbit(re);
+    if (!bare)
+        pk_buf_puts(b, "(");
+    if (!bare) {
+        pk_buf_put(b, rb.data, rb.len);
+        if (ib.len && ib.data[0] != '-')
+            pk_buf_puts(b, "+");
+    }
+    pk_buf_put(b, ib.data, ib.len);
+    pk_buf_puts(b, bare ? "j" : "j)");
+    pk_buf_free(&rb);
+    pk_buf_free(&ib);
+}
+
+/* numpy's U: UTF-32 code points of the element's byte order, trailing NULs dropped; shown as a
+ * str repr, or as the bytes when a code point is out of range. */
+static void put_unicode(pk_buf *b, const uint8_t *p, uint32_t n, bool big)
+{
+    pk_buf u = {0};
+    uint32_t k = n / 4;
+    while (k > 0 && !(p[4 * k - 4] | p[4 * k - 3] | p[4 * k - 2] | p[4 * k - 1]))
+        k--;
+    bool ok = true;
+    for (uint32_t i = 0; i < k && ok; i++) {
+        const uint8_t *q = p + 4 * i;
+        uint32_t cp = big ? (uint32_t)q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3]
+                          : (uint32_t)q[3] << 24 | q[2] << 16 | q[1] << 8 | q[0];
+        if (cp > 0x10ffff) {
+            ok = false;
+            break;
+        }
+        pk_buf_put_utf8(&u, cp);
+    }
+    if (ok && !u.failed)
+        pk_repr_text(b, (const uint8_t *)u.data, u.len, false);
+    else
+        put_hex(b, p, n);
+    pk_buf_free(&u);
+}
+
 /* One element as numpy would print it in a repr. p holds the element as stored. */
 void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, pk_buf *b)
 {
     uint8_t v[16];
-    char t[32];
     uint32_t n = dt->size;
     if (dt->nfields) {
-        pk_buf_puts(b, "(");
-        for (uint32_t i = 0; i < dt->nfields; i++) {
-            const pk_field *f = &doc->ckpt->fields[dt->field0 + i];
-            if (i)
-                pk_buf_puts(b, ", ");
-            pk_array_put_elem(doc, &f->dt, p + f->offset, b);
-        }
-        pk_buf_puts(b, dt->nfields == 1 ? ",)" : ")");
+        put_fields(doc, dt, p, b);
         return;
     }
     if (strchr("biufcT", dt->kind) && n <= 16) {
@@ -120,16 +193,7 @@ void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, 
     case 'i':
     case 'u':
         if (n <= 8) {
-            uint64_t u = 0;
-            for (uint32_t i = n; i-- > 0;)
-                u = u << 8 | v[i];
-            if (dt->kind == 'i' && n < 8 && (u >> (n * 8 - 1)) & 1)
-                u |= ~(uint64_t)0 << (n * 8);
-            if (dt->kind == 'i')
-                snprintf(t, sizeof t, "%lld", (long long)(int64_t)u);
-            else
-                snprintf(t, sizeof t, "%llu", (unsigned long long)u);
-            pk_buf_puts(b, t);
+            put_int(b, v, n, dt->kind == 'i');
             return;
         }
         break;
@@ -141,27 +205,8 @@ void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, 
         }
         break;
     case 'c':
-        if (n == 8 || n == 16) { /* Python's complex repr: (re+imj), a zero re as just imj */
-            double re = real_at(v, 'f', n / 2), im = real_at(v + n / 2, 'f', n / 2);
-            pk_buf rb = {0}, ib = {0};
-            put_real(&rb, re, 'f', n / 2);
-            put_real(&ib, im, 'f', n / 2);
-            if (rb.len >= 2 && memcmp(rb.data + rb.len - 2, ".0", 2) == 0)
-                rb.len -= 2;
-            if (ib.len >= 2 && memcmp(ib.data + ib.len - 2, ".0", 2) == 0)
-                ib.len -= 2;
-            bool bare = re == 0 && !signbit(re);
-            if (!bare)
-                pk_buf_puts(b, "(");
-            if (!bare) {
-                pk_buf_put(b, rb.data, rb.len);
-                if (ib.len && ib.data[0] != '-')
-                    pk_buf_puts(b, "+");
-            }
-            pk_buf_put(b, ib.data, ib.len);
-            pk_buf_puts(b, bare ? "j" : "j)");
-            pk_buf_free(&rb);
-            pk_buf_free(&ib);
+        if (n == 8 || n == 16) {
+            put_complex(b, v, n);
             return;
         }
         break;
@@ -172,29 +217,7 @@ void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, 
         pk_repr_text(b, p, k, true);
         return;
     }
-    case 'U': {
-        pk_buf u = {0};
-        uint32_t k = n / 4;
-        while (k > 0 && !(p[4 * k - 4] | p[4 * k - 3] | p[4 * k - 2] | p[4 * k - 1]))
-            k--;
-        bool ok = true;
-        for (uint32_t i = 0; i < k && ok; i++) {
-            const uint8_t *q = p + 4 * i;
-            uint32_t cp = dt->big ? (uint32_t)q[0] << 24 | q[1] << 16 | q[2] << 8 | q[3]
-                                  : (uint32_t)q[3] << 24 | q[2] << 16 | q[1] << 8 | q[0];
-            if (cp > 0x10ffff) {
-                ok = false;
-                break;
-            }
-            pk_buf_put_utf8(&u, cp);
-        }
-        if (ok && !u.failed)
-            pk_repr_text(b, (const uint8_t *)u.data, u.len, false);
-        else
-            put_hex(b, p, n);
-        pk_buf_free(&u);
-        return;
-    }
+    case 'U': put_unicode(b, p, n, dt->big); return;
     default: break;
     }
     put_hex(b, p, n); /* what numpy would print otherwise (datetimes, void): the bytes */
