@@ -66,6 +66,62 @@ static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
 
 #define DTYPE_DEPTH 8
 
+/* The value of the str key name[0..len) in a dict node, or 0 (the last one, as Python's dict
+ * keeps it). */
+static uint32_t field_value(const pk_doc *doc, uint32_t dict, const char *name, size_t len)
+{
+    uint32_t ft = 0;
+    pk_cursor cur = pk_items_of(doc, &doc->nodes[dict]);
+    uint32_t key, value;
+    while (pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
+        const pk_node *kn = &doc->nodes[key];
+        const uint8_t *knp = kn->kind == PK_K_STR ? pk_span_ptr(doc, kn) : NULL;
+        if (knp && pk_span_len(doc, kn) == len && memcmp(knp, name, len) == 0)
+            ft = value;
+    }
+    return ft;
+}
+
+/* A structured dtype's nn fields, from the BUILD state's names (a tuple) and fields (a dict of
+ * name: (dtype, offset[, title])), appended to pk_ckpt.fields. False for what we do not model. */
+static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fields, uint64_t nn,
+                         int depth)
+{
+    pk_ckpt *k = pk_ckpt_get(doc);
+    if (!k || nn > 4096)
+        return false;
+    pk_field tmp[64];
+    if (nn > 64)
+        return false;
+    for (uint64_t i = 0; i < nn; i++) {
+        uint32_t name = pk_arr_item(doc, names, i);
+        const pk_node *nm = &doc->nodes[name];
+        if (nm->kind != PK_K_STR || pk_span_len(doc, nm) > 255 || !pk_span_ptr(doc, nm))
+            return false;
+        const char *nmp = (const char *)pk_span_ptr(doc, nm);
+        size_t nml = (size_t)pk_span_len(doc, nm);
+        /* fields[name] = (dtype, offset[, title]) */
+        if (doc->nodes[fields].kind != PK_K_DICT)
+            return false;
+        uint32_t ft = field_value(doc, fields, nmp, nml);
+        int64_t off;
+        if (!ft || !pk_arr_int(doc, pk_arr_item(doc, ft, 1), &off) || off < 0 ||
+            !pk_dtype_parse(doc, pk_arr_item(doc, ft, 0), &tmp[i].dt, depth + 1) ||
+            (uint64_t)off + tmp[i].dt.size > dt->size)
+            return false;
+        tmp[i].offset = (uint64_t)off;
+        if (!pk_arr_pool_text(doc, nmp, nml, &tmp[i].name))
+            return false;
+    }
+    if (!pk_grow((void **)&k->fields, &k->cap_fields, k->nfields + nn, sizeof *k->fields))
+        return false;
+    memcpy(k->fields + k->nfields, tmp, (size_t)nn * sizeof *tmp);
+    dt->field0 = (uint32_t)k->nfields;
+    dt->nfields = (uint32_t)nn;
+    k->nfields += nn;
+    return true;
+}
+
 /* Read a numpy.dtype call (args (str, align, copy), BUILD state (version, byteorder, subdescr,
  * names, fields, elsize, alignment, flags[, metadata])). Returns false for what we do not
  * model (sub-array dtypes, too deep nesting). */
@@ -100,49 +156,8 @@ bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
             dt->size = (uint32_t)elsize;
         uint32_t names = pk_arr_item(doc, st, 3), fields = pk_arr_item(doc, st, 4);
         uint64_t nn = pk_arr_count(doc, names, PK_K_TUPLE);
-        if (nn != UINT64_MAX && nn > 0) {
-            pk_ckpt *k = pk_ckpt_get(doc);
-            if (!k || nn > 4096)
-                return false;
-            pk_field tmp[64];
-            if (nn > 64)
-                return false;
-            for (uint64_t i = 0; i < nn; i++) {
-                uint32_t name = pk_arr_item(doc, names, i);
-                const pk_node *nm = &doc->nodes[name];
-                if (nm->kind != PK_K_STR || pk_span_len(doc, nm) > 255 || !pk_span_ptr(doc, nm))
-                    return false;
-                const char *nmp = (const char *)pk_span_ptr(doc, nm);
-                size_t nml = (size_t)pk_span_len(doc, nm);
-                /* fields[name] = (dtype, offset[, title]) */
-                uint32_t ft = 0;
-                const pk_node *fd = &doc->nodes[fields];
-                if (fd->kind != PK_K_DICT)
-                    return false;
-                pk_cursor cur = pk_items_of(doc, fd);
-                uint32_t key, value;
-                while (pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
-                    const pk_node *kn = &doc->nodes[key];
-                    const uint8_t *knp = kn->kind == PK_K_STR ? pk_span_ptr(doc, kn) : NULL;
-                    if (knp && pk_span_len(doc, kn) == nml && memcmp(knp, nmp, nml) == 0)
-                        ft = value;
-                }
-                int64_t off;
-                if (!ft || !pk_arr_int(doc, pk_arr_item(doc, ft, 1), &off) || off < 0 ||
-                    !pk_dtype_parse(doc, pk_arr_item(doc, ft, 0), &tmp[i].dt, depth + 1) ||
-                    (uint64_t)off + tmp[i].dt.size > dt->size)
-                    return false;
-                tmp[i].offset = (uint64_t)off;
-                if (!pk_arr_pool_text(doc, nmp, nml, &tmp[i].name))
-                    return false;
-            }
-            if (!pk_grow((void **)&k->fields, &k->cap_fields, k->nfields + nn, sizeof *k->fields))
-                return false;
-            memcpy(k->fields + k->nfields, tmp, (size_t)nn * sizeof *tmp);
-            dt->field0 = (uint32_t)k->nfields;
-            dt->nfields = (uint32_t)nn;
-            k->nfields += nn;
-        }
+        if (nn != UINT64_MAX && nn > 0 && !parse_fields(doc, dt, names, fields, nn, depth))
+            return false;
     }
     if (dt->kind == 'O')
         dt->size = 8;
