@@ -1,0 +1,171 @@
+/* array_dtype.c: numpy dtypes read from their pickled recipe, numpy.dtype(code, align, copy)
+ * with its BUILD state: kind, size, byte order and the fields of a structured dtype, and the
+ * name numpy's str(dtype) gives it, which the array files show.
+ */
+#include "array_i.h"
+#include "ckpt_i.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* numpy's dtype.str: byte order, kind, size: "<f8", "|b1", "<U5" (U counts characters) */
+static void descr_str(const pk_dtype *dt, pk_buf *b)
+{
+    char t[32];
+    char order = dt->size == 1 || dt->kind == 'S' || dt->kind == 'V' || dt->kind == 'b' ||
+                         dt->kind == 'O'
+                     ? '|'
+                     : dt->big ? '>' : '<';
+    snprintf(t, sizeof t, "%c%c%u", order, dt->kind, dt->kind == 'U' ? dt->size / 4 : dt->size);
+    pk_buf_puts(b, t);
+}
+
+/* numpy's str(dtype) */
+static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
+{
+    char t[32];
+    const char *word = NULL;
+    switch (dt->kind) {
+    case 'b': word = "bool"; break;
+    case 'i': word = "int"; break;
+    case 'u': word = "uint"; break;
+    case 'f': word = "float"; break;
+    case 'c': word = "complex"; break;
+    case 'O': pk_buf_puts(b, "object"); return;
+    default: break;
+    }
+    if (dt->nfields) {
+        pk_buf_puts(b, "[");
+        for (uint32_t i = 0; i < dt->nfields; i++) {
+            const pk_field *f = &doc->ckpt->fields[dt->field0 + i];
+            pk_buf_puts(b, i ? ", (" : "(");
+            pk_repr_text(b, (const uint8_t *)doc->pool.data + f->name.pos, f->name.len, false);
+            pk_buf_puts(b, ", ");
+            if (f->dt.nfields) {
+                dtype_name(doc, &f->dt, b);
+            } else {
+                pk_buf_puts(b, "'");
+                descr_str(&f->dt, b);
+                pk_buf_puts(b, "'");
+            }
+            pk_buf_puts(b, ")");
+        }
+        pk_buf_puts(b, "]");
+        return;
+    }
+    if (word && !(dt->big && dt->size > 1)) {
+        snprintf(t, sizeof t, "%s%u", word, dt->kind == 'b' ? 0 : dt->size * 8);
+        if (dt->kind == 'b')
+            t[4] = 0;
+        pk_buf_puts(b, t);
+        return;
+    }
+    descr_str(dt, b);
+}
+
+#define DTYPE_DEPTH 8
+
+/* The value of the str key name[0..len) in a dict node, or 0 (the last one, as Python's dict
+ * keeps it). */
+static uint32_t field_value(const pk_doc *doc, uint32_t dict, const char *name, size_t len)
+{
+    uint32_t ft = 0;
+    pk_cursor cur = pk_items_of(doc, &doc->nodes[dict]);
+    uint32_t key, value;
+    while (pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
+        const pk_node *kn = &doc->nodes[key];
+        const uint8_t *knp = kn->kind == PK_K_STR ? pk_span_ptr(doc, kn) : NULL;
+        if (knp && pk_span_len(doc, kn) == len && memcmp(knp, name, len) == 0)
+            ft = value;
+    }
+    return ft;
+}
+
+/* A structured dtype's nn fields, from the BUILD state's names (a tuple) and fields (a dict of
+ * name: (dtype, offset[, title])), appended to pk_ckpt.fields. False for what we do not model. */
+static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fields, uint64_t nn,
+                         int depth)
+{
+    pk_ckpt *k = pk_ckpt_get(doc);
+    if (!k || nn > 4096)
+        return false;
+    pk_field tmp[64];
+    if (nn > 64)
+        return false;
+    for (uint64_t i = 0; i < nn; i++) {
+        uint32_t name = pk_arr_item(doc, names, i);
+        const pk_node *nm = &doc->nodes[name];
+        if (nm->kind != PK_K_STR || pk_span_len(doc, nm) > 255 || !pk_span_ptr(doc, nm))
+            return false;
+        const char *nmp = (const char *)pk_span_ptr(doc, nm);
+        size_t nml = (size_t)pk_span_len(doc, nm);
+        /* fields[name] = (dtype, offset[, title]) */
+        if (doc->nodes[fields].kind != PK_K_DICT)
+            return false;
+        uint32_t ft = field_value(doc, fields, nmp, nml);
+        int64_t off;
+        if (!ft || !pk_arr_int(doc, pk_arr_item(doc, ft, 1), &off) || off < 0 ||
+            !pk_dtype_parse(doc, pk_arr_item(doc, ft, 0), &tmp[i].dt, depth + 1) ||
+            (uint64_t)off + tmp[i].dt.size > dt->size)
+            return false;
+        tmp[i].offset = (uint64_t)off;
+        if (!pk_arr_pool_text(doc, nmp, nml, &tmp[i].name))
+            return false;
+    }
+    if (!pk_grow((void **)&k->fields, &k->cap_fields, k->nfields + nn, sizeof *k->fields))
+        return false;
+    memcpy(k->fields + k->nfields, tmp, (size_t)nn * sizeof *tmp);
+    dt->field0 = (uint32_t)k->nfields;
+    dt->nfields = (uint32_t)nn;
+    k->nfields += nn;
+    return true;
+}
+
+/* Read a numpy.dtype call (args (str, align, copy), BUILD state (version, byteorder, subdescr,
+ * names, fields, elsize, alignment, flags[, metadata])). Returns false for what we do not
+ * model (sub-array dtypes, too deep nesting). */
+bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
+{
+    memset(dt, 0, sizeof *dt);
+    if (depth > DTYPE_DEPTH || !node || !pk_arr_called(doc, node, "numpy.dtype"))
+        return false;
+    const pk_call *c = &doc->calls[pk_node_call(doc, &doc->nodes[node])];
+    uint32_t code = pk_arr_item(doc, c->args, 0);
+    const pk_node *cn = &doc->nodes[code];
+    const uint8_t *cp = code ? pk_span_ptr(doc, cn) : NULL;
+    uint64_t len = code ? pk_span_len(doc, cn) : 0;
+    if (!cp || cn->kind != PK_K_STR || len < 1 || len > 12)
+        return false;
+    char s[16];
+    memcpy(s, cp, (size_t)len);
+    s[len] = 0;
+    dt->kind = s[0];
+    dt->size = (uint32_t)strtoul(s + 1, NULL, 10);
+    if (!strchr("biufcSUVOMm", dt->kind))
+        return false;
+    uint32_t st = c->state;
+    uint64_t nst = pk_arr_count(doc, st, PK_K_TUPLE);
+    if (st && nst >= 8 && nst != UINT64_MAX) {
+        uint32_t order = pk_arr_item(doc, st, 1);
+        dt->big = pk_arr_str_is(doc, order, ">");
+        if (doc->nodes[pk_arr_item(doc, st, 2)].kind != PK_K_NONE)
+            return false; /* a sub-array dtype */
+        int64_t elsize;
+        if (pk_arr_int(doc, pk_arr_item(doc, st, 5), &elsize) && elsize > 0 && elsize < (1 << 30))
+            dt->size = (uint32_t)elsize;
+        uint32_t names = pk_arr_item(doc, st, 3), fields = pk_arr_item(doc, st, 4);
+        uint64_t nn = pk_arr_count(doc, names, PK_K_TUPLE);
+        if (nn != UINT64_MAX && nn > 0 && !parse_fields(doc, dt, names, fields, nn, depth))
+            return false;
+    }
+    if (dt->kind == 'O')
+        dt->size = 8;
+    if (dt->size == 0 && dt->kind != 'V' && dt->kind != 'S' && dt->kind != 'U')
+        return false;
+    pk_buf b = {0};
+    dtype_name(doc, dt, &b);
+    bool ok = !b.failed && pk_arr_pool_text(doc, b.data, b.len, &dt->name);
+    pk_buf_free(&b);
+    return ok;
+}
