@@ -1,4 +1,4 @@
-/* tree_build.c: lay the decoded values out as the mounted tree (SPEC.md, "The tree").
+/* tree_build.c: lay the decoded values out as the mounted tree (SPEC.md, "The tree"): the walk.
  *
  * One depth-first walk in preorder, with an explicit stack so that no nesting depth can
  * overflow the C stack. A container's children are laid out as one contiguous block of entries
@@ -17,28 +17,20 @@
  * Most entries are not stored either: a block of plain files named as their items are (a
  * record's fields, a list of numbers) is never laid out. Its names are checked for duplicates
  * on the container's items, and its directory is marked derived (PK_EF_DERIVED in pk_i.h):
- * its entries are read off the items. tree.c answers the queries on what this lays out.
+ * its entries are read off the items.
+ *
+ * The walk is at the end; what it lays out at each place is in the sections before it, one
+ * for each file that build_i.h lists (some are split off already). tree.c answers the queries
+ * on the tree once it is laid out.
  */
-#include "pk_i.h"
+#include "build_i.h"
 #include "prefault_i.h"
-#include "tree_i.h"
-#include "lookup_i.h"
-#include "source_i.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
-
-/* Are entries first..first+n-1 named 0..n-1, in order (a list, a tuple, a set)? */
-static bool indexed_block(const pk_doc *doc, pk_ino first, uint64_t n)
-{
-    for (uint64_t i = 0; i < n; i++)
-        if (pk_entry_get(doc, first + i).name_kind != PK_N_INDEX)
-            return false;
-    return true;
-}
 
 /* ---- names ---- */
 
@@ -80,7 +72,7 @@ static void escape_name(pk_buf *in, pk_buf *out)
 }
 
 /* The name of a dict entry whose key is node `key`, into b. */
-static void key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
+void pk_build_key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
 {
     const pk_node *k = &doc->nodes[key];
     size_t len = k->kind == PK_K_STR ? (size_t)pk_span_len(doc, k) : 0;
@@ -104,68 +96,10 @@ static void key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
     pk_buf_free(&r);
 }
 
-/* ---- laying out ---- */
-
-typedef struct builder {
-    pk_doc *doc;
-    pk_error *err;
-    uint64_t set_steps; /* left of SET_STEPS */
-    pk_buf name;      /* scratch: the next entry's name, when it is PK_N_OWN */
-    const pk_table *table; /* the table of the block being made unique; NULL when it is small
-                              and taken() scans it instead */
-    uint32_t at;              /* the value whose children are being laid out (oom names it) */
-    uint32_t keys[SMALL_DIR]; /* the keys of the last small block found unique as it was, when */
-    uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
-    uint32_t shape; /* the shape of the last small derived block found unique, or 0: a dict
-                       of the same shape has the same names (block_shape) */
-} builder;
-
-static int opcode_at(const pk_doc *doc, uint64_t offset)
-{
-    return doc->src && offset < doc->src_len ? doc->src[offset] : -1;
-}
-
-/* Out of memory, or past max_memory (pk_open tells which), at the opcode that built the value
- * being laid out, if there is one yet. */
-static int oom(builder *bd)
-{
-    uint64_t off = pk_node_offset(bd->doc, bd->at);
-    pk_set_error(bd->err, PK_E_NOMEM, off, bd->at ? opcode_at(bd->doc, off) : -1,
-                 pk_code_text(PK_E_NOMEM));
-    return -1;
-}
-
-static inline uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key,
-                                 pk_role role, pk_name_kind kind);
-
-/* Refuse the tree with an error at the opcode that built node. */
-static int refuse_at(builder *bd, uint32_t node, pk_code code, const char *what)
-{
-    uint64_t off = pk_node_offset(bd->doc, node);
-    pk_set_error(bd->err, code, off, opcode_at(bd->doc, off), what);
-    return -1;
-}
-
-/* An array or tensor NAME (a file: its summary) gets a sibling NAME.raw, its element bytes
- * (array.c); a NAME too long for the suffix is cut at a character boundary first. */
-static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
-{
-    char buf[PK_NAME_BUF];
-    size_t full, len;
-    const char *name = pk_entry_name(bd->doc, e, buf, &full);
-    len = full;
-    while (len > PK_NAME_MAX - 4 ||
-           (len > 0 && len < full && ((uint8_t)name[len] & 0xc0) == 0x80))
-        len--;
-    bd->name.len = 0;
-    pk_buf_put(&bd->name, name, len);
-    pk_buf_puts(&bd->name, ".raw");
-    return add_entry(bd, dir, bd->doc->entries[e].node, 0, PK_R_RAW, PK_N_OWN) != 0;
-}
 
 /* Keep bd->name as entry x's own name (where pk_entry_name looks for it), with the key the
  * entry shows the value of (0 if none). */
-static bool own_name(builder *bd, pk_entry *x, uint32_t key)
+bool pk_build_own_name(builder *bd, pk_entry *x, uint32_t key)
 {
     pk_doc *doc = bd->doc;
     pk_span at;
@@ -184,262 +118,24 @@ static bool own_name(builder *bd, pk_entry *x, uint32_t key)
     return true;
 }
 
-/* Entry x becomes a directory or a symlink (ftype), with a branch to hold what that needs; what
- * its aux kept of its name moves there. */
-static bool make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
+/* ---- unique names ---- */
+
+/* Is `name` already the name of one of entries first..first+j-1? */
+static bool taken(const builder *bd, pk_ino first, uint32_t j, const char *name, size_t len)
 {
-    pk_doc *doc = bd->doc;
-    if (doc->nbranches >= UINT32_MAX ||
-        !pk_doc_grow(doc, (void **)&doc->branches, &doc->cap_branches, doc->nbranches + 1,
-                     sizeof(pk_branch)))
+    const pk_doc *doc = bd->doc;
+    if (!bd->table) {
+        for (uint32_t i = 0; i < j; i++)
+            if (entry_is(doc, first + i, name, len))
+                return true;
         return false;
-    pk_branch *b = &doc->branches[doc->nbranches];
-    memset(b, 0, sizeof *b);
-    b->name_aux = x->aux;
-    x->aux = (uint32_t)doc->nbranches++;
-    x->ftype = (uint8_t)ftype;
-    return true;
-}
-
-/* Add a child entry of dir, its name given by kind: for PK_N_OWN, bd->name (made unique by
- * unique_block() once its block is complete). Returns its index or 0. */
-static inline uint32_t add_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key,
-                                 pk_role role, pk_name_kind kind)
-{
-    pk_doc *doc = bd->doc;
-    if (bd->name.failed)
-        return oom(bd), 0;
-    if (doc->nentries >= UINT32_MAX - 1)
-        return refuse_at(bd, node, PK_E_NODE_LIMIT, "more entries than the limit"), 0;
-    if (!pk_doc_grow(doc, (void **)&doc->entries, &doc->cap_entries, doc->nentries + 1,
-                     sizeof(pk_entry)))
-        /* out of memory, or the memory limit (pk_open names it), at the value being laid out */
-        return refuse_at(bd, node, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), 0;
-    uint32_t e = (uint32_t)doc->nentries;
-    if (e % 8192 == 0) /* every 96 KiB of entries */
-        pk_prefault_hint(doc->prefault);
-    pk_entry *x = &doc->entries[e];
-    memset(x, 0, sizeof *x);
-    x->ftype = PK_FILE; /* until walk() finds it is a directory or a symlink */
-    /* duplicates within the directory are renamed once its block is complete (unique_block) */
-    x->name_kind = (uint8_t)kind;
-    if (kind == PK_N_OWN && !own_name(bd, x, key))
-        return oom(bd), 0;
-    if (kind == PK_N_KEY)
-        x->aux = key;
-    x->node = node;
-    x->role = (uint8_t)role;
-    doc->nentries++;
-    bd->name.len = 0;
-    if (role == PK_R_VALUE && doc->nodes[node].kind == PK_K_ARRAY && !add_raw(bd, dir, e))
-        return 0;
-    return e;
-}
-
-static uint32_t add_named(builder *bd, uint32_t dir, const char *name, uint32_t node, pk_role role)
-{
-    bd->name.len = 0;
-    pk_buf_puts(&bd->name, name);
-    return add_entry(bd, dir, node, 0, role, PK_N_OWN);
-}
-
-/* Item i is named i: that is its position in the block (whose first entry is first), unless
- * something came before it (an object's __reduce__, an array's NAME.raw), and then the name is
- * kept. */
-static uint32_t add_indexed(builder *bd, uint32_t dir, uint32_t first, uint64_t i, uint32_t node)
-{
-    if (i == bd->doc->nentries - first)
-        return add_entry(bd, dir, node, 0, PK_R_VALUE, PK_N_INDEX);
-    char t[24];
-    size_t n = fmt_index(i, t);
-    bd->name.len = 0;
-    pk_buf_put(&bd->name, t, n);
-    return add_entry(bd, dir, node, 0, PK_R_VALUE, PK_N_OWN);
-}
-
-static int add_items(builder *bd, uint32_t dir, const pk_node *c)
-{
-    pk_cursor cur = pk_items_of(bd->doc, c);
-    uint32_t first = pk_branch_of(bd->doc, dir)->u.dir.first, item;
-    for (uint64_t i = 0; pk_item_next(bd->doc, &cur, &item); i++)
-        if (!add_indexed(bd, dir, first, i, item))
-            return -1;
-    return 0;
-}
-
-
-/* Decoding checked the keys it saw (pool_keys); one that a lift made a key is checked now,
- * while the source is mapped. Out of memory, it is not a name: making it one fails too. */
-static bool key_is_name(pk_doc *doc, uint32_t key)
-{
-    return pk_key_is_name(doc, key) > 0;
-}
-
-static int add_pairs(builder *bd, uint32_t dir, const pk_node *c)
-{
-    pk_doc *doc = bd->doc;
-    pk_cursor cur = pk_items_of(doc, c);
-    uint32_t key, value;
-    while (pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
-        pk_name_kind kind = PK_N_KEY;
-        bd->name.len = 0;
-        if (!key_is_name(doc, key)) {
-            key_name(doc, key, &bd->name);
-            kind = PK_N_OWN;
-        }
-        if (!add_entry(bd, dir, value, key, PK_R_VALUE, kind))
-            return -1;
     }
-    return 0;
+    const pk_table *t = bd->table;
+    return table_probe(doc, t, name, len, name_hash(doc, t->dir, name, len)) != 0;
 }
-
-/* Sets: elements sorted by the bytes of their rendering (file content for leaves, repr for
- * the rest), then by type name, then in pickled order, so that equal sets mount equal. */
-typedef struct set_elem {
-    uint32_t node;
-    uint64_t order;
-    const char *type;
-    pk_buf text;
-} set_elem;
-
-static int cmp_elems(const void *a, const void *b)
-{
-    const set_elem *x = a, *y = b;
-    size_t n = x->text.len < y->text.len ? x->text.len : y->text.len;
-    int c = n ? memcmp(x->text.data, y->text.data, n) : 0;
-    if (c)
-        return c;
-    if (x->text.len != y->text.len)
-        return x->text.len < y->text.len ? -1 : 1;
-    c = strcmp(x->type, y->type);
-    if (c)
-        return c;
-    return (x->order > y->order) - (x->order < y->order);
-}
-
-/* Each element is rendered up to SET_KEY_MAX bytes, and all of a set's elements together up
- * to SET_TOTAL_MAX (a set of a million references to one long string must not take a terabyte):
- * a large set sorts by shorter prefixes, its ties then broken by type and pickled order. */
-#define SET_KEY_MAX (4u << 10)
-#define SET_TOTAL_MAX (4u << 20)
-#define SET_KEY_MIN 32
-/* The values visited to render the set elements of one tree, all sets together: a file can
- * hold many sets whose elements are costly to render (shared many times over). Past it, the
- * elements of further sets sort by what little they render ("..."), then by type and order. */
-#define SET_STEPS ((uint64_t)16 << 20)
-
-/* A set holds one of equal elements, but a stream can list one twice (written by hand, or a
- * set built from a list with repeats). Adjacent after sorting, these are one element: the same
- * value reached twice, or scalars of one type with the same whole rendering (except NaN, never
- * equal to itself). Objects and containers are compared by identity only: their equality is
- * Python code. */
-static bool same_element(const pk_doc *doc, const set_elem *a, const set_elem *b)
-{
-    if (a->node == b->node)
-        return true;
-    pk_kind k = (pk_kind)doc->nodes[a->node].kind;
-    bool scalar = k == PK_K_NONE || k == PK_K_BOOL || k == PK_K_INT || k == PK_K_BIGINT ||
-                  k == PK_K_FLOAT || k == PK_K_STR || k == PK_K_BYTES;
-    return scalar && k == (pk_kind)doc->nodes[b->node].kind && !a->text.truncated &&
-           !b->text.truncated && a->text.len == b->text.len &&
-           (a->text.len == 0 || memcmp(a->text.data, b->text.data, a->text.len) == 0) &&
-           !(k == PK_K_FLOAT && a->text.len == 4 && memcmp(a->text.data, "nan\n", 4) == 0);
-}
-
-static int add_set(builder *bd, uint32_t dir, const pk_node *c)
-{
-    const pk_doc *doc = bd->doc;
-    uint64_t count = pk_count(doc, c);
-    set_elem *el = calloc(count ? count : 1, sizeof *el);
-    if (!el)
-        return oom(bd);
-    uint64_t i = 0;
-    int rc = 0;
-    uint64_t key_max = count ? SET_TOTAL_MAX / count : SET_KEY_MAX;
-    key_max = key_max > SET_KEY_MAX ? SET_KEY_MAX : key_max < SET_KEY_MIN ? SET_KEY_MIN : key_max;
-    pk_cursor cur = pk_items_of(doc, c);
-    uint32_t item;
-    for (; i < count && pk_item_next(doc, &cur, &item); i++) {
-        set_elem *e = &el[i];
-        e->node = item;
-        e->order = i;
-        e->type = pk_value_type(doc, e->node);
-        e->text.max = (size_t)key_max;
-        if (pk_is_dir_value(doc, e->node) && doc->nodes[e->node].kind != PK_K_OBJECT)
-            pk_repr_steps(doc, e->node, &e->text, &bd->set_steps);
-        else
-            pk_render_leaf(doc, e->node, &e->text);
-        if (e->text.failed)
-            rc = -1;
-    }
-    if (rc == 0) {
-        qsort(el, count, sizeof *el, cmp_elems);
-        uint64_t shown = 0;
-        uint32_t first = pk_branch_of(doc, dir)->u.dir.first;
-        for (i = 0; i < count && rc == 0; i++)
-            if (!(i > 0 && same_element(doc, &el[i - 1], &el[i])) &&
-                !add_indexed(bd, dir, first, shown++, el[i].node))
-                rc = -1;
-    } else {
-        oom(bd);
-    }
-    for (i = 0; i < count; i++)
-        pk_buf_free(&el[i].text);
-    free(el);
-    return rc;
-}
-
-/* An object's directory: __reduce__, __args__, its state, then its items. */
-static int add_object(builder *bd, uint32_t dir, uint32_t node)
-{
-    const pk_doc *doc = bd->doc;
-    const pk_call call = doc->calls[pk_node_call(doc, &doc->nodes[node])];
-    if (!add_named(bd, dir, "__reduce__", node, PK_R_REDUCE))
-        return -1;
-    /* a callable the pickle built (getattr(...), a functools.partial) has its own state */
-    if (call.callable && doc->nodes[call.callable].kind != PK_K_GLOBAL &&
-        !add_named(bd, dir, "__callable__", call.callable, PK_R_VALUE))
-        return -1;
-    const pk_node *args = call.args ? &doc->nodes[call.args] : NULL;
-    if (args && !(args->kind == PK_K_TUPLE && pk_count(doc, args) == 0))
-        if (!add_named(bd, dir, "__args__", call.args, PK_R_VALUE))
-            return -1;
-    if (call.kwargs && pk_count(doc, &doc->nodes[call.kwargs]))
-        if (!add_named(bd, dir, "__kwargs__", call.kwargs, PK_R_VALUE))
-            return -1;
-    if (call.state) {
-        const pk_node *st = &doc->nodes[call.state];
-        uint32_t dict = 0, slots = 0;
-        if (st->kind == PK_K_DICT) {
-            dict = call.state;
-        } else if (st->kind == PK_K_TUPLE && pk_count(doc, st) == 2) {
-            /* (dict or None, slots dict): both become entries */
-            uint32_t a = pk_item_at(doc, st, 0), b = pk_item_at(doc, st, 1);
-            if ((doc->nodes[a].kind == PK_K_DICT || doc->nodes[a].kind == PK_K_NONE) &&
-                doc->nodes[b].kind == PK_K_DICT) {
-                dict = doc->nodes[a].kind == PK_K_DICT ? a : 0;
-                slots = b;
-            }
-        }
-        if (dict || slots) {
-            if ((dict && add_pairs(bd, dir, &doc->nodes[dict]) < 0) ||
-                (slots && add_pairs(bd, dir, &doc->nodes[slots]) < 0))
-                return -1;
-        } else if (!add_named(bd, dir, "__state__", call.state, PK_R_VALUE)) {
-            return -1;
-        }
-    }
-    if (call.items && add_items(bd, dir, &doc->nodes[call.items]) < 0)
-        return -1;
-    if (call.dictitems && add_pairs(bd, dir, &doc->nodes[call.dictitems]) < 0)
-        return -1;
-    return 0;
-}
-
-static bool taken(const builder *bd, pk_ino first, uint32_t j, const char *name, size_t len);
 
 /* Stored entry first+j's name is taken: it becomes NAME~K, the first K that is free. */
-static int rename_entry(builder *bd, uint32_t first, uint32_t j)
+int pk_build_rename(builder *bd, uint32_t first, uint32_t j)
 {
     pk_doc *doc = bd->doc;
     char buf[PK_NAME_BUF];
@@ -462,28 +158,14 @@ static int rename_entry(builder *bd, uint32_t first, uint32_t j)
         bd->name.len = keep;
         pk_buf_put(&bd->name, suffix, n);
         if (bd->name.failed)
-            return oom(bd);
+            return pk_build_oom(bd);
         if (!taken(bd, first, j, bd->name.data, bd->name.len))
             break;
     }
-    if (!own_name(bd, &doc->entries[first + j], pk_entry_key(doc, first + j)))
-        return oom(bd);
+    if (!pk_build_own_name(bd, &doc->entries[first + j], pk_entry_key(doc, first + j)))
+        return pk_build_oom(bd);
     bd->name.len = 0;
     return 0;
-}
-
-/* Is `name` already the name of one of entries first..first+j-1? */
-static bool taken(const builder *bd, pk_ino first, uint32_t j, const char *name, size_t len)
-{
-    const pk_doc *doc = bd->doc;
-    if (!bd->table) {
-        for (uint32_t i = 0; i < j; i++)
-            if (entry_is(doc, first + i, name, len))
-                return true;
-        return false;
-    }
-    const pk_table *t = bd->table;
-    return table_probe(doc, t, name, len, name_hash(doc, t->dir, name, len)) != 0;
 }
 
 static bool same_name(const pk_doc *doc, pk_ino a, pk_ino b)
@@ -504,6 +186,69 @@ static uint32_t name_sketch(const pk_doc *doc, pk_ino e)
     return len == 0 ? 0 : (uint32_t)len << 24 ^ (uint32_t)s[0] << 16 ^ (uint32_t)s[len / 2] << 8 ^
                               (uint32_t)s[len - 1] ^ (uint32_t)s[len - 1 - (len > 1)] << 4;
 }
+
+/* Is the small block first..first+n-1 named by the same keys, in the same order, as the last
+ * one found unique? Records pickled together share their field names (memoized), and those
+ * need not be compared again for every record. */
+static bool same_keys_as_last(const builder *bd, pk_ino first, uint64_t n)
+{
+    const pk_doc *doc = bd->doc;
+    if (n != bd->nkeys)
+        return false;
+    for (uint64_t i = 0; i < n; i++) {
+        pk_entry x = pk_entry_get(doc, first + i);
+        if (x.name_kind != PK_N_KEY || x.aux != bd->keys[i])
+            return false;
+    }
+    return true;
+}
+
+static void remember_keys(builder *bd, pk_ino first, uint64_t n)
+{
+    const pk_doc *doc = bd->doc;
+    bd->nkeys = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        pk_entry x = pk_entry_get(doc, first + i);
+        if (x.name_kind != PK_N_KEY)
+            return;
+        bd->keys[i] = x.aux; /* PK_N_KEY: the key's node */
+    }
+    bd->nkeys = n;
+}
+
+/* Names are compared only where their sketches (name_sketch) are equal. */
+int pk_build_unique_small(builder *bd, pk_ino first, uint64_t n, uint32_t shape)
+{
+    pk_doc *doc = bd->doc;
+    bool derived = pk_is_derived(first);
+    if (same_keys_as_last(bd, first, n)) {
+        bd->shape = shape;
+        return 0;
+    }
+    bool renamed = false;
+    uint32_t hash[SMALL_DIR];
+    for (uint32_t j = 0; j < n; j++) {
+        hash[j] = name_sketch(doc, first + j);
+        for (uint32_t i = 0; i < j; i++) {
+            if (hash[i] != hash[j] || !same_name(doc, first + i, first + j))
+                continue;
+            if (derived)
+                return 1;
+            if (pk_build_rename(bd, (uint32_t)first, j) < 0)
+                return -1;
+            renamed = true;
+            hash[j] = name_sketch(doc, first + j);
+            break;
+        }
+    }
+    if (!renamed) {
+        remember_keys(bd, first, n);
+        bd->shape = shape;
+    }
+    return 0;
+}
+
+/* ---- table ---- */
 
 /* How far ahead the table slots of a large block are prefetched: a slot is a cache miss, and
  * a wide dict's table is far bigger than the caches. */
@@ -561,83 +306,12 @@ static bool new_table(builder *bd, uint32_t dir, uint64_t n)
     return true;
 }
 
-/* Is the small block first..first+n-1 named by the same keys, in the same order, as the last
- * one found unique? Records pickled together share their field names (memoized), and those
- * need not be compared again for every record. */
-static bool same_keys_as_last(const builder *bd, pk_ino first, uint64_t n)
-{
-    const pk_doc *doc = bd->doc;
-    if (n != bd->nkeys)
-        return false;
-    for (uint64_t i = 0; i < n; i++) {
-        pk_entry x = pk_entry_get(doc, first + i);
-        if (x.name_kind != PK_N_KEY || x.aux != bd->keys[i])
-            return false;
-    }
-    return true;
-}
-
-/* The shape of the run of derived dict block first (pk_chain in pk_i.h), or 0 if it has
- * none: a dict whose keys are those of the plain run it names, in the same order. */
-static uint32_t block_shape(const pk_doc *doc, pk_ino first)
-{
-    if (!pk_is_derived(first))
-        return 0;
-    const pk_node *c = &doc->nodes[doc->entries[first >> PK_DERIVED_SHIFT].node];
-    uint32_t r = c->u.c.items; /* a derived block's one run */
-    return c->kind == PK_K_DICT ? pk_run_shape(doc, r) : 0;
-}
-
-static void remember_keys(builder *bd, pk_ino first, uint64_t n)
-{
-    const pk_doc *doc = bd->doc;
-    bd->nkeys = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        pk_entry x = pk_entry_get(doc, first + i);
-        if (x.name_kind != PK_N_KEY)
-            return;
-        bd->keys[i] = x.aux; /* PK_N_KEY: the key's node */
-    }
-    bd->nkeys = n;
-}
-
-/* unique_block for all but a record of the last unique shape (shape, or 0 for none). */
-static int unique_names(builder *bd, uint32_t dir, pk_ino first, uint64_t n, uint32_t shape)
+int pk_build_unique_large(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
 {
     pk_doc *doc = bd->doc;
     bool derived = pk_is_derived(first);
-    if (n < 2 || indexed_block(doc, first, n))
-        return 0;
-    if (n <= SMALL_DIR) {
-        if (same_keys_as_last(bd, first, n)) {
-            bd->shape = shape;
-            return 0;
-        }
-        bool renamed = false;
-        /* names are compared only where their sketches are equal */
-        uint32_t hash[SMALL_DIR];
-        for (uint32_t j = 0; j < n; j++) {
-            hash[j] = name_sketch(doc, first + j);
-            for (uint32_t i = 0; i < j; i++) {
-                if (hash[i] != hash[j] || !same_name(doc, first + i, first + j))
-                    continue;
-                if (derived)
-                    return 1;
-                if (rename_entry(bd, (uint32_t)first, j) < 0)
-                    return -1;
-                renamed = true;
-                hash[j] = name_sketch(doc, first + j);
-                break;
-            }
-        }
-        if (!renamed) {
-            remember_keys(bd, first, n);
-            bd->shape = shape;
-        }
-        return 0;
-    }
     if (!new_table(bd, dir, n))
-        return oom(bd);
+        return pk_build_oom(bd);
     const pk_table *t = bd->table;
     /* the next PREFETCH_AHEAD names and hashes, so that their slots are fetched early */
     ahead_name ahead[PREFETCH_AHEAD];
@@ -654,7 +328,7 @@ static int unique_names(builder *bd, uint32_t dir, pk_ino first, uint64_t n, uin
                 bd->table = NULL;
                 return 1;
             }
-            if (rename_entry(bd, (uint32_t)first, j) < 0)
+            if (pk_build_rename(bd, (uint32_t)first, j) < 0)
                 return -1;
             /* its new name is not taken; the pool it went to may have moved the names ahead */
             for (uint64_t k = j; k < (uint64_t)j + PREFETCH_AHEAD && k < n; k++)
@@ -669,21 +343,284 @@ static int unique_names(builder *bd, uint32_t dir, pk_ino first, uint64_t n, uin
     return 0;
 }
 
-/* Make the names of the block first..first+n-1 unique: in pickled order, a name taken by an
- * earlier entry gets ~1, ~2, ... (the first of those not taken). A large block not named by
- * index gets a table of its names on the way, which pk_lookup uses afterwards. Entries of a
- * derived block cannot be renamed: for one whose names are not unique, it makes no table and
- * returns 1 (the caller then stores the block). Otherwise it returns 0, or -1 on an error. */
-static inline int unique_block(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
+static int by_dir(const void *a, const void *b)
 {
-    bd->table = NULL;
-    /* the fields of one more record: the same names, unique as before; inline, as it is asked
-     * once a record */
-    uint32_t shape = n <= SMALL_DIR ? block_shape(bd->doc, first) : 0;
-    if (shape && shape == bd->shape)
-        return 0;
-    return unique_names(bd, dir, first, n, shape);
+    uint32_t x = ((const pk_table *)a)->dir, y = ((const pk_table *)b)->dir;
+    return (x > y) - (x < y);
 }
+
+void pk_build_sort_tables(pk_doc *doc)
+{
+    if (doc->ntables)
+        qsort(doc->tables, doc->ntables, sizeof *doc->tables, by_dir);
+}
+
+/* ---- add ---- */
+
+static inline uint32_t new_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key,
+                                 pk_role role, pk_name_kind kind);
+
+/* An array or tensor NAME (a file: its summary) gets a sibling NAME.raw, its element bytes
+ * (array.c); a NAME too long for the suffix is cut at a character boundary first. */
+static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
+{
+    char buf[PK_NAME_BUF];
+    size_t full, len;
+    const char *name = pk_entry_name(bd->doc, e, buf, &full);
+    len = full;
+    while (len > PK_NAME_MAX - 4 ||
+           (len > 0 && len < full && ((uint8_t)name[len] & 0xc0) == 0x80))
+        len--;
+    bd->name.len = 0;
+    pk_buf_put(&bd->name, name, len);
+    pk_buf_puts(&bd->name, ".raw");
+    return new_entry(bd, dir, bd->doc->entries[e].node, 0, PK_R_RAW, PK_N_OWN) != 0;
+}
+
+/* Entry x becomes a directory or a symlink (ftype), with a branch to hold what that needs; what
+ * its aux kept of its name moves there. */
+bool pk_build_make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
+{
+    pk_doc *doc = bd->doc;
+    if (doc->nbranches >= UINT32_MAX ||
+        !pk_doc_grow(doc, (void **)&doc->branches, &doc->cap_branches, doc->nbranches + 1,
+                     sizeof(pk_branch)))
+        return false;
+    pk_branch *b = &doc->branches[doc->nbranches];
+    memset(b, 0, sizeof *b);
+    b->name_aux = x->aux;
+    x->aux = (uint32_t)doc->nbranches++;
+    x->ftype = (uint8_t)ftype;
+    return true;
+}
+
+/* Add a child entry of dir, its name given by kind: for PK_N_OWN, bd->name (made unique by
+ * pk_build_unique_block() once its block is complete). Returns its index or 0. */
+static inline uint32_t new_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key,
+                                 pk_role role, pk_name_kind kind)
+{
+    pk_doc *doc = bd->doc;
+    if (bd->name.failed)
+        return pk_build_oom(bd), 0;
+    if (doc->nentries >= UINT32_MAX - 1)
+        return pk_build_refuse(bd, node, PK_E_NODE_LIMIT, "more entries than the limit"), 0;
+    if (!pk_doc_grow(doc, (void **)&doc->entries, &doc->cap_entries, doc->nentries + 1,
+                     sizeof(pk_entry)))
+        /* out of memory, or the memory limit (pk_open names it), at the value being laid out */
+        return pk_build_refuse(bd, node, PK_E_NOMEM, pk_code_text(PK_E_NOMEM)), 0;
+    uint32_t e = (uint32_t)doc->nentries;
+    if (e % 8192 == 0) /* every 96 KiB of entries */
+        pk_prefault_hint(doc->prefault);
+    pk_entry *x = &doc->entries[e];
+    memset(x, 0, sizeof *x);
+    x->ftype = PK_FILE; /* until walk() finds it is a directory or a symlink */
+    /* duplicates within the directory are renamed once its block is complete
+     * (pk_build_unique_block) */
+    x->name_kind = (uint8_t)kind;
+    if (kind == PK_N_OWN && !pk_build_own_name(bd, x, key))
+        return pk_build_oom(bd), 0;
+    if (kind == PK_N_KEY)
+        x->aux = key;
+    x->node = node;
+    x->role = (uint8_t)role;
+    doc->nentries++;
+    bd->name.len = 0;
+    if (role == PK_R_VALUE && doc->nodes[node].kind == PK_K_ARRAY && !add_raw(bd, dir, e))
+        return 0;
+    return e;
+}
+
+uint32_t pk_build_add_named(builder *bd, uint32_t dir, const char *name, uint32_t node,
+                            pk_role role)
+{
+    bd->name.len = 0;
+    pk_buf_puts(&bd->name, name);
+    return new_entry(bd, dir, node, 0, role, PK_N_OWN);
+}
+
+/* Item i is named i: that is its position in the block (whose first entry is first), unless
+ * something came before it (an object's __reduce__, an array's NAME.raw), and then the name is
+ * kept. */
+uint32_t pk_build_add_indexed(builder *bd, uint32_t dir, uint32_t first, uint64_t i, uint32_t node)
+{
+    if (i == bd->doc->nentries - first)
+        return new_entry(bd, dir, node, 0, PK_R_VALUE, PK_N_INDEX);
+    char t[24];
+    size_t n = fmt_index(i, t);
+    bd->name.len = 0;
+    pk_buf_put(&bd->name, t, n);
+    return new_entry(bd, dir, node, 0, PK_R_VALUE, PK_N_OWN);
+}
+
+int pk_build_add_items(builder *bd, uint32_t dir, const pk_node *c)
+{
+    pk_cursor cur = pk_items_of(bd->doc, c);
+    uint32_t first = pk_branch_of(bd->doc, dir)->u.dir.first, item;
+    for (uint64_t i = 0; pk_item_next(bd->doc, &cur, &item); i++)
+        if (!pk_build_add_indexed(bd, dir, first, i, item))
+            return -1;
+    return 0;
+}
+
+int pk_build_add_pairs(builder *bd, uint32_t dir, const pk_node *c)
+{
+    pk_doc *doc = bd->doc;
+    pk_cursor cur = pk_items_of(doc, c);
+    uint32_t key, value;
+    while (pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
+        pk_name_kind kind = PK_N_KEY;
+        bd->name.len = 0;
+        if (!pk_build_key_is_name(doc, key)) {
+            pk_build_key_name(doc, key, &bd->name);
+            kind = PK_N_OWN;
+        }
+        if (!new_entry(bd, dir, value, key, PK_R_VALUE, kind))
+            return -1;
+    }
+    return 0;
+}
+
+/* An object's directory: __reduce__, __args__, its state, then its items. */
+int pk_build_add_object(builder *bd, uint32_t dir, uint32_t node)
+{
+    const pk_doc *doc = bd->doc;
+    const pk_call call = doc->calls[pk_node_call(doc, &doc->nodes[node])];
+    if (!pk_build_add_named(bd, dir, "__reduce__", node, PK_R_REDUCE))
+        return -1;
+    /* a callable the pickle built (getattr(...), a functools.partial) has its own state */
+    if (call.callable && doc->nodes[call.callable].kind != PK_K_GLOBAL &&
+        !pk_build_add_named(bd, dir, "__callable__", call.callable, PK_R_VALUE))
+        return -1;
+    const pk_node *args = call.args ? &doc->nodes[call.args] : NULL;
+    if (args && !(args->kind == PK_K_TUPLE && pk_count(doc, args) == 0))
+        if (!pk_build_add_named(bd, dir, "__args__", call.args, PK_R_VALUE))
+            return -1;
+    if (call.kwargs && pk_count(doc, &doc->nodes[call.kwargs]))
+        if (!pk_build_add_named(bd, dir, "__kwargs__", call.kwargs, PK_R_VALUE))
+            return -1;
+    if (call.state) {
+        const pk_node *st = &doc->nodes[call.state];
+        uint32_t dict = 0, slots = 0;
+        if (st->kind == PK_K_DICT) {
+            dict = call.state;
+        } else if (st->kind == PK_K_TUPLE && pk_count(doc, st) == 2) {
+            /* (dict or None, slots dict): both become entries */
+            uint32_t a = pk_item_at(doc, st, 0), b = pk_item_at(doc, st, 1);
+            if ((doc->nodes[a].kind == PK_K_DICT || doc->nodes[a].kind == PK_K_NONE) &&
+                doc->nodes[b].kind == PK_K_DICT) {
+                dict = doc->nodes[a].kind == PK_K_DICT ? a : 0;
+                slots = b;
+            }
+        }
+        if (dict || slots) {
+            if ((dict && pk_build_add_pairs(bd, dir, &doc->nodes[dict]) < 0) ||
+                (slots && pk_build_add_pairs(bd, dir, &doc->nodes[slots]) < 0))
+                return -1;
+        } else if (!pk_build_add_named(bd, dir, "__state__", call.state, PK_R_VALUE)) {
+            return -1;
+        }
+    }
+    if (call.items && pk_build_add_items(bd, dir, &doc->nodes[call.items]) < 0)
+        return -1;
+    if (call.dictitems && pk_build_add_pairs(bd, dir, &doc->nodes[call.dictitems]) < 0)
+        return -1;
+    return 0;
+}
+
+/* ---- set ---- */
+
+/* An element, and what it sorts by. */
+typedef struct set_elem {
+    uint32_t node;
+    uint64_t order;
+    const char *type;
+    pk_buf text;
+} set_elem;
+
+static int cmp_elems(const void *a, const void *b)
+{
+    const set_elem *x = a, *y = b;
+    size_t n = x->text.len < y->text.len ? x->text.len : y->text.len;
+    int c = n ? memcmp(x->text.data, y->text.data, n) : 0;
+    if (c)
+        return c;
+    if (x->text.len != y->text.len)
+        return x->text.len < y->text.len ? -1 : 1;
+    c = strcmp(x->type, y->type);
+    if (c)
+        return c;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+/* Each element is rendered up to SET_KEY_MAX bytes, and all of a set's elements together up
+ * to SET_TOTAL_MAX (a set of a million references to one long string must not take a terabyte):
+ * a large set sorts by shorter prefixes, its ties then broken by type and pickled order. */
+#define SET_KEY_MAX (4u << 10)
+#define SET_TOTAL_MAX (4u << 20)
+#define SET_KEY_MIN 32
+
+/* A set holds one of equal elements, but a stream can list one twice (written by hand, or a
+ * set built from a list with repeats). Adjacent after sorting, these are one element: the same
+ * value reached twice, or scalars of one type with the same whole rendering (except NaN, never
+ * equal to itself). Objects and containers are compared by identity only: their equality is
+ * Python code. */
+static bool same_element(const pk_doc *doc, const set_elem *a, const set_elem *b)
+{
+    if (a->node == b->node)
+        return true;
+    pk_kind k = (pk_kind)doc->nodes[a->node].kind;
+    bool scalar = k == PK_K_NONE || k == PK_K_BOOL || k == PK_K_INT || k == PK_K_BIGINT ||
+                  k == PK_K_FLOAT || k == PK_K_STR || k == PK_K_BYTES;
+    return scalar && k == (pk_kind)doc->nodes[b->node].kind && !a->text.truncated &&
+           !b->text.truncated && a->text.len == b->text.len &&
+           (a->text.len == 0 || memcmp(a->text.data, b->text.data, a->text.len) == 0) &&
+           !(k == PK_K_FLOAT && a->text.len == 4 && memcmp(a->text.data, "nan\n", 4) == 0);
+}
+
+int pk_build_add_set(builder *bd, uint32_t dir, const pk_node *c)
+{
+    const pk_doc *doc = bd->doc;
+    uint64_t count = pk_count(doc, c);
+    set_elem *el = calloc(count ? count : 1, sizeof *el);
+    if (!el)
+        return pk_build_oom(bd);
+    uint64_t i = 0;
+    int rc = 0;
+    uint64_t key_max = count ? SET_TOTAL_MAX / count : SET_KEY_MAX;
+    key_max = key_max > SET_KEY_MAX ? SET_KEY_MAX : key_max < SET_KEY_MIN ? SET_KEY_MIN : key_max;
+    pk_cursor cur = pk_items_of(doc, c);
+    uint32_t item;
+    for (; i < count && pk_item_next(doc, &cur, &item); i++) {
+        set_elem *e = &el[i];
+        e->node = item;
+        e->order = i;
+        e->type = pk_value_type(doc, e->node);
+        e->text.max = (size_t)key_max;
+        if (pk_is_dir_value(doc, e->node) && doc->nodes[e->node].kind != PK_K_OBJECT)
+            pk_repr_steps(doc, e->node, &e->text, &bd->set_steps);
+        else
+            pk_render_leaf(doc, e->node, &e->text);
+        if (e->text.failed)
+            rc = -1;
+    }
+    if (rc == 0) {
+        qsort(el, count, sizeof *el, cmp_elems);
+        uint64_t shown = 0;
+        uint32_t first = pk_branch_of(doc, dir)->u.dir.first;
+        for (i = 0; i < count && rc == 0; i++)
+            if (!(i > 0 && same_element(doc, &el[i - 1], &el[i])) &&
+                !pk_build_add_indexed(bd, dir, first, shown++, el[i].node))
+                rc = -1;
+    } else {
+        pk_build_oom(bd);
+    }
+    for (i = 0; i < count; i++)
+        pk_buf_free(&el[i].text);
+    free(el);
+    return rc;
+}
+
+/* ---- derived ---- */
 
 /* Is the item a plain file, with no children and no NAME.raw sibling? */
 static bool plain_file(const pk_doc *doc, uint32_t item)
@@ -716,7 +653,8 @@ static bool derivable(builder *bd, uint32_t dir, uint64_t *n, bool *unique)
     *n = files;
     uint32_t shape = dict ? pk_run_shape(doc, run) : 0;
     /* a list's or a tuple's names are their indices, unique as they are; a record of the last
-     * unique shape (unique_block) has its names, found names when that shape was laid out */
+     * unique shape (pk_build_unique_block) has its names, found names when that shape was laid
+     * out */
     bool last_shape = shape && shape == bd->shape;
     *unique = !dict || last_shape;
     if (last_shape) {
@@ -729,7 +667,7 @@ static bool derivable(builder *bd, uint32_t dir, uint64_t *n, bool *unique)
     for (uint64_t i = 0; i < files; i++) {
         if (!plain_file(doc, pk_run_item(doc, run, dict ? 2 * i + 1 : i)))
             return false;
-        if (dict && !key_is_name(doc, pk_run_item(doc, run, 2 * i)))
+        if (dict && !pk_build_key_is_name(doc, pk_run_item(doc, run, 2 * i)))
             return false;
     }
     return true;
@@ -738,7 +676,7 @@ static bool derivable(builder *bd, uint32_t dir, uint64_t *n, bool *unique)
 /* Make entry dir a directory of derived children (PK_EF_DERIVED, no branch), if they can be
  * one and their names are unique as they are. Returns 0 when it did, 1 when they must be laid
  * out, -1 on an error. */
-static int add_derived(builder *bd, uint32_t dir)
+int pk_build_add_derived(builder *bd, uint32_t dir)
 {
     pk_doc *doc = bd->doc;
     pk_entry *x = &doc->entries[dir];
@@ -747,7 +685,7 @@ static int add_derived(builder *bd, uint32_t dir)
     if (!derivable(bd, dir, &count, &unique))
         return 1;
     x->flags |= PK_EF_DERIVED; /* its children's numbers, while their names are checked */
-    int rc = unique ? 0 : unique_block(bd, dir, (pk_ino)dir << PK_DERIVED_SHIFT, count);
+    int rc = unique ? 0 : pk_build_unique_block(bd, dir, (pk_ino)dir << PK_DERIVED_SHIFT, count);
     if (rc != 0) {
         x->flags &= (uint8_t)~PK_EF_DERIVED;
         return rc;
@@ -757,6 +695,8 @@ static int add_derived(builder *bd, uint32_t dir)
     return 0;
 }
 
+/* ---- the walk ---- */
+
 /* Entry dir becomes a directory with a branch, its children laid out as one block. */
 static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
 {
@@ -764,37 +704,37 @@ static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
     uint32_t first = (uint32_t)doc->nentries;
     const pk_entry x = doc->entries[dir];
     int rc = 0;
-    if (!make_branch(bd, &doc->entries[dir], PK_DIR))
-        return oom(bd);
+    if (!pk_build_make_branch(bd, &doc->entries[dir], PK_DIR))
+        return pk_build_oom(bd);
     /* the children's index names are counted from here, so it is set before they are made */
     pk_branch_of(doc, dir)->u.dir.first = first;
     if (!pk_doc_grow(doc, (void **)&doc->blocks, &doc->cap_blocks, doc->nblocks + 1,
                      sizeof(pk_block)))
-        return oom(bd);
+        return pk_build_oom(bd);
     doc->blocks[doc->nblocks++] = (pk_block){first, dir};
     if (x.role == PK_R_STREAM) {
         for (uint64_t i = 0; i < doc->ntops && rc == 0; i++)
-            if (!add_indexed(bd, dir, first, i, doc->tops[i]))
+            if (!pk_build_add_indexed(bd, dir, first, i, doc->tops[i]))
                 rc = -1;
     } else {
         const pk_node *n = &doc->nodes[x.node];
         switch ((pk_kind)n->kind) {
         case PK_K_LIST:
-        case PK_K_TUPLE: rc = add_items(bd, dir, n); break;
-        case PK_K_DICT: rc = add_pairs(bd, dir, n); break;
+        case PK_K_TUPLE: rc = pk_build_add_items(bd, dir, n); break;
+        case PK_K_DICT: rc = pk_build_add_pairs(bd, dir, n); break;
         case PK_K_SET:
-        case PK_K_FROZENSET: rc = add_set(bd, dir, n); break;
-        case PK_K_OBJECT: rc = add_object(bd, dir, x.node); break;
+        case PK_K_FROZENSET: rc = pk_build_add_set(bd, dir, n); break;
+        case PK_K_OBJECT: rc = pk_build_add_object(bd, dir, x.node); break;
         default: break;
         }
         /* BUILD state on a container that is not an object (an OrderedDict's, say) */
         const pk_call *c = pk_call_of(doc, n);
         if (rc == 0 && n->kind != PK_K_OBJECT && c && c->state &&
-            !add_named(bd, dir, "__state__", c->state, PK_R_VALUE))
+            !pk_build_add_named(bd, dir, "__state__", c->state, PK_R_VALUE))
             rc = -1;
     }
     uint64_t n = doc->nentries - first;
-    if (rc < 0 || unique_block(bd, dir, first, n) < 0)
+    if (rc < 0 || pk_build_unique_block(bd, dir, first, n) < 0)
         return -1;
     pk_branch_of(doc, dir)->u.dir.count = (uint32_t)n;
     if (n == 0)
@@ -807,9 +747,10 @@ static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
 static int add_children(builder *bd, uint32_t dir)
 {
     bd->at = bd->doc->entries[dir].node;
-    int rc = add_derived(bd, dir);
+    int rc = pk_build_add_derived(bd, dir);
     return rc <= 0 ? rc : lay_out_children(bd, dir);
 }
+
 
 /* The walk's stack: each frame is a directory and the next of its children to visit. */
 typedef struct frame {
@@ -841,8 +782,8 @@ static int walk(builder *bd, uint32_t root)
         bd->at = x->node;
         uint32_t *home = &doc->nodes[x->node].u.c.home;
         if (*home) {
-            if (!make_branch(bd, x, PK_LINK)) {
-                rc = oom(bd);
+            if (!pk_build_make_branch(bd, x, PK_LINK)) {
+                rc = pk_build_oom(bd);
                 break;
             }
             doc->branches[x->aux].u.target = *home;
@@ -854,31 +795,25 @@ static int walk(builder *bd, uint32_t root)
             char what[96];
             snprintf(what, sizeof what, "nesting deeper than %llu (the limit)",
                      (unsigned long long)doc->lim.max_depth);
-            rc = refuse_at(bd, x->node, PK_E_DEPTH_LIMIT, what);
+            rc = pk_build_refuse(bd, x->node, PK_E_DEPTH_LIMIT, what);
             break;
         }
         if (add_children(bd, e) < 0) {
             if (bd->err->code == PK_E_OK)
-                oom(bd);
+                pk_build_oom(bd);
             rc = -1;
             break;
         }
         if (doc->entries[e].flags & PK_EF_DERIVED) /* which holds no directory */
             continue;
         if (!pk_grow((void **)&stack, &cap, depth + 1, sizeof(frame))) {
-            rc = oom(bd);
+            rc = pk_build_oom(bd);
             break;
         }
         stack[depth++] = (frame){e, 0};
     }
     free(stack);
     return rc;
-}
-
-static int by_dir(const void *a, const void *b)
-{
-    uint32_t x = ((const pk_table *)a)->dir, y = ((const pk_table *)b)->dir;
-    return (x > y) - (x < y);
 }
 
 int pk_build_tree(pk_doc *doc, pk_error *err)
@@ -889,7 +824,7 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     if (getrandom(&doc->hash_seed, sizeof doc->hash_seed, GRND_NONBLOCK) != sizeof doc->hash_seed)
         doc->hash_seed = (uint64_t)(uintptr_t)doc ^ (uint64_t)time(NULL); /* enough for a seed */
     if (!pk_grow((void **)&doc->entries, &doc->cap_entries, 2, sizeof(pk_entry)))
-        return oom(&bd);
+        return pk_build_oom(&bd);
     memset(doc->entries, 0, 2 * sizeof(pk_entry));
     doc->nentries = 2;
     pk_entry *root = &doc->entries[PK_ROOT];
@@ -905,8 +840,7 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     }
     int rc = walk(&bd, PK_ROOT);
     /* tables were made in the order directories were laid out; lookups search them by entry */
-    if (doc->ntables)
-        qsort(doc->tables, doc->ntables, sizeof *doc->tables, by_dir);
+    pk_build_sort_tables(doc);
     pk_buf_free(&bd.name);
     return rc;
 }
