@@ -16,7 +16,7 @@
  *
  * Most entries are not stored either: a block of plain files named as their items are (a
  * record's fields, a list of numbers) is never laid out. Its names are checked for duplicates
- * on the container's items, and its directory is marked derived (PK_EF_DERIVED in pk_i.h):
+ * on the container's items, and its directory is marked derived (PK_EF_DERIVED in entry_i.h):
  * its entries are read off the items.
  *
  * The walk is here; what it lays out at each place is in the files build_i.h lists: the
@@ -26,7 +26,9 @@
  */
 #include "build_i.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 

@@ -3,7 +3,7 @@
  * A dict item is named by its str key when that is a valid name, and kept as it is; any other
  * key is named by its repr, escaped where it is no valid name (pk_build_key_name). Names are
  * unique per directory: once a block is laid out, later duplicates get ~N. A small block is
- * checked here, by scanning; a large one through its name table (tree_table.c), which
+ * checked here, name against name; a large one through its name table (tree_table.c), which
  * pk_build_rename then asks whether a new name is taken. Records pickled together share their
  * field names, so the keys of the last small block found unique are remembered, and a block
  * of the same keys is not compared again.
@@ -197,7 +197,8 @@ static void remember_keys(builder *bd, pk_ino first, uint64_t n)
     bd->nkeys = n;
 }
 
-/* Names are compared only where their sketches (name_sketch) are equal. */
+/* A small block's names, compared pairwise, but only where their sketches (name_sketch) are
+ * equal; a block named by the same keys as the last one found unique is not compared again. */
 int pk_build_unique_small(builder *bd, pk_ino first, uint64_t n, uint32_t shape)
 {
     pk_doc *doc = bd->doc;

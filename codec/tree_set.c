@@ -39,6 +39,7 @@ static int cmp_elems(const void *a, const void *b)
 #define SET_KEY_MAX (4u << 10)
 #define SET_TOTAL_MAX (4u << 20)
 #define SET_KEY_MIN 32
+/* The reprs of all sets of a tree share one budget of visited values: SET_STEPS (build_i.h). */
 
 /* A set holds one of equal elements, but a stream can list one twice (written by hand, or a
  * set built from a list with repeats). Adjacent after sorting, these are one element: the same
@@ -58,6 +59,7 @@ static bool same_element(const pk_doc *doc, const set_elem *a, const set_elem *b
            !(k == PK_K_FLOAT && a->text.len == 4 && memcmp(a->text.data, "nan\n", 4) == 0);
 }
 
+/* The set's elements, rendered, sorted, without repeats, as the children of dir. */
 int pk_build_add_set(builder *bd, uint32_t dir, const pk_node *c)
 {
     const pk_doc *doc = bd->doc;

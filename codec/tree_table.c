@@ -70,6 +70,8 @@ static bool new_table(builder *bd, uint32_t dir, uint64_t n)
     return true;
 }
 
+/* A new table for the block, filled with its names in pickled order: a name already in it is
+ * renamed (or, in a derived block, which cannot be, the table is given back). */
 int pk_build_unique_large(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
 {
     pk_doc *doc = bd->doc;
@@ -107,6 +109,7 @@ int pk_build_unique_large(builder *bd, uint32_t dir, pk_ino first, uint64_t n)
     return 0;
 }
 
+/* Tables in the order of their directories, which table_of (tree.c) searches. */
 static int by_dir(const void *a, const void *b)
 {
     uint32_t x = ((const pk_table *)a)->dir, y = ((const pk_table *)b)->dir;
