@@ -86,7 +86,6 @@ static int add_children(builder *bd, uint32_t dir)
     return rc <= 0 ? rc : lay_out_children(bd, dir);
 }
 
-
 /* The walk's stack: each frame is a directory and the next of its children to visit. */
 typedef struct frame {
     uint32_t dir;

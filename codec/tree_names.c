@@ -77,7 +77,6 @@ void pk_build_key_name(const pk_doc *doc, uint32_t key, pk_buf *b)
     pk_buf_free(&r);
 }
 
-
 /* Keep bd->name as entry x's own name (where pk_entry_name looks for it), with the key the
  * entry shows the value of (0 if none). */
 bool pk_build_own_name(builder *bd, pk_entry *x, uint32_t key)
