@@ -3,6 +3,10 @@
  * File contents of leaves (str(x) plus a newline, raw bytes), repr() for dict keys and call
  * arguments, float repr() (shortest round-trip digits), and big ints in decimal. All output goes
  * to a bounded pk_buf, so a huge or cyclic value costs at most buf->max bytes.
+ *
+ * The __reduce__ line of an object (pk_render_call) is rendered here too, not in a file of its
+ * own: it and repr() call each other (an object inside a list, a list among an object's
+ * arguments), so apart they would be two files calling each other in a circle.
  */
 #include "ckpt_i.h"
 #include "lift_i.h"

@@ -1,10 +1,11 @@
-/* tree_i.h: reading the laid-out tree (tree.c), for the files of the view that serve it. */
+/* tree_i.h: reading the laid-out tree (tree.c), for the files of the view that serve it; and
+ * pk_build_tree (tree_build.c), which lays it out, for pk_open. */
 #ifndef TREE_I_H
 #define TREE_I_H
 
 #include "pk_i.h"
 
-/* tree.c: lay out the entries and the name tables. */
+/* tree_build.c: lay out the entries and the name tables. */
 int pk_build_tree(pk_doc *doc, pk_error *err);
 static inline pk_branch *pk_branch_of(const pk_doc *doc, uint32_t dir_or_link)
 {
