@@ -49,6 +49,14 @@ typedef struct pk_limits {
 } pk_limits;
 
 void pk_limits_default(pk_limits *lim);
+/* The limits as options (limits.c), for command lines: max_depth=N, max_nodes=N, max_memo=N,
+ * max_decompressed=S, max_int_digits=N, max_memory=S; N and S are decimal and may end in k, M,
+ * G or T (powers of 1024), and every limit is at least 1. When opt ("name=value", or "name"
+ * alone) is one of them, sets it in *lim and returns 1, or returns -1 with a one-line message
+ * in msg when the value is not valid; returns 0 for any other option. */
+int pk_limits_set(pk_limits *lim, const char *opt, char *msg, size_t msgsize);
+/* Their help text, one option a line, each indented by four spaces, with the defaults. */
+extern const char pk_limits_help[];
 
 /* Decode FILE. On failure returns -1 and fills *err; on success returns 0 and sets *out. */
 int pk_open(const char *path, const pk_limits *lim, pk_doc **out, pk_error *err);

@@ -43,7 +43,7 @@ struct pfs_cmdline {
     int show_help;    /* -h, --help */
     int show_version; /* -V, --version */
     int dump;         /* --dump */
-    pk_limits lim;    /* the defaults, changed by -o max_depth=N, ... (tools/limitopt.h) */
+    pk_limits lim;    /* the defaults, changed by -o max_depth=N, ... (pk_limits_set) */
     char limit_msg[200]; /* why a limit option was refused */
     struct fuse_cmdline_opts fuse; /* -f, -d, -s, -o clone_fd, ... */
 };
