@@ -2,7 +2,7 @@
  *
  * The codec knows which user.pickle.* attributes an entry has and what they say (pk_getxattr);
  * this file adds the xattr(7) conventions: size 0 asks for the length, a buffer too small is
- * ERANGE.
+ * ERANGE, and an entry lists exactly the names that getxattr answers.
  */
 #include <errno.h>
 #include <linux/limits.h>
@@ -70,6 +70,13 @@ void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
     reply_long_value(req, ino, which, len);
 }
 
+/* Linux answers a getxattr of a user.* name on anything but a file or a directory with
+ * ENODATA itself, without asking us (xattr(7)), so such an entry must not list them. */
+static bool readable_on(const char *name, pk_ftype type)
+{
+    return type == PK_FILE || type == PK_DIR || strncmp(name, "user.", 5) != 0;
+}
+
 /* The names of the attributes this entry has, each followed by a NUL. */
 void pfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
@@ -88,6 +95,8 @@ void pfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
         const char *name = pk_xattr_name((pk_xattr)i);
         size_t len = strlen(name);
 
+        if (!readable_on(name, type))
+            continue;
         if (pk_getxattr(doc, ino, (pk_xattr)i, &probe, 0) == -ENODATA)
             continue; /* listed even when it cannot be read now (EIO): it is there */
         if (len == 0 || len > XATTR_NAME_MAX) {
