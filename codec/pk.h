@@ -149,7 +149,9 @@ const struct stat *pk_source_stat(const pk_doc *doc);
  *   PATH/            a directory (every directory, so empty ones show too)
  *   PATH = CONTENT   a file, CONTENT escaped as a C string (\n, \t, \\, \xNN)
  *   PATH -> TARGET   a symlink
- * Paths are relative to the root, which is "." . Returns 0, or -errno on a failed read. */
+ * Paths are relative to the root, which is "." . Every line is valid UTF-8: well-formed UTF-8
+ * is written as it is, and every other byte of a name or content as \xNN. Returns 0, or -errno
+ * on a failed read. */
 
 int pk_dump(const pk_doc *doc, FILE *out);
 

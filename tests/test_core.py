@@ -437,6 +437,24 @@ def test_listxattr_lists_only_what_getxattr_answers():
     assert links > 0, "the fixture has no symlink to check"
 
 
+def test_pkdump_lines_are_utf8():
+    """pkdump's output is valid UTF-8 whatever a pickle holds (surrogates, invalid bytes in
+    bytes values, overlong forms): such bytes are escaped as \\xNN, valid UTF-8 kept."""
+    files = sorted(f for f in glob.glob(os.path.join(mountutil.FIXTURES, "**", "*"),
+                                        recursive=True) if os.path.isfile(f))
+    escaped = 0
+    for f in files:
+        r = run([mountutil.pkdump_exe(), f])
+        if r.returncode != 0:
+            continue  # refused: one line on stderr, nothing on stdout
+        try:
+            text = r.stdout.decode("utf-8")
+        except UnicodeDecodeError as e:
+            pytest.fail("pkdump %s: not UTF-8: %s" % (f, e))
+        escaped += "\\xed\\xa0" in text or "\\xed\\xb" in text
+    assert escaped > 0, "no fixture has a surrogate to escape"
+
+
 def test_pkdump_prints_the_demo_tree():
     r = run([mountutil.pkdump_exe(), DEMO])
     assert r.returncode == 0, "pkdump exited %d: %r" % (r.returncode, r.stderr)
