@@ -1,7 +1,10 @@
-/* content.c: what an entry holds: a file's bytes, a symlink's target, the xattrs.
+/* content.c: what an entry holds: its attributes, a file's bytes, a symlink's target, the
+ * xattrs.
  *
  * str and bytes are served from their span (pool or source file) without rendering; other
  * leaves are rendered on demand into a small buffer, which is cheap and keeps the tree compact.
+ * A read renders such a file once and copies the range asked for out of it. Every public
+ * function here takes any number: one that is no entry (pk_valid) gets -ENOENT.
  */
 #include "ckpt_i.h"
 #include "lift_i.h"
@@ -50,9 +53,9 @@ static void render_file(const pk_doc *doc, const pk_entry *x, pk_buf *b)
 
 static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b);
 
-int pk_size(const pk_doc *doc, pk_ino ino, uint64_t *size)
+/* The size of entry x, numbered ino, as pk_size says it. */
+static int size_of(const pk_doc *doc, pk_ino ino, const pk_entry *x, uint64_t *size)
 {
-    const pk_entry ent = pk_entry_get(doc, ino), *x = &ent;
     *size = 0;
     if (x->ftype == PK_LINK) {
         pk_buf b = {0};
@@ -81,6 +84,27 @@ int pk_size(const pk_doc *doc, pk_ino ino, uint64_t *size)
     return rc;
 }
 
+int pk_size(const pk_doc *doc, pk_ino ino, uint64_t *size)
+{
+    *size = 0;
+    if (!pk_valid(doc, ino))
+        return -ENOENT;
+    const pk_entry x = pk_entry_get(doc, ino);
+    return size_of(doc, ino, &x, size);
+}
+
+int pk_stat(const pk_doc *doc, pk_ino ino, pk_attr *attr)
+{
+    memset(attr, 0, sizeof *attr);
+    if (!pk_valid(doc, ino))
+        return -ENOENT;
+    const pk_entry x = pk_entry_get(doc, ino);
+    attr->type = (pk_ftype)x.ftype;
+    if (x.ftype == PK_DIR)
+        attr->nsubdirs = pk_nsubdirs(doc, ino);
+    return size_of(doc, ino, &x, &attr->size);
+}
+
 static ssize_t copy_range(const char *data, uint64_t len, void *buf, size_t size, uint64_t off)
 {
     if (off >= len)
@@ -92,6 +116,8 @@ static ssize_t copy_range(const char *data, uint64_t len, void *buf, size_t size
 
 ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t off)
 {
+    if (!pk_valid(doc, ino))
+        return -ENOENT;
     const pk_entry ent = pk_entry_get(doc, ino), *x = &ent;
     if (x->ftype != PK_FILE)
         return -EISDIR;
@@ -122,6 +148,8 @@ ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t 
 
 int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos)
 {
+    if (!pk_valid(doc, ino))
+        return -1;
     const pk_entry ent = pk_entry_get(doc, ino), *x = &ent;
     const pk_node *n = &doc->nodes[x->node];
     bool nl;
@@ -140,7 +168,7 @@ int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos)
 static uint64_t depth_of(const pk_doc *doc, pk_ino e)
 {
     uint64_t d = 0;
-    for (; e != PK_ROOT; e = pk_parent(doc, e))
+    for (; e != PK_ROOT && e != 0; e = pk_parent(doc, e))
         d++;
     return d;
 }
@@ -201,6 +229,8 @@ static ssize_t link_target(const pk_doc *doc, pk_ino ino, pk_buf *b)
 
 ssize_t pk_readlink(const pk_doc *doc, pk_ino ino, char *buf, size_t size)
 {
+    if (!pk_valid(doc, ino))
+        return -ENOENT;
     pk_buf b = {0};
     ssize_t n = link_target(doc, ino, &b);
     if (n >= 0) {
@@ -246,6 +276,8 @@ static bool class_of(const pk_doc *doc, uint32_t node, pk_buf *b)
 
 ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, size_t size)
 {
+    if (!pk_valid(doc, ino))
+        return -ENOENT;
     const pk_entry ent = pk_entry_get(doc, ino), *x = &ent;
     pk_buf b = {.max = XATTR_MAX};
     bool has = true;

@@ -7,7 +7,9 @@
  *
  * Every entry has a number, unique in the tree; entry 1 (PK_ROOT) is the root directory. The
  * numbers are not dense (pk_valid tells which are entries), and the number of an entry never
- * changes for the life of a pk_doc, so a FUSE driver can use it as the inode.
+ * changes for the life of a pk_doc, so a FUSE driver can use it as the inode. Every function
+ * below takes any number at all: one that is no entry (0, past the end, a child number whose
+ * directory does not exist) is answered as each function says (-ENOENT, 0 or NULL), never read.
  */
 #ifndef PK_H
 #define PK_H
@@ -49,6 +51,14 @@ typedef struct pk_limits {
 } pk_limits;
 
 void pk_limits_default(pk_limits *lim);
+/* The limits as options (limits.c), for command lines: max_depth=N, max_nodes=N, max_memo=N,
+ * max_decompressed=S, max_int_digits=N, max_memory=S; N and S are decimal and may end in k, M,
+ * G or T (powers of 1024), and every limit is at least 1. When opt ("name=value", or "name"
+ * alone) is one of them, sets it in *lim and returns 1, or returns -1 with a one-line message
+ * in msg when the value is not valid; returns 0 for any other option. */
+int pk_limits_set(pk_limits *lim, const char *opt, char *msg, size_t msgsize);
+/* Their help text, one option a line, each indented by four spaces, with the defaults. */
+extern const char pk_limits_help[];
 
 /* Decode FILE. On failure returns -1 and fills *err; on success returns 0 and sets *out. */
 int pk_open(const char *path, const pk_limits *lim, pk_doc **out, pk_error *err);
@@ -74,34 +84,50 @@ typedef uint64_t pk_ino;
 typedef enum pk_ftype { PK_DIR, PK_FILE, PK_LINK } pk_ftype;
 
 uint64_t pk_entry_count(const pk_doc *doc);
-/* Is ino the number of an entry? Every other function here takes only those. */
+/* Is ino the number of an entry? */
 bool pk_valid(const pk_doc *doc, pk_ino ino);
+
+/* All an entry's attributes at once (what a stat needs). */
+typedef struct pk_attr {
+    pk_ftype type;
+    uint64_t size;     /* as pk_size() says */
+    uint64_t nsubdirs; /* a directory's subdirectories, for st_nlink = 2 + this; else 0 */
+} pk_attr;
+/* Fill *attr. Returns 0; -ENOENT when ino is no entry (attr then all zero); or pk_size()'s
+ * -errno when the size cannot be known (the type and nsubdirs are still set). */
+int pk_stat(const pk_doc *doc, pk_ino ino, pk_attr *attr);
+
+/* The type; PK_FILE for a number that is no entry (which every other function refuses). */
 pk_ftype pk_type(const pk_doc *doc, pk_ino ino);
-pk_ino pk_parent(const pk_doc *doc, pk_ino ino); /* the root is its own parent */
-uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir);
-pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i); /* i < pk_nchildren() */
+/* The root is its own parent; 0 for a number that is no entry. */
+pk_ino pk_parent(const pk_doc *doc, pk_ino ino);
+uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir); /* 0 for anything but a directory */
+pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i); /* 0 unless i < pk_nchildren() */
 uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir);        /* for st_nlink = 2 + this */
 /* The entry's name, not NUL-terminated: 1 to 255 bytes, never '/' or NUL, never "." or "..".
  * The root's name is empty. A list item's name is made in buf (PK_NAME_BUF bytes); others
- * point into the tree. */
+ * point into the tree. NULL (and *len 0) for a number that is no entry. */
 #define PK_NAME_BUF 24
 const char *pk_name(const pk_doc *doc, pk_ino ino, char buf[PK_NAME_BUF], size_t *len);
-/* The child of dir called name, or 0. */
+/* The child of dir called name, or 0 (also when dir is no directory). */
 pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len);
 
 /* Set *size to the size of a file's content, or the length of a symlink's target; 0 for a
  * directory. Returns 0, or -errno when the size cannot be known: -EIO for an array summary
- * first asked for after FILE changed under the mount (it is rendered from FILE's data). */
+ * first asked for after FILE changed under the mount (it is rendered from FILE's data),
+ * -ENOENT for a number that is no entry. A rendered file (a __reduce__ line...) is rendered to
+ * be measured: to read one, call pk_read() alone, which renders it once. */
 int pk_size(const pk_doc *doc, pk_ino ino, uint64_t *size);
-/* Copy up to size bytes of a file's content from off. Returns the count, or -errno
- * (-EIO when the source file changed or vanished under the mount). */
+/* Copy up to size bytes of a file's content from off. Returns the count (0 at or past the
+ * end), or -errno: -EIO when the source file changed or vanished under the mount, -EISDIR for
+ * a directory or a symlink, -ENOENT for a number that is no entry. */
 ssize_t pk_read(const pk_doc *doc, pk_ino ino, void *buf, size_t size, uint64_t off);
 /* Where a file's content lies in the source file, when it is one contiguous stored span
  * (large bytes, tensor data) and the file is unchanged since it was decoded: sets *fd and *pos
  * and returns 0; returns -1 otherwise (then use pk_read, which answers EIO for a changed file). */
 int pk_file_span(const pk_doc *doc, pk_ino ino, int *fd, uint64_t *pos);
 /* A symlink's relative target, NUL-terminated. Returns its length, or -ENAMETOOLONG when
- * length + 1 > size, or another -errno. */
+ * length + 1 > size, -EINVAL for an entry that is no symlink, or another -errno. */
 ssize_t pk_readlink(const pk_doc *doc, pk_ino ino, char *buf, size_t size);
 
 /* Extended attributes. PK_XA_REDUCE is on values built by a call (objects, and lifted values
@@ -112,7 +138,8 @@ typedef enum pk_xattr {
 const char *pk_xattr_name(pk_xattr which); /* "user.pickle.type", ... */
 /* Write up to size bytes of the value into buf (which may be NULL when size is 0). Returns the
  * full length, -ENODATA when this entry has no such attribute, or -EIO when it shows a str or
- * bytes that FILE, changed since, no longer holds (-ENOMEM when out of memory). */
+ * bytes that FILE, changed since, no longer holds (-ENOMEM when out of memory, -ENOENT for a
+ * number that is no entry). */
 ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, size_t size);
 
 /* The source file's stat, for times and ownership. */
@@ -122,7 +149,9 @@ const struct stat *pk_source_stat(const pk_doc *doc);
  *   PATH/            a directory (every directory, so empty ones show too)
  *   PATH = CONTENT   a file, CONTENT escaped as a C string (\n, \t, \\, \xNN)
  *   PATH -> TARGET   a symlink
- * Paths are relative to the root, which is "." . Returns 0, or -errno on a failed read. */
+ * Paths are relative to the root, which is "." . Every line is valid UTF-8: well-formed UTF-8
+ * is written as it is, and every other byte of a name or content as \xNN. Returns 0, or -errno
+ * on a failed read. */
 
 int pk_dump(const pk_doc *doc, FILE *out);
 

@@ -115,7 +115,10 @@ static bool parse_index(const char *s, size_t len, uint64_t *out)
     return true;
 }
 
-/* ---- queries ---- */
+/* ---- queries ----
+ *
+ * The public functions below take any number at all (pk.h): each asks pk_valid first, and
+ * answers a number that is no entry with 0 (or NULL) before anything is read with it. */
 
 uint64_t pk_entry_count(const pk_doc *doc)
 {
@@ -126,7 +129,7 @@ bool pk_valid(const pk_doc *doc, pk_ino ino)
 {
     if (!pk_is_derived(ino))
         return ino >= PK_ROOT && ino < doc->nentries;
-    pk_ino dir = ino >> PK_DERIVED_SHIFT;
+    pk_ino dir = ino >> PK_DERIVED_SHIFT; /* at least 1: ino is derived */
     if (dir >= doc->nentries)
         return false;
     const pk_entry *x = &doc->entries[dir];
@@ -136,11 +139,20 @@ bool pk_valid(const pk_doc *doc, pk_ino ino)
 
 pk_ftype pk_type(const pk_doc *doc, pk_ino ino)
 {
+    if (!pk_valid(doc, ino))
+        return PK_FILE; /* as pk.h says: the other functions then refuse it */
     return pk_is_derived(ino) ? PK_FILE : (pk_ftype)doc->entries[ino].ftype;
+}
+
+static bool is_dir(const pk_doc *doc, pk_ino ino)
+{
+    return pk_valid(doc, ino) && !pk_is_derived(ino) && doc->entries[ino].ftype == PK_DIR;
 }
 
 pk_ino pk_parent(const pk_doc *doc, pk_ino ino)
 {
+    if (!pk_valid(doc, ino))
+        return 0;
     if (pk_is_derived(ino))
         return ino >> PK_DERIVED_SHIFT;
     return ino == PK_ROOT ? PK_ROOT : block_of(doc, ino)->dir;
@@ -148,7 +160,7 @@ pk_ino pk_parent(const pk_doc *doc, pk_ino ino)
 
 uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir)
 {
-    if (pk_type(doc, dir) != PK_DIR)
+    if (!is_dir(doc, dir))
         return 0;
     const pk_entry *x = &doc->entries[dir];
     return x->flags & PK_EF_DERIVED ? pk_derived_count(doc, x) : doc->branches[x->aux].u.dir.count;
@@ -156,25 +168,29 @@ uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir)
 
 pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i)
 {
-    return child_of(doc, (uint32_t)dir, i);
+    return i < pk_nchildren(doc, dir) ? child_of(doc, (uint32_t)dir, i) : 0;
 }
 
 uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir)
 {
-    if (pk_type(doc, dir) != PK_DIR || (doc->entries[dir].flags & PK_EF_DERIVED))
+    if (!is_dir(doc, dir) || (doc->entries[dir].flags & PK_EF_DERIVED))
         return 0; /* a derived directory holds only files */
     return pk_branch_of(doc, (uint32_t)dir)->u.dir.nsubdirs;
 }
 
 const char *pk_name(const pk_doc *doc, pk_ino ino, char buf[PK_NAME_BUF], size_t *len)
 {
+    if (!pk_valid(doc, ino)) {
+        *len = 0;
+        return NULL;
+    }
     return pk_entry_name(doc, ino, buf, len);
 }
 
 pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
 {
     uint64_t i;
-    if (pk_type(doc, dir) != PK_DIR)
+    if (!is_dir(doc, dir))
         return 0;
     /* names are unique in a directory: a child with this name is the one */
     uint64_t count = pk_nchildren(doc, dir);

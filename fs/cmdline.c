@@ -6,7 +6,7 @@
  *
  * Two passes over argv, as sshfs does it: fuse_opt_parse() with picklefs' own table takes
  * --help, --version, --dump and the two non-option arguments, and hands every other option
- * on, except the decoder's limits (-o max_depth=N, ...: tools/limitopt.h), which it takes too;
+ * on, except the decoder's limits (-o max_depth=N, ...: pk_limits_set), which it takes too;
  * fuse_parse_cmdline() then takes the FUSE command-line options (-f, -d, -s, ...). The other
  * mount options (-o ...) stay in args for fuse_session_new(), which refuses unknown ones.
  * Every usage error is one line on stderr and exit status 2.
@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limitopt.h"
 #include "pfs_i.h"
 
 #ifndef PFS_VERSION
@@ -52,7 +51,7 @@ static int take_nonopt(void *data, const char *arg, int key, struct fuse_args *o
 
     (void)outargs;
     if (key == PFS_KEY_LIMIT) /* taken out of args: 0 when set, -1 with limit_msg */
-        return limopt_set(&cl->lim, arg, cl->limit_msg, sizeof(cl->limit_msg)) == 1 ? 0 : -1;
+        return pk_limits_set(&cl->lim, arg, cl->limit_msg, sizeof(cl->limit_msg)) == 1 ? 0 : -1;
     if (key != FUSE_OPT_KEY_NONOPT)
         return 1; /* an option: keep it for fuse_parse_cmdline() and fuse_session_new() */
     if (cl->file == NULL)
@@ -165,7 +164,7 @@ void pfs_print_help(void)
            "    2   usage error: a missing argument or an unknown option\n"
            "    3   MOUNTPOINT cannot be mounted on (missing, not a directory, not permitted)\n"
            "\n"
-           "FUSE options:\n", limopt_help);
+           "FUSE options:\n", pk_limits_help);
     fflush(stdout);
     fuse_cmdline_help();
     fuse_lowlevel_help();

@@ -1,10 +1,11 @@
 /* pfs_i.h: what the files of the FUSE driver share, and nothing else.
  *
  * The driver is a thin layer between the kernel and an already decoded pk_doc: main.c parses
- * the command line (cmdline.c), decodes FILE, mounts and runs the loop; ops.c answers the
- * read-only requests; erofs.c refuses every modifying one; logcap.c turns libfuse's start-up
- * messages into picklefs' one-line errors. Nothing here parses pickle bytes: all of that is
- * behind ../codec/pk.h.
+ * the command line (cmdline.c), decodes FILE, mounts and runs the loop; ops.c holds the table
+ * of requests, whose read-only handlers are in attr.c (lookup, getattr, access), dir.c
+ * (listings), file.c (open, read, readlink) and xattr.c; erofs.c refuses every modifying one;
+ * logcap.c turns libfuse's start-up messages into picklefs' one-line errors. Nothing here
+ * parses pickle bytes: all of that is behind ../codec/pk.h.
  */
 #ifndef PFS_I_H
 #define PFS_I_H
@@ -12,7 +13,9 @@
 /* The 3.12 API: fuse_loop_cfg_create() and the opaque struct fuse_loop_config. */
 #define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
 
+#include <float.h>
 #include <fuse_lowlevel.h>
+#include <stdint.h>
 
 #include "pk.h"
 
@@ -43,7 +46,7 @@ struct pfs_cmdline {
     int show_help;    /* -h, --help */
     int show_version; /* -V, --version */
     int dump;         /* --dump */
-    pk_limits lim;    /* the defaults, changed by -o max_depth=N, ... (tools/limitopt.h) */
+    pk_limits lim;    /* the defaults, changed by -o max_depth=N, ... (pk_limits_set) */
     char limit_msg[200]; /* why a limit option was refused */
     struct fuse_cmdline_opts fuse; /* -f, -d, -s, -o clone_fd, ... */
 };
@@ -67,9 +70,62 @@ void pfs_log_capture(void);
  * or "" when libfuse said nothing; valid until the next pfs_log_capture(). */
 const char *pfs_log_release(void);
 
-/* ---- ops.c, erofs.c ---- */
+/* ---- ops.c: the table, and what every handler shares ---- */
 
 extern const struct fuse_lowlevel_ops pfs_ops;
+
+/* Seconds the kernel may cache names, attributes and negative lookups: forever, as the tree
+ * never changes. libfuse clamps the value to what the protocol can carry. */
+#define PFS_TIMEOUT DBL_MAX
+#define PFS_BLKSIZE 4096
+
+/* The document the session serves. */
+const pk_doc *pfs_doc(fuse_req_t req);
+/* The errno to reply with for a codec call that failed: the only place where what the codec
+ * returns (a -errno, pk.h) becomes an errno for the kernel. Anything that is no plausible
+ * -errno (a length the codec got wrong, a number it should not have given) is EIO. */
+int pfs_errno(int64_t codec_result);
+/* Set *type to the type of entry ino and return 0, or return ENOENT when ino is no entry:
+ * for the requests that refuse a type with their own errno (ENOTDIR, EISDIR). */
+int pfs_entry_type(const pk_doc *doc, fuse_ino_t ino, pk_ftype *type);
+
+/* ---- attr.c ---- */
+
+mode_t pfs_mode_of(pk_ftype type);
+/* Fill *st with entry ino's attributes. Returns 0, or the errno to answer (ENOENT for no
+ * entry; EIO for a size the codec cannot know: a rendering whose data changed in FILE). *st
+ * is filled even then: READDIRPLUS lists such an entry by its number and type alone. */
+int pfs_fill_attr(const pk_doc *doc, fuse_ino_t ino, struct stat *st);
+/* The same for a reply that names an entry; ino 0 makes a negative entry: the kernel
+ * remembers for PFS_TIMEOUT that the name is not there. */
+int pfs_fill_entry(const pk_doc *doc, fuse_ino_t ino, struct fuse_entry_param *e);
+void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pfs_access(fuse_req_t req, fuse_ino_t ino, int mask);
+
+/* ---- dir.c ---- */
+
+void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                 struct fuse_file_info *fi);
+void pfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                     struct fuse_file_info *fi);
+void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* ---- file.c ---- */
+
+void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+              struct fuse_file_info *fi);
+void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pfs_readlink(fuse_req_t req, fuse_ino_t ino);
+
+/* ---- xattr.c ---- */
+
+void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void pfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+
+/* ---- erofs.c ---- */
 
 void pfs_erofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                        struct fuse_file_info *fi);

@@ -171,7 +171,7 @@ def walk(mnt):
 
     Each entry also has "ino", "listxattr" (the names listed, or an error string) and, for
     directories, the names in readdir order; "xattr" holds the values of the xattrs that could be
-    read (the kernel refuses user.* values on symlinks, so links have only the listed names).
+    read (the kernel refuses user.* values on symlinks, so links have none, and list none).
     """
     root = os.fsencode(mnt)
     tree = {}

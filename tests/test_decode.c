@@ -189,6 +189,15 @@ static const tcase cases[] = {
         BAD_ARGUMENT, 2),
     BAD("a cut UTF-8 sequence after 8 ASCII bytes",
         "\200\002X\012\000\000\000abcdefgh\303(q\000.", BAD_ARGUMENT, 2),
+    /* pk_dump keeps well-formed UTF-8 and escapes every other byte: overlong, surrogate,
+     * past U+10FFFF, no lead byte, cut short */
+    OK("dump lines are valid UTF-8",
+       "\200\003(C\003\340\200\200C\003\355\240\200C\001\365C\004\364\220\200\200"
+       "C\004\360\237\230\200C\002\342\202C\002\303\251C\002\301\277"
+       "X\003\000\000\000\355\240\200l.",
+       "./\n0 = \\xe0\\x80\\x80\n1 = \\xed\\xa0\\x80\n2 = \\xf5\n3 = \\xf4\\x90\\x80\\x80\n"
+       "4 = \360\237\230\200\n5 = \\xe2\\x82\n6 = \303\251\n7 = \\xc1\\xbf\n"
+       "8 = \\xed\\xa0\\x80\\n\n"),
 };
 
 /* What a mount relies on, for every entry reached from the root: it is an entry (pk_valid),
@@ -386,6 +395,24 @@ static void long_spans(FILE *p, FILE *t)
         }
         fputs(i % 2 ? "\\n\n" : "\n", t);
     }
+    fwrite("l.", 1, 2, p);
+}
+
+/* A str whose "é" straddles the 64 KiB chunks pk_dump reads a file in: it must be kept, not
+ * escaped as two broken halves. */
+static void utf8_across_chunks(FILE *p, FILE *t)
+{
+    unsigned n = 65535 + 2;
+    unsigned char len[4] = {(unsigned char)n, (unsigned char)(n >> 8), (unsigned char)(n >> 16), 0};
+    fwrite("\200\004(X", 1, 4, p);
+    fwrite(len, 1, 4, p);
+    fputs("0 = ", t);
+    for (unsigned k = 0; k < 65535; k++) {
+        fputc('a', p);
+        fputc('a', t);
+    }
+    fputs("\303\251", p);
+    fputs("\303\251\\n\n", t);
     fwrite("l.", 1, 2, p);
 }
 
@@ -727,13 +754,14 @@ int main(void)
               generated_case("3000 objects", many_objects) +
               generated_case("a list grown between other containers", interleaved_appends) +
               generated_case("strings and bytes up to 70000 bytes", long_spans) +
+              generated_case("UTF-8 across pk_dump's chunks", utf8_across_chunks) +
               generated_case("files derived from their items, and not", derived_blocks) +
               generated_case("dicts keyed as an earlier one", shaped_runs) +
               generated_case("a memo in its table and its array", memo_parts) +
               shaped_runs_derived() +
               generated_case("values made one after another", sequences) + sequences_kept() +
               values_limited_one_by_one();
-    n += 12;
+    n += 13;
     printf("%d passed, %d failed\n", n - failed, failed);
     return failed != 0;
 }

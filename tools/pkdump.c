@@ -4,7 +4,7 @@
  *
  * Decodes FILE with the same codec and limits as picklefs and writes pk_dump()'s text to
  * stdout: one line per entry (PATH/, PATH = CONTENT, PATH -> TARGET). For tests and for
- * machines without /dev/fuse. -o takes picklefs' limit options (tools/limitopt.h) and nothing
+ * machines without /dev/fuse. -o takes picklefs' limit options (pk_limits_set in pk.h) and nothing
  * else. Errors and exit statuses are picklefs' own: a file that cannot
  * be decoded gives one line "pkdump: FILE: WHAT at byte OFFSET (OPCODE)" and status 1; a
  * usage error gives status 2.
@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "limitopt.h"
 #include "pk.h"
 
 enum { EXIT_DECODE = 1, EXIT_USAGE = 2 };
@@ -25,7 +24,7 @@ static void usage(FILE *out)
           "Exit status: 0 done, 1 FILE cannot be decoded, 2 usage error.\n"
           "Options (the limits picklefs takes, with the same defaults):\n",
           out);
-    fputs(limopt_help, out);
+    fputs(pk_limits_help, out);
 }
 
 int main(int argc, char *argv[])
@@ -48,9 +47,11 @@ int main(int argc, char *argv[])
         char opts[1024];
         snprintf(opts, sizeof opts, "%s", argv[i + 1]);
         for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-            if (limopt_set(&lim, o, msg, sizeof msg) != 1) {
+            int set = pk_limits_set(&lim, o, msg, sizeof msg);
+            if (set != 1) {
+                /* msg is filled only when a limit's value was refused (-1) */
                 fprintf(stderr, "pkdump: %s (try 'pkdump --help')\n",
-                        strchr(o, '=') && strncmp(o, "max_", 4) == 0 ? msg : "unknown option");
+                        set < 0 ? msg : "unknown option");
                 return EXIT_USAGE;
             }
         }

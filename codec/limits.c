@@ -1,23 +1,26 @@
-/* limitopt.c: parse the max_...= options into pk_limits (see limitopt.h). */
+/* limits.c: the limits as options, "max_depth=N" and its kin, so that every program over the
+ * codec (picklefs -o, pkdump -o) takes the same names, units and error messages. The defaults
+ * themselves are set by pk_limits_default() (pk_open.c).
+ */
+#include "pk.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "limitopt.h"
-
-#define LIMOPT(field) { #field, offsetof(pk_limits, field) }
+#define LIMIT_OPTION(field) { #field, offsetof(pk_limits, field) }
 
 static const struct {
     const char *name;
-    size_t offset;
-} limopts[] = {
-    LIMOPT(max_depth), LIMOPT(max_nodes), LIMOPT(max_memo), LIMOPT(max_decompressed),
-    LIMOPT(max_int_digits), LIMOPT(max_memory),
+    size_t offset; /* of its uint64_t in pk_limits */
+} limit_options[] = {
+    LIMIT_OPTION(max_depth), LIMIT_OPTION(max_nodes), LIMIT_OPTION(max_memo),
+    LIMIT_OPTION(max_decompressed), LIMIT_OPTION(max_int_digits), LIMIT_OPTION(max_memory),
 };
 
-const char limopt_help[] =
+const char pk_limits_help[] =
     "    -o max_depth=N         nesting depth of the tree (default 100000)\n"
     "    -o max_nodes=N         values decoded, scalars included (default 200000000)\n"
     "    -o max_memo=N          highest memo index a PUT may use (default 100000000)\n"
@@ -50,21 +53,21 @@ static bool parse_count(const char *s, uint64_t *out)
     return true;
 }
 
-int limopt_set(pk_limits *lim, const char *opt, char *msg, size_t msgsize)
+int pk_limits_set(pk_limits *lim, const char *opt, char *msg, size_t msgsize)
 {
     const char *eq = strchr(opt, '=');
     size_t nlen = eq ? (size_t)(eq - opt) : strlen(opt);
-    for (size_t i = 0; i < sizeof limopts / sizeof limopts[0]; i++) {
-        if (strlen(limopts[i].name) != nlen || strncmp(opt, limopts[i].name, nlen) != 0)
+    for (size_t i = 0; i < sizeof limit_options / sizeof limit_options[0]; i++) {
+        const char *name = limit_options[i].name;
+        if (strlen(name) != nlen || strncmp(opt, name, nlen) != 0)
             continue;
         uint64_t v;
         if (!eq || !parse_count(eq + 1, &v)) {
             snprintf(msg, msgsize, "option %.*s needs a positive number (like %s=1000 or "
-                     "%s=64M), got '%s'", (int)nlen, opt, limopts[i].name, limopts[i].name,
-                     eq ? eq + 1 : "");
+                     "%s=64M), got '%s'", (int)nlen, opt, name, name, eq ? eq + 1 : "");
             return -1;
         }
-        memcpy((char *)lim + limopts[i].offset, &v, sizeof v);
+        memcpy((char *)lim + limit_options[i].offset, &v, sizeof v);
         return 1;
     }
     return 0;
