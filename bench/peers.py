@@ -150,8 +150,8 @@ def make_zip(copy, path):
     them in the entry's external attributes, which fuse-zip reads)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         for top, dirs, files in os.walk(copy):
-            dirs.sort()
-            for n in sorted(dirs) + sorted(files):
+            dirs.sort()  # in place, so that os.walk descends in this order too
+            for n in dirs + sorted(files):
                 full = os.path.join(top, n)
                 z.write(full, os.path.relpath(full, copy))
 
