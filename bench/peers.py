@@ -1,5 +1,5 @@
 """bench/peers.py: the filesystems a user would otherwise mount to browse the tree a pickle
-shows, for bench/run's walk comparison (issue 22).
+shows, for bench/run's walk comparison.
 
 Every peer serves one tree: a `cp -a` copy of the picklefs mount, made on tmpfs. From it,
 `mksquashfs` builds an image (its default gzip compression) that the kernel's squashfs mounts
