@@ -1,4 +1,4 @@
-/* ops.c: the table of FUSE low-level requests, and what every handler shares.
+/* ops.c: the table of FUSE low-level requests.
  *
  * Every answer comes from the pk_doc decoded before the mount. The tree never changes while
  * it is mounted, so inode numbers are entry numbers (forget has nothing to release), every
@@ -6,7 +6,7 @@
  * their page cache. Handlers run on several threads at once and share nothing but the
  * read-only pk_doc, so they take no locks. The handlers live by what they serve: attr.c
  * (names and attributes), dir.c (listings), file.c (contents and symlinks), xattr.c and
- * erofs.c (every request that would write).
+ * erofs.c (every request that would write); what they all use is in shared.c.
  */
 #include <errno.h>
 #include <linux/limits.h>
@@ -14,28 +14,6 @@
 #include <sys/statvfs.h>
 
 #include "pfs_i.h"
-
-const pk_doc *pfs_doc(fuse_req_t req)
-{
-    const struct pfs *pfs = fuse_req_userdata(req);
-    return pfs->doc;
-}
-
-/* The codec answers -errno (pk.h); whatever else it may give where a failure is expected (a
- * length it got wrong, a number past any errno) is a codec bug, answered EIO rather than
- * passed on. */
-int pfs_errno(int64_t codec_result)
-{
-    return codec_result < 0 && codec_result > -4096 ? (int)-codec_result : EIO;
-}
-
-int pfs_entry_type(const pk_doc *doc, fuse_ino_t ino, pk_ftype *type)
-{
-    if (!pk_valid(doc, ino))
-        return ENOENT;
-    *type = pk_type(doc, ino);
-    return 0;
-}
 
 static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 {
