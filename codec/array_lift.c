@@ -2,7 +2,7 @@
  * each is read from its pickled recipe, never run, and becomes an array of the model in
  * array_i.h, which the view shows as files.
  *
- * What is lifted (SPEC.md, "Lifted reconstructors"):
+ * What is lifted (docs/CONTRACT.md, "Lifted reconstructors"):
  *   numpy.dtype(...) + BUILD          a dtype: a text file, numpy's str(dtype)
  *   numpy.core.multiarray._reconstruct(cls, (0,), b'b') + BUILD((ver, shape, dtype, fortran,
  *       rawdata))                     an array; rawdata a list (dtype object): nested lists

@@ -1,7 +1,7 @@
 /* pk.h: the public interface of the picklefs codec.
  *
  * pk_open() recognises and decodes a pickle file once, completely, into an immutable tree of
- * entries (directories, files, symlinks) that follows ../shared/SPEC.md. Everything after
+ * entries (directories, files, symlinks) that follows docs/CONTRACT.md. Everything after
  * pk_open() only reads that tree, so any number of threads may query one pk_doc at once.
  * Nothing here knows about FUSE, and nothing in the pickle is ever imported, called or evaluated.
  *

@@ -1,4 +1,4 @@
-/* tree_build.c: lay the decoded values out as the mounted tree (SPEC.md, "The tree"): the walk.
+/* tree_build.c: lay the decoded values out as the mounted tree (docs/CONTRACT.md): the walk.
  *
  * One depth-first walk in preorder, with an explicit stack so that no nesting depth can
  * overflow the C stack. A container's children are laid out as one contiguous block of entries

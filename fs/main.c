@@ -1,6 +1,6 @@
 /* main.c: picklefs' entry point: decode FILE, then mount it and serve it until unmounted.
  *
- * The order is the contract (../shared/SPEC.md): the command line is checked, then
+ * The order is the contract (docs/CONTRACT.md): the command line is checked, then
  * MOUNTPOINT (cheap), then FILE is decoded completely; only a file that decoded is mounted.
  * Each failure before the mount is one line on stderr and its own exit status, and leaves
  * nothing behind. Without -f, the command returns only once the mount is live, as fuse_main()
