@@ -189,7 +189,12 @@ void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, 
             v[i] = dt->big ? p[(i / part) * part + part - 1 - i % part] : p[i];
     }
     switch (dt->kind) {
-    case 'b': pk_buf_puts(b, v[0] ? "True" : "False"); return;
+    case 'b':
+        if (n >= 1 && n <= 16) { /* else v was not filled: shown as bytes below */
+            pk_buf_puts(b, v[0] ? "True" : "False");
+            return;
+        }
+        break;
     case 'i':
     case 'u':
         if (n <= 8) {
