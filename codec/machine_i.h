@@ -1,4 +1,5 @@
-/* machine_i.h: the pickle machine (decode.c) and the hooks it reaches the lifts through.
+/* machine_i.h: the pickle machine (decode.c and the decode_*.c files under it, which share
+ * decode_i.h) and the hooks it reaches the lifts through.
  *
  * The machine runs the opcodes and records values and calls; it knows nothing of what a call
  * builds. Where a lift may turn a call into the value it builds (REDUCE and the other calls,
