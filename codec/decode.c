@@ -20,10 +20,6 @@
 
 #include <stdlib.h>
 
-#ifndef PK_FAST_PATH
-#define PK_FAST_PATH 1
-#endif
-
 static int run_pickle(dec *d, uint32_t *out);
 
 /* BUILD; and when joblib's array data after it is a whole pickle (an object array's, see
@@ -46,6 +42,9 @@ static int build(dec *d)
         return -1;
     d->pos = sub.pos;
     d->stack[d->sp - 1] = value;
+    /* the pickle's values may have started an offset group: new_node's cache is sub's now */
+    d->nodes_end = sub.nodes_end;
+    d->group_base = sub.group_base;
     return 0;
 }
 

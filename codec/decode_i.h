@@ -97,6 +97,11 @@ typedef struct dec {
     uint64_t buffers;    /* NEXT_BUFFERs of the pickle being decoded: the next one's number */
     uint64_t chores_at;  /* chores() when pos reaches this */
     uint64_t release_at; /* pk_source_release() the bytes behind when pos reaches this */
+    /* new_node's cache of the document (node_room, decode_node.c): it takes a value without a
+     * call while doc->nnodes is below nodes_end (the array has room, and max_nodes allows
+     * it) and its offset is within 2^16 of group_base, the last offset group's. The fast path
+     * reads them too. */
+    uint64_t nodes_end, group_base;
     uint32_t shape; /* the last plain run of a dict's first pairs (put_items, decode_items.c),
                        or 0: its keys were checked hashable and pooled */
 } dec;
@@ -187,13 +192,13 @@ static inline uint32_t new_node(dec *d, pk_kind kind)
     pk_doc *doc = d->doc;
     uint64_t i = doc->nnodes, off = d->op_off;
     /* an off below group_base wraps to more */
-    if (i >= doc->nodes_end || off - doc->group_base > UINT16_MAX)
+    if (i >= d->nodes_end || off - d->group_base > UINT16_MAX)
         return dec_new_node_slow(d, kind);
     doc->nnodes = i + 1;
     pk_node *n = &doc->nodes[i];
     memset(n, 0, sizeof *n); /* a container starts with no items */
     n->kind = (uint8_t)kind;
-    n->off_delta = (uint16_t)(off - doc->group_base);
+    n->off_delta = (uint16_t)(off - d->group_base);
     return (uint32_t)i;
 }
 
@@ -334,9 +339,14 @@ void dec_memo_clear(memo *m);
 
 /* ---- the fast path (decode_fast.c) ---- */
 
-/* The opcodes the fast path takes (FAST_OPS); and the fast path, which takes them from pos on
- * for as long as it can (decode_fast.c says its contract). */
-extern const bool dec_fast_op[256];
+/* Built with the fast path unless -Dfast_path=false (meson_options.txt) says 0. */
+#ifndef PK_FAST_PATH
+#define PK_FAST_PATH 1
+#endif
+
+/* The opcodes the fast path takes (FAST_OPS; none when it is off); and the fast path, which
+ * takes them from pos on for as long as it can (decode_fast.c says its contract). */
+extern bool dec_fast_op[256];
 void dec_fast_ops(dec *d);
 
 

@@ -28,8 +28,8 @@ static COLD const pk_off_group *node_room(dec *d)
         g = &doc->groups[doc->ngroups++];
     }
     uint64_t end = doc->cap_nodes < doc->lim.max_nodes ? doc->cap_nodes : doc->lim.max_nodes;
-    doc->nodes_end = end < UINT32_MAX ? end : UINT32_MAX;
-    doc->group_base = g->base;
+    d->nodes_end = end < UINT32_MAX ? end : UINT32_MAX;
+    d->group_base = g->base;
     return g;
 }
 

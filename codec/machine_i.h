@@ -42,6 +42,11 @@ typedef struct pk_hooks {
  * err set. */
 int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err);
 
+/* For tests (fuzz/fuzz_fastpath.c): decode without the fast path (false), every opcode by the
+ * loop, or with it again (true, the default), in every decoder of the process from now on.
+ * A build with -Dfast_path=false has none to switch on. */
+void pk_decode_fast_path(bool on);
+
 /* ---- services of the machine to the lifts; 0 means failure (the error is set) ---- */
 
 /* A new value of kind. */
