@@ -16,12 +16,20 @@ static int lift_fail(pk_lift_ctx *c, pk_code code, const char *what)
     return dec_fail((dec *)c->dec, code, what);
 }
 
+/* What a hook returned (r), or -1 if the error is set even so: a service it called failed
+ * in a way that gives no -1 to pass on (pk_lift_hashable, out of memory, answers false). */
+static int hook_done(const dec *d, int r)
+{
+    return d->err->code != PK_E_OK ? -1 : r;
+}
+
 /* REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ: a lifted value, or an opaque object. */
 static int make_call(dec *d, pk_how how, uint32_t callable, uint32_t args, uint32_t kwargs)
 {
     pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
     uint32_t lifted = 0;
-    if (d->hooks->call && d->hooks->call(&lc, how, callable, args, kwargs, &lifted) < 0)
+    if (d->hooks->call &&
+        hook_done(d, d->hooks->call(&lc, how, callable, args, kwargs, &lifted)) < 0)
         return -1;
     if (lifted)
         return push(d, lifted);
@@ -54,7 +62,7 @@ static uint32_t new_desc(dec *d, uint16_t tname, uint32_t arg, int64_t code)
 static int lift_persid(dec *d, uint32_t node)
 {
     pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
-    return d->hooks->persid ? d->hooks->persid(&lc, node) : 0;
+    return d->hooks->persid ? hook_done(d, d->hooks->persid(&lc, node)) : 0;
 }
 
 /* After BUILD on node: numpy dtypes and arrays take their value here (array.c). And joblib
@@ -67,7 +75,7 @@ static int after_build(dec *d, uint32_t node)
 {
     pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
     pk_kind was = (pk_kind)d->doc->nodes[node].kind;
-    if (d->hooks->build && d->hooks->build(&lc, node) < 0)
+    if (d->hooks->build && hook_done(d, d->hooks->build(&lc, node)) < 0)
         return -1;
     if (d->doc->nodes[node].kind != was)
         d->shape = 0; /* an object array became a list, which may key the shape */
@@ -75,7 +83,8 @@ static int after_build(dec *d, uint32_t node)
         return 0;
     uint64_t used = 0;
     bool nested = false;
-    int r = d->hooks->joblib_build(&lc, node, d->src + d->pos, d->end - d->pos, d->pos, &used, &nested);
+    int r = hook_done(d, d->hooks->joblib_build(&lc, node, d->src + d->pos, d->end - d->pos,
+                                                 d->pos, &used, &nested));
     if (r <= 0)
         return r;
     if (d->frame_end && d->pos != d->frame_end)

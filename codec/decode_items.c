@@ -76,60 +76,69 @@ static int collect_n(dec *d, pk_kind kind, uint64_t n)
     return dec_collect(d, kind, d->sp - n);
 }
 
-/* Would CPython's dict or set refuse this value as a key? list, dict, set and bytearray are
+/* Would CPython's dict or set accept this value as a key? list, dict, set and bytearray are
  * unhashable, and so is a tuple or frozenset holding one. Objects are not judged: their hash
  * would be a call. Tuples and frozensets are built from values that existed before them, so
- * they hold no cycles; the verdict is cached on them since they never change. */
-static bool hashable(dec *d, uint32_t node, const char **type)
+ * they hold no cycles; the verdict is cached on them since they never change. 1 when it is
+ * hashable; 0 when not, *type naming the unhashable type; -1 when the walk runs out of memory
+ * (the error set): never a guess, since a guess of "hashable" would let a file through that
+ * Python refuses. No test provokes that: the walk's stack is scratch, grown by pk_grow and
+ * freed at once, which max_memory does not count, so only a failing realloc reaches it. */
+static int hashable(dec *d, uint32_t node, const char **type)
 {
     pk_doc *doc = d->doc;
     const pk_node *n = &doc->nodes[node];
     if (n->kind == PK_K_LIST || n->kind == PK_K_DICT || n->kind == PK_K_SET ||
         n->kind == PK_K_BYTEARRAY) {
         *type = pk_value_type(doc, node);
-        return false;
+        return 0;
     }
     if ((n->kind != PK_K_TUPLE && n->kind != PK_K_FROZENSET) || (n->flags & PK_NF_HASHABLE))
-        return true;
+        return 1;
     /* an explicit stack: a key may be a tuple nested a million deep */
     uint32_t *todo = NULL;
     uint64_t len = 0, cap = 0;
-    bool ok = true;
+    int ok = 1;
     if (!pk_grow((void **)&todo, &cap, 1, sizeof *todo))
-        return true; /* out of memory is reported by the next allocation */
+        return dec_oom(d);
     todo[len++] = node;
-    while (ok && len > 0) {
+    while (ok > 0 && len > 0) {
         uint32_t t = todo[--len];
         pk_cursor cur = pk_items_of(doc, &doc->nodes[t]);
         uint32_t item;
-        while (ok && pk_item_next(doc, &cur, &item)) {
+        while (ok > 0 && pk_item_next(doc, &cur, &item)) {
             const pk_node *x = &doc->nodes[item];
             if (x->kind == PK_K_LIST || x->kind == PK_K_DICT || x->kind == PK_K_SET ||
                 x->kind == PK_K_BYTEARRAY) {
                 *type = pk_value_type(doc, item);
-                ok = false;
+                ok = 0;
             } else if ((x->kind == PK_K_TUPLE || x->kind == PK_K_FROZENSET) &&
                        !(x->flags & PK_NF_HASHABLE)) {
-                if (!pk_grow((void **)&todo, &cap, len + 1, sizeof *todo))
+                if (!pk_grow((void **)&todo, &cap, len + 1, sizeof *todo)) {
+                    ok = dec_oom(d);
                     break;
+                }
                 todo[len++] = item;
                 /* marked now, so that a tuple shared many times below is walked once (a
                  * chain holding its predecessor twice has 2^depth paths); if it turns out
-                 * unhashable, the whole file is refused and the mark never counts */
+                 * unhashable, or the walk runs out of memory, the whole file is refused and
+                 * the mark never counts */
                 doc->nodes[item].flags |= PK_NF_HASHABLE;
             }
         }
     }
     free(todo);
-    if (ok)
+    if (ok > 0)
         doc->nodes[node].flags |= PK_NF_HASHABLE;
     return ok;
 }
 
+/* False also when out of memory: the error is then set, and the machine stops when the hook
+ * that asked returns (hook_done, decode_calls.c), whatever the hook made of the answer. */
 bool pk_lift_hashable(pk_lift_ctx *c, uint32_t node)
 {
     const char *type;
-    return hashable((dec *)c->dec, node, &type);
+    return hashable((dec *)c->dec, node, &type) > 0;
 }
 
 /* Check the keys (every other item from `from`, or every item) of stack[from..sp). */
@@ -140,7 +149,10 @@ int dec_check_hashable(dec *d, uint64_t from, uint64_t step)
         pk_kind k = (pk_kind)d->doc->nodes[d->stack[i]].kind;
         if (k != PK_K_BYTEARRAY && !PK_K_IS_CONTAINER(k))
             continue; /* a str, an int...: hashable, the common case */
-        if (!hashable(d, d->stack[i], &type)) {
+        int h = hashable(d, d->stack[i], &type);
+        if (h < 0)
+            return -1;
+        if (!h) {
             char what[64];
             snprintf(what, sizeof what, "unhashable type: '%s'", type);
             return dec_fail(d, PK_E_BAD_TYPE, what);

@@ -54,7 +54,8 @@ uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind);
 /* Record on node the call that built it: callable(*args, **kwargs), made by how. */
 uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node, pk_how how, uint32_t callable,
                           uint32_t args, uint32_t kwargs);
-/* Would Python accept node as a dict key? */
+/* Would Python accept node as a dict key? false also when out of memory: the error is then
+ * set, and the machine stops when the hook returns, whatever it returns. */
 bool pk_lift_hashable(pk_lift_ctx *c, uint32_t node);
 
 #endif
