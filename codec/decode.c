@@ -25,7 +25,7 @@ static int run_pickle(dec *d, uint32_t *out);
 /* BUILD; and when joblib's array data after it is a whole pickle (an object array's, see
  * after_build in decode_calls.c), that pickle, run here by a machine of its own, whose value
  * takes the wrapper's place on the stack, as joblib's unpickler does. */
-static int build(dec *d)
+static int build_then_nested(dec *d)
 {
     int r = load_build(d);
     if (r <= 0)
@@ -48,9 +48,19 @@ static int build(dec *d)
     return 0;
 }
 
-/* One opcode, the one at d->op_off, whose byte has been read: 0, or -1 with the error set.
- * STOP is run_pickle()'s own. */
-static inline int dispatch(dec *d, int op)
+/* STOP: the pickle's value is the one on top. 1, the pickle done. */
+static int stop(dec *d, uint32_t *out)
+{
+    uint32_t a = pop(d);
+    if (!a)
+        return -1;
+    *out = a;
+    return 1;
+}
+
+/* One opcode, the one at d->op_off, whose byte has been read: 0, 1 after STOP (its value in
+ * *out), or -1 with the error set. */
+static inline int dispatch(dec *d, int op, uint32_t *out)
 {
     switch (op) {
     /* -- ints -- */
@@ -117,7 +127,7 @@ static inline int dispatch(dec *d, int op)
     case OP_NEWOBJ_EX: return load_newobj_ex(d);
     case OP_INST: return load_inst(d);
     case OP_OBJ: return load_obj(d);
-    case OP_BUILD: return build(d);
+    case OP_BUILD: return build_then_nested(d);
     case OP_PERSID: return load_persid(d);
     case OP_BINPERSID: return load_binpersid(d);
     case OP_EXT1: return load_ext(d, WIDTH(EXT1));
@@ -128,6 +138,7 @@ static inline int dispatch(dec *d, int op)
     /* -- framing and protocol -- */
     case OP_PROTO: return load_proto(d, WIDTH(PROTO));
     case OP_FRAME: return load_frame(d, WIDTH(FRAME));
+    case OP_STOP: return stop(d, out);
     default:
         return dec_failf(d, PK_E_UNKNOWN_OPCODE, "invalid load key, '\\x%02llx'", (unsigned)op, 0);
     }
@@ -149,15 +160,9 @@ static int run_pickle(dec *d, uint32_t *out)
             p = d->src + d->pos++;
         else if (!(p = dec_take_op_slow(d)))
             return -1;
-        if (*p == OP_STOP) {
-            uint32_t a = pop(d);
-            if (!a)
-                return -1;
-            *out = a;
-            return 0;
-        }
-        if (dispatch(d, *p) < 0)
-            return -1;
+        int r = dispatch(d, *p, out);
+        if (r != 0)
+            return r < 0 ? -1 : 0;
     }
 }
 
