@@ -31,7 +31,11 @@ enum pk_opcode {
 /* opcodes.def's ARGUMENT column: for each kind, the bytes of its fixed-width part, which is
  * either the argument itself (UINT1, INT4, FLOAT8...) or the length of the bytes that follow
  * it (LONG1, STRING4, BYTES8, UNICODE1...). 0 for no argument and for the kinds read as
- * lines up to '\n' (the ...NL ones and NAMEPAIR). A kind missing here fails to compile. */
+ * lines up to '\n' (the ...NL ones and NAMEPAIR). A kind missing here fails to compile.
+ * The width does not say the sign, which surprises: INT4 (BININT, EXT4) and the counts of
+ * LONG4 and STRING4 (BINSTRING) are signed, as CPython reads them, while their 1- and 2-byte
+ * siblings, and UINT4, BYTES4 and UNICODE4, are not; the handlers of those families check
+ * w == 4. */
 enum pk_arg {
     ARG_NONE = 0,
     ARG_UINT1 = 1, ARG_UINT2 = 2, ARG_UINT4 = 4, ARG_UINT8 = 8, ARG_INT4 = 4, ARG_FLOAT8 = 8,
