@@ -1,4 +1,5 @@
-/* machine_i.h: the pickle machine (decode.c) and the hooks it reaches the lifts through.
+/* machine_i.h: the pickle machine (decode.c and the decode_*.c files under it, which share
+ * decode_i.h) and the hooks it reaches the lifts through.
  *
  * The machine runs the opcodes and records values and calls; it knows nothing of what a call
  * builds. Where a lift may turn a call into the value it builds (REDUCE and the other calls,
@@ -41,6 +42,11 @@ typedef struct pk_hooks {
  * err set. */
 int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err);
 
+/* For tests (fuzz/fuzz_fastpath.c): decode without the fast path (false), every opcode by the
+ * loop, or with it again (true, the default), in every decoder of the process from now on.
+ * A build with -Dfast_path=false has none to switch on. */
+void pk_decode_fast_path(bool on);
+
 /* ---- services of the machine to the lifts; 0 means failure (the error is set) ---- */
 
 /* A new value of kind. */
@@ -48,7 +54,8 @@ uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind);
 /* Record on node the call that built it: callable(*args, **kwargs), made by how. */
 uint32_t pk_lift_new_call(pk_lift_ctx *c, uint32_t node, pk_how how, uint32_t callable,
                           uint32_t args, uint32_t kwargs);
-/* Would Python accept node as a dict key? */
+/* Would Python accept node as a dict key? false also when out of memory: the error is then
+ * set, and the machine stops when the hook returns, whatever it returns. */
 bool pk_lift_hashable(pk_lift_ctx *c, uint32_t node);
 
 #endif

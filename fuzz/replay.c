@@ -94,7 +94,8 @@ static int run_dir(const char *dir, unsigned long *count)
         snprintf(names[n++], len, "%s/%s", dir, de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n) /* an empty directory leaves names NULL, which qsort may not be given */
+        qsort(names, n, sizeof *names, by_name);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         struct stat st;
