@@ -71,8 +71,11 @@ static uint32_t new_decimal(dec *d, const uint8_t *s, uint64_t len)
     }
     uint32_t n;
     size_t ndig = b.len - (neg ? 1 : 0);
-    if (ndig <= 18) {
-        n = new_int(d, strtoll(b.data, NULL, 10));
+    if (ndig <= 18) { /* fits in an int64; strtoll needs the digits NUL-terminated */
+        char digits[24];
+        memcpy(digits, b.data, b.len);
+        digits[b.len] = 0;
+        n = new_int(d, strtoll(digits, NULL, 10));
     } else {
         n = dec_new_pooled(d, PK_K_BIGINT, &b);
     }
