@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import struct
 import subprocess
 import zlib
 
@@ -106,7 +107,8 @@ def check_array(name, tree, path, exp, msgs):
         msgs.append("%s: a %s, expected a file" % (path, e["kind"]))
         return
     text = e["content"].decode("utf-8")
-    head, _, body = text.partition("\n")
+    head, stats, body = split_summary(text)
+    check_stats(path, stats, exp, msgs)
     m = HEADER.match(head)
     if not m:
         msgs.append("%s: bad summary header %r" % (path, head))
@@ -136,6 +138,67 @@ def check_array(name, tree, path, exp, msgs):
                     % (path, len(raw), zlib.crc32(raw), exp["nbytes"], exp["crc32"]))
     if e["xattr"].get("user.pickle.type") != exp["kind"].encode():
         msgs.append("%s: user.pickle.type %r" % (path, e["xattr"].get("user.pickle.type")))
+
+
+def split_summary(text):
+    """A summary's header line, its statistics line ('' when it has none) and its values."""
+    head, _, body = text.partition("\n")
+    first, _, rest = body.partition("\n")
+    if first.startswith("min="):
+        return head, first, rest
+    return head, "", body
+
+
+def at_width(v, dtype):
+    """Float v rounded to the width of dtype, as a reader of the element would."""
+    if dtype.endswith("bfloat16"):
+        w = struct.unpack("<I", struct.pack("<f", v))[0]
+        w = (w + 0x7fff + ((w >> 16) & 1)) & 0xffff0000
+        return struct.unpack("<f", struct.pack("<I", w))[0]
+    if dtype.endswith(("float16", "f2")):
+        return struct.unpack("<e", struct.pack("<e", v))[0] if abs(v) < 65520 else v
+    if dtype.endswith(("float32", "f4", "complex64", "c8")):
+        return struct.unpack("<f", struct.pack("<f", v))[0]
+    return v
+
+
+def same(got, want, rel):
+    if math.isnan(want):
+        return math.isnan(got)
+    if math.isinf(want) or want == 0:
+        return got == want
+    return math.isclose(got, want, rel_tol=rel, abs_tol=0.0)
+
+
+def check_stats(path, line, exp, msgs):
+    """The statistics line against numpy's (expect.json): counts and integers exactly, min and
+    max as the same element at its own width, mean and std (float64) to 1e-9: numpy sums
+    pairwise, picklefs with compensation, and on values far from zero and close together
+    (`far`) numpy's std is off by some 1e-12 of itself."""
+    want = exp.get("stats")
+    if not want:
+        if line:
+            msgs.append("%s: statistics %r, expected none" % (path, line))
+        return
+    got = dict(kv.split("=", 1) for kv in line.split(" ")) if line else {}
+    if list(got) != list(want) and sorted(got) != sorted(want):
+        msgs.append("%s: statistics %r, expected the fields %s" % (path, line, sorted(want)))
+        return
+    dtype = exp.get("dtype", "")
+    for k, w in want.items():
+        g = got[k]
+        if isinstance(w, bool) or k in ("nan", "inf", "sum") or isinstance(w, int):
+            ok = g == repr(w)
+        else:
+            parts = complex(g) if isinstance(w, list) else float(g)
+            gs = [parts.real, parts.imag] if isinstance(w, list) else [parts]
+            ws = w if isinstance(w, list) else [w]
+            if k in ("min", "max"):
+                ok = all(same(at_width(x, dtype), y, 0) for x, y in zip(gs, ws))
+            else:
+                ok = all(same(x, y, 1e-9) for x, y in zip(gs, ws))
+        if not ok:
+            msgs.append("%s: %s=%s, numpy says %r (%r)" % (path, k, g, w, line))
 
 
 def spec_path(tree, rel):
@@ -190,7 +253,7 @@ def test_torch(name):
             msgs.append("%s: requires_grad=True missing" % rel)
     for rel, bits in exp.get("summarised", {}).items():
         text = get(tree, rel)["content"].decode()
-        if not all(b in text for b in bits) or len(tokens(text.partition("\n")[2])) != 36:
+        if not all(b in text for b in bits) or len(tokens(split_summary(text)[2])) != 36:
             msgs.append("%s: not summarised as numpy does: %r" % (rel, text))
     assert not msgs, "\n".join(msgs)
 
@@ -316,6 +379,26 @@ def test_numpy(name):
         if line not in text.splitlines():
             msgs.append("%s: no line %r in %r" % (rel, line, text))
     assert not msgs, "\n".join(msgs)
+
+
+def test_numpy_stats():
+    """Statistics at their edges (complex, NaN and inf, big-endian, half, integer sums past 64
+    bits, no finite value, no element), and records and strings wrapped at 75 columns."""
+    tree, msgs = check_fixture("numpy_stats.bin")
+    for rel in EXPECT["numpy_stats.bin"]["narrow"]:
+        body = split_summary(get(tree, rel)["content"].decode())[2]
+        if max(len(x) for x in body.splitlines()) > 75 or len(body.splitlines()) < 2:
+            msgs.append("%s: not wrapped at 75 columns: %r" % (rel, body))
+    assert not msgs, "\n".join(msgs)
+
+
+def test_structured_wrapped():
+    """A random forest's tree nodes (records of 7 fields) are wrapped as numpy wraps them."""
+    tree = walk_of("rf_pickle.bin")
+    body = split_summary(get(tree, "estimators_/0/tree_/nodes")["content"].decode())[2]
+    lines = body.splitlines()
+    assert len(lines) > 1 and max(len(x) for x in lines) <= 75, body
+    assert lines[1].startswith(" ("), body
 
 
 def test_pandas_grep():
