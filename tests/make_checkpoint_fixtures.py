@@ -347,6 +347,19 @@ def stats_fixture():
     EXPECT["numpy_stats.bin"] = {"tensors": t, "text": {}, "narrow": ["records", "strings"]}
 
 
+def raw_names_fixture():
+    """Where the hidden NAME.raw goes when a name is taken: a real key NAME.raw, two keys of one
+    name, arrays in a list."""
+    a = np.array([1, 2], dtype=np.int16)
+    obj = {"w": a, "w.raw": b"a real key", 1: a + 1, "1": a + 2, "list": [a, a * 3]}
+    write("raw_names.bin", pickle.dumps(obj, protocol=4))
+    EXPECT["raw_names.bin"] = {"raw": {
+        "w.raw~1": a.tobytes().hex(), "1.raw": (a + 1).tobytes().hex(),
+        "1.raw~1": (a + 2).tobytes().hex(), "list/0.raw": a.tobytes().hex(),
+        "list/1.raw": (a * 3).tobytes().hex()},
+        "text": {"w.raw": "a real key"}}
+
+
 def merge_stats(old):
     """--stats: the statistics of EXPECT into old (expect.json as committed), each only for the
     very array old describes (same crc32), and the entries of fixtures old does not have."""
@@ -370,6 +383,7 @@ def main():
     pandas_fixture()
     compressed_fixtures()
     stats_fixture()
+    raw_names_fixture()
     global EXPECT
     if STATS_ONLY:
         with open(os.path.join(OUT, "expect.json"), encoding="utf-8") as f:

@@ -8,8 +8,13 @@ pandas themselves (tests/make_checkpoint_fixtures.py); expect.json holds what th
 returned, so this suite needs none of them. What is checked:
 - torch.save zip checkpoints, a legacy (pre-1.6) one, odd tensors (strided, half, bfloat16,
   parameters, 0-d, summarised past 1000 elements): each tensor file's dtype, shape, stride,
-  crc32 and values, and its NAME.raw bytes (length and crc32 of tobytes());
-- `diff -r` of two checkpoints that differ in one bias reports that tensor only;
+  crc32, statistics line (against numpy's, expect.json) and values, and its hidden NAME.raw
+  bytes (length and crc32 of tobytes()), read by name and listed nowhere (not by ls, find, a
+  walk or the dump), with its stat and xattrs; where NAME.raw goes when a name is taken;
+- statistics at their edges (complex, NaN and inf, big-endian, half, sums past 64 bits, no
+  finite value, no element), and records and strings wrapped at 75 columns;
+- `diff -r` of two checkpoints that differ in one bias reports that tensor only, with its
+  statistics lines;
 - a RandomForestClassifier by pickle and by joblib (plain, zlib, gzip, bz2, xz, lzma, lz4): the
   joblib dumps mount exactly alike, and `cat n_estimators` is right;
 - numpy arrays, scalars (as Python values), object arrays (as lists), strings, records;
@@ -282,6 +287,9 @@ def test_torch_diff_reports_only_the_changed_tensor():
         if m:
             changed.add(os.path.relpath(m.group(1), a))
     assert changed == {"model_state_dict/2.bias"}, out
+    # and how much it moved: its statistics line is among the lines diff shows
+    assert re.search(r"^< min=\S+ max=\S+ mean=\S+ std=\S+ nan=0 inf=0$", out, re.M), out
+    assert re.search(r"^> min=\S+ max=\S+ mean=\S+ std=\S+ nan=0 inf=0$", out, re.M), out
 
 
 def test_raw_hidden_but_reachable():
@@ -378,6 +386,21 @@ def test_numpy(name):
         text = get(tree, rel)["content"].decode()
         if line not in text.splitlines():
             msgs.append("%s: no line %r in %r" % (rel, line, text))
+    assert not msgs, "\n".join(msgs)
+
+
+def test_raw_names_when_taken():
+    """A listed name wins: a real key NAME.raw keeps it and the hidden one is NAME.raw~1; two
+    arrays named 1 and 1~1 have 1.raw and 1.raw~1; a list's arrays have 0.raw, 1.raw."""
+    tree, msgs = check_fixture("raw_names.bin")
+    want = [spec_path(tree, p) for p in ("w", "w.raw", "1", "1~1", "list", "list/0", "list/1")]
+    assert sorted(k for k in tree if k not in (b".", ".")) == sorted(want), sorted(tree)
+    with mount(fx("raw_names.bin")) as mnt:
+        for rel, hexbytes in EXPECT["raw_names.bin"]["raw"].items():
+            with open(os.path.join(mnt, rel), "rb") as f:
+                got = f.read().hex()
+            if got != hexbytes:
+                msgs.append("%s: %s, expected %s" % (rel, got, hexbytes))
     assert not msgs, "\n".join(msgs)
 
 
