@@ -11,8 +11,9 @@
  * four are nan); nan and inf count the elements numpy's isnan and isinf call so. min and max
  * are elements, written as the values are (the shortest decimal at the element's width); a
  * complex is ordered as numpy orders it, by real part then imaginary. mean is a compensated
- * sum (Neumaier's) over the count; std is the population standard deviation (numpy's ddof=0),
- * from Welford's running sum of squared deviations, taken from the first finite value; both are written as Python's repr() of a
+ * sum (Neumaier's, of sums of blocks of 512) over the count; std is the population standard
+ * deviation (numpy's ddof=0): each block's squared deviations from its own mean, in two passes,
+ * merged with the running sum by Chan's rule; both are written as Python's repr() of a
  * float64. An integer sum is exact (128 bits cannot overflow for any file a mount can hold).
  */
 #include "array_view_i.h"
@@ -40,21 +41,9 @@ bool pk_stats_start(pk_stats *s, const pk_dtype *dt)
     return true;
 }
 
-/* Add x to the part k of the real sums. */
-static void add_real(pk_stats *s, int k, double x)
-{
-    double t = s->sum[k] + x; /* Neumaier: keep what the addition lost */
-    s->comp[k] += fabs(s->sum[k]) >= fabs(x) ? (s->sum[k] - t) + x : (x - t) + s->sum[k];
-    s->sum[k] = t;
-    /* Welford (s->finite already counts x), on x less the first finite value: values far from
-     * zero and close together then lose nothing to the running mean's rounding */
-    if (s->finite == 1)
-        s->shift[k] = x;
-    double y = x - s->shift[k], d = y - s->wmean[k];
-    s->wmean[k] += d / (double)s->finite;
-    s->m2[k] += d * (y - s->wmean[k]);
-}
+#define BLOCK 512 /* finite reals gathered, then summed in two passes, per block */
 
+/* One integer element, little-endian at v. */
 static void add_int(pk_stats *s, const uint8_t *v)
 {
     uint64_t u = 0;
@@ -77,40 +66,159 @@ static void add_int(pk_stats *s, const uint8_t *v)
     s->any = true;
 }
 
+/* The element at p (as stored) to little-endian in v. */
+static const uint8_t *to_le(const pk_stats *s, const uint8_t *p, uint8_t v[16])
+{
+    if (!s->big)
+        return p;
+    uint32_t part = s->kind == 'c' ? s->size / 2 : s->size;
+    for (uint32_t i = 0; i < s->size; i++)
+        v[i] = p[(i / part) * part + part - 1 - i % part];
+    return v;
+}
+
+/* count little-endian int64s (the common case of a long integer tensor), without a call each */
+static void add_i64s(pk_stats *s, const uint8_t *p, size_t count)
+{
+    int64_t lo = s->any ? s->imin : INT64_MAX, hi = s->any ? s->imax : INT64_MIN;
+    pk_i128 sum = 0;
+    for (size_t i = 0; i < count; i++) {
+        int64_t x;
+        memcpy(&x, p + 8 * i, 8);
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+        sum += x;
+    }
+    s->imin = lo, s->imax = hi, s->isum += sum;
+    s->any = s->any || count;
+}
+
 /* Is (re, im) below (re2, im2) in numpy's order for complex: by real part, then imaginary? */
 static bool complex_below(double re, double im, double re2, double im2)
 {
     return re < re2 || (re == re2 && im < im2);
 }
 
-static void add_elem(pk_stats *s, const uint8_t *p)
+/* Part k of n finite values x into the sums: the block's sum and its squared deviations from
+ * its own mean (two passes, exact enough), then merged with the running ones (Chan's rule). */
+static void add_part(pk_stats *s, int k, const double *x, size_t n, uint64_t before)
 {
-    uint8_t v[16];
-    uint32_t part = s->kind == 'c' ? s->size / 2 : s->size;
-    for (uint32_t i = 0; i < s->size; i++) /* to little-endian, per part */
-        v[i] = s->big ? p[(i / part) * part + part - 1 - i % part] : p[i];
-    s->n++;
-    if (strchr("biu", s->kind)) {
-        add_int(s, v);
+    double sum = 0, dev = 0, m2 = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += x[i];
+    double mean = sum / (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double d = x[i] - mean;
+        dev += d;
+        m2 += d * d;
+    }
+    mean += dev / (double)n; /* the second pass corrects the first's rounding */
+    m2 -= dev * dev / (double)n;
+    double t = s->sum[k] + sum; /* Neumaier: keep what the addition lost */
+    s->comp[k] += fabs(s->sum[k]) >= fabs(sum) ? (s->sum[k] - t) + sum : (sum - t) + s->sum[k];
+    s->sum[k] = t;
+    double all = (double)(before + n), delta = mean - s->wmean[k];
+    s->wmean[k] += delta * ((double)n / all);
+    s->m2[k] += m2 + delta * delta * ((double)before * (double)n / all);
+}
+
+/* n finite values (re, and im for complex) into min, max and the sums. */
+static void add_block(pk_stats *s, const double *re, const double *im, size_t n)
+{
+    if (n == 0)
+        return;
+    if (!im) { /* reals: no order of parts to keep */
+        double lo = s->finite ? s->min[0] : re[0], hi = s->finite ? s->max[0] : re[0];
+        for (size_t i = 0; i < n; i++) {
+            lo = re[i] < lo ? re[i] : lo;
+            hi = re[i] > hi ? re[i] : hi;
+        }
+        s->min[0] = lo, s->max[0] = hi, s->min[1] = s->max[1] = 0;
+    }
+    for (size_t i = 0; im && i < n; i++) {
+        double y = im[i];
+        if (s->finite + i == 0 || complex_below(re[i], y, s->min[0], s->min[1]))
+            s->min[0] = re[i], s->min[1] = y;
+        if (s->finite + i == 0 || complex_below(s->max[0], s->max[1], re[i], y))
+            s->max[0] = re[i], s->max[1] = y;
+    }
+    add_part(s, 0, re, n, s->finite);
+    if (im)
+        add_part(s, 1, im, n, s->finite);
+    s->finite += n;
+}
+
+/* count whole elements of a real or complex array: the finite ones gathered a block at a time. */
+static void add_reals(pk_stats *s, const uint8_t *p, size_t count)
+{
+    double re[BLOCK], im[BLOCK];
+    bool cplx = s->kind == 'c';
+    uint32_t part = cplx ? s->size / 2 : s->size;
+    char kind = cplx ? 'f' : s->kind;
+    size_t n = 0;
+    if (kind == 'f' && part == 4 && !cplx && !s->big) { /* float32, the common case */
+        for (size_t i = 0; i < count; i++, p += 4) {
+            float f;
+            memcpy(&f, p, 4);
+            if (f - f != 0) {
+                s->nan += isnan(f) != 0;
+                s->inf += isinf(f) != 0;
+                continue;
+            }
+            re[n] = f;
+            if (++n == BLOCK) {
+                add_block(s, re, NULL, n);
+                n = 0;
+            }
+        }
+        add_block(s, re, NULL, n);
         return;
     }
-    char kind = s->kind == 'c' ? 'f' : s->kind;
-    double x[2] = {pk_array_real(v, kind, part), 0};
-    if (s->kind == 'c')
-        x[1] = pk_array_real(v + part, kind, part);
-    bool nan = isnan(x[0]) || isnan(x[1]), inf = isinf(x[0]) || isinf(x[1]);
-    s->nan += nan;
-    s->inf += inf;
-    if (nan || inf)
-        return;
-    s->finite++;
-    if (s->finite == 1 || complex_below(x[0], x[1], s->min[0], s->min[1]))
-        s->min[0] = x[0], s->min[1] = x[1];
-    if (s->finite == 1 || complex_below(s->max[0], s->max[1], x[0], x[1]))
-        s->max[0] = x[0], s->max[1] = x[1];
-    add_real(s, 0, x[0]);
-    if (s->kind == 'c')
-        add_real(s, 1, x[1]);
+    for (size_t i = 0; i < count; i++, p += s->size) {
+        uint8_t v[16];
+        const uint8_t *q = to_le(s, p, v);
+        double x, y = 0;
+        if (kind == 'f' && part == 4) {
+            float f;
+            memcpy(&f, q, 4);
+            x = f;
+            if (cplx)
+                memcpy(&f, q + 4, 4), y = f;
+        } else if (kind == 'f' && part == 8) {
+            memcpy(&x, q, 8);
+            if (cplx)
+                memcpy(&y, q + 8, 8);
+        } else {
+            x = pk_array_real(q, kind, part);
+        }
+        if (x - x != 0 || y - y != 0) { /* NaN or inf */
+            s->nan += isnan(x) || isnan(y);
+            s->inf += isinf(x) || isinf(y);
+            continue;
+        }
+        re[n] = x, im[n] = y;
+        if (++n == BLOCK) {
+            add_block(s, re, cplx ? im : NULL, n);
+            n = 0;
+        }
+    }
+    add_block(s, re, cplx ? im : NULL, n);
+}
+
+/* count whole elements at p. */
+static void add_run(pk_stats *s, const uint8_t *p, size_t count)
+{
+    s->n += count;
+    if (!strchr("biu", s->kind)) {
+        add_reals(s, p, count);
+    } else if (s->kind == 'i' && s->size == 8 && !s->big) {
+        add_i64s(s, p, count);
+    } else {
+        for (size_t i = 0; i < count; i++, p += s->size) {
+            uint8_t v[16];
+            add_int(s, to_le(s, p, v));
+        }
+    }
 }
 
 void pk_stats_add(pk_stats *s, const uint8_t *p, size_t len)
@@ -125,11 +233,12 @@ void pk_stats_add(pk_stats *s, const uint8_t *p, size_t len)
         len -= k;
         if (s->ncarry < s->size)
             return;
-        add_elem(s, s->carry);
+        add_run(s, s->carry, 1);
         s->ncarry = 0;
     }
-    for (; len >= s->size; p += s->size, len -= s->size)
-        add_elem(s, p);
+    add_run(s, p, len / s->size);
+    p += len / s->size * s->size;
+    len %= s->size;
     memcpy(s->carry, p, len);
     s->ncarry = (uint32_t)len;
 }

@@ -65,8 +65,7 @@ typedef struct pk_stats {
     /* reals, and complex by parts [0] real, [1] imaginary, over finite values */
     double min[2], max[2];
     double sum[2], comp[2];   /* Neumaier's compensated sum */
-    double shift[2];          /* the first finite value, which Welford's sums are taken from */
-    double wmean[2], m2[2];   /* Welford's running mean and sum of squared deviations */
+    double wmean[2], m2[2];   /* the running mean and sum of squared deviations from it */
 } pk_stats;
 /* Start on an array of dtype dt: false (and nothing to add) when it has no statistics. */
 bool pk_stats_start(pk_stats *s, const pk_dtype *dt);
