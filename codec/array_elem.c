@@ -43,7 +43,7 @@ static bool same_at_width(double d, double v, char kind, uint32_t size)
     return (double)f == v;
 }
 
-static void put_real(pk_buf *b, double v, char kind, uint32_t size)
+void pk_array_put_real(pk_buf *b, double v, char kind, uint32_t size)
 {
     char out[48];
     if (isnan(v)) {
@@ -67,8 +67,7 @@ static void put_real(pk_buf *b, double v, char kind, uint32_t size)
     pk_buf_puts(b, out);
 }
 
-/* A real number at p of width size (f or T kinds), in host order already. */
-static double real_at(const uint8_t *p, char kind, uint32_t size)
+double pk_array_real(const uint8_t *p, char kind, uint32_t size)
 {
     if (kind == 'T') {
         uint32_t w = (uint32_t)(p[0] | p[1] << 8) << 16;
@@ -122,14 +121,18 @@ static void put_int(pk_buf *b, const uint8_t *v, uint32_t n, bool is_signed)
     pk_buf_puts(b, t);
 }
 
-/* A complex of n (8 or 16) bytes, each part little-endian at v: Python's complex repr,
- * (re+imj), a zero re as just imj. */
+/* A complex of n (8 or 16) bytes, each part little-endian at v. */
 static void put_complex(pk_buf *b, const uint8_t *v, uint32_t n)
 {
-    double re = real_at(v, 'f', n / 2), im = real_at(v + n / 2, 'f', n / 2);
+    pk_array_put_complex(b, pk_array_real(v, 'f', n / 2), pk_array_real(v + n / 2, 'f', n / 2),
+                         n / 2);
+}
+
+void pk_array_put_complex(pk_buf *b, double re, double im, uint32_t n)
+{
     pk_buf rb = {0}, ib = {0};
-    put_real(&rb, re, 'f', n / 2);
-    put_real(&ib, im, 'f', n / 2);
+    pk_array_put_real(&rb, re, 'f', n);
+    pk_array_put_real(&ib, im, 'f', n);
     if (rb.len >= 2 && memcmp(rb.data + rb.len - 2, ".0", 2) == 0)
         rb.len -= 2;
     if (ib.len >= 2 && memcmp(ib.data + ib.len - 2, ".0", 2) == 0)
@@ -205,7 +208,7 @@ void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, 
     case 'f':
     case 'T':
         if (n == 2 || n == 4 || n == 8) {
-            put_real(b, real_at(v, dt->kind, n), dt->kind, n);
+            pk_array_put_real(b, pk_array_real(v, dt->kind, n), dt->kind, n);
             return;
         }
         break;

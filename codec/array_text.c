@@ -8,10 +8,11 @@
  *
  * first word ndarray, tensor or storage; stride=(...) in elements when not C-contiguous;
  * requires_grad=True for parameters that require it; crc32 (zlib's, as Python's zlib.crc32) of
- * the raw bytes. The dtype and the raw bytes are as stored, byte order included (numpy's own
+ * the raw bytes. A numeric array's second line is its statistics (array_stats.c), computed in
+ * the same pass over the bytes as the checksum. The dtype and the raw bytes are as stored, byte order included (numpy's own
  * loader converts a big-endian array to native order; the values are the same). The values
- * follow numpy's repr layout: numbers right-aligned to a common width, rows wrapped at 75
- * columns, and past 1000 elements only the first and last 3 of each axis, with "...". Each
+ * follow numpy's repr layout: numbers right-aligned to a common width (strings and records
+ * are not aligned, each keeps its own width), rows wrapped at 75 columns, and past 1000 elements only the first and last 3 of each axis, with "...". Each
  * element is written as array_elem.c says.
  *
  * Rendering a summary reads every element once (for the checksum), so it happens on first use
@@ -121,7 +122,8 @@ static void layout(pk_buf *b, const pk_array *a, const shown *s, uint64_t d, uin
                 pk_buf_puts(b, j ? ", ..." : "...");
                 *col += j ? 5 : 3;
             }
-            size_t w = s->width + (j ? 2 : 0);
+            size_t cw = s->width ? s->width : s->cells[*next].len; /* unaligned: its own */
+            size_t w = cw + (j ? 2 : 0);
             if (j && *col + w + 1 > LINE_WIDTH) {
                 pk_buf_puts(b, ",\n");
                 for (size_t i = 0; i < indent; i++)
@@ -132,7 +134,7 @@ static void layout(pk_buf *b, const pk_array *a, const shown *s, uint64_t d, uin
                 pk_buf_puts(b, ", ");
             }
             put_cell(b, s, next);
-            *col += s->width;
+            *col += cw;
         } else {
             if (j) {
                 pk_buf_put(b, ",", 1);
@@ -194,6 +196,8 @@ static int render_summary(const pk_doc *doc, const pk_array *a, pk_buf *b)
     /* the checksum of the raw bytes, read in 1 MiB pieces */
     uint64_t total = pk_array_raw_size(a);
     uLong crc = crc32(0L, Z_NULL, 0);
+    pk_stats st;
+    bool stats = pk_stats_start(&st, &a->dt);
     size_t piece = 1 << 20;
     uint8_t *tmp = malloc(total < piece ? (total ? total : 1) : piece);
     if (!tmp)
@@ -205,12 +209,16 @@ static int render_summary(const pk_doc *doc, const pk_array *a, pk_buf *b)
             return r < 0 ? (int)r : -EIO;
         }
         crc = crc32(crc, tmp, (uInt)r);
+        if (stats)
+            pk_stats_add(&st, tmp, (size_t)r);
         off += (uint64_t)r;
     }
     free(tmp);
     char t[32];
     snprintf(t, sizeof t, " crc32=0x%08lx\n", (unsigned long)crc);
     pk_buf_puts(b, t);
+    if (stats)
+        pk_stats_put(&st, b);
     /* the values */
     uint64_t nshown = 1;
     for (uint64_t d = 0; d < a->ndim; d++)

@@ -36,5 +36,41 @@ ssize_t pk_array_raw_read(const pk_doc *doc, const pk_array *a, void *buf, size_
 
 /* array_elem.c: one element as numpy would print it in a repr. p holds the element as stored. */
 void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, pk_buf *b);
+/* A real number of kind f or T and width size (2, 4, 8), little-endian at p, as a double. */
+double pk_array_real(const uint8_t *p, char kind, uint32_t size);
+/* v, a value of that kind and width, as the shortest decimal that reads back as v at that
+ * width, written as Python's repr() writes it. */
+void pk_array_put_real(pk_buf *b, double v, char kind, uint32_t size);
+/* A complex of parts re and im, each of width part (4 or 8), as Python's complex repr:
+ * (re+imj), a zero re as just imj. */
+void pk_array_put_complex(pk_buf *b, double re, double im, uint32_t part);
+
+/* array_stats.c: the statistics line of a numeric summary, from the raw bytes fed in C order
+ * in pieces of any size. Integer sums are 128 bits wide (a GCC and Clang extension). */
+__extension__ typedef __int128 pk_i128;
+__extension__ typedef unsigned __int128 pk_u128;
+typedef struct pk_stats {
+    char kind;          /* b i u f c T, or 0: no statistics for this dtype */
+    bool big;
+    uint32_t size;
+    uint8_t carry[16];  /* an element split between two pieces */
+    uint32_t ncarry;
+    uint64_t n, nan, inf, finite;
+    /* integers and bools */
+    bool any;
+    int64_t imin, imax;   /* kind i */
+    uint64_t umin, umax;  /* kinds u and b */
+    pk_i128 isum;
+    pk_u128 usum;
+    /* reals, and complex by parts [0] real, [1] imaginary, over finite values */
+    double min[2], max[2];
+    double sum[2], comp[2];   /* Neumaier's compensated sum */
+    double wmean[2], m2[2];   /* the running mean and sum of squared deviations from it */
+} pk_stats;
+/* Start on an array of dtype dt: false (and nothing to add) when it has no statistics. */
+bool pk_stats_start(pk_stats *s, const pk_dtype *dt);
+void pk_stats_add(pk_stats *s, const uint8_t *p, size_t len);
+/* The line, with its newline; nothing when no element was added. */
+void pk_stats_put(const pk_stats *s, pk_buf *b);
 
 #endif

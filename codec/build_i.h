@@ -81,6 +81,9 @@ uint32_t pk_build_add_indexed(builder *bd, uint32_t dir, uint32_t first, uint64_
 int pk_build_add_items(builder *bd, uint32_t dir, const pk_node *c);
 int pk_build_add_pairs(builder *bd, uint32_t dir, const pk_node *c);
 int pk_build_add_object(builder *bd, uint32_t dir, uint32_t node);
+/* The hidden NAME.raw of each array among entries first..first+n-1 of dir, after them. Returns
+ * 0, or -1 on an error. */
+int pk_build_add_hidden(builder *bd, uint32_t dir, uint32_t first, uint64_t n);
 
 /* ---- tree_set.c ---- */
 

@@ -69,7 +69,8 @@ typedef struct pk_branch {
                           the name's index in doc->names (PK_N_OWN) */
     union {
         struct {
-            uint32_t first; /* children are entries first .. first+count-1 */
+            uint32_t first; /* children are entries first .. first+count-1, the hidden ones
+                               (PK_R_RAW) last */
             uint32_t count;
             uint32_t nsubdirs; /* children that are directories */
         } dir;              /* PK_DIR */
@@ -93,7 +94,9 @@ typedef enum pk_role {
     PK_R_VALUE,   /* shows entry.node */
     PK_R_REDUCE,  /* the __reduce__ line of object entry.node (text in entry.name's sibling) */
     PK_R_STREAM,  /* the root of a multi-pickle file */
-    PK_R_RAW,     /* NAME.raw beside an array NAME: its element bytes (array.c) */
+    PK_R_RAW,     /* NAME.raw beside an array NAME: its element bytes (array_raw.c). Hidden:
+                     these come last in their block, and a directory lists its children only
+                     up to the first of them; pk_lookup finds them by name */
 } pk_role;
 
 

@@ -104,6 +104,10 @@ pk_ino pk_parent(const pk_doc *doc, pk_ino ino);
 uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir); /* 0 for anything but a directory */
 pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i); /* 0 unless i < pk_nchildren() */
 uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir);        /* for st_nlink = 2 + this */
+/* Hidden children: files that a directory does not list (pk_child never gives them) but that
+ * pk_lookup finds by name, such as the NAME.raw of an array NAME. Never directories. */
+uint64_t pk_nhidden(const pk_doc *doc, pk_ino dir);           /* 0 for anything but a directory */
+pk_ino pk_hidden(const pk_doc *doc, pk_ino dir, uint64_t i);  /* 0 unless i < pk_nhidden() */
 /* The entry's name, not NUL-terminated: 1 to 255 bytes, never '/' or NUL, never "." or "..".
  * The root's name is empty. A list item's name is made in buf (PK_NAME_BUF bytes); others
  * point into the tree. NULL (and *len 0) for a number that is no entry. */

@@ -158,17 +158,52 @@ pk_ino pk_parent(const pk_doc *doc, pk_ino ino)
     return ino == PK_ROOT ? PK_ROOT : block_of(doc, ino)->dir;
 }
 
-uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir)
+/* Directory dir's children, the hidden ones included. */
+static uint64_t all_children(const pk_doc *doc, pk_ino dir)
 {
-    if (!is_dir(doc, dir))
-        return 0;
     const pk_entry *x = &doc->entries[dir];
     return x->flags & PK_EF_DERIVED ? pk_derived_count(doc, x) : doc->branches[x->aux].u.dir.count;
+}
+
+/* The children dir lists: those before its first hidden one (PK_R_RAW), which all come last
+ * in its block; found by a binary search, as a directory of arrays has as many hidden. */
+static uint64_t listed_children(const pk_doc *doc, pk_ino dir)
+{
+    const pk_entry *x = &doc->entries[dir];
+    if (x->flags & PK_EF_DERIVED) /* holds no array, so nothing hidden */
+        return pk_derived_count(doc, x);
+    const pk_branch *b = &doc->branches[x->aux];
+    uint64_t lo = 0, hi = b->u.dir.count; /* listed below lo, hidden from hi on */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (doc->entries[b->u.dir.first + mid].role == PK_R_RAW)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+uint64_t pk_nchildren(const pk_doc *doc, pk_ino dir)
+{
+    return is_dir(doc, dir) ? listed_children(doc, dir) : 0;
 }
 
 pk_ino pk_child(const pk_doc *doc, pk_ino dir, uint64_t i)
 {
     return i < pk_nchildren(doc, dir) ? child_of(doc, (uint32_t)dir, i) : 0;
+}
+
+uint64_t pk_nhidden(const pk_doc *doc, pk_ino dir)
+{
+    return is_dir(doc, dir) ? all_children(doc, dir) - listed_children(doc, dir) : 0;
+}
+
+pk_ino pk_hidden(const pk_doc *doc, pk_ino dir, uint64_t i)
+{
+    if (i >= pk_nhidden(doc, dir))
+        return 0;
+    return child_of(doc, (uint32_t)dir, listed_children(doc, dir) + i);
 }
 
 uint64_t pk_nsubdirs(const pk_doc *doc, pk_ino dir)
@@ -192,8 +227,9 @@ pk_ino pk_lookup(const pk_doc *doc, pk_ino dir, const char *name, size_t len)
     uint64_t i;
     if (!is_dir(doc, dir))
         return 0;
-    /* names are unique in a directory: a child with this name is the one */
-    uint64_t count = pk_nchildren(doc, dir);
+    /* names are unique in a directory, hidden children included: a child with this name is
+     * the one */
+    uint64_t count = all_children(doc, dir);
     if (parse_index(name, len, &i) && i < count &&
         entry_is(doc, child_of(doc, (uint32_t)dir, i), name, len))
         return child_of(doc, (uint32_t)dir, i);

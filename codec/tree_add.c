@@ -1,6 +1,7 @@
 /* tree_add.c: the entries the builder (build_i.h) lays out, one at a time: the children of a
  * list or tuple (named by index), of a dict (named by their keys), of an object (__reduce__,
- * __args__, its state, its items), and the names picklefs makes, with an array's NAME.raw.
+ * __args__, its state, its items), and the names picklefs makes, with the hidden NAME.raw of
+ * an array, at the end of its block.
  *
  * Each child is added to the end of doc->entries, so a container's children are one block;
  * their names are made unique once the block is complete (pk_build_unique_block). new_entry is
@@ -14,8 +15,8 @@
 static inline uint32_t new_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key,
                                  pk_role role, pk_name_kind kind);
 
-/* An array or tensor NAME (a file: its summary) gets a sibling NAME.raw, its element bytes
- * (array.c); a NAME too long for the suffix is cut at a character boundary first. */
+/* An array or tensor NAME (a file: its summary) gets a hidden sibling NAME.raw, its element
+ * bytes (array_raw.c); a NAME too long for the suffix is cut at a character boundary first. */
 static bool add_raw(builder *bd, uint32_t dir, uint32_t e)
 {
     char buf[PK_NAME_BUF];
@@ -53,6 +54,7 @@ bool pk_build_make_branch(builder *bd, pk_entry *x, pk_ftype ftype)
 static inline uint32_t new_entry(builder *bd, uint32_t dir, uint32_t node, uint32_t key,
                                  pk_role role, pk_name_kind kind)
 {
+    (void)dir; /* the block being laid out is dir's */
     pk_doc *doc = bd->doc;
     if (bd->name.failed)
         return pk_build_oom(bd), 0;
@@ -79,9 +81,22 @@ static inline uint32_t new_entry(builder *bd, uint32_t dir, uint32_t node, uint3
     x->role = (uint8_t)role;
     doc->nentries++;
     bd->name.len = 0;
-    if (role == PK_R_VALUE && doc->nodes[node].kind == PK_K_ARRAY && !add_raw(bd, dir, e))
-        return 0;
     return e;
+}
+
+/* The hidden NAME.raw of each array among entries first..first+n-1 of dir, after them: a
+ * directory lists its children up to the first PK_R_RAW entry (entry_i.h), and pk_lookup finds
+ * the rest. Added before the names are made unique, so a listed name always wins over a hidden
+ * one: a real key NAME.raw keeps its name, and the hidden one becomes NAME.raw~1. */
+int pk_build_add_hidden(builder *bd, uint32_t dir, uint32_t first, uint64_t n)
+{
+    for (uint64_t j = 0; j < n; j++) {
+        const pk_entry *x = &bd->doc->entries[first + j];
+        if (x->role == PK_R_VALUE && bd->doc->nodes[x->node].kind == PK_K_ARRAY &&
+            !add_raw(bd, dir, (uint32_t)(first + j)))
+            return -1;
+    }
+    return 0;
 }
 
 uint32_t pk_build_add_named(builder *bd, uint32_t dir, const char *name, uint32_t node,
@@ -93,8 +108,7 @@ uint32_t pk_build_add_named(builder *bd, uint32_t dir, const char *name, uint32_
 }
 
 /* Item i is named i: that is its position in the block (whose first entry is first), unless
- * something came before it (an object's __reduce__, an array's NAME.raw), and then the name is
- * kept. */
+ * something came before it (an object's __reduce__), and then the name is kept. */
 uint32_t pk_build_add_indexed(builder *bd, uint32_t dir, uint32_t first, uint64_t i, uint32_t node)
 {
     if (i == bd->doc->nentries - first)

@@ -68,6 +68,8 @@ static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
             !pk_build_add_named(bd, dir, "__state__", c->state, PK_R_VALUE))
             rc = -1;
     }
+    if (rc == 0)
+        rc = pk_build_add_hidden(bd, dir, first, doc->nentries - first);
     uint64_t n = doc->nentries - first;
     if (rc < 0 || pk_build_unique_block(bd, dir, first, n) < 0)
         return -1;

@@ -25,6 +25,9 @@ pk_ino *fuzz_entries(const pk_doc *doc, uint64_t max, uint64_t *n)
     while (ntodo && *n < max) {
         pk_ino ino = todo[--ntodo];
         out[(*n)++] = ino;
+        /* the hidden children too (an array's NAME.raw), which a listing leaves out */
+        for (uint64_t i = pk_nhidden(doc, ino); i-- > 0 && ntodo < max;)
+            todo[ntodo++] = pk_hidden(doc, ino, i);
         for (uint64_t i = pk_nchildren(doc, ino); i-- > 0 && ntodo < max;)
             todo[ntodo++] = pk_child(doc, ino, i);
     }

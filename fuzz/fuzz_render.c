@@ -3,9 +3,12 @@
  * looked up by name in its parent, and every xattr is read; then the whole tree is dumped as
  * pkdump does. Invariants that the FUSE driver relies on are checked on the way:
  *   - every number a directory gives is an entry (pk_valid), and the one after its last is
- *     not its child;
- *   - names are 1..255 bytes, no '/' or NUL, not "." or "..", unique: lookup finds the entry;
- *   - a directory's children name it as their parent, and nsubdirs counts the directories;
+ *     not its child: after its last listed child comes its first hidden one, if any, and after
+ *     its last hidden one nothing of it;
+ *   - names are 1..255 bytes, no '/' or NUL, not "." or "..", unique: lookup finds the entry,
+ *     hidden entries (an array's NAME.raw) included;
+ *   - a directory's children, listed and hidden, name it as their parent; hidden ones are
+ *     files, each beside a listed array whose name it extends; nsubdirs counts the directories;
  *   - a file's content has exactly pk_size() bytes, and a read at any offset agrees with it;
  *   - a symlink's target, followed from its directory, reaches a directory of the tree;
  *   - user.pickle.type and user.pickle.offset exist everywhere.
@@ -35,6 +38,27 @@ static void check_name(const pk_doc *doc, pk_ino ino)
     FUZZ_CHECK(pk_lookup(doc, pk_parent(doc, ino), name, len) == ino);
 }
 
+/* A hidden child c of dir: a file, not listed, and named as a listed array it stands beside
+ * (NAME.raw, or NAME.raw~K when a listed name took that, with NAME cut to fit). */
+static void check_hidden(const pk_doc *doc, pk_ino dir, pk_ino c)
+{
+    char buf[PK_NAME_BUF], type[16];
+    size_t len;
+    FUZZ_CHECK(c != PK_ROOT && pk_valid(doc, c) && pk_parent(doc, c) == dir);
+    FUZZ_CHECK(pk_type(doc, c) == PK_FILE);
+    for (uint64_t i = 0; i < pk_nchildren(doc, dir); i++)
+        FUZZ_CHECK(pk_child(doc, dir, i) != c);
+    const char *name = pk_name(doc, c, buf, &len);
+    FUZZ_CHECK(name && len > 4);
+    const char *dot = NULL;
+    for (size_t i = 0; i + 4 <= len; i++)
+        if (memcmp(name + i, ".raw", 4) == 0)
+            dot = name + i;
+    FUZZ_CHECK(dot != NULL);
+    ssize_t t = pk_getxattr(doc, c, PK_XA_TYPE, type, sizeof type);
+    FUZZ_CHECK(t == 5 && memcmp(type, "bytes", 5) == 0);
+}
+
 static void check_dir(const pk_doc *doc, pk_ino ino)
 {
     uint64_t n = pk_nchildren(doc, ino), subdirs = 0;
@@ -49,9 +73,19 @@ static void check_dir(const pk_doc *doc, pk_ino ino)
     FUZZ_CHECK(pk_size(doc, ino, &size) == 0 && size == 0);
     FUZZ_CHECK(pk_read(doc, ino, NULL, 0, 0) == -EISDIR);
     FUZZ_CHECK(pk_lookup(doc, ino, "", 0) == 0);
-    /* the number after its last child's is no child of it */
+    uint64_t h = pk_nhidden(doc, ino);
+    FUZZ_CHECK(pk_child(doc, ino, n) == 0 && pk_hidden(doc, ino, h) == 0);
+    for (uint64_t i = 0; i < h; i++)
+        check_hidden(doc, ino, pk_hidden(doc, ino, i));
+    /* the number after its last listed child's is its first hidden one, or no child of it;
+     * the one after its last hidden child's is no child of it */
     if (n) {
         pk_ino next = pk_child(doc, ino, n - 1) + 1;
+        FUZZ_CHECK(h ? next == pk_hidden(doc, ino, 0)
+                     : !pk_valid(doc, next) || pk_parent(doc, next) != ino);
+    }
+    if (h) {
+        pk_ino next = pk_hidden(doc, ino, h - 1) + 1;
         FUZZ_CHECK(!pk_valid(doc, next) || pk_parent(doc, next) != ino);
     }
 }

@@ -8,8 +8,15 @@ writes tests/fixtures/ckpt/*.bin (names say nothing of the format: picklefs reco
 content) and tests/fixtures/ckpt/expect.json. test_checkpoints.py mounts each file and compares
 it with expect.json, so the suite runs without torch or numpy installed. For every array or
 tensor expect.json holds, per mounted path: dtype, shape, zlib.crc32 of tobytes() (C order, as
-stored), the byte count, and the values as the producer's loader returns them (small ones). The
-files are committed; re-run only to change them.
+stored), the byte count, the values as the producer's loader returns them (small ones), and
+the statistics numpy computes for them in float64 (stats_expect). The files are committed;
+re-run only to change them.
+
+    /usr/bin/python3 tests/make_checkpoint_fixtures.py --stats
+
+rewrites no committed fixture: it writes only the fixtures that do not exist yet, recomputes the
+expectations from the files as committed (checking each crc32 against expect.json), and updates
+only the statistics in expect.json, and the entries of the new fixtures.
 """
 
 import bz2
@@ -43,6 +50,37 @@ from sklearn.ensemble import RandomForestClassifier  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "fixtures", "ckpt")
 EXPECT = {}
+STATS_ONLY = "--stats" in sys.argv[1:]
+
+
+def stats_expect(a):
+    """The statistics line of array a as numpy computes it: for reals and complex, min, max, mean
+    and std (ddof=0) of the finite values in float64, and the counts of NaN and inf; for ints
+    and bools min, max and the exact sum. None for what has none (records, strings, empty)."""
+    a = np.asarray(a)
+    k = a.dtype.kind
+    if a.size == 0 or a.dtype.names or k not in "biufc":
+        return None
+    if k in "biu":
+        py = [int(v) for v in a.ravel().tolist()]
+        e = {"min": min(py), "max": max(py), "sum": sum(py)}
+        if k == "b":
+            e["min"], e["max"] = bool(e["min"]), bool(e["max"])
+        return e
+    x = a.astype(np.complex128 if k == "c" else np.float64).ravel()
+    e = {"nan": int(np.isnan(x).sum()), "inf": int(np.isinf(x).sum())}
+    f = x[np.isfinite(x)]
+    nan = float("nan")
+    if k == "c":
+        part = lambda v: [float(v.real), float(v.imag)]  # noqa: E731
+        e.update(min=part(f.min()) if f.size else [nan, nan],
+                 max=part(f.max()) if f.size else [nan, nan],
+                 mean=part(f.mean()) if f.size else [nan, nan])
+    else:
+        e.update(min=float(f.min()) if f.size else nan, max=float(f.max()) if f.size else nan,
+                 mean=float(f.mean()) if f.size else nan)
+    e["std"] = float(f.std()) if f.size else nan
+    return e
 
 
 def arr_expect(a, dtype_name, kind="ndarray"):
@@ -53,6 +91,9 @@ def arr_expect(a, dtype_name, kind="ndarray"):
     if a.size <= 1000 and a.dtype.kind in "biuf":
         e["values"] = [v.item() if hasattr(v, "item") else v for v in a.astype(
             np.float64 if a.dtype.kind == "f" else a.dtype).ravel()]
+    st = stats_expect(a)
+    if st:
+        e["stats"] = st
     return e
 
 
@@ -63,7 +104,8 @@ def tensor_expect(t):
         nb = raw.view(torch.int16).numpy()
         e = {"kind": "tensor", "dtype": str(t.dtype), "shape": list(t.shape),
              "crc32": zlib.crc32(nb.tobytes()), "nbytes": nb.nbytes,
-             "values": [float(x) for x in raw.float().ravel()]}
+             "values": [float(x) for x in raw.float().ravel()],
+             "stats": stats_expect(raw.float().numpy())}
         return e
     e = arr_expect(raw.numpy(), str(t.dtype), "tensor")
     return e
@@ -82,6 +124,8 @@ def walk_tensors(prefix, obj, out):
 
 
 def write(name, data):
+    if STATS_ONLY and os.path.exists(os.path.join(OUT, name)):
+        return  # the committed file stays as it is
     with open(os.path.join(OUT, name), "wb") as f:
         f.write(data)
 
@@ -158,7 +202,8 @@ def sklearn_fixtures():
     for comp in (None, "zlib", "gzip", "bz2", "xz", "lzma", "lz4"):
         name = "rf_joblib_%s.bin" % (comp or "plain")
         path = os.path.join(OUT, name)
-        joblib.dump(clf, path, compress=(comp, 3) if comp else 0)
+        if not STATS_ONLY:
+            joblib.dump(clf, path, compress=(comp, 3) if comp else 0)
         names.append(name)
     for name in names:
         path = os.path.join(OUT, name)
@@ -269,6 +314,67 @@ def compressed_fixtures():
     EXPECT["garbage_after_gzip.bin"] = {"refused": "corrupt compressed data"}
 
 
+def stats_fixture():
+    """Statistics at their edges: complex, NaN and inf, big-endian, half, integer sums past 64
+    bits, values far from zero, no finite value; and records and strings wider than a line."""
+    rec = np.dtype([("alpha", "<i8"), ("beta", "<f8"), ("gamma", "<i8"), ("delta", ">f8")])
+    obj = {
+        "c64": np.array([1 - 2j, 3 + 0.5j, 2 - 0.75j, complex(np.nan, 1)], dtype=np.complex64),
+        "c128_be": np.array([1e300 + 1j, -1e300 - 1j, complex(np.inf, 0), 0.1 + 0.2j],
+                            dtype=">c16"),
+        "nan_inf": np.array([1.5, np.nan, -np.inf, np.inf, -2.25, 0.1], dtype=np.float32),
+        "f64_be": np.array([0.1, 0.2, 0.3e10, -7.0], dtype=">f8"),
+        "f32_be": (np.arange(7, dtype=np.float32) / 3).astype(">f4"),
+        "f16": np.array([65504, -65504, np.inf, 0.5, 0.1], dtype=np.float16),
+        "all_nan": np.array([np.nan, np.nan]),
+        "empty": np.zeros((0, 3)),
+        "far": 1e6 + np.arange(200) * 1e-6,
+        "i8": np.array([-128, 127, 0, -1], dtype=np.int8),
+        "u64_big": np.full(5, 2 ** 64 - 1, dtype=np.uint64),
+        "i64_ext": np.array([-2 ** 63, -2 ** 63, 2 ** 63 - 1], dtype=np.int64),
+        "i16_be": np.array([-300, 7, 1000], dtype=">i2"),
+        "bools": np.array([[True, False], [True, True]]),
+        "records": np.array([(i, i / 7, -i * 1000003, i * 1e10) for i in range(4)], dtype=rec),
+        "strings": np.array(["x" * 30, "y" * 30, "z" * 30]),
+    }
+    write("numpy_stats.bin", pickle.dumps(obj, protocol=4))
+    loaded = pickle.load(open(os.path.join(OUT, "numpy_stats.bin"), "rb"))
+    t = {}
+    for k, v in loaded.items():
+        t[k] = arr_expect(v, str(v.dtype))
+        t[k]["dtype"] = obj[k].dtype.str if obj[k].dtype.byteorder == ">" else str(v.dtype)
+        t[k]["crc32"] = zlib.crc32(obj[k].tobytes())  # as stored: big-endian stays so
+    EXPECT["numpy_stats.bin"] = {"tensors": t, "text": {}, "narrow": ["records", "strings"]}
+
+
+def raw_names_fixture():
+    """Where the hidden NAME.raw goes when a name is taken: a real key NAME.raw, two keys of one
+    name, arrays in a list."""
+    a = np.array([1, 2], dtype=np.int16)
+    obj = {"w": a, "w.raw": b"a real key", 1: a + 1, "1": a + 2, "list": [a, a * 3]}
+    write("raw_names.bin", pickle.dumps(obj, protocol=4))
+    EXPECT["raw_names.bin"] = {"raw": {
+        "w.raw~1": a.tobytes().hex(), "1.raw": (a + 1).tobytes().hex(),
+        "1.raw~1": (a + 2).tobytes().hex(), "list/0.raw": a.tobytes().hex(),
+        "list/1.raw": (a * 3).tobytes().hex()},
+        "text": {"w.raw": "a real key"}}
+
+
+def merge_stats(old):
+    """--stats: the statistics of EXPECT into old (expect.json as committed), each only for the
+    very array old describes (same crc32), and the entries of fixtures old does not have."""
+    for name, e in EXPECT.items():
+        if name not in old:
+            old[name] = e
+            continue
+        for path, t in e.get("tensors", {}).items():
+            o = old[name]["tensors"][path]
+            assert o["crc32"] == t["crc32"], (name, path, "committed fixture differs")
+            if "stats" in t:
+                o["stats"] = t["stats"]
+    return old
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch_fixtures()
@@ -276,6 +382,12 @@ def main():
     numpy_fixtures()
     pandas_fixture()
     compressed_fixtures()
+    stats_fixture()
+    raw_names_fixture()
+    global EXPECT
+    if STATS_ONLY:
+        with open(os.path.join(OUT, "expect.json"), encoding="utf-8") as f:
+            EXPECT = merge_stats(json.load(f))
     with open(os.path.join(OUT, "expect.json"), "w") as f:
         json.dump(EXPECT, f, indent=1, sort_keys=True, ensure_ascii=False)
         f.write("\n")

@@ -50,6 +50,7 @@ static void check_not_an_entry(const pk_doc *doc, pk_ino ino)
     CHECK(pk_nchildren(doc, ino) == 0, "pk_nchildren", ino);
     CHECK(pk_child(doc, ino, 0) == 0, "pk_child", ino);
     CHECK(pk_nsubdirs(doc, ino) == 0, "pk_nsubdirs", ino);
+    CHECK(pk_nhidden(doc, ino) == 0 && pk_hidden(doc, ino, 0) == 0, "pk_hidden", ino);
     CHECK(pk_name(doc, ino, nbuf, &len) == NULL && len == 0, "pk_name", ino);
     CHECK(pk_lookup(doc, ino, "0", 1) == 0 && pk_lookup(doc, ino, "a", 1) == 0, "pk_lookup",
           ino);
@@ -80,6 +81,7 @@ static void check_entry(const pk_doc *doc, pk_ino ino, pk_ino *top)
         *top = ino;
     if (attr.type != PK_DIR) {
         CHECK(pk_nchildren(doc, ino) == 0 && pk_child(doc, ino, 0) == 0 &&
+              pk_nhidden(doc, ino) == 0 && pk_hidden(doc, ino, 0) == 0 &&
               pk_lookup(doc, ino, "0", 1) == 0, "a directory's answers from a non-directory",
               ino);
         CHECK(attr.type != PK_FILE || pk_readlink(doc, ino, buf, sizeof buf) == -EINVAL,
@@ -94,6 +96,22 @@ static void check_entry(const pk_doc *doc, pk_ino ino, pk_ino *top)
           "pk_child past the end", ino);
     for (uint64_t i = 0; i < n; i++)
         check_entry(doc, pk_child(doc, ino, i), top);
+    /* hidden children (an array's NAME.raw): files, found by their name, listed nowhere */
+    uint64_t h = pk_nhidden(doc, ino);
+    CHECK(pk_hidden(doc, ino, h) == 0 && pk_hidden(doc, ino, UINT64_MAX) == 0,
+          "pk_hidden past the end", ino);
+    for (uint64_t i = 0; i < h; i++) {
+        pk_ino c = pk_hidden(doc, ino, i);
+        char nbuf[PK_NAME_BUF];
+        size_t len;
+        const char *name = pk_name(doc, c, nbuf, &len);
+        CHECK(pk_type(doc, c) == PK_FILE && name && pk_lookup(doc, ino, name, len) == c &&
+              pk_parent(doc, c) == ino, "a hidden child", c);
+        for (uint64_t j = 0; j < n; j++)
+            CHECK(pk_child(doc, ino, j) != c, "a hidden child listed", c);
+        check_entry(doc, c, top);
+    }
+    n += h; /* the numbers past the hidden ones are no entries */
     if (n > 0 && pk_child(doc, ino, 0) >> CHILD_SHIFT != 0) { /* derived children */
         pk_ino first = pk_child(doc, ino, 0);
         check_not_an_entry(doc, first + n);

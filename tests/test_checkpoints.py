@@ -8,8 +8,13 @@ pandas themselves (tests/make_checkpoint_fixtures.py); expect.json holds what th
 returned, so this suite needs none of them. What is checked:
 - torch.save zip checkpoints, a legacy (pre-1.6) one, odd tensors (strided, half, bfloat16,
   parameters, 0-d, summarised past 1000 elements): each tensor file's dtype, shape, stride,
-  crc32 and values, and its NAME.raw bytes (length and crc32 of tobytes());
-- `diff -r` of two checkpoints that differ in one bias reports that tensor only;
+  crc32, statistics line (against numpy's, expect.json) and values, and its hidden NAME.raw
+  bytes (length and crc32 of tobytes()), read by name and listed nowhere (not by ls, find, a
+  walk or the dump), with its stat and xattrs; where NAME.raw goes when a name is taken;
+- statistics at their edges (complex, NaN and inf, big-endian, half, sums past 64 bits, no
+  finite value, no element), and records and strings wrapped at 75 columns;
+- `diff -r` of two checkpoints that differ in one bias reports that tensor only, with its
+  statistics lines;
 - a RandomForestClassifier by pickle and by joblib (plain, zlib, gzip, bz2, xz, lzma, lz4): the
   joblib dumps mount exactly alike, and `cat n_estimators` is right;
 - numpy arrays, scalars (as Python values), object arrays (as lists), strings, records;
@@ -24,6 +29,7 @@ import json
 import math
 import os
 import re
+import struct
 import subprocess
 import zlib
 
@@ -40,6 +46,7 @@ HEADER = re.compile(r"^(ndarray|tensor|storage) dtype=(.+?) shape=\(([^)]*)\)"
                     r"(?: stride=\(([^)]*)\))?( requires_grad=True)? crc32=0x([0-9a-f]{8})$")
 
 _walks = {}
+_raws = {}
 
 
 def fx(name):
@@ -47,11 +54,24 @@ def fx(name):
 
 
 def walk_of(name):
-    """The mounted tree of a fixture, mounted once per session."""
+    """The mounted tree of a fixture, mounted once per session; and, as no walk sees them, the
+    NAME.raw of its tensors in expect.json, read by name in the same mount (raw_of)."""
     if name not in _walks:
         with mount(fx(name)) as mnt:
             _walks[name] = walk(mnt)
+            raws = _raws[name] = {}
+            for path in EXPECT.get(name, {}).get("tensors", {}):
+                try:
+                    with open(os.path.join(mnt, path + ".raw"), "rb") as f:
+                        raws[path] = f.read()
+                except OSError:
+                    pass
     return _walks[name]
+
+
+def raw_of(name, path):
+    walk_of(name)
+    return _raws[name].get(path)
 
 
 def ints(text):
@@ -83,7 +103,7 @@ def close(a, b, dtype):
     return math.isclose(a, b, rel_tol=rel, abs_tol=0.0)
 
 
-def check_array(tree, path, exp, msgs):
+def check_array(name, tree, path, exp, msgs):
     e = tree.get(path.encode() if isinstance(next(iter(tree)), bytes) else path)
     if e is None:
         msgs.append("%s: missing" % path)
@@ -92,7 +112,8 @@ def check_array(tree, path, exp, msgs):
         msgs.append("%s: a %s, expected a file" % (path, e["kind"]))
         return
     text = e["content"].decode("utf-8")
-    head, _, body = text.partition("\n")
+    head, stats, body = split_summary(text)
+    check_stats(path, stats, exp, msgs)
     m = HEADER.match(head)
     if not m:
         msgs.append("%s: bad summary header %r" % (path, head))
@@ -111,16 +132,78 @@ def check_array(tree, path, exp, msgs):
         want = exp["values"]
         if len(got) != len(want) or not all(close(g, w, dtype) for g, w in zip(got, want)):
             msgs.append("%s: values %s, expected %s" % (path, got[:20], want[:20]))
-    raw = tree.get(spec_path(tree, path + ".raw"))
-    if raw is None or raw["kind"] != "file":
+    if spec_path(tree, path + ".raw") in tree:
+        msgs.append("%s.raw: listed, expected hidden" % path)
+    raw = raw_of(name, path)
+    if raw is None:
         msgs.append("%s.raw: missing" % path)
         return
-    if len(raw["content"]) != exp["nbytes"] or zlib.crc32(raw["content"]) != exp["crc32"]:
+    if len(raw) != exp["nbytes"] or zlib.crc32(raw) != exp["crc32"]:
         msgs.append("%s.raw: %d bytes crc32 %08x, expected %d bytes crc32 %08x"
-                    % (path, len(raw["content"]), zlib.crc32(raw["content"]), exp["nbytes"],
-                       exp["crc32"]))
+                    % (path, len(raw), zlib.crc32(raw), exp["nbytes"], exp["crc32"]))
     if e["xattr"].get("user.pickle.type") != exp["kind"].encode():
         msgs.append("%s: user.pickle.type %r" % (path, e["xattr"].get("user.pickle.type")))
+
+
+def split_summary(text):
+    """A summary's header line, its statistics line ('' when it has none) and its values."""
+    head, _, body = text.partition("\n")
+    first, _, rest = body.partition("\n")
+    if first.startswith("min="):
+        return head, first, rest
+    return head, "", body
+
+
+def at_width(v, dtype):
+    """Float v rounded to the width of dtype, as a reader of the element would."""
+    if dtype.endswith("bfloat16"):
+        w = struct.unpack("<I", struct.pack("<f", v))[0]
+        w = (w + 0x7fff + ((w >> 16) & 1)) & 0xffff0000
+        return struct.unpack("<f", struct.pack("<I", w))[0]
+    if dtype.endswith(("float16", "f2")):
+        return struct.unpack("<e", struct.pack("<e", v))[0] if abs(v) < 65520 else v
+    if dtype.endswith(("float32", "f4", "complex64", "c8")):
+        return struct.unpack("<f", struct.pack("<f", v))[0]
+    return v
+
+
+def same(got, want, rel):
+    if math.isnan(want):
+        return math.isnan(got)
+    if math.isinf(want) or want == 0:
+        return got == want
+    return math.isclose(got, want, rel_tol=rel, abs_tol=0.0)
+
+
+def check_stats(path, line, exp, msgs):
+    """The statistics line against numpy's (expect.json): counts and integers exactly, min and
+    max as the same element at its own width, mean and std (float64) to 1e-9: numpy sums
+    pairwise, picklefs with compensation, and on values far from zero and close together
+    (`far`) numpy's std is off by some 1e-12 of itself."""
+    want = exp.get("stats")
+    if not want:
+        if line:
+            msgs.append("%s: statistics %r, expected none" % (path, line))
+        return
+    got = dict(kv.split("=", 1) for kv in line.split(" ")) if line else {}
+    if list(got) != list(want) and sorted(got) != sorted(want):
+        msgs.append("%s: statistics %r, expected the fields %s" % (path, line, sorted(want)))
+        return
+    dtype = exp.get("dtype", "")
+    for k, w in want.items():
+        g = got[k]
+        if isinstance(w, bool) or k in ("nan", "inf", "sum") or isinstance(w, int):
+            ok = g == repr(w)
+        else:
+            parts = complex(g) if isinstance(w, list) else float(g)
+            gs = [parts.real, parts.imag] if isinstance(w, list) else [parts]
+            ws = w if isinstance(w, list) else [w]
+            if k in ("min", "max"):
+                ok = all(same(at_width(x, dtype), y, 0) for x, y in zip(gs, ws))
+            else:
+                ok = all(same(x, y, 1e-9) for x, y in zip(gs, ws))
+        if not ok:
+            msgs.append("%s: %s=%s, numpy says %r (%r)" % (path, k, g, w, line))
 
 
 def spec_path(tree, rel):
@@ -155,7 +238,7 @@ def check_fixture(name):
     exp = EXPECT[name]
     msgs = []
     for path, a in exp.get("tensors", {}).items():
-        check_array(tree, path, a, msgs)
+        check_array(name, tree, path, a, msgs)
     check_text(tree, exp.get("text", {}), msgs)
     check_sizes(tree, msgs)
     return tree, msgs
@@ -175,7 +258,7 @@ def test_torch(name):
             msgs.append("%s: requires_grad=True missing" % rel)
     for rel, bits in exp.get("summarised", {}).items():
         text = get(tree, rel)["content"].decode()
-        if not all(b in text for b in bits) or len(tokens(text.partition("\n")[2])) != 36:
+        if not all(b in text for b in bits) or len(tokens(split_summary(text)[2])) != 36:
             msgs.append("%s: not summarised as numpy does: %r" % (rel, text))
     assert not msgs, "\n".join(msgs)
 
@@ -203,7 +286,34 @@ def test_torch_diff_reports_only_the_changed_tensor():
             r"^Binary files (\S+) and (\S+) differ$", line)
         if m:
             changed.add(os.path.relpath(m.group(1), a))
-    assert changed == {"model_state_dict/2.bias", "model_state_dict/2.bias.raw"}, out
+    assert changed == {"model_state_dict/2.bias"}, out
+    # and how much it moved: its statistics line is among the lines diff shows
+    assert re.search(r"^< min=\S+ max=\S+ mean=\S+ std=\S+ nan=0 inf=0$", out, re.M), out
+    assert re.search(r"^> min=\S+ max=\S+ mean=\S+ std=\S+ nan=0 inf=0$", out, re.M), out
+
+
+def test_raw_hidden_but_reachable():
+    """NAME.raw is found by name (stat, read, xattrs) and listed nowhere: not by ls, not by a
+    walk, not in the dump; the directory's link count is unchanged."""
+    with mount(fx("torch_ckpt.bin")) as mnt:
+        d = os.path.join(mnt, "model_state_dict")
+        names = os.listdir(d)
+        assert "0.weight" in names and not [n for n in names if n.endswith(".raw")], names
+        st = os.stat(os.path.join(d, "0.weight.raw"))
+        assert st.st_size == 24 and st.st_nlink == 1 and oct(st.st_mode & 0o7777) == "0o444"
+        assert os.getxattr(os.path.join(d, "0.weight.raw"), "user.pickle.type") == b"bytes"
+        assert os.getxattr(os.path.join(d, "0.weight.raw"), "user.pickle.offset") == \
+            os.getxattr(os.path.join(d, "0.weight"), "user.pickle.offset")
+        assert os.stat(d).st_nlink == 2 + sum(os.path.isdir(os.path.join(d, n)) for n in names)
+        with open(os.path.join(d, "0.weight.raw"), "rb") as f:
+            assert len(f.read()) == 24
+        r = run(["find", mnt, "-name", "*.raw"])
+        assert r.returncode == 0 and r.stdout == b"", r
+        r = run(["ls", "-a", d])
+        assert b".raw" not in r.stdout, r
+        assert not os.path.exists(os.path.join(d, "0.weight.raw.raw"))
+    r = run([mountutil.pkdump_exe(), fx("torch_ckpt.bin")])
+    assert r.returncode == 0 and b".raw" not in r.stdout, r
 
 
 def test_legacy_matches_zip():
@@ -277,6 +387,41 @@ def test_numpy(name):
         if line not in text.splitlines():
             msgs.append("%s: no line %r in %r" % (rel, line, text))
     assert not msgs, "\n".join(msgs)
+
+
+def test_raw_names_when_taken():
+    """A listed name wins: a real key NAME.raw keeps it and the hidden one is NAME.raw~1; two
+    arrays named 1 and 1~1 have 1.raw and 1.raw~1; a list's arrays have 0.raw, 1.raw."""
+    tree, msgs = check_fixture("raw_names.bin")
+    want = [spec_path(tree, p) for p in ("w", "w.raw", "1", "1~1", "list", "list/0", "list/1")]
+    assert sorted(k for k in tree if k not in (b".", ".")) == sorted(want), sorted(tree)
+    with mount(fx("raw_names.bin")) as mnt:
+        for rel, hexbytes in EXPECT["raw_names.bin"]["raw"].items():
+            with open(os.path.join(mnt, rel), "rb") as f:
+                got = f.read().hex()
+            if got != hexbytes:
+                msgs.append("%s: %s, expected %s" % (rel, got, hexbytes))
+    assert not msgs, "\n".join(msgs)
+
+
+def test_numpy_stats():
+    """Statistics at their edges (complex, NaN and inf, big-endian, half, integer sums past 64
+    bits, no finite value, no element), and records and strings wrapped at 75 columns."""
+    tree, msgs = check_fixture("numpy_stats.bin")
+    for rel in EXPECT["numpy_stats.bin"]["narrow"]:
+        body = split_summary(get(tree, rel)["content"].decode())[2]
+        if max(len(x) for x in body.splitlines()) > 75 or len(body.splitlines()) < 2:
+            msgs.append("%s: not wrapped at 75 columns: %r" % (rel, body))
+    assert not msgs, "\n".join(msgs)
+
+
+def test_structured_wrapped():
+    """A random forest's tree nodes (records of 7 fields) are wrapped as numpy wraps them."""
+    tree = walk_of("rf_pickle.bin")
+    body = split_summary(get(tree, "estimators_/0/tree_/nodes")["content"].decode())[2]
+    lines = body.splitlines()
+    assert len(lines) > 1 and max(len(x) for x in lines) <= 75, body
+    assert lines[1].startswith(" ("), body
 
 
 def test_pandas_grep():
