@@ -191,10 +191,6 @@ struct pk_doc {
     uint64_t nnodes, cap_nodes;
     pk_off_group *groups;   /* of the values' offsets, in order (pk_node_offset) */
     uint64_t ngroups, cap_groups;
-    /* decode.c's new_node takes a value without a call while nnodes is below nodes_end (the
-     * least of cap_nodes, lim.max_nodes and 2^32 - 1, when node_room last ran; 0 until then)
-     * and its offset is within 2^16 of group_base, the last group's */
-    uint64_t nodes_end, group_base;
     pk_chain *chains;       /* of containers with PK_NF_CHAINED, indexed by their u.c.items */
     uint64_t nchains, cap_chains;
     uint32_t *items;        /* the runs of every container (pk_chain); items[0] is unused */
