@@ -142,6 +142,8 @@ void pfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
     (void)fi;
+    if (check_dir(pfs_doc(req), ino) == 0 && off >= 0)
+        pfs_prefill_listed(req, ino, off, size);
     list_dir(req, ino, size, off, true);
 }
 
