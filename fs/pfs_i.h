@@ -143,7 +143,7 @@ void pfs_prefill_init(struct pfs *pfs, struct fuse_session *se,
                       const struct fuse_cmdline_opts *opts, int no_prefill);
 /* A READDIRPLUS of dir from stream offset off, with a reply of at most size bytes, is about to
  * be answered: push the small files of the entries listed before off into the page cache. */
-void pfs_prefill_listed(fuse_req_t req, fuse_ino_t dir, off_t off, size_t size);
+void pfs_prefill_listed(struct pfs *pfs, fuse_ino_t dir, off_t off, size_t size);
 
 /* ---- file.c ---- */
 

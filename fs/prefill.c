@@ -17,9 +17,9 @@
  * reclaim like any other, but each small file takes a whole page).
  */
 #include <errno.h>
+#include <linux/fuse.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -158,13 +158,13 @@ static uint64_t push_range(struct pfs_prefill *pf, const pk_doc *doc, fuse_ino_t
     return bytes;
 }
 
-void pfs_prefill_listed(fuse_req_t req, fuse_ino_t dir, off_t off, size_t size)
+void pfs_prefill_listed(struct pfs *pfs, fuse_ino_t dir, off_t off, size_t size)
 {
-    struct pfs *pfs = fuse_req_userdata(req);
     struct pfs_prefill *pf = &pfs->prefill;
     const pk_doc *doc = pfs->doc;
     uint64_t hi, lo, n, window, bytes;
-    size_t least;
+    /* the smallest entry a reply can hold, to bound how many the last one held */
+    const size_t least = FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET_DIRENTPLUS + 1);
 
     if (pf->max_pushers == 0 || off <= 2 || atomic_load(&pf->refused))
         return;
@@ -173,9 +173,7 @@ void pfs_prefill_listed(fuse_req_t req, fuse_ino_t dir, off_t off, size_t size)
     /* children before off - 2 are listed ("." and ".." come first) */
     n = pk_nchildren(doc, dir);
     hi = (uint64_t)off - 2 < n ? (uint64_t)off - 2 : n;
-    /* the smallest entry a reply can hold, to bound how many the last one held */
-    least = fuse_add_direntry_plus(req, NULL, 0, "x", NULL, 0);
-    window = (size > 4096 ? size : 4096) / (least ? least : 1) + 1;
+    window = (size > 4096 ? size : 4096) / least + 1;
     bytes = claim(pf, dir, hi, window, &lo);
     if (lo < hi && bytes < PFS_PREFILL_DIR)
         account(pf, dir, push_range(pf, doc, dir, lo, hi, bytes));
