@@ -141,7 +141,12 @@ void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void pfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
+    struct pfs *pfs = fuse_req_userdata(req);
+
     (void)fi;
+    /* before the answer: the listing goes on, or returns to its caller, once they are in */
+    if (check_dir(pfs->doc, ino) == 0 && off >= 0)
+        pfs_prefill_listed(pfs, ino, off, size);
     list_dir(req, ino, size, off, true);
 }
 

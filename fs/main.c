@@ -227,6 +227,7 @@ int main(int argc, char *argv[])
         pfs_usage_error("%s", *msg ? msg : "bad FUSE options");
         goto out_args;
     }
+    pfs_prefill_init(&pfs, se, &cl.fuse, cl.no_prefill);
 
     status = PFS_EXIT_MOUNT;
     if (check_mountpoint(cl.mountpoint) != 0)

@@ -15,6 +15,8 @@
 
 #include <float.h>
 #include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "pk.h"
@@ -27,6 +29,25 @@ enum {
     PFS_EXIT_MOUNT = 3,  /* MOUNTPOINT cannot be mounted on */
 };
 
+/* Small files pushed into the kernel's page cache when their directory is listed
+ * (prefill.c). Set up by pfs_prefill_init() before the loop starts; the counters and the
+ * table change while it runs, the counters atomically, the table under lock. */
+#define PFS_PREFILL_SLOTS 256
+struct pfs_prefill {
+    struct fuse_session *se;
+    unsigned max_pushers;      /* listings that may push at once; 0 turns prefill off */
+    atomic_uint pushers;       /* listings pushing now */
+    atomic_uint_fast64_t left; /* bytes of page cache still to fill, for the mount's life */
+    atomic_int refused;        /* the kernel cannot take a store: never try again */
+    pthread_mutex_t lock;
+    /* where each recently listed directory's pushes got to, by a hash of its number */
+    struct pfs_prefill_slot {
+        fuse_ino_t dir;
+        uint64_t upto;  /* children before this one were pushed (or passed over) */
+        uint64_t bytes; /* of page cache filled for this directory */
+    } slot[PFS_PREFILL_SLOTS];
+};
+
 /* The session's userdata. doc is set after decoding, before the mount, and is read-only from
  * then on: request handlers run on several threads and take no locks. */
 struct pfs {
@@ -35,6 +56,7 @@ struct pfs {
      * opendir then answer ENOSYS once, and the kernel never asks again, keeping every file's
      * pages and every directory's listing cached, as our ops would have asked it to. */
     int no_open, no_opendir;
+    struct pfs_prefill prefill;
 };
 
 /* ---- cmdline.c ---- */
@@ -46,6 +68,7 @@ struct pfs_cmdline {
     int show_help;    /* -h, --help */
     int show_version; /* -V, --version */
     int dump;         /* --dump */
+    int no_prefill;   /* -o no_prefill */
     pk_limits lim;    /* the defaults, changed by -o max_depth=N, ... (pk_limits_set) */
     char limit_msg[200]; /* why a limit option was refused */
     struct fuse_cmdline_opts fuse; /* -f, -d, -s, -o clone_fd, ... */
@@ -111,6 +134,16 @@ void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void pfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi);
 void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* ---- prefill.c ---- */
+
+/* Ready pfs->prefill for session se, to serve with opts; off when no_prefill is set, or with
+ * one thread (-s). */
+void pfs_prefill_init(struct pfs *pfs, struct fuse_session *se,
+                      const struct fuse_cmdline_opts *opts, int no_prefill);
+/* A READDIRPLUS of dir from stream offset off, with a reply of at most size bytes, is about to
+ * be answered: push the small files of the entries listed before off into the page cache. */
+void pfs_prefill_listed(struct pfs *pfs, fuse_ino_t dir, off_t off, size_t size);
 
 /* ---- file.c ---- */
 

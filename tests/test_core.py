@@ -690,3 +690,82 @@ def test_compressed_mounts_like_raw(tmp_path, kind):
     expected = spec_model.expected_tree(spec_model.load_all(os.path.join(CORE, "shared_p4.pkl")))
     with mount(str(path)) as mnt:
         fail_with(compare(expected, walk(mnt)), "%s: the mounted tree differs:" % kind)
+
+
+def _resident_pages(path):
+    """How many of path's pages are in the page cache, asked with mincore() on a mapping, which
+    reads nothing (so no READ reaches picklefs)."""
+    import ctypes
+    import mmap
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    size = os.stat(path).st_size
+    npages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
+        try:
+            vec = ctypes.create_string_buffer(npages)
+            assert libc.mincore(addr, size, vec) == 0, os.strerror(ctypes.get_errno())
+            return sum(b & 1 for b in vec.raw)
+        finally:
+            libc.munmap(addr, size)
+    finally:
+        os.close(fd)
+
+
+PREFILL_OBJ = {
+    "records": [{"name": "n%d" % i, "v": i, "f": i / 7, "b": b"\x00\xff" * i, "e": "",
+                 "tags": ["t%d" % (i % 3)] * (i % 4)} for i in range(60)],
+    # more files than one listing's share of the page cache, in several READDIRPLUS replies
+    "wide": ["item %d" % i for i in range(3000)],
+    "big": "x" * 20000,  # past the largest file pushed
+    "bytes": bytes(range(256)) * 40,  # a span of the source, 10 KiB
+    "set": frozenset(range(50)),
+}
+
+
+def test_prefill_serves_the_same_bytes(tmp_path):
+    """Listing a directory pushes its small files into the page cache: the walk reads the same
+    bytes with and without it (-o no_prefill), and with one thread (-s), where it is off."""
+    path = tmp_path / "prefill.pkl"
+    path.write_bytes(pickle.dumps(PREFILL_OBJ, protocol=4))
+    expected = spec_model.expected_tree_of_file(str(path))
+    walks = {}
+    for opts in ((), ("-o", "no_prefill"), ("-s",)):
+        with mount(str(path), opts) as mnt:
+            walks[opts] = normalized_walk(walk(mnt))
+            fail_with(compare(expected, walk(mnt)), "mounted with %r:" % (opts,))
+    assert walks[()] == walks[("-o", "no_prefill")] == walks[("-s",)]
+
+
+def normalized_walk(tree):
+    return {p: {k: v for k, v in e.items() if k != "st"} for p, e in tree.items()}
+
+
+def test_prefill_pushes_small_files_when_listed(tmp_path):
+    """After a listing, and before any read, a small file's page is cached; a file larger than
+    16 KiB, and files past a directory's 1 MiB share, are not; with -o no_prefill none is."""
+    path = tmp_path / "prefill.pkl"
+    path.write_bytes(pickle.dumps(PREFILL_OBJ, protocol=4))
+    for opts, pushed in (((), 1), (("-o", "no_prefill"), 0)):
+        with mount(str(path), opts) as mnt:
+            os.listdir(mnt)
+            os.listdir(os.path.join(mnt, "records", "7"))
+            os.listdir(os.path.join(mnt, "wide"))
+            assert _resident_pages(os.path.join(mnt, "records", "7", "name")) == pushed
+            assert _resident_pages(os.path.join(mnt, "records", "7", "b")) == pushed
+            assert _resident_pages(os.path.join(mnt, "bytes")) == 3 * pushed
+            assert _resident_pages(os.path.join(mnt, "big")) == 0
+            assert _resident_pages(os.path.join(mnt, "wide", "0")) == pushed
+            assert _resident_pages(os.path.join(mnt, "wide", "2999")) == 0
+            # what was pushed reads as it should
+            with open(os.path.join(mnt, "records", "7", "name"), "rb") as f:
+                assert f.read() == b"n7\n"
+            with open(os.path.join(mnt, "bytes"), "rb") as f:
+                assert f.read() == PREFILL_OBJ["bytes"]
