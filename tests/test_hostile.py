@@ -75,8 +75,12 @@ def dump_verdict(path, r):
     otherwise what is wrong, in one line."""
     rc = r.returncode
     if rc == 0:
-        if not r.stdout.startswith(b"./\n"):
-            return "exit 0 but stdout does not start with './': %r" % r.stdout[:80]
+        if not r.stdout.endswith(b"\n"):  # a tree has at least one line: ./ when empty
+            return "exit 0 but stdout is not whole lines: %r" % r.stdout[-80:]
+        try:
+            r.stdout.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return "exit 0 but stdout is not UTF-8: %s" % e
         return None
     if rc < 0:
         return "killed by signal %d; stderr %r" % (-rc, r.stderr[-300:])
