@@ -76,7 +76,7 @@ static size_t escape_byte(unsigned char c, char esc[5])
  * a space that begins a separator as \x20). A sequence cut by the end of s is left unwritten
  * unless last (the caller passes it again with the bytes that follow). Runs of bytes that need
  * no escape are written at once. Returns the bytes consumed. */
-static size_t put_escaped(FILE *out, const unsigned char *s, size_t len, bool last, bool path)
+static size_t write_escaped(FILE *out, const unsigned char *s, size_t len, bool last, bool path)
 {
     size_t run = 0; /* start of the bytes not yet written, all written as they are */
     for (size_t i = 0; i < len; i++) {
@@ -126,7 +126,7 @@ static int dump_file(const pk_doc *doc, pk_ino ino, uint64_t max, FILE *out)
         if (n < 0)
             return (int)n;
         size_t have = carried + (size_t)n;
-        size_t done = put_escaped(out, chunk, have, n == 0, false);
+        size_t done = write_escaped(out, chunk, have, n == 0, false);
         off += (uint64_t)n;
         if (n == 0)
             break;
@@ -166,7 +166,7 @@ static int dump_entry(const pk_doc *doc, pk_ino e, const pk_buf *path, unsigned 
         return 0; /* its entries' paths name it */
     if (path->len == 0)
         fputc('.', out); /* the root, when empty */
-    put_escaped(out, (const unsigned char *)path->data, path->len, true, true);
+    write_escaped(out, (const unsigned char *)path->data, path->len, true, true);
     switch (type) {
     case PK_DIR:
         fputc('/', out);
@@ -176,7 +176,7 @@ static int dump_entry(const pk_doc *doc, pk_ino e, const pk_buf *path, unsigned 
         if (pk_readlink(doc, e, target, sizeof target) < 0)
             fputc('?', out);
         else
-            put_escaped(out, (const unsigned char *)target, strlen(target), true, false);
+            write_escaped(out, (const unsigned char *)target, strlen(target), true, false);
         break;
     case PK_FILE:
         fputs(" = ", out);
