@@ -149,14 +149,21 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
 /* The source file's stat, for times and ownership. */
 const struct stat *pk_source_stat(const pk_doc *doc);
 
-/* Write the whole tree as text, one line per entry, for tests and users without FUSE:
- *   PATH/            a directory (every directory, so empty ones show too)
+/* Write the whole tree as text, for grep, tests and users without FUSE: one line per leaf, in
+ * depth-first order, each with its whole path (relative to the root), so that grep prints the
+ * path of every match:
  *   PATH = CONTENT   a file, CONTENT escaped as a C string (\n, \t, \\, \xNN)
  *   PATH -> TARGET   a symlink
- * Paths are relative to the root, which is "." . Every line is valid UTF-8: well-formed UTF-8
- * is written as it is, and every other byte of a name or content as \xNN. Returns 0, or -errno
- * on a failed read. */
-
+ *   PATH/            an empty directory (the root is ".": "./" when it is empty); a directory
+ *                    with entries has no line of its own, its entries' paths name it
+ * Every line is valid UTF-8: well-formed UTF-8 is written as it is, and every other byte of a
+ * name or content as \xNN; in a PATH, a space that begins " = " or " -> " is written \x20, so
+ * the first separator of a line ends its path. Unless flags has PK_DUMP_FULL, an array's element
+ * bytes (NAME.raw) are left out, and a bytes or bytearray value longer than 1024 bytes shows
+ * its first 1024 bytes, then "\... (N bytes)" with its full size. Returns 0, or -errno on a
+ * failed read. pk_dump() is pk_dump_with() without flags. */
+enum { PK_DUMP_FULL = 1 };
+int pk_dump_with(const pk_doc *doc, FILE *out, unsigned flags);
 int pk_dump(const pk_doc *doc, FILE *out);
 
 #endif

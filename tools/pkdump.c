@@ -1,13 +1,16 @@
-/* pkdump.c: print the tree picklefs would mount, without FUSE.
+/* pkdump.c: print the tree picklefs would mount, without FUSE, in a form made for grep.
  *
- *   pkdump [-o max_depth=N,max_nodes=N,...] FILE
+ *   pkdump [--full] [-o max_depth=N,max_nodes=N,...] FILE
  *
  * Decodes FILE with the same codec and limits as picklefs and writes pk_dump()'s text to
- * stdout: one line per entry (PATH/, PATH = CONTENT, PATH -> TARGET). For tests and for
- * machines without /dev/fuse. -o takes picklefs' limit options (pk_limits_set in pk.h) and nothing
- * else. Errors and exit statuses are picklefs' own: a file that cannot
- * be decoded gives one line "pkdump: FILE: WHAT at byte OFFSET (OPCODE)" and status 1; a
- * usage error gives status 2.
+ * stdout: one line per leaf, each with its whole path (PATH = CONTENT, PATH -> TARGET, PATH/
+ * for an empty directory), so that `pkdump FILE | grep needle` names where every match is.
+ * For searching trees too large to walk through a mount, for tests and for machines without
+ * /dev/fuse. --full shows what is otherwise cut or left out (bytes values past 1024 bytes, and
+ * arrays' NAME.raw entries). -o takes picklefs' limit options (pk_limits_set in pk.h) and
+ * nothing else. Errors and exit statuses are picklefs' own: a file that cannot be decoded
+ * gives one line "pkdump: FILE: WHAT at byte OFFSET (OPCODE)" and status 1; a usage error
+ * gives status 2.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,8 +22,10 @@ enum { EXIT_DECODE = 1, EXIT_USAGE = 2 };
 
 static void usage(FILE *out)
 {
-    fputs("usage: pkdump [-o opt[,opt...]] FILE\n"
-          "Print the tree picklefs would mount from the pickle FILE, one line per entry.\n"
+    fputs("usage: pkdump [--full] [-o opt[,opt...]] FILE\n"
+          "Print the tree picklefs would mount from the pickle FILE, one line per leaf:\n"
+          "PATH = CONTENT, PATH -> TARGET, or PATH/ for an empty directory.\n"
+          "    --full    bytes values whole (not cut at 1024 bytes), and arrays' NAME.raw\n"
           "Exit status: 0 done, 1 FILE cannot be decoded, 2 usage error.\n"
           "Options (the limits picklefs takes, with the same defaults):\n",
           out);
@@ -34,6 +39,7 @@ int main(int argc, char *argv[])
     pk_limits lim;
     pk_error err;
     pk_doc *doc;
+    unsigned flags = 0;
     int ret;
 
     if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -42,10 +48,16 @@ int main(int argc, char *argv[])
     }
     pk_limits_default(&lim);
     int i = 1;
-    for (; i + 1 < argc && strcmp(argv[i], "-o") == 0; i += 2) {
+    for (; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--full") == 0) {
+            flags |= PK_DUMP_FULL;
+            continue;
+        }
+        if (strcmp(argv[i], "-o") != 0)
+            break;
         /* -o a=1,b=2: each comma-separated option must be a limit */
         char opts[1024];
-        snprintf(opts, sizeof opts, "%s", argv[i + 1]);
+        snprintf(opts, sizeof opts, "%s", argv[++i]);
         for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
             int set = pk_limits_set(&lim, o, msg, sizeof msg);
             if (set != 1) {
@@ -68,7 +80,7 @@ int main(int argc, char *argv[])
         fprintf(stderr, "pkdump: %s: %s\n", file, msg);
         return EXIT_DECODE;
     }
-    ret = pk_dump(doc, stdout);
+    ret = pk_dump_with(doc, stdout, flags);
     if (fflush(stdout) != 0 && ret == 0)
         ret = -errno;
     pk_close(doc);
