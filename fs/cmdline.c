@@ -154,7 +154,7 @@ void pfs_print_help(void)
            "\n"
            "picklefs options:\n"
            "    --dump                 print the tree of FILE as text, one line per\n"
-           "                           entry, without mounting anything\n"
+           "                           leaf (PATH = VALUE), without mounting anything\n"
            "    -o no_prefill          do not push the small files of a directory into\n"
            "                           the page cache when it is listed\n"
            "\n"
