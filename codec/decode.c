@@ -170,7 +170,7 @@ int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
 {
     static const pk_hooks none;
     dec d = {.doc = doc, .hooks = hooks ? hooks : &none, .err = err, .src = doc->src,
-             .end = doc->src_len};
+             .pos = doc->src_start, .end = doc->src_len};
     set_limits(&d);
     if (doc->src_len == 0) {
         pk_set_error(err, PK_E_EMPTY, 0, -1, "empty file");
@@ -178,6 +178,11 @@ int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
     }
     if (doc->src_len >= PK_OFFSET_LIMIT) { /* beyond any file or max_decompressed */
         pk_set_error(err, PK_E_LENGTH, 0, -1, "a stream of 2^48 bytes or more");
+        return -1;
+    }
+    if (doc->src_start && doc->src_start >= doc->src_len) {
+        pk_set_error(err, PK_E_TRUNCATED, doc->src_len, -1,
+                     "truncated data: no pickle after the .npy header");
         return -1;
     }
     /* the source is read ahead of pos (and given back behind it, by the thread if it can); and
@@ -212,4 +217,33 @@ int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
     free(d.marks);
     dec_memo_clear(&d.memo);
     return rc;
+}
+
+static int builder_fail(pk_lift_ctx *c, pk_code code, const char *what)
+{
+    return dec_fail((dec *)c->dec, code, what);
+}
+
+int pk_decode_build(pk_doc *doc, const pk_hooks *hooks, pk_build_fn build, void *arg,
+                    pk_error *err)
+{
+    static const pk_hooks none;
+    /* no stream to read: end 0 makes every error name no opcode, at op_off */
+    dec d = {.doc = doc, .hooks = hooks ? hooks : &none, .err = err, .src = doc->src,
+             .end = 0, .op_off = 0};
+    set_limits(&d);
+    pk_lift_ctx lc = {.doc = doc, .dec = &d, .offset = 0, .fail = builder_fail};
+    uint32_t top = 0;
+    int rc = build(&lc, arg, &top);
+    if (rc == 0 && !top)
+        rc = dec_oom(&d); /* not reached: a builder without a value sets the error */
+    if (rc == 0 &&
+        !pk_grow((void **)&doc->tops, &doc->cap_tops, doc->ntops + 1, sizeof(uint32_t)))
+        rc = dec_oom(&d);
+    if (rc == 0)
+        doc->tops[doc->ntops++] = top;
+    free(d.stack);
+    free(d.marks);
+    dec_memo_clear(&d.memo);
+    return rc < 0 ? -1 : 0;
 }
