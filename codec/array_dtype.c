@@ -163,6 +163,11 @@ bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
         dt->size = 8;
     if (dt->size == 0 && dt->kind != 'V' && dt->kind != 'S' && dt->kind != 'U')
         return false;
+    return pk_dtype_set_name(doc, dt);
+}
+
+bool pk_dtype_set_name(pk_doc *doc, pk_dtype *dt)
+{
     pk_buf b = {0};
     dtype_name(doc, dt, &b);
     bool ok = !b.failed && pk_arr_pool_text(doc, b.data, b.len, &dt->name);

@@ -28,6 +28,7 @@ void pk_ckpt_free(pk_doc *doc)
     free(k->ents);
     free(k->arrays);
     free(k->fields);
+    free(k->npy);
     free(k);
     doc->ckpt = NULL;
 }

@@ -7,12 +7,16 @@
  *   gzip, zlib, bz2, xz, lzma  inflated into memory (decompress.c); the inflated bytes are
  *                              then recognised again, once (a compressed legacy checkpoint)
  *   "PK\3\4" zip               a torch.save archive: its <top>/data.pkl is the stream (zip.c)
+ *   "\x93NUMPY" .npy            its header read (npy.c); its array is built without opcodes
+ *                              (npy_lift.c), or, for an object array, the pickle after the
+ *                              header is the stream
  *   legacy torch.save          five pickles (magic number, protocol, system info, the object,
  *                              storage keys), then each storage as an 8-byte little-endian
  *                              element count and its elements
  *   anything else              a raw pickle (or several back to back)
  */
 #include "ckpt_i.h"
+#include "npy_i.h"
 #include "source_i.h"
 
 #include <stdatomic.h>
@@ -83,6 +87,24 @@ static int zip_open(pk_doc *doc, pk_error *err)
     return 0;
 }
 
+/* A .npy file: its header kept for the builder of its array (pk_open.c), or, for an object
+ * array, the stream made to start at the pickle after it. */
+static int npy_open(pk_doc *doc, pk_error *err)
+{
+    pk_ckpt *k = pk_ckpt_get(doc);
+    pk_npy *h = k ? malloc(sizeof *h) : NULL;
+    if (!h) {
+        pk_set_error(err, PK_E_NOMEM, 0, -1, pk_code_text(PK_E_NOMEM));
+        return -1;
+    }
+    k->npy = h;
+    if (pk_npy_parse(doc->src, doc->src_len, 0, h, err) < 0)
+        return -1;
+    if (h->object)
+        doc->src_start = h->data;
+    return 0;
+}
+
 static bool is_legacy_torch(const uint8_t *p, uint64_t len)
 {
     /* pickle.dumps(0x1950a86a20f9469cfc6c, protocol) for protocol 2 and up: PROTO n, LONG1 */
@@ -99,6 +121,8 @@ int pk_format_guess(const uint8_t *p, uint64_t len, pk_guess out[PK_GUESS_MAX])
     pk_zfmt z = pk_zfmt_of(p, len, &skip);
     if (len >= 4 && memcmp(p, "PK\3\4", 4) == 0)
         out[n++] = (pk_guess){PK_G_ZIP, PK_Z_NONE, 0, false};
+    else if (pk_npy_looks_like(p, len))
+        out[n++] = (pk_guess){PK_G_NPY, PK_Z_NONE, 0, false};
     else if (z != PK_Z_NONE)
         out[n++] = (pk_guess){PK_G_COMPRESSED, z, skip, z == PK_Z_ZLIB && skip == 0};
     out[n++] = (pk_guess){PK_G_RAW, PK_Z_NONE, 0, false};
@@ -109,8 +133,12 @@ int pk_format_open(pk_doc *doc, const pk_guess *g, pk_error *err)
 {
     if (g->kind == PK_G_ZIP)
         return zip_open(doc, err);
+    if (g->kind == PK_G_NPY)
+        return npy_open(doc, err);
     if (g->kind == PK_G_COMPRESSED && decompress(doc, g->zfmt, g->skip, err) < 0)
         return -1;
+    if (g->kind == PK_G_COMPRESSED && pk_npy_looks_like(doc->src, doc->src_len))
+        return npy_open(doc, err); /* a compressed .npy */
     if (is_legacy_torch(doc->src, doc->src_len)) {
         pk_ckpt *k = pk_ckpt_get(doc);
         if (!k) {

@@ -1,6 +1,7 @@
 /* pk_open.c: the coordinator: open a document's source, run the pickle machine over it with
  * the lifts as its hooks, lay out the tree, and close it all again. */
 #include "ckpt_i.h"
+#include "npy_i.h"
 #include "pk_i.h"
 #include "prefault_i.h"
 #include "tree_i.h"
@@ -33,7 +34,11 @@ static int decode_and_lay_out(pk_doc *doc, pk_error *err)
 {
     doc->prefault = pk_prefault_start(doc->src_len);
     watch_arrays(doc);
-    int rc = pk_decode(doc, &pk_lift_hooks, err) < 0 ? -1 : 0;
+    /* a .npy file of numbers is no pickle: its array is built from its header */
+    pk_npy *npy = doc->ckpt ? doc->ckpt->npy : NULL;
+    int rc = npy && !npy->object ? pk_decode_build(doc, &pk_lift_hooks, pk_npy_build, npy, err)
+                                 : pk_decode(doc, &pk_lift_hooks, err);
+    rc = rc < 0 ? -1 : 0;
     if (rc == 0)
         rc = pk_legacy_storages(doc, err);
     /* laying out reads few of the decoded bytes again: the mapped ones go back first */
