@@ -44,7 +44,9 @@ typedef struct pk_zent {
 
 /* Read the central directory of the zip in map[0..len). Returns 0 or -1 with err set. */
 int pk_zip_read(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err);
-/* The member called <top>/<rel>, or NULL. */
+/* The error of an archive whose first member is in no folder, and so no torch archive: -1. */
+int pk_zip_no_folder(const pk_doc *doc, pk_error *err);
+/* The member called <top>/<rel>, or NULL (always NULL when the first member is in no folder). */
 pk_zent *pk_zip_find(pk_doc *doc, const char *rel, size_t rel_len);
 /* Make a member's bytes readable: inflates a deflated one into memory. 0 or -1 (err set). */
 int pk_zip_load(pk_doc *doc, pk_zent *z, const uint8_t *map, uint64_t len, pk_error *err);
@@ -56,6 +58,8 @@ struct pk_ckpt {
     pk_zent *ents;
     uint64_t nents, cap_ents;
     uint64_t top_len;        /* the archive's top folder is names[0..top_len) plus '/' */
+    bool no_top;             /* the first member is in no folder (a .npz, never torch) */
+    bool npz;                /* a .npz: every member a .npy, each inflated (mem) or stored */
     const uint8_t *map;      /* the whole file, while decoding (then NULL if it was mapped) */
     uint64_t map_len;
     bool map_unmap;          /* map is an mmap (else a caller's buffer, kept until close) */

@@ -247,3 +247,26 @@ int pk_decode_build(pk_doc *doc, const pk_hooks *hooks, pk_build_fn build, void 
     dec_memo_clear(&d.memo);
     return rc < 0 ? -1 : 0;
 }
+
+int pk_lift_pickle(pk_lift_ctx *c, uint64_t pos, uint64_t end, uint32_t *value)
+{
+    dec *d = c->dec;
+    if (end > d->doc->src_len || pos >= end)
+        return dec_fail(d, PK_E_TRUNCATED, "truncated data: no pickle where one should be");
+    dec sub = {.doc = d->doc, .hooks = d->hooks, .err = d->err, .src = d->doc->src, .pos = pos,
+               .end = end};
+    set_limits(&sub);
+    int r = run_pickle(&sub, value);
+    free(sub.stack);
+    free(sub.marks);
+    dec_memo_clear(&sub.memo);
+    /* new_node's cache of the document is sub's now */
+    d->nodes_end = sub.nodes_end;
+    d->group_base = sub.group_base;
+    return r < 0 ? -1 : 0;
+}
+
+bool pk_lift_valid_utf8(const uint8_t *s, uint64_t len)
+{
+    return dec_valid_utf8(s, len);
+}

@@ -6,7 +6,8 @@
  *
  *   gzip, zlib, bz2, xz, lzma  inflated into memory (decompress.c); the inflated bytes are
  *                              then recognised again, once (a compressed legacy checkpoint)
- *   "PK\3\4" zip               a torch.save archive: its <top>/data.pkl is the stream (zip.c)
+ *   "PK\3\4" zip               a torch.save archive: its <top>/data.pkl is the stream (zip.c);
+ *                              or a .npz, whose arrays are built by npy_lift.c
  *   "\x93NUMPY" .npy            its header read (npy.c); its array is built without opcodes
  *                              (npy_lift.c), or, for an object array, the pickle after the
  *                              header is the stream
@@ -45,6 +46,29 @@ static int decompress(pk_doc *doc, pk_zfmt fmt, uint64_t skip, pk_error *err)
     return 0;
 }
 
+/* Is the archive a .npz (numpy's savez): every member a .npy file, named NAME.npy? */
+static bool is_npz(const pk_ckpt *k)
+{
+    for (uint64_t i = 0; i < k->nents; i++) {
+        const pk_zent *z = &k->ents[i];
+        if (z->name_len < 4 || memcmp(k->names + z->name_pos + z->name_len - 4, ".npy", 4) != 0)
+            return false;
+    }
+    return k->nents > 0;
+}
+
+/* A .npz: its members inflated now, when deflated; their headers are read and their arrays
+ * made by the builder (npy_lift.c), from the archive, which stays the stream. */
+static int npz_open(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err)
+{
+    pk_ckpt *k = doc->ckpt;
+    for (uint64_t i = 0; i < k->nents; i++)
+        if (pk_zip_load(doc, &k->ents[i], map, len, err) < 0)
+            return -1;
+    k->npz = true;
+    return 0;
+}
+
 /* A torch.save archive: the stream is <top>/data.pkl, decoded from the mapping of FILE when
  * it is stored (fd_base is then its offset, so spans left in the source are read from the
  * file), or inflated into memory. The mapping stays until pk_format_settle(). */
@@ -59,6 +83,10 @@ static int zip_open(pk_doc *doc, pk_error *err)
     k->map_len = len;
     k->map_unmap = doc->src_mapped;
     doc->src_mapped = false; /* the mapping is k->map's now */
+    if (is_npz(k))
+        return npz_open(doc, map, len, err);
+    if (k->no_top)
+        return pk_zip_no_folder(doc, err);
     pk_zent *bo = pk_zip_find(doc, "byteorder", 9);
     if (bo) {
         if (pk_zip_load(doc, bo, map, len, err) < 0)

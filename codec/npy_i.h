@@ -22,6 +22,7 @@ typedef struct pk_npy {
     uint64_t at;        /* stream offset of the magic (0, or a zip member's start) */
     uint64_t data;      /* stream offset of the elements (or of the pickle of an object array) */
     uint64_t len;       /* bytes from data to the end of the file or member */
+    const uint8_t *mem; /* an inflated member's elements (set by the caller), else NULL */
     char code[24];      /* descr when it is a str ("<f4", "|O"); "" for a structured dtype */
     pk_npy_field fields[PK_NPY_MAXFIELDS];
     uint32_t nfields;
@@ -42,5 +43,8 @@ int pk_npy_parse(const uint8_t *p, uint64_t len, uint64_t base, pk_npy *h, pk_er
 int pk_npy_build(pk_lift_ctx *c, void *arg, uint32_t *top);
 /* The same array as a new value, for a caller that builds more than one (a .npz). */
 uint32_t pk_npy_array(pk_lift_ctx *c, const pk_npy *h);
+/* The arrays of a .npz (doc->ckpt's members, each a .npy), as a dict of NAME (the member's
+ * name without .npy) to array, the top value (a pk_build_fn; arg is unused). */
+int pk_npz_build(pk_lift_ctx *c, void *arg, uint32_t *top);
 
 #endif

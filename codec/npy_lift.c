@@ -134,8 +134,12 @@ uint32_t pk_npy_array(pk_lift_ctx *c, const pk_npy *h)
     *a = tmp;
     atomic_init(&a->summary, NULL);
     a->what = PK_T_NDARRAY;
-    /* the elements are the stream's own bytes: read from FILE by offset once it is unmapped */
-    pk_array_set_source(a, PK_AS_STREAM, h->data, NULL, need);
+    /* the elements are the stream's own bytes, read from FILE by offset once it is unmapped;
+     * or those of an inflated .npz member */
+    if (h->mem)
+        pk_array_set_source(a, PK_AS_MEM, 0, h->mem, need);
+    else
+        pk_array_set_source(a, PK_AS_STREAM, h->data, NULL, need);
     if (!pk_array_make_node(doc, n, idx, PK_T_NDARRAY))
         return pk_lift_oom(c), 0;
     return n;
@@ -145,4 +149,70 @@ int pk_npy_build(pk_lift_ctx *c, void *arg, uint32_t *top)
 {
     *top = pk_npy_array(c, arg);
     return *top ? 0 : -1;
+}
+
+/* A .npz member's name without its .npy, as a str key (bytes when it is no UTF-8). */
+static uint32_t member_key(pk_lift_ctx *c, const char *name, uint64_t len)
+{
+    len -= 4;
+    bool text = pk_lift_valid_utf8((const uint8_t *)name, len);
+    uint32_t k = pk_lift_new_node(c, text ? PK_K_STR : PK_K_BYTES);
+    if (!k)
+        return 0;
+    if (!pk_node_set_text(c->doc, k, name, len) || (text && pk_key_is_name(c->doc, k) < 0))
+        return pk_lift_oom(c), 0;
+    return k;
+}
+
+/* One member: its header read into h, and its array as a new value, or 0 (error set). */
+static uint32_t member_array(pk_lift_ctx *c, const pk_zent *z, pk_npy *h)
+{
+    pk_doc *doc = c->doc;
+    const uint8_t *p = z->mem ? z->mem : doc->src + z->data;
+    pk_error e;
+    if (pk_npy_parse(p, z->usize, z->data, h, &e) < 0) {
+        pk_lift_at(c, e.offset);
+        return c->fail(c, e.code, e.what), 0;
+    }
+    if (h->object && z->mem) {
+        pk_lift_at(c, z->data);
+        return c->fail(c, PK_E_CONTAINER,
+                       "an array of dtype object in a deflated .npz member (not read yet)"), 0;
+    }
+    uint32_t v = 0;
+    if (h->object) /* its pickle, after the header, as any other (inert) */
+        return pk_lift_pickle(c, h->data, z->data + z->usize, &v) < 0 ? 0 : v;
+    if (z->mem)
+        h->mem = z->mem + (h->data - z->data);
+    return pk_npy_array(c, h);
+}
+
+int pk_npz_build(pk_lift_ctx *c, void *arg, uint32_t *top)
+{
+    (void)arg;
+    pk_doc *doc = c->doc;
+    pk_ckpt *k = doc->ckpt;
+    pk_npy *h = malloc(sizeof *h);
+    uint32_t d = h ? pk_lift_new_node(c, PK_K_DICT) : 0;
+    if (!d) {
+        free(h);
+        return h ? -1 : pk_lift_oom(c);
+    }
+    for (uint64_t i = 0; i < k->nents; i++) {
+        const pk_zent *z = &k->ents[i];
+        pk_lift_at(c, z->data);
+        uint32_t key = member_key(c, k->names + z->name_pos, z->name_len);
+        uint32_t v = key ? member_array(c, z, h) : 0;
+        if (!v) {
+            free(h);
+            return -1;
+        }
+        if (pk_chain_add(doc, d, key) < 0 || pk_chain_add(doc, d, v) < 0) {
+            free(h);
+            return pk_lift_oom(c);
+        }
+    }
+    free(h);
+    *top = d;
+    return 0;
 }

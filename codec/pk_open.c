@@ -34,10 +34,12 @@ static int decode_and_lay_out(pk_doc *doc, pk_error *err)
 {
     doc->prefault = pk_prefault_start(doc->src_len);
     watch_arrays(doc);
-    /* a .npy file of numbers is no pickle: its array is built from its header */
+    /* a .npy file of numbers, or a .npz, is no pickle: its arrays are built from the headers */
     pk_npy *npy = doc->ckpt ? doc->ckpt->npy : NULL;
     int rc = npy && !npy->object ? pk_decode_build(doc, &pk_lift_hooks, pk_npy_build, npy, err)
-                                 : pk_decode(doc, &pk_lift_hooks, err);
+             : doc->ckpt && doc->ckpt->npz
+                 ? pk_decode_build(doc, &pk_lift_hooks, pk_npz_build, NULL, err)
+                 : pk_decode(doc, &pk_lift_hooks, err);
     rc = rc < 0 ? -1 : 0;
     if (rc == 0)
         rc = pk_legacy_storages(doc, err);
