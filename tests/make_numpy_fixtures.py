@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """make_numpy_fixtures.py: numpy's own files (.npy of format versions 1, 2 and 3, .npz stored
-and deflated), written by numpy itself, each beside a pickle of the same array, with what
-numpy's loader returns.
+and deflated), written by numpy itself, each beside a pickle of what numpy loads back from it
+(the array; for a .npz the dict of its arrays), with what numpy's loader returns.
 
     /usr/bin/python3 tests/make_numpy_fixtures.py
 
-writes tests/fixtures/npy/NAME.npy (or .npz) and NAME.pkl, and tests/fixtures/npy/expect.json.
+writes tests/fixtures/npy/NAME.npy (or NAME.npz) and NAME.pkl, and tests/fixtures/npy/expect.json.
 test_numpy.py mounts each file, checks every array against expect.json (dtype as numpy's
-str(dtype), shape, zlib.crc32 of tobytes(), byte count), and requires the .npy to mount exactly
-as the pickle of the array loaded back from it does. The files are committed; re-run only to
+str(dtype), shape, zlib.crc32 of tobytes(), byte count), and requires each file to mount exactly
+as the pickle of what numpy loads back from it does. The files are committed; re-run only to
 change them.
 """
 
@@ -48,6 +48,18 @@ def save_npy(name, a, version=None):
     EXPECT[name + ".npy"] = dict(arr_expect(back), version=major)
 
 
+def save_npz(name, compressed, *args, **kwds):
+    """name.npz as numpy writes it, and name.pkl, the pickle of the dict of arrays numpy loads
+    back from it (in the archive's order)."""
+    path = os.path.join(OUT, name + ".npz")
+    (np.savez_compressed if compressed else np.savez)(path, *args, **kwds)
+    with np.load(path, allow_pickle=True) as z:
+        back = {k: z[k] for k in z.files}
+    with open(os.path.join(OUT, name + ".pkl"), "wb") as f:
+        pickle.dump(back, f, protocol=2)
+    EXPECT[name + ".npz"] = {"members": [[k, arr_expect(v)] for k, v in back.items()]}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(0)
@@ -72,6 +84,14 @@ def main():
     save_npy("v2", np.arange(4, dtype="<i4"), version=(2, 0))
     # version 3: a header that only UTF-8 can hold (a field name beyond Latin-1)
     save_npy("v3", np.zeros(2, dtype=[("名", "<i4")]), version=(3, 0))
+    members = dict(ints=np.arange(5, dtype="<i8"), grid=np.arange(6.0).reshape(2, 3).T,
+                   rec=np.array([(1, 2.5)], dtype=[("x", "<i4"), ("y", "<f8")]),
+                   names=np.array(["a", "bc"]), empty=np.zeros(0, dtype="<f4"))
+    members["über"] = np.ones(2, dtype=">u2")
+    save_npz("stored", False, np.arange(3, dtype="<i2"), **members)
+    save_npz("deflated", True, **members)
+    save_npz("stored_objects", False, objs=np.array([1, "x", None], dtype=object),
+             nums=np.arange(2))
     with open(os.path.join(OUT, "expect.json"), "w", encoding="utf-8") as f:
         json.dump(EXPECT, f, indent=1, sort_keys=True)
 

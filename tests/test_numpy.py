@@ -1,20 +1,23 @@
-"""test_numpy.py: numpy's own .npy files, mounted through real FUSE.
+"""test_numpy.py: numpy's own .npy and .npz files, mounted through real FUSE.
 
 Run with `meson test -C build` or, from the repository root,
     PICKLEFS=build/picklefs PKDUMP=build/pkdump /usr/bin/python3 -m pytest -v tests/test_numpy.py
 
 The fixtures (tests/fixtures/npy) were written by numpy itself (tests/make_numpy_fixtures.py):
-each NAME.npy beside NAME.pkl, a pickle of the array numpy loads back from it, and expect.json,
-what numpy's loader returned. What is checked:
+each NAME.npy or NAME.npz beside NAME.pkl, a pickle of what numpy loads back from it (the array,
+or the dict of arrays), and expect.json, what numpy's loader returned. What is checked:
 - every .npy (format versions 1, 2 and 3; little and big endian; C and Fortran order; numbers,
   bools, complex, half floats, str, bytes, records, padded records, datetimes, 0-d and empty
   arrays, and object arrays, whose elements are a pickle) mounts exactly as its pickle does:
   `diff -r` of the two mounts finds nothing;
 - each array file's dtype, shape and crc32, and its 0.raw bytes, against numpy's;
+- a .npz (stored or deflated) is a directory of its arrays named without .npy, in the
+  archive's order, and mounts as the pickle of the dict np.load gives; an object array in a
+  deflated member is refused saying so; a zip with other members is no .npz;
 - a gzip-compressed .npy mounts as the .npy does;
 - the elements are read from FILE when read: a file rewritten under the mount gives EIO;
-- every truncation and random bit flips of .npy files are refused with one line or mount,
-  and never crash; bad headers are refused naming the byte.
+- every truncation (sampled for .npz) and random bit flips of .npy and .npz files are refused
+  with one line or mount, and never crash; bad headers are refused naming the byte.
 """
 
 import gzip
@@ -45,11 +48,11 @@ def fx(name):
 
 
 def test_every_format_version_is_covered():
-    assert {e["version"] for e in EXPECT.values()} == {1, 2, 3}
+    assert {e["version"] for n, e in EXPECT.items() if n.endswith(".npy")} == {1, 2, 3}
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_npy_mounts_as_its_pickle(name):
+def test_file_mounts_as_its_pickle(name):
     with mount(fx(name)) as mnt:
         got = walk(mnt)
     with mount(fx(name[:-4] + ".pkl")) as mnt:
@@ -57,16 +60,13 @@ def test_npy_mounts_as_its_pickle(name):
     assert normalized(got) == normalized(want)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if "crc32" in EXPECT[n]])
-def test_npy_array_file_and_raw_bytes(name):
-    e = EXPECT[name]
-    with mount(fx(name)) as mnt:
-        assert sorted(os.listdir(mnt)) == ["0", "0.raw"]
-        with open(os.path.join(mnt, "0"), encoding="utf-8") as f:
-            head = f.readline().rstrip("\n")
-        with open(os.path.join(mnt, "0.raw"), "rb") as f:
-            raw = f.read()
-        assert os.getxattr(os.path.join(mnt, "0"), "user.pickle.type") == b"ndarray"
+def check_array(mnt, rel, e):
+    """The array file rel and rel.raw against numpy's expectation e."""
+    with open(os.path.join(mnt, rel), encoding="utf-8") as f:
+        head = f.readline().rstrip("\n")
+    with open(os.path.join(mnt, rel + ".raw"), "rb") as f:
+        raw = f.read()
+    assert os.getxattr(os.path.join(mnt, rel), "user.pickle.type") == b"ndarray"
     m = HEADER.match(head)
     assert m, head
     if not e["dtype"].startswith(("[", "{")):
@@ -75,6 +75,51 @@ def test_npy_array_file_and_raw_bytes(name):
     assert shape == e["shape"]
     assert int(m.group(4), 16) == e["crc32"]
     assert len(raw) == e["nbytes"] and zlib.crc32(raw) == e["crc32"]
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "crc32" in EXPECT[n]])
+def test_npy_array_file_and_raw_bytes(name):
+    with mount(fx(name)) as mnt:
+        assert sorted(os.listdir(mnt)) == ["0", "0.raw"]
+        check_array(mnt, "0", EXPECT[name])
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n.endswith(".npz")])
+def test_npz_is_a_directory_of_its_arrays(name):
+    members = EXPECT[name]["members"]
+    with mount(fx(name)) as mnt:
+        names = [n for n in os.listdir(mnt) if not n.endswith(".raw")]
+        assert names == [k for k, _ in members]  # in the archive's order, without .npy
+        for rel, e in members:
+            if "crc32" in e:
+                check_array(mnt, rel, e)
+            else:
+                assert os.path.isdir(os.path.join(mnt, rel))
+
+
+def test_deflated_object_array_member_is_refused_saying_so():
+    with open(fx("stored_objects.npz"), "rb") as f:
+        data = f.read()
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for n in zin.namelist():
+            zout.writestr(n, zin.read(n))
+    assert "array of dtype object in a deflated .npz member (not read yet)" in refusal(
+        out.getvalue())
+
+
+def test_zip_of_npy_and_other_members_is_no_npz():
+    import io
+    import zipfile
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        with open(fx("f32.npy"), "rb") as f:
+            z.writestr("a.npy", f.read())
+        z.writestr("notes.txt", "hello")
+    assert "first member is in no folder" in refusal(out.getvalue())
 
 
 @pytest.mark.parametrize("name", ["f32.npy", "objects.npy"])
@@ -169,7 +214,22 @@ def test_truncations_refused_or_read_never_crash(name):
             assert r.returncode == 1 and r.stderr.count(b"\n") == 1, (n, r)
 
 
-@pytest.mark.parametrize("name", ["f32.npy", "objects.npy", "record_aligned.npy"])
+@pytest.mark.parametrize("name", ["stored_objects.npz", "deflated.npz"])
+def test_npz_truncations_refused_never_crash(name):
+    with open(fx(name), "rb") as f:
+        data = f.read()
+    rng = random.Random(name)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "t.npz")
+        for n in sorted(rng.sample(range(len(data)), 120)):
+            with open(path, "wb") as f:
+                f.write(data[:n])
+            r = run([mountutil.pkdump_exe(), path])
+            assert r.returncode == 1 and r.stderr.count(b"\n") == 1, (n, r)
+
+
+@pytest.mark.parametrize("name", ["f32.npy", "objects.npy", "record_aligned.npy",
+                                  "stored_objects.npz", "deflated.npz"])
 def test_bit_flips_never_crash(name):
     with open(fx(name), "rb") as f:
         data = f.read()
