@@ -70,6 +70,8 @@ struct pk_ckpt {
     uint64_t legacy_data;    /* stream offset where the raw storages start */
     /* a .npy file: its header (npy_i.h), for the builder of its array */
     struct pk_npy *npy;
+    /* a safetensors file: its header (safetensors_i.h), for the builder of its tensors */
+    struct pk_st_header *st;
     /* arrays */
     pk_field *fields;
     uint64_t nfields, cap_fields;
@@ -83,7 +85,9 @@ void pk_ckpt_free(pk_doc *doc);
 
 /* format.c: what a file may be, by its first bytes: a list of guesses, most specific first,
  * always ending with a raw pickle. */
-typedef enum pk_guess_kind { PK_G_ZIP, PK_G_NPY, PK_G_COMPRESSED, PK_G_RAW } pk_guess_kind;
+typedef enum pk_guess_kind {
+    PK_G_ZIP, PK_G_NPY, PK_G_SAFETENSORS, PK_G_COMPRESSED, PK_G_RAW
+} pk_guess_kind;
 typedef struct pk_guess {
     pk_guess_kind kind;
     pk_zfmt zfmt;  /* PK_G_COMPRESSED */

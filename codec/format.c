@@ -8,6 +8,8 @@
  *                              then recognised again, once (a compressed legacy checkpoint)
  *   "PK\3\4" zip               a torch.save archive: its <top>/data.pkl is the stream (zip.c);
  *                              or a .npz, whose arrays are built by npy_lift.c
+ *   safetensors               an 8-byte header length, then '{': its header read (safetensors.c),
+ *                              its tensors built without opcodes (st_lift.c)
  *   "\x93NUMPY" .npy            its header read (npy.c); its array is built without opcodes
  *                              (npy_lift.c), or, for an object array, the pickle after the
  *                              header is the stream
@@ -18,6 +20,7 @@
  */
 #include "ckpt_i.h"
 #include "npy_i.h"
+#include "safetensors_i.h"
 #include "source_i.h"
 
 #include <stdatomic.h>
@@ -133,6 +136,19 @@ static int npy_open(pk_doc *doc, pk_error *err)
     return 0;
 }
 
+/* A safetensors file: its header kept for the builder of its tensors (pk_open.c). */
+static int st_open(pk_doc *doc, pk_error *err)
+{
+    pk_ckpt *k = pk_ckpt_get(doc);
+    pk_st_header *h = k ? calloc(1, sizeof *h) : NULL;
+    if (!h) {
+        pk_set_error(err, PK_E_NOMEM, 0, -1, pk_code_text(PK_E_NOMEM));
+        return -1;
+    }
+    k->st = h;
+    return pk_st_parse(doc, h, err);
+}
+
 static bool is_legacy_torch(const uint8_t *p, uint64_t len)
 {
     /* pickle.dumps(0x1950a86a20f9469cfc6c, protocol) for protocol 2 and up: PROTO n, LONG1 */
@@ -151,6 +167,8 @@ int pk_format_guess(const uint8_t *p, uint64_t len, pk_guess out[PK_GUESS_MAX])
         out[n++] = (pk_guess){PK_G_ZIP, PK_Z_NONE, 0, false};
     else if (pk_npy_looks_like(p, len))
         out[n++] = (pk_guess){PK_G_NPY, PK_Z_NONE, 0, false};
+    else if (pk_st_looks_like(p, len))
+        out[n++] = (pk_guess){PK_G_SAFETENSORS, PK_Z_NONE, 0, false};
     else if (z != PK_Z_NONE)
         out[n++] = (pk_guess){PK_G_COMPRESSED, z, skip, z == PK_Z_ZLIB && skip == 0};
     out[n++] = (pk_guess){PK_G_RAW, PK_Z_NONE, 0, false};
@@ -163,6 +181,8 @@ int pk_format_open(pk_doc *doc, const pk_guess *g, pk_error *err)
         return zip_open(doc, err);
     if (g->kind == PK_G_NPY)
         return npy_open(doc, err);
+    if (g->kind == PK_G_SAFETENSORS)
+        return st_open(doc, err);
     if (g->kind == PK_G_COMPRESSED && decompress(doc, g->zfmt, g->skip, err) < 0)
         return -1;
     if (g->kind == PK_G_COMPRESSED && pk_npy_looks_like(doc->src, doc->src_len))
