@@ -39,13 +39,13 @@ typedef struct pk_zent {
     uint64_t data;               /* file offset of the (stored or compressed) bytes */
     uint64_t csize, usize;
     uint16_t method;             /* 0 stored, 8 deflated */
+    uint16_t flags;              /* general purpose bits: 1 is encryption */
+    uint64_t at;                 /* a zip of members: its bytes' offset in the stream */
     uint8_t *mem;                /* deflated members, inflated when first needed at open */
 } pk_zent;
 
 /* Read the central directory of the zip in map[0..len). Returns 0 or -1 with err set. */
 int pk_zip_read(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err);
-/* The error of an archive whose first member is in no folder, and so no torch archive: -1. */
-int pk_zip_no_folder(const pk_doc *doc, pk_error *err);
 /* The member called <top>/<rel>, or NULL (always NULL when the first member is in no folder). */
 pk_zent *pk_zip_find(pk_doc *doc, const char *rel, size_t rel_len);
 /* Make a member's bytes readable: inflates a deflated one into memory. 0 or -1 (err set). */
@@ -60,6 +60,8 @@ struct pk_ckpt {
     uint64_t top_len;        /* the archive's top folder is names[0..top_len) plus '/' */
     bool no_top;             /* the first member is in no folder (a .npz, never torch) */
     bool npz;                /* a .npz: every member a .npy, each inflated (mem) or stored */
+    bool members;            /* neither torch nor .npz: a directory of the members, whose
+                                bytes are the stream, one after another (pk_zent.at) */
     const uint8_t *map;      /* the whole file, while decoding (then NULL if it was mapped) */
     uint64_t map_len;
     bool map_unmap;          /* map is an mmap (else a caller's buffer, kept until close) */
@@ -105,6 +107,10 @@ const char *pk_format_foreign(const uint8_t *p, uint64_t len);
 void pk_format_settle(pk_doc *doc);
 /* The decoder finished a pickle ending at pos: should the stream stop here? (legacy torch) */
 bool pk_format_stream_done(pk_doc *doc, uint64_t pos);
+
+/* zip_lift.c (lift layer): the members of a zip that is neither a torch checkpoint nor a .npz,
+ * as a directory, the top value (a pk_build_fn; arg is unused). 0, or -1 with the error set. */
+int pk_zip_build(pk_lift_ctx *c, void *arg, uint32_t *top);
 
 /* legacy.c: after decoding a legacy torch file, its raw storages. 0 or -1 with err set. */
 int pk_legacy_storages(pk_doc *doc, pk_error *err);

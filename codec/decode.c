@@ -248,7 +248,7 @@ int pk_decode_build(pk_doc *doc, const pk_hooks *hooks, pk_build_fn build, void 
     return rc < 0 ? -1 : 0;
 }
 
-int pk_lift_pickle(pk_lift_ctx *c, uint64_t pos, uint64_t end, uint32_t *value)
+int pk_lift_pickle(pk_lift_ctx *c, uint64_t pos, uint64_t end, uint32_t *value, uint64_t *stop)
 {
     dec *d = c->dec;
     if (end > d->doc->src_len || pos >= end)
@@ -257,6 +257,8 @@ int pk_lift_pickle(pk_lift_ctx *c, uint64_t pos, uint64_t end, uint32_t *value)
                .end = end};
     set_limits(&sub);
     int r = run_pickle(&sub, value);
+    if (stop)
+        *stop = sub.pos;
     free(sub.stack);
     free(sub.marks);
     dec_memo_clear(&sub.memo);

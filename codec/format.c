@@ -7,7 +7,8 @@
  *   gzip, zlib, bz2, xz, lzma  inflated into memory (decompress.c); the inflated bytes are
  *                              then recognised again, once (a compressed legacy checkpoint)
  *   "PK\3\4" zip               a torch.save archive: its <top>/data.pkl is the stream (zip.c);
- *                              or a .npz, whose arrays are built by npy_lift.c
+ *                              or a .npz, whose arrays are built by npy_lift.c; or any other
+ *                              zip, a directory of its members (zip_lift.c)
  *   safetensors               an 8-byte header length, then '{': its header read (safetensors.c),
  *                              its tensors built without opcodes (st_lift.c)
  *   "\x93NUMPY" .npy            its header read (npy.c); its array is built without opcodes
@@ -72,6 +73,50 @@ static int npz_open(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err
     return 0;
 }
 
+/* A zip archive that is neither a torch checkpoint nor a .npz: a directory of its members,
+ * whose bytes (inflated when deflated, each and all within max_decompressed) are put one after
+ * another into memory, which is the stream; the builder (zip_lift.c) decodes those that are
+ * pickles or .npy files there. An encrypted member is refused. */
+static int members_open(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err)
+{
+    pk_ckpt *k = doc->ckpt;
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < k->nents; i++) {
+        pk_zent *z = &k->ents[i];
+        if (z->flags & 1) {
+            pk_set_error(err, PK_E_CONTAINER, z->data, -1,
+                         "zip archive with an encrypted member: not read");
+            return -1;
+        }
+        if (pk_zip_load(doc, z, map, len, err) < 0)
+            return -1;
+        z->at = total;
+        if (__builtin_add_overflow(total, z->usize, &total) || total > doc->lim.max_decompressed) {
+            pk_set_error(err, PK_E_DECOMPRESS_LIMIT, z->data, -1, "");
+            snprintf(err->what, sizeof err->what, "decompressed size past the limit of %llu bytes",
+                     (unsigned long long)doc->lim.max_decompressed);
+            return -1;
+        }
+    }
+    uint8_t *buf = malloc(total ? total : 1);
+    if (!buf) {
+        pk_set_error(err, PK_E_NOMEM, 0, -1, pk_code_text(PK_E_NOMEM));
+        return -1;
+    }
+    for (uint64_t i = 0; i < k->nents; i++) {
+        pk_zent *z = &k->ents[i];
+        if (z->usize)
+            memcpy(buf + z->at, z->mem ? z->mem : map + z->data, z->usize);
+        free(z->mem);
+        z->mem = NULL;
+    }
+    doc->src = buf;
+    doc->src_len = total;
+    doc->src_owned = true;
+    k->members = true;
+    return 0;
+}
+
 /* A torch.save archive: the stream is <top>/data.pkl, decoded from the mapping of FILE when
  * it is stored (fd_base is then its offset, so spans left in the source are read from the
  * file), or inflated into memory. The mapping stays until pk_format_settle(). */
@@ -88,20 +133,15 @@ static int zip_open(pk_doc *doc, pk_error *err)
     doc->src_mapped = false; /* the mapping is k->map's now */
     if (is_npz(k))
         return npz_open(doc, map, len, err);
-    if (k->no_top)
-        return pk_zip_no_folder(doc, err);
+    pk_zent *z = pk_zip_find(doc, "data.pkl", 8);
+    if (!z)
+        return members_open(doc, map, len, err);
     pk_zent *bo = pk_zip_find(doc, "byteorder", 9);
     if (bo) {
         if (pk_zip_load(doc, bo, map, len, err) < 0)
             return -1;
         const uint8_t *t = bo->mem ? bo->mem : map + bo->data;
         k->big_endian = bo->usize == 3 && memcmp(t, "big", 3) == 0;
-    }
-    pk_zent *z = pk_zip_find(doc, "data.pkl", 8);
-    if (!z) {
-        pk_set_error(err, PK_E_CONTAINER, 0, -1,
-                     "zip archive without <top>/data.pkl: not a torch.save checkpoint");
-        return -1;
     }
     if (z->method == 0) {
         doc->src = map + z->data;

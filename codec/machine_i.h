@@ -56,8 +56,9 @@ int pk_decode_build(pk_doc *doc, const pk_hooks *hooks, pk_build_fn build, void 
 void pk_decode_fast_path(bool on);
 
 /* For a builder: decode the one pickle at stream offsets [pos, end) (a .npz member's object
- * array), its value in *value. 0, or -1 with the error set. */
-int pk_lift_pickle(pk_lift_ctx *c, uint64_t pos, uint64_t end, uint32_t *value);
+ * array), its value in *value and, when stop is not NULL, the offset after its STOP in *stop.
+ * 0, or -1 with the error set. */
+int pk_lift_pickle(pk_lift_ctx *c, uint64_t pos, uint64_t end, uint32_t *value, uint64_t *stop);
 
 /* ---- services of the machine to the lifts; 0 means failure (the error is set) ---- */
 

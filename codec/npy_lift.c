@@ -181,7 +181,7 @@ static uint32_t member_array(pk_lift_ctx *c, const pk_zent *z, pk_npy *h)
     }
     uint32_t v = 0;
     if (h->object) /* its pickle, after the header, as any other (inert) */
-        return pk_lift_pickle(c, h->data, z->data + z->usize, &v) < 0 ? 0 : v;
+        return pk_lift_pickle(c, h->data, z->data + z->usize, &v, NULL) < 0 ? 0 : v;
     if (z->mem)
         h->mem = z->mem + (h->data - z->data);
     return pk_npy_array(c, h);

@@ -32,7 +32,7 @@ static void watch_arrays(pk_doc *doc)
 }
 
 /* Run the pickle machine over the stream; or, for a format that is no pickle (a .npy file of
- * numbers, a .npz, a safetensors file), its builder, which makes its arrays from the header
+ * numbers, a .npz, a safetensors file, a zip of members), its builder, which makes its arrays from the header
  * format.c has read. 0, or -1 with err set. */
 static int decode(pk_doc *doc, pk_error *err)
 {
@@ -42,6 +42,8 @@ static int decode(pk_doc *doc, pk_error *err)
         rc = pk_decode_build(doc, &pk_lift_hooks, pk_npy_build, k->npy, err);
     else if (k && k->npz)
         rc = pk_decode_build(doc, &pk_lift_hooks, pk_npz_build, NULL, err);
+    else if (k && k->members)
+        rc = pk_decode_build(doc, &pk_lift_hooks, pk_zip_build, NULL, err);
     else if (k && k->st)
         rc = pk_decode_build(doc, &pk_lift_hooks, pk_st_build, k->st, err);
     else

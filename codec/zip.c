@@ -89,7 +89,7 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
         if (end - at < CDIR_LEN || memcmp(p + at, "PK\1\2", 4) != 0)
             return bad(err, at, "bad central directory entry");
         const uint8_t *c = p + at;
-        pk_zent z = {.method = (uint16_t)pk_le(c + 10, 2)};
+        pk_zent z = {.method = (uint16_t)pk_le(c + 10, 2), .flags = (uint16_t)pk_le(c + 8, 2)};
         z.csize = pk_le(c + 20, 4);
         z.usize = pk_le(c + 24, 4);
         uint64_t nlen = pk_le(c + 28, 2), xlen = pk_le(c + 30, 2), clen = pk_le(c + 32, 2);
@@ -142,10 +142,6 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
     return 0;
 }
 
-int pk_zip_no_folder(const pk_doc *doc, pk_error *err)
-{
-    return bad(err, doc->ckpt->ents[0].data, "first member is in no folder");
-}
 
 pk_zent *pk_zip_find(pk_doc *doc, const char *rel, size_t rel_len)
 {
