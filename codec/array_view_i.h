@@ -36,5 +36,8 @@ ssize_t pk_array_raw_read(const pk_doc *doc, const pk_array *a, void *buf, size_
 
 /* array_elem.c: one element as numpy would print it in a repr. p holds the element as stored. */
 void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, pk_buf *b);
+/* array_time.c: a datetime64 or timedelta64 element (8 bytes, little-endian here) of a dtype
+ * with a known unit, as numpy prints it; false when it cannot be written (then shown as bytes). */
+bool pk_array_put_time(const pk_dtype *dt, const uint8_t v[8], pk_buf *b);
 
 #endif

@@ -32,8 +32,12 @@ static bool descr_code(const char *s, pk_dtype *dt)
         if (size > (1u << 28))
             return false;
     }
-    if (*p == '[' && (dt->kind == 'M' || dt->kind == 'm'))
-        p = strchr(p, ']') ? strchr(p, ']') + 1 : p;
+    if (*p == '[' && (dt->kind == 'M' || dt->kind == 'm')) {
+        const char *end = strchr(p, ']');
+        if (!end || end[1] || !pk_dtype_set_unit(dt, p + 1, (size_t)(end - p - 1)))
+            return false;
+        p = end + 1;
+    }
     if (*p)
         return false;
     if (dt->kind == 'O') {
