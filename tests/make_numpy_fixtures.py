@@ -31,7 +31,7 @@ def arr_expect(a):
     return e
 
 
-def save_npy(name, a, version=None):
+def save_npy(name, a, version=None, text=False):
     """name.npy as numpy writes it (version None: numpy's own choice), and name.pkl, the pickle of
     the array numpy loads back from it."""
     path = os.path.join(OUT, name + ".npy")
@@ -46,6 +46,8 @@ def save_npy(name, a, version=None):
     with open(path, "rb") as f:
         major = f.read(8)[6]
     EXPECT[name + ".npy"] = dict(arr_expect(back), version=major)
+    if text:  # the values as numpy prints them, which the summary's body must be
+        EXPECT[name + ".npy"]["text"] = np.array2string(back, separator=", ")
 
 
 def save_npz(name, compressed, *args, **kwds):
@@ -79,6 +81,16 @@ def main():
     save_npy("record_aligned", np.zeros(2, dtype=np.dtype([("a", "u1"), ("b", "<i4")],
                                                            align=True)))
     save_npy("datetime", np.array(["2024-01-02T03:04:05", "NaT"], dtype="datetime64[ns]"))
+    # datetimes and timedeltas of every unit, before and after 1970, as numpy prints them
+    stamps = ["1969-12-31T23:59:59.999", "2000-02-29T12:34:56.789", "1600-03-01T00:00:01",
+              "2262-04-11T23:47:16", "NaT", "1970-01-01"]
+    for unit in ["Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "15s", "as"]:
+        a = np.array(stamps[3:] if unit == "as" else stamps, dtype="datetime64[ms]")
+        save_npy("datetime_" + {"M": "month", "m": "minute"}.get(unit, unit),
+                 a.astype("datetime64[%s]" % unit), text=True)
+    save_npy("datetime_big", np.datetime64("2024-01-01") + np.arange(1200).astype("m8[h]"),
+             text=True)
+    save_npy("timedelta", np.array([1, -2, "NaT", 86400], dtype="timedelta64[s]"), text=True)
     save_npy("objects", np.array([1, "a", None, {"k": [2, 3]}], dtype=object))
     save_npy("objects_2d", np.array([[1, "a"], [None, 2.5]], dtype=object))
     save_npy("v2", np.arange(4, dtype="<i4"), version=(2, 0))
