@@ -62,6 +62,8 @@ struct pk_ckpt {
     bool npz;                /* a .npz: every member a .npy, each inflated (mem) or stored */
     bool members;            /* neither torch nor .npz: a directory of the members, whose
                                 bytes are the stream, one after another (pk_zent.at) */
+    bool torchscript;        /* members of a torch.jit.save archive: <top>/ left out of their
+                                paths, its data/ storages shown only as data.pkl's tensors */
     const uint8_t *map;      /* the whole file, while decoding (then NULL if it was mapped) */
     uint64_t map_len;
     bool map_unmap;          /* map is an mmap (else a caller's buffer, kept until close) */

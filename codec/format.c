@@ -8,7 +8,8 @@
  *                              then recognised again, once (a compressed legacy checkpoint)
  *   "PK\3\4" zip               a torch.save archive: its <top>/data.pkl is the stream (zip.c);
  *                              or a .npz, whose arrays are built by npy_lift.c; or any other
- *                              zip, a directory of its members (zip_lift.c)
+ *                              zip, a directory of its members (zip_lift.c), as is a
+ *                              TorchScript archive (torch.jit.save, with <top>/constants.pkl)
  *   safetensors               an 8-byte header length, then '{': its header read (safetensors.c),
  *                              its tensors built without opcodes (st_lift.c)
  *   "\x93NUMPY" .npy            its header read (npy.c); its array is built without opcodes
@@ -142,6 +143,10 @@ static int zip_open(pk_doc *doc, pk_error *err)
             return -1;
         const uint8_t *t = bo->mem ? bo->mem : map + bo->data;
         k->big_endian = bo->usize == 3 && memcmp(t, "big", 3) == 0;
+    }
+    if (pk_zip_find(doc, "constants.pkl", 13)) { /* torch.jit.save: data.pkl, constants, code */
+        k->torchscript = true;
+        return members_open(doc, map, len, err);
     }
     if (z->method == 0) {
         doc->src = map + z->data;

@@ -6,6 +6,10 @@
  * is its bytes. Directories are made in the order their first member comes; a folder whose
  * members come apart in the archive (another folder's between them) is shown twice, the second
  * time with ~1, as dict keys that come twice are.
+ *
+ * A TorchScript archive (torch.jit.save) is shown the same way, from inside its one folder:
+ * data.pkl (the module, its tensors read from the storages of data/, which are not shown
+ * again), constants.pkl, and the code/ members, Python source as text files.
  */
 #include "array_i.h"
 #include "ckpt_i.h"
@@ -124,6 +128,11 @@ static int zip_place(pk_lift_ctx *c, const pk_zent *z, zdir *dirs, int *depth)
     const pk_ckpt *k = c->doc->ckpt;
     const char *path = k->names + z->name_pos, *s;
     uint64_t len = z->name_len, pos = 0, n;
+    if (k->torchscript && len > k->top_len && path[k->top_len] == '/') {
+        pos = k->top_len + 1; /* inside the archive's one folder */
+        if (len - pos >= 5 && memcmp(path + pos, "data/", 5) == 0)
+            return 0; /* a storage: shown as the tensors of data.pkl that use it */
+    }
     bool folder = len && path[len - 1] == '/';
     int d = 0;
     while (next_part(path, len, &pos, d, &s, &n)) {
