@@ -9,9 +9,12 @@ The fixtures (tests/fixtures/zip) were written by Python's zipfile and the zip t
 - each pickle member (stored or deflated) mounts as that pickle mounted on its own does;
 - a .npy member is its array; other members (text, a protocol 0 pickle) are their bytes;
 - an encrypted member is refused saying so;
+- a TorchScript archive (torch.jit.save) shows its module (data.pkl, tensors read from its
+  storages), constants.pkl, and its code/ as text files;
 - truncations and bit flips are refused with one line or mount, and never crash.
 """
 
+import json
 import os
 import random
 import re
@@ -76,6 +79,23 @@ def test_other_members_are_bytes_and_arrays(archive_tree):
     assert archive_tree[b"weights.npy.raw"]["content"] == data
     head = archive_tree[b"weights.npy"]["content"].split(b"\n")[0]
     assert head == b"ndarray dtype=float32 shape=(2, 3) crc32=0x%08x" % zlib.crc32(data)
+
+
+def test_torchscript_shows_module_constants_and_code():
+    with open(os.path.join(ZIPS, "torchscript.json"), encoding="utf-8") as f:
+        expect = json.load(f)
+    with mount(os.path.join(ZIPS, "torchscript.pt")) as mnt:
+        assert sorted(os.listdir(mnt)) == ["code", "constants.pkl", "data.pkl", "version"]
+        for rel, t in expect["tensors"].items():
+            with open(os.path.join(mnt, rel + ".raw"), "rb") as f:
+                raw = f.read()
+            assert len(raw) == t["nbytes"] and zlib.crc32(raw) == t["crc32"], rel
+            assert os.getxattr(os.path.join(mnt, rel), "user.pickle.type") == b"tensor"
+        for rel, text in expect["code"].items():
+            with open(os.path.join(mnt, rel), encoding="utf-8") as f:
+                assert f.read() == text, rel
+        with open(os.path.join(mnt, "data.pkl", "__reduce__"), encoding="utf-8") as f:
+            assert f.read() == "__torch__.Scaled()\n"
 
 
 def pkdump(data):
