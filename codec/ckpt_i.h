@@ -59,9 +59,9 @@ struct pk_ckpt {
     uint64_t nents, cap_ents;
     uint64_t top_len;        /* the archive's top folder is names[0..top_len) plus '/' */
     bool no_top;             /* the first member is in no folder (a .npz, never torch) */
-    bool npz;                /* a .npz: every member a .npy, each inflated (mem) or stored */
-    bool members;            /* neither torch nor .npz: a directory of the members, whose
-                                bytes are the stream, one after another (pk_zent.at) */
+    bool npz;                /* a .npz: every member a .npy */
+    bool gathered;           /* the members' bytes are the stream, one after another (at) */
+    bool members;            /* neither torch nor .npz: a directory of the members (gathered) */
     bool torchscript;        /* members of a torch.jit.save archive: <top>/ left out of their
                                 paths, its data/ storages shown only as data.pkl's tensors */
     const uint8_t *map;      /* the whole file, while decoding (then NULL if it was mapped) */

@@ -62,23 +62,12 @@ static bool is_npz(const pk_ckpt *k)
     return k->nents > 0;
 }
 
-/* A .npz: its members inflated now, when deflated; their headers are read and their arrays
- * made by the builder (npy_lift.c), from the archive, which stays the stream. */
-static int npz_open(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err)
-{
-    pk_ckpt *k = doc->ckpt;
-    for (uint64_t i = 0; i < k->nents; i++)
-        if (pk_zip_load(doc, &k->ents[i], map, len, err) < 0)
-            return -1;
-    k->npz = true;
-    return 0;
-}
 
-/* A zip archive that is neither a torch checkpoint nor a .npz: a directory of its members,
- * whose bytes (inflated when deflated, each and all within max_decompressed) are put one after
- * another into memory, which is the stream; the builder (zip_lift.c) decodes those that are
- * pickles or .npy files there. An encrypted member is refused. */
-static int members_open(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err)
+/* The bytes of every member (inflated when deflated, each and all within max_decompressed)
+ * one after another in memory (pk_zent.at), which is then the stream. An encrypted member is
+ * refused. For a zip archive that is neither a torch checkpoint nor a .npz, a directory of its
+ * members, whose builder (zip_lift.c) decodes those that are pickles or .npy files there. */
+static int gather(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err)
 {
     pk_ckpt *k = doc->ckpt;
     uint64_t total = 0;
@@ -114,7 +103,27 @@ static int members_open(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error 
     doc->src = buf;
     doc->src_len = total;
     doc->src_owned = true;
-    k->members = true;
+    k->gathered = true;
+    return 0;
+}
+
+static int members_open(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err)
+{
+    doc->ckpt->members = true;
+    return gather(doc, map, len, err);
+}
+
+/* A .npz: their headers are read and their arrays made by the builder (npy_lift.c), from the
+ * archive, which stays the stream when every member is stored, so that their elements are read
+ * from FILE; with a deflated member, the members are gathered into memory (as a zip of members'
+ * are), where an object array's pickle is decoded as the stream it then is. */
+static int npz_open(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err)
+{
+    pk_ckpt *k = doc->ckpt;
+    k->npz = true;
+    for (uint64_t i = 0; i < k->nents; i++)
+        if (k->ents[i].method != 0)
+            return gather(doc, map, len, err);
     return 0;
 }
 

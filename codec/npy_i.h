@@ -22,7 +22,6 @@ typedef struct pk_npy {
     uint64_t at;        /* stream offset of the magic (0, or a zip member's start) */
     uint64_t data;      /* stream offset of the elements (or of the pickle of an object array) */
     uint64_t len;       /* bytes from data to the end of the file or member */
-    const uint8_t *mem; /* an inflated member's elements (set by the caller), else NULL */
     char code[24];      /* descr when it is a str ("<f4", "|O"); "" for a structured dtype */
     pk_npy_field fields[PK_NPY_MAXFIELDS];
     uint32_t nfields;

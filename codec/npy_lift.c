@@ -138,12 +138,9 @@ uint32_t pk_npy_array(pk_lift_ctx *c, const pk_npy *h)
     *a = tmp;
     atomic_init(&a->summary, NULL);
     a->what = PK_T_NDARRAY;
-    /* the elements are the stream's own bytes, read from FILE by offset once it is unmapped;
-     * or those of an inflated .npz member */
-    if (h->mem)
-        pk_array_set_source(a, PK_AS_MEM, 0, h->mem, need);
-    else
-        pk_array_set_source(a, PK_AS_STREAM, h->data, NULL, need);
+    /* the elements are the stream's own bytes: read from FILE by offset once it is unmapped
+     * (or from memory, when the stream is inflated) */
+    pk_array_set_source(a, PK_AS_STREAM, h->data, NULL, need);
     if (!pk_array_make_node(doc, n, idx, PK_T_NDARRAY))
         return pk_lift_oom(c), 0;
     return n;
@@ -172,22 +169,16 @@ static uint32_t member_key(pk_lift_ctx *c, const char *name, uint64_t len)
 static uint32_t member_array(pk_lift_ctx *c, const pk_zent *z, pk_npy *h)
 {
     pk_doc *doc = c->doc;
-    const uint8_t *p = z->mem ? z->mem : doc->src + z->data;
+    /* in the file, or gathered into memory with the other members (format.c) */
+    uint64_t at = doc->ckpt->gathered ? z->at : z->data;
     pk_error e;
-    if (pk_npy_parse(p, z->usize, z->data, h, &e) < 0) {
+    if (pk_npy_parse(doc->src + at, z->usize, at, h, &e) < 0) {
         pk_lift_at(c, e.offset);
         return c->fail(c, e.code, e.what), 0;
     }
-    if (h->object && z->mem) {
-        pk_lift_at(c, z->data);
-        return c->fail(c, PK_E_CONTAINER,
-                       "an array of dtype object in a deflated .npz member (not read yet)"), 0;
-    }
     uint32_t v = 0;
     if (h->object) /* its pickle, after the header, as any other (inert) */
-        return pk_lift_pickle(c, h->data, z->data + z->usize, &v, NULL) < 0 ? 0 : v;
-    if (z->mem)
-        h->mem = z->mem + (h->data - z->data);
+        return pk_lift_pickle(c, h->data, at + z->usize, &v, NULL) < 0 ? 0 : v;
     return pk_npy_array(c, h);
 }
 
@@ -204,7 +195,7 @@ int pk_npz_build(pk_lift_ctx *c, void *arg, uint32_t *top)
     }
     for (uint64_t i = 0; i < k->nents; i++) {
         const pk_zent *z = &k->ents[i];
-        pk_lift_at(c, z->data);
+        pk_lift_at(c, k->gathered ? z->at : z->data);
         uint32_t key = member_key(c, k->names + z->name_pos, z->name_len);
         uint32_t v = key ? member_array(c, z, h) : 0;
         if (!v) {
