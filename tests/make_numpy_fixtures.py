@@ -104,6 +104,8 @@ def main():
     save_npz("deflated", True, **members)
     save_npz("stored_objects", False, objs=np.array([1, "x", None], dtype=object),
              nums=np.arange(2))
+    save_npz("deflated_objects", True, objs=np.array([[1, "x"], [None, {"k": 2.5}]], dtype=object),
+             nums=np.arange(2))
     with open(os.path.join(OUT, "expect.json"), "w", encoding="utf-8") as f:
         json.dump(EXPECT, f, indent=1, sort_keys=True)
 
