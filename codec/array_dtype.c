@@ -54,6 +54,19 @@ static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
         pk_buf_puts(b, "]");
         return;
     }
+    if ((dt->kind == 'M' || dt->kind == 'm') && dt->unit[0]) {
+        if (dt->big)
+            pk_buf_puts(b, dt->kind == 'M' ? ">M8[" : ">m8[");
+        else
+            pk_buf_puts(b, dt->kind == 'M' ? "datetime64[" : "timedelta64[");
+        if (dt->unit_n != 1) {
+            snprintf(t, sizeof t, "%u", dt->unit_n);
+            pk_buf_puts(b, t);
+        }
+        pk_buf_puts(b, dt->unit);
+        pk_buf_puts(b, "]");
+        return;
+    }
     if (word && !(dt->big && dt->size > 1)) {
         snprintf(t, sizeof t, "%s%u", word, dt->kind == 'b' ? 0 : dt->size * 8);
         if (dt->kind == 'b')
@@ -62,6 +75,43 @@ static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
         return;
     }
     descr_str(dt, b);
+}
+
+bool pk_dtype_set_unit(pk_dtype *dt, const char *s, size_t len)
+{
+    static const char *const units[] = {"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns",
+                                        "ps", "fs", "as"};
+    uint32_t n = 0;
+    size_t i = 0;
+    while (i < len && s[i] >= '0' && s[i] <= '9' && n < 100000000)
+        n = n * 10 + (uint32_t)(s[i++] - '0');
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        if (len - i == strlen(units[u]) && memcmp(s + i, units[u], len - i) == 0) {
+            memcpy(dt->unit, units[u], len - i + 1);
+            dt->unit_n = i ? n : 1;
+            return dt->unit_n > 0;
+        }
+    }
+    return false;
+}
+
+/* A datetime dtype's unit, from the last item of its BUILD state: ({}, (b'ns', 1, 1, 1)). */
+static void state_unit(const pk_doc *doc, pk_dtype *dt, uint32_t meta)
+{
+    uint32_t u = pk_arr_item(doc, meta, 1);
+    uint32_t name = pk_arr_item(doc, u, 0);
+    int64_t count;
+    const pk_node *nn = &doc->nodes[name];
+    const uint8_t *p = name && (nn->kind == PK_K_BYTES || nn->kind == PK_K_STR)
+                           ? pk_span_ptr(doc, nn) : NULL;
+    uint64_t len = p ? pk_span_len(doc, nn) : 0;
+    char t[16];
+    if (!p || len > 2 || !pk_arr_int(doc, pk_arr_item(doc, u, 1), &count) || count < 1 ||
+        count > 100000000)
+        return;
+    int k = snprintf(t, sizeof t, "%lld%.*s", (long long)count, (int)len, (const char *)p);
+    if (!pk_dtype_set_unit(dt, t, (size_t)k))
+        dt->unit[0] = 0;
 }
 
 #define DTYPE_DEPTH 8
@@ -158,11 +208,18 @@ bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
         uint64_t nn = pk_arr_count(doc, names, PK_K_TUPLE);
         if (nn != UINT64_MAX && nn > 0 && !parse_fields(doc, dt, names, fields, nn, depth))
             return false;
+        if ((dt->kind == 'M' || dt->kind == 'm') && nst == 9)
+            state_unit(doc, dt, pk_arr_item(doc, st, 8));
     }
     if (dt->kind == 'O')
         dt->size = 8;
     if (dt->size == 0 && dt->kind != 'V' && dt->kind != 'S' && dt->kind != 'U')
         return false;
+    return pk_dtype_set_name(doc, dt);
+}
+
+bool pk_dtype_set_name(pk_doc *doc, pk_dtype *dt)
+{
     pk_buf b = {0};
     dtype_name(doc, dt, &b);
     bool ok = !b.failed && pk_arr_pool_text(doc, b.data, b.len, &dt->name);

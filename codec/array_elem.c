@@ -186,7 +186,7 @@ void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, 
         put_fields(doc, dt, p, b);
         return;
     }
-    if (strchr("biufcT", dt->kind) && n <= 16) {
+    if (strchr("biufcTMm", dt->kind) && n <= 16) {
         uint32_t part = dt->kind == 'c' ? n / 2 : n;
         for (uint32_t i = 0; i < n; i++) /* to little-endian, per part */
             v[i] = dt->big ? p[(i / part) * part + part - 1 - i % part] : p[i];
@@ -226,7 +226,12 @@ void pk_array_put_elem(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, 
         return;
     }
     case 'U': put_unicode(b, p, n, dt->big); return;
+    case 'M':
+    case 'm':
+        if (n == 8 && dt->unit[0] && pk_array_put_time(dt, v, b))
+            return;
+        break;
     default: break;
     }
-    put_hex(b, p, n); /* what numpy would print otherwise (datetimes, void): the bytes */
+    put_hex(b, p, n); /* what numpy would print otherwise (void, datetimes of no unit): bytes */
 }

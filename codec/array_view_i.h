@@ -72,5 +72,8 @@ bool pk_stats_start(pk_stats *s, const pk_dtype *dt);
 void pk_stats_add(pk_stats *s, const uint8_t *p, size_t len);
 /* The line, with its newline; nothing when no element was added. */
 void pk_stats_put(const pk_stats *s, pk_buf *b);
+/* array_time.c: a datetime64 or timedelta64 element (8 bytes, little-endian here) of a dtype
+ * with a known unit, as numpy prints it; false when it cannot be written (then shown as bytes). */
+bool pk_array_put_time(const pk_dtype *dt, const uint8_t v[8], pk_buf *b);
 
 #endif

@@ -1,6 +1,7 @@
 /* ckpt.c: doc->ckpt, what the formats around a pickle stream leave for later (a zip archive's
  * members, a legacy checkpoint's storages, the arrays): made on first use, freed at close. */
 #include "ckpt_i.h"
+#include "safetensors_i.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -28,6 +29,10 @@ void pk_ckpt_free(pk_doc *doc)
     free(k->ents);
     free(k->arrays);
     free(k->fields);
+    free(k->npy);
+    if (k->st)
+        pk_st_free(k->st);
+    free(k->st);
     free(k);
     doc->ckpt = NULL;
 }

@@ -39,12 +39,14 @@ typedef struct pk_zent {
     uint64_t data;               /* file offset of the (stored or compressed) bytes */
     uint64_t csize, usize;
     uint16_t method;             /* 0 stored, 8 deflated */
+    uint16_t flags;              /* general purpose bits: 1 is encryption */
+    uint64_t at;                 /* a zip of members: its bytes' offset in the stream */
     uint8_t *mem;                /* deflated members, inflated when first needed at open */
 } pk_zent;
 
 /* Read the central directory of the zip in map[0..len). Returns 0 or -1 with err set. */
 int pk_zip_read(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err);
-/* The member called <top>/<rel>, or NULL. */
+/* The member called <top>/<rel>, or NULL (always NULL when the first member is in no folder). */
 pk_zent *pk_zip_find(pk_doc *doc, const char *rel, size_t rel_len);
 /* Make a member's bytes readable: inflates a deflated one into memory. 0 or -1 (err set). */
 int pk_zip_load(pk_doc *doc, pk_zent *z, const uint8_t *map, uint64_t len, pk_error *err);
@@ -56,6 +58,12 @@ struct pk_ckpt {
     pk_zent *ents;
     uint64_t nents, cap_ents;
     uint64_t top_len;        /* the archive's top folder is names[0..top_len) plus '/' */
+    bool no_top;             /* the first member is in no folder (a .npz, never torch) */
+    bool npz;                /* a .npz: every member a .npy */
+    bool gathered;           /* the members' bytes are the stream, one after another (at) */
+    bool members;            /* neither torch nor .npz: a directory of the members (gathered) */
+    bool torchscript;        /* members of a torch.jit.save archive: <top>/ left out of their
+                                paths, its data/ storages shown only as data.pkl's tensors */
     const uint8_t *map;      /* the whole file, while decoding (then NULL if it was mapped) */
     uint64_t map_len;
     bool map_unmap;          /* map is an mmap (else a caller's buffer, kept until close) */
@@ -64,6 +72,10 @@ struct pk_ckpt {
     /* legacy torch.save: five pickles, then raw storages */
     bool legacy;
     uint64_t legacy_data;    /* stream offset where the raw storages start */
+    /* a .npy file: its header (npy_i.h), for the builder of its array */
+    struct pk_npy *npy;
+    /* a safetensors file: its header (safetensors_i.h), for the builder of its tensors */
+    struct pk_st_header *st;
     /* arrays */
     pk_field *fields;
     uint64_t nfields, cap_fields;
@@ -77,7 +89,9 @@ void pk_ckpt_free(pk_doc *doc);
 
 /* format.c: what a file may be, by its first bytes: a list of guesses, most specific first,
  * always ending with a raw pickle. */
-typedef enum pk_guess_kind { PK_G_ZIP, PK_G_COMPRESSED, PK_G_RAW } pk_guess_kind;
+typedef enum pk_guess_kind {
+    PK_G_ZIP, PK_G_NPY, PK_G_SAFETENSORS, PK_G_COMPRESSED, PK_G_RAW
+} pk_guess_kind;
 typedef struct pk_guess {
     pk_guess_kind kind;
     pk_zfmt zfmt;  /* PK_G_COMPRESSED */
@@ -95,6 +109,10 @@ const char *pk_format_foreign(const uint8_t *p, uint64_t len);
 void pk_format_settle(pk_doc *doc);
 /* The decoder finished a pickle ending at pos: should the stream stop here? (legacy torch) */
 bool pk_format_stream_done(pk_doc *doc, uint64_t pos);
+
+/* zip_lift.c (lift layer): the members of a zip that is neither a torch checkpoint nor a .npz,
+ * as a directory, the top value (a pk_build_fn; arg is unused). 0, or -1 with the error set. */
+int pk_zip_build(pk_lift_ctx *c, void *arg, uint32_t *top);
 
 /* legacy.c: after decoding a legacy torch file, its raw storages. 0 or -1 with err set. */
 int pk_legacy_storages(pk_doc *doc, pk_error *err);

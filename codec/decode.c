@@ -170,7 +170,7 @@ int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
 {
     static const pk_hooks none;
     dec d = {.doc = doc, .hooks = hooks ? hooks : &none, .err = err, .src = doc->src,
-             .end = doc->src_len};
+             .pos = doc->src_start, .end = doc->src_len};
     set_limits(&d);
     if (doc->src_len == 0) {
         pk_set_error(err, PK_E_EMPTY, 0, -1, "empty file");
@@ -178,6 +178,11 @@ int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
     }
     if (doc->src_len >= PK_OFFSET_LIMIT) { /* beyond any file or max_decompressed */
         pk_set_error(err, PK_E_LENGTH, 0, -1, "a stream of 2^48 bytes or more");
+        return -1;
+    }
+    if (doc->src_start && doc->src_start >= doc->src_len) {
+        pk_set_error(err, PK_E_TRUNCATED, doc->src_len, -1,
+                     "truncated data: no pickle after the .npy header");
         return -1;
     }
     /* the source is read ahead of pos (and given back behind it, by the thread if it can); and
@@ -212,4 +217,58 @@ int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
     free(d.marks);
     dec_memo_clear(&d.memo);
     return rc;
+}
+
+static int builder_fail(pk_lift_ctx *c, pk_code code, const char *what)
+{
+    return dec_fail((dec *)c->dec, code, what);
+}
+
+int pk_decode_build(pk_doc *doc, const pk_hooks *hooks, pk_build_fn build, void *arg,
+                    pk_error *err)
+{
+    static const pk_hooks none;
+    /* no stream to read: end 0 makes every error name no opcode, at op_off */
+    dec d = {.doc = doc, .hooks = hooks ? hooks : &none, .err = err, .src = doc->src,
+             .end = 0, .op_off = 0};
+    set_limits(&d);
+    pk_lift_ctx lc = {.doc = doc, .dec = &d, .offset = 0, .fail = builder_fail};
+    uint32_t top = 0;
+    int rc = build(&lc, arg, &top);
+    if (rc == 0 && !top)
+        rc = dec_oom(&d); /* not reached: a builder without a value sets the error */
+    if (rc == 0 &&
+        !pk_grow((void **)&doc->tops, &doc->cap_tops, doc->ntops + 1, sizeof(uint32_t)))
+        rc = dec_oom(&d);
+    if (rc == 0)
+        doc->tops[doc->ntops++] = top;
+    free(d.stack);
+    free(d.marks);
+    dec_memo_clear(&d.memo);
+    return rc < 0 ? -1 : 0;
+}
+
+int pk_lift_pickle(pk_lift_ctx *c, uint64_t pos, uint64_t end, uint32_t *value, uint64_t *stop)
+{
+    dec *d = c->dec;
+    if (end > d->doc->src_len || pos >= end)
+        return dec_fail(d, PK_E_TRUNCATED, "truncated data: no pickle where one should be");
+    dec sub = {.doc = d->doc, .hooks = d->hooks, .err = d->err, .src = d->doc->src, .pos = pos,
+               .end = end};
+    set_limits(&sub);
+    int r = run_pickle(&sub, value);
+    if (stop)
+        *stop = sub.pos;
+    free(sub.stack);
+    free(sub.marks);
+    dec_memo_clear(&sub.memo);
+    /* new_node's cache of the document is sub's now */
+    d->nodes_end = sub.nodes_end;
+    d->group_base = sub.group_base;
+    return r < 0 ? -1 : 0;
+}
+
+bool pk_lift_valid_utf8(const uint8_t *s, uint64_t len)
+{
+    return dec_valid_utf8(s, len);
 }

@@ -39,6 +39,12 @@ COLD uint32_t dec_new_node_slow(dec *d, pk_kind kind)
     return node_room(d) ? new_node(d, kind) : 0;
 }
 
+void pk_lift_at(pk_lift_ctx *c, uint64_t offset)
+{
+    c->offset = offset;
+    ((dec *)c->dec)->op_off = offset;
+}
+
 uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind)
 {
     return new_node((dec *)c->dec, kind);

@@ -6,13 +6,23 @@
  *
  *   gzip, zlib, bz2, xz, lzma  inflated into memory (decompress.c); the inflated bytes are
  *                              then recognised again, once (a compressed legacy checkpoint)
- *   "PK\3\4" zip               a torch.save archive: its <top>/data.pkl is the stream (zip.c)
+ *   "PK\3\4" zip               a torch.save archive: its <top>/data.pkl is the stream (zip.c);
+ *                              or a .npz, whose arrays are built by npy_lift.c; or any other
+ *                              zip, a directory of its members (zip_lift.c), as is a
+ *                              TorchScript archive (torch.jit.save, with <top>/constants.pkl)
+ *   safetensors               an 8-byte header length, then '{': its header read (safetensors.c),
+ *                              its tensors built without opcodes (st_lift.c)
+ *   "\x93NUMPY" .npy            its header read (npy.c); its array is built without opcodes
+ *                              (npy_lift.c), or, for an object array, the pickle after the
+ *                              header is the stream
  *   legacy torch.save          five pickles (magic number, protocol, system info, the object,
  *                              storage keys), then each storage as an 8-byte little-endian
  *                              element count and its elements
  *   anything else              a raw pickle (or several back to back)
  */
 #include "ckpt_i.h"
+#include "npy_i.h"
+#include "safetensors_i.h"
 #include "source_i.h"
 
 #include <stdatomic.h>
@@ -41,6 +51,82 @@ static int decompress(pk_doc *doc, pk_zfmt fmt, uint64_t skip, pk_error *err)
     return 0;
 }
 
+/* Is the archive a .npz (numpy's savez): every member a .npy file, named NAME.npy? */
+static bool is_npz(const pk_ckpt *k)
+{
+    for (uint64_t i = 0; i < k->nents; i++) {
+        const pk_zent *z = &k->ents[i];
+        if (z->name_len < 4 || memcmp(k->names + z->name_pos + z->name_len - 4, ".npy", 4) != 0)
+            return false;
+    }
+    return k->nents > 0;
+}
+
+
+/* The bytes of every member (inflated when deflated, each and all within max_decompressed)
+ * one after another in memory (pk_zent.at), which is then the stream. An encrypted member is
+ * refused. For a zip archive that is neither a torch checkpoint nor a .npz, a directory of its
+ * members, whose builder (zip_lift.c) decodes those that are pickles or .npy files there. */
+static int gather(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err)
+{
+    pk_ckpt *k = doc->ckpt;
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < k->nents; i++) {
+        pk_zent *z = &k->ents[i];
+        if (z->flags & 1) {
+            pk_set_error(err, PK_E_CONTAINER, z->data, -1,
+                         "zip archive with an encrypted member: not read");
+            return -1;
+        }
+        if (pk_zip_load(doc, z, map, len, err) < 0)
+            return -1;
+        z->at = total;
+        if (__builtin_add_overflow(total, z->usize, &total) || total > doc->lim.max_decompressed) {
+            pk_set_error(err, PK_E_DECOMPRESS_LIMIT, z->data, -1, "");
+            snprintf(err->what, sizeof err->what, "decompressed size past the limit of %llu bytes",
+                     (unsigned long long)doc->lim.max_decompressed);
+            return -1;
+        }
+    }
+    uint8_t *buf = malloc(total ? total : 1);
+    if (!buf) {
+        pk_set_error(err, PK_E_NOMEM, 0, -1, pk_code_text(PK_E_NOMEM));
+        return -1;
+    }
+    for (uint64_t i = 0; i < k->nents; i++) {
+        pk_zent *z = &k->ents[i];
+        if (z->usize)
+            memcpy(buf + z->at, z->mem ? z->mem : map + z->data, z->usize);
+        free(z->mem);
+        z->mem = NULL;
+    }
+    doc->src = buf;
+    doc->src_len = total;
+    doc->src_owned = true;
+    k->gathered = true;
+    return 0;
+}
+
+static int members_open(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err)
+{
+    doc->ckpt->members = true;
+    return gather(doc, map, len, err);
+}
+
+/* A .npz: their headers are read and their arrays made by the builder (npy_lift.c), from the
+ * archive, which stays the stream when every member is stored, so that their elements are read
+ * from FILE; with a deflated member, the members are gathered into memory (as a zip of members'
+ * are), where an object array's pickle is decoded as the stream it then is. */
+static int npz_open(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err)
+{
+    pk_ckpt *k = doc->ckpt;
+    k->npz = true;
+    for (uint64_t i = 0; i < k->nents; i++)
+        if (k->ents[i].method != 0)
+            return gather(doc, map, len, err);
+    return 0;
+}
+
 /* A torch.save archive: the stream is <top>/data.pkl, decoded from the mapping of FILE when
  * it is stored (fd_base is then its offset, so spans left in the source are read from the
  * file), or inflated into memory. The mapping stays until pk_format_settle(). */
@@ -55,6 +141,11 @@ static int zip_open(pk_doc *doc, pk_error *err)
     k->map_len = len;
     k->map_unmap = doc->src_mapped;
     doc->src_mapped = false; /* the mapping is k->map's now */
+    if (is_npz(k))
+        return npz_open(doc, map, len, err);
+    pk_zent *z = pk_zip_find(doc, "data.pkl", 8);
+    if (!z)
+        return members_open(doc, map, len, err);
     pk_zent *bo = pk_zip_find(doc, "byteorder", 9);
     if (bo) {
         if (pk_zip_load(doc, bo, map, len, err) < 0)
@@ -62,11 +153,9 @@ static int zip_open(pk_doc *doc, pk_error *err)
         const uint8_t *t = bo->mem ? bo->mem : map + bo->data;
         k->big_endian = bo->usize == 3 && memcmp(t, "big", 3) == 0;
     }
-    pk_zent *z = pk_zip_find(doc, "data.pkl", 8);
-    if (!z) {
-        pk_set_error(err, PK_E_CONTAINER, 0, -1,
-                     "zip archive without <top>/data.pkl: not a torch.save checkpoint");
-        return -1;
+    if (pk_zip_find(doc, "constants.pkl", 13)) { /* torch.jit.save: data.pkl, constants, code */
+        k->torchscript = true;
+        return members_open(doc, map, len, err);
     }
     if (z->method == 0) {
         doc->src = map + z->data;
@@ -81,6 +170,37 @@ static int zip_open(pk_doc *doc, pk_error *err)
     doc->src_owned = true;
     z->mem = NULL;
     return 0;
+}
+
+/* A .npy file: its header kept for the builder of its array (pk_open.c), or, for an object
+ * array, the stream made to start at the pickle after it. */
+static int npy_open(pk_doc *doc, pk_error *err)
+{
+    pk_ckpt *k = pk_ckpt_get(doc);
+    pk_npy *h = k ? malloc(sizeof *h) : NULL;
+    if (!h) {
+        pk_set_error(err, PK_E_NOMEM, 0, -1, pk_code_text(PK_E_NOMEM));
+        return -1;
+    }
+    k->npy = h;
+    if (pk_npy_parse(doc->src, doc->src_len, 0, h, err) < 0)
+        return -1;
+    if (h->object)
+        doc->src_start = h->data;
+    return 0;
+}
+
+/* A safetensors file: its header kept for the builder of its tensors (pk_open.c). */
+static int st_open(pk_doc *doc, pk_error *err)
+{
+    pk_ckpt *k = pk_ckpt_get(doc);
+    pk_st_header *h = k ? calloc(1, sizeof *h) : NULL;
+    if (!h) {
+        pk_set_error(err, PK_E_NOMEM, 0, -1, pk_code_text(PK_E_NOMEM));
+        return -1;
+    }
+    k->st = h;
+    return pk_st_parse(doc, h, err);
 }
 
 static bool is_legacy_torch(const uint8_t *p, uint64_t len)
@@ -99,6 +219,10 @@ int pk_format_guess(const uint8_t *p, uint64_t len, pk_guess out[PK_GUESS_MAX])
     pk_zfmt z = pk_zfmt_of(p, len, &skip);
     if (len >= 4 && memcmp(p, "PK\3\4", 4) == 0)
         out[n++] = (pk_guess){PK_G_ZIP, PK_Z_NONE, 0, false};
+    else if (pk_npy_looks_like(p, len))
+        out[n++] = (pk_guess){PK_G_NPY, PK_Z_NONE, 0, false};
+    else if (pk_st_looks_like(p, len))
+        out[n++] = (pk_guess){PK_G_SAFETENSORS, PK_Z_NONE, 0, false};
     else if (z != PK_Z_NONE)
         out[n++] = (pk_guess){PK_G_COMPRESSED, z, skip, z == PK_Z_ZLIB && skip == 0};
     out[n++] = (pk_guess){PK_G_RAW, PK_Z_NONE, 0, false};
@@ -109,8 +233,14 @@ int pk_format_open(pk_doc *doc, const pk_guess *g, pk_error *err)
 {
     if (g->kind == PK_G_ZIP)
         return zip_open(doc, err);
+    if (g->kind == PK_G_NPY)
+        return npy_open(doc, err);
+    if (g->kind == PK_G_SAFETENSORS)
+        return st_open(doc, err);
     if (g->kind == PK_G_COMPRESSED && decompress(doc, g->zfmt, g->skip, err) < 0)
         return -1;
+    if (g->kind == PK_G_COMPRESSED && pk_npy_looks_like(doc->src, doc->src_len))
+        return npy_open(doc, err); /* a compressed .npy */
     if (is_legacy_torch(doc->src, doc->src_len)) {
         pk_ckpt *k = pk_ckpt_get(doc);
         if (!k) {

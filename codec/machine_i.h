@@ -42,13 +42,30 @@ typedef struct pk_hooks {
  * err set. */
 int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err);
 
+/* A format that is no pickle (a .npy file) makes its values with a builder of the lift layer
+ * instead of opcodes: pk_decode_build sets up the machine (its limits, value offsets and errors)
+ * as pk_decode does, runs build, and makes the value it leaves in *top the document's one top
+ * value. build returns 0, or -1 with the error set through c->fail (which names no opcode). */
+typedef int (*pk_build_fn)(pk_lift_ctx *c, void *arg, uint32_t *top);
+int pk_decode_build(pk_doc *doc, const pk_hooks *hooks, pk_build_fn build, void *arg,
+                    pk_error *err);
+
 /* For tests (fuzz/fuzz_fastpath.c): decode without the fast path (false), every opcode by the
  * loop, or with it again (true, the default), in every decoder of the process from now on.
  * A build with -Dfast_path=false has none to switch on. */
 void pk_decode_fast_path(bool on);
 
+/* For a builder: decode the one pickle at stream offsets [pos, end) (a .npz member's object
+ * array), its value in *value and, when stop is not NULL, the offset after its STOP in *stop.
+ * 0, or -1 with the error set. */
+int pk_lift_pickle(pk_lift_ctx *c, uint64_t pos, uint64_t end, uint32_t *value, uint64_t *stop);
+
 /* ---- services of the machine to the lifts; 0 means failure (the error is set) ---- */
 
+/* The values made and the errors set from now on are at this stream offset (a builder's). */
+void pk_lift_at(pk_lift_ctx *c, uint64_t offset);
+/* Is s[0..len) UTF-8 as a str of the pickle must be? */
+bool pk_lift_valid_utf8(const uint8_t *s, uint64_t len);
 /* A new value of kind. */
 uint32_t pk_lift_new_node(pk_lift_ctx *c, pk_kind kind);
 /* Record on node the call that built it: callable(*args, **kwargs), made by how. */

@@ -1,8 +1,10 @@
 /* pk_open.c: the coordinator: open a document's source, run the pickle machine over it with
  * the lifts as its hooks, lay out the tree, and close it all again. */
 #include "ckpt_i.h"
+#include "npy_i.h"
 #include "pk_i.h"
 #include "prefault_i.h"
+#include "safetensors_i.h"
 #include "tree_i.h"
 #include "source_i.h"
 
@@ -29,11 +31,31 @@ static void watch_arrays(pk_doc *doc)
 #undef WATCH
 }
 
+/* Run the pickle machine over the stream; or, for a format that is no pickle (a .npy file of
+ * numbers, a .npz, a safetensors file, a zip of members), its builder, which makes its arrays from the header
+ * format.c has read. 0, or -1 with err set. */
+static int decode(pk_doc *doc, pk_error *err)
+{
+    pk_ckpt *k = doc->ckpt;
+    int rc;
+    if (k && k->npy && !k->npy->object)
+        rc = pk_decode_build(doc, &pk_lift_hooks, pk_npy_build, k->npy, err);
+    else if (k && k->npz)
+        rc = pk_decode_build(doc, &pk_lift_hooks, pk_npz_build, NULL, err);
+    else if (k && k->members)
+        rc = pk_decode_build(doc, &pk_lift_hooks, pk_zip_build, NULL, err);
+    else if (k && k->st)
+        rc = pk_decode_build(doc, &pk_lift_hooks, pk_st_build, k->st, err);
+    else
+        rc = pk_decode(doc, &pk_lift_hooks, err);
+    return rc < 0 ? -1 : 0;
+}
+
 static int decode_and_lay_out(pk_doc *doc, pk_error *err)
 {
     doc->prefault = pk_prefault_start(doc->src_len);
     watch_arrays(doc);
-    int rc = pk_decode(doc, &pk_lift_hooks, err) < 0 ? -1 : 0;
+    int rc = decode(doc, err);
     if (rc == 0)
         rc = pk_legacy_storages(doc, err);
     /* laying out reads few of the decoded bytes again: the mapped ones go back first */

@@ -2,6 +2,7 @@
 #ifndef SAFETENSORS_I_H
 #define SAFETENSORS_I_H
 
+#include "machine_i.h"
 #include "pk_i.h"
 
 #define PK_ST_MAXDIM 32
@@ -35,5 +36,9 @@ bool pk_st_looks_like(const uint8_t *p, uint64_t len);
  * that is wrong). pk_st_free frees what it made, but not what it put in the pool. */
 int pk_st_parse(pk_doc *doc, pk_st_header *h, pk_error *err);
 void pk_st_free(pk_st_header *h);
+
+/* st_lift.c (lift layer): the header's tensors, and its metadata as the entry __metadata__, as
+ * a dict, the top value (a pk_build_fn; arg is the pk_st_header). 0, or -1 with the error set. */
+int pk_st_build(pk_lift_ctx *c, void *arg, uint32_t *top);
 
 #endif

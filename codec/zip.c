@@ -1,4 +1,5 @@
-/* zip.c: the members of a torch.save archive, read from its central directory.
+/* zip.c: the members of a zip archive (a torch.save checkpoint, a .npz), read from its
+ * central directory.
  *
  * torch.save (since 1.6) writes a zip: <top>/data.pkl (the pickle), <top>/byteorder ("little" or
  * "big", since 1.10), <top>/data/<key> (one member per storage, raw elements, stored and aligned
@@ -88,7 +89,7 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
         if (end - at < CDIR_LEN || memcmp(p + at, "PK\1\2", 4) != 0)
             return bad(err, at, "bad central directory entry");
         const uint8_t *c = p + at;
-        pk_zent z = {.method = (uint16_t)pk_le(c + 10, 2)};
+        pk_zent z = {.method = (uint16_t)pk_le(c + 10, 2), .flags = (uint16_t)pk_le(c + 8, 2)};
         z.csize = pk_le(c + 20, 4);
         z.usize = pk_le(c + 24, 4);
         uint64_t nlen = pk_le(c + 28, 2), xlen = pk_le(c + 30, 2), clen = pk_le(c + 32, 2);
@@ -132,19 +133,20 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
     }
     if (k->nents == 0)
         return bad(err, eocd, "empty archive");
+    /* a torch archive's members are in one folder; a .npz's are not (format.c decides) */
     const char *slash =
         k->ents[0].name_len ? memchr(k->names, '/', (size_t)k->ents[0].name_len) : NULL;
-    if (!slash)
-        return bad(err, k->ents[0].data, "first member is in no folder");
-    k->top_len = (uint64_t)(slash - k->names);
+    k->top_len = slash ? (uint64_t)(slash - k->names) : 0;
+    k->no_top = !slash;
     k->is_zip = true;
     return 0;
 }
 
+
 pk_zent *pk_zip_find(pk_doc *doc, const char *rel, size_t rel_len)
 {
     pk_ckpt *k = doc->ckpt;
-    if (!k || !k->is_zip)
+    if (!k || !k->is_zip || k->no_top)
         return NULL;
     for (uint64_t i = 0; i < k->nents; i++) {
         pk_zent *z = &k->ents[i];
