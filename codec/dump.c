@@ -187,6 +187,19 @@ static int dump_entry(const pk_doc *doc, pk_ino e, const pk_buf *path, unsigned 
     return rc;
 }
 
+/* The entries of dir the dump shows: its listed children, then, with PK_DUMP_FULL, the hidden
+ * ones (an array's NAME.raw, which no listing shows). */
+static uint64_t dump_count(const pk_doc *doc, pk_ino dir, unsigned flags)
+{
+    return pk_nchildren(doc, dir) + (flags & PK_DUMP_FULL ? pk_nhidden(doc, dir) : 0);
+}
+
+static pk_ino dump_child(const pk_doc *doc, pk_ino dir, uint64_t i)
+{
+    uint64_t listed = pk_nchildren(doc, dir);
+    return i < listed ? pk_child(doc, dir, i) : pk_hidden(doc, dir, i - listed);
+}
+
 int pk_dump_with(const pk_doc *doc, FILE *out, unsigned flags)
 {
     /* an explicit stack of (directory, next child, path length) */
@@ -200,11 +213,11 @@ int pk_dump_with(const pk_doc *doc, FILE *out, unsigned flags)
     stack[depth++] = (frame){PK_ROOT, 0, 0};
     while (depth > 0 && rc == 0) {
         frame *f = &stack[depth - 1];
-        if (f->next >= pk_nchildren(doc, f->dir)) {
+        if (f->next >= dump_count(doc, f->dir, flags)) {
             depth--;
             continue;
         }
-        pk_ino e = pk_child(doc, f->dir, f->next++);
+        pk_ino e = dump_child(doc, f->dir, f->next++);
         if (left_out(doc, e, flags))
             continue;
         char buf[PK_NAME_BUF];
