@@ -95,6 +95,9 @@ bool pk_arr_called_numpy(const pk_doc *doc, uint32_t node, const char *rest);
  * names, fields, elsize, alignment, flags[, metadata])) into *dt, its name in the pool. False
  * for what we do not model (sub-array dtypes, too deep nesting); depth is 0 at the top. */
 bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth);
+/* pk_dtype_parse of a dtype that a lift has made one (what an array or scalar reads): false
+ * for a numpy.dtype call left opaque. */
+bool pk_dtype_read(pk_doc *doc, uint32_t node, pk_dtype *dt);
 
 /* ---- the lifts that build arrays, reached from lift.c: array_lift.c, array_numpy.c,
  * array_joblib.c, array_torch.c ---- */

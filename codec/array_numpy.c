@@ -96,7 +96,7 @@ static int fill_array(pk_lift_ctx *c, uint32_t node, uint32_t shape, uint32_t dt
     pk_doc *doc = c->doc;
     pk_array tmp;
     memset(&tmp, 0, sizeof tmp);
-    if (!pk_dtype_parse(doc, dtype, &tmp.dt, 0) || !pk_array_set_shape(doc, &tmp, shape, fortran))
+    if (!pk_dtype_read(doc, dtype, &tmp.dt) || !pk_array_set_shape(doc, &tmp, shape, fortran))
         return 0;
     const pk_node *dn = &doc->nodes[data];
     if (tmp.dt.kind == 'O')
@@ -176,7 +176,7 @@ static int numpy_scalar(pk_lift_ctx *c, uint32_t args, uint32_t *out)
     uint32_t data = pk_arr_item(doc, args, 1);
     const pk_node *dn = &doc->nodes[data];
     if (pk_arr_count(doc, args, PK_K_TUPLE) != 2 ||
-        !pk_dtype_parse(doc, pk_arr_item(doc, args, 0), &dt, 0) ||
+        !pk_dtype_read(doc, pk_arr_item(doc, args, 0), &dt) ||
         (dn->kind != PK_K_BYTES && dn->kind != PK_K_STR) || pk_span_len(doc, dn) != dt.size ||
         dt.size > 8 || !pk_span_ptr(doc, dn))
         return 0;
