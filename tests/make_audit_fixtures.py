@@ -157,13 +157,13 @@ def popped():
     return a.op(b"}").s("a").int_(1).op(b"s").done()
 
 
-# name: (file name, maker, the place in the mount whose __reduce__ shows the call)
+# name: (file name, maker, the opaque object in the mount whose __reduce__ shows the call)
 CASES = {
     "torch_hooks": ("torch_hooks.pt", torch_hooks, "w"),
     "torch_metadata": ("torch_metadata.pt", torch_metadata, "w"),
     "torch_parameter": ("torch_parameter.pt", torch_parameter, "p"),
     "numpy_reconstruct": ("numpy_reconstruct.pkl", numpy_reconstruct, "a"),
-    "numpy_dtype": ("numpy_dtype.pkl", numpy_dtype, "a"),
+    "numpy_dtype": ("numpy_dtype.pkl", numpy_dtype, "a/__state__/2"),
     "defaultdict_factory": ("defaultdict_factory.pkl", defaultdict_factory, "d"),
     "popped": ("popped.pkl", popped, None),
 }
