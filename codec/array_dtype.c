@@ -134,6 +134,18 @@ static uint32_t field_value(const pk_doc *doc, uint32_t dict, const char *name, 
 
 /* A structured dtype's nn fields, from the BUILD state's names (a tuple) and fields (a dict of
  * name: (dtype, offset[, title])), appended to pk_ckpt.fields. False for what we do not model. */
+/* Has the dtype node become a dtype (build_dtype, array_numpy.c), or is it a numpy.dtype call
+ * of plain arguments that no BUILD followed? One whose call had a call in it stays an opaque
+ * object, and an array of it must stay opaque too, to show that call. */
+static bool dtype_lifted(const pk_doc *doc, uint32_t node)
+{
+    const pk_node *n = &doc->nodes[node];
+    if (n->kind == PK_K_TEXT)
+        return pk_node_tname(doc, n) == PK_T_DTYPE;
+    const pk_call *c = n->kind == PK_K_OBJECT ? pk_call_of(doc, n) : NULL;
+    return c && !c->state && !c->items && !c->dictitems && pk_lift_inert(doc, c->args, 1);
+}
+
 static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fields, uint64_t nn,
                          int depth)
 {
@@ -156,6 +168,7 @@ static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fie
         uint32_t ft = field_value(doc, fields, nmp, nml);
         int64_t off;
         if (!ft || !pk_arr_int(doc, pk_arr_item(doc, ft, 1), &off) || off < 0 ||
+            !dtype_lifted(doc, pk_arr_item(doc, ft, 0)) ||
             !pk_dtype_parse(doc, pk_arr_item(doc, ft, 0), &tmp[i].dt, depth + 1) ||
             (uint64_t)off + tmp[i].dt.size > dt->size)
             return false;
@@ -225,4 +238,10 @@ bool pk_dtype_set_name(pk_doc *doc, pk_dtype *dt)
     bool ok = !b.failed && pk_arr_pool_text(doc, b.data, b.len, &dt->name);
     pk_buf_free(&b);
     return ok;
+}
+
+bool pk_dtype_read(pk_doc *doc, uint32_t node, pk_dtype *dt)
+{
+    memset(dt, 0, sizeof *dt);
+    return dtype_lifted(doc, node) && pk_dtype_parse(doc, node, dt, 0);
 }

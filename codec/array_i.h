@@ -102,6 +102,9 @@ bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth);
 bool pk_dtype_set_unit(pk_dtype *dt, const char *s, size_t len);
 /* Name dt (kind, size, byte order, fields set) as numpy's str(dtype) does, in the pool. */
 bool pk_dtype_set_name(pk_doc *doc, pk_dtype *dt);
+/* pk_dtype_parse of a dtype that a lift has made one (what an array or scalar reads): false
+ * for a numpy.dtype call left opaque. */
+bool pk_dtype_read(pk_doc *doc, uint32_t node, pk_dtype *dt);
 
 /* ---- the lifts that build arrays, reached from lift.c: array_lift.c, array_numpy.c,
  * array_joblib.c, array_torch.c ---- */

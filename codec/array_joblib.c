@@ -36,7 +36,7 @@ int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t l
     pk_array tmp;
     memset(&tmp, 0, sizeof tmp);
     uint32_t order = dict_get(doc, st, "order");
-    if (!pk_dtype_parse(doc, dict_get(doc, st, "dtype"), &tmp.dt, 0) ||
+    if (!pk_dtype_read(doc, dict_get(doc, st, "dtype"), &tmp.dt) ||
         !pk_array_set_shape(doc, &tmp, dict_get(doc, st, "shape"), pk_arr_str_is(doc, order, "F")))
         return c->fail(c, PK_E_BAD_ARGUMENT, "joblib array of a dtype or shape picklefs cannot "
                        "read, so its bytes cannot be skipped");

@@ -11,12 +11,17 @@
 #include <stdio.h>
 #include <string.h>
 
-/* numpy.dtype + BUILD: a text file naming the dtype; the call record stays for pk_dtype_parse. */
+/* numpy.dtype + BUILD: a text file naming the dtype; the call record stays for pk_dtype_parse.
+ * The text drops the call's flags (align, copy) and the parts of the state it does not name
+ * (version, alignment, flags): they must be plain data. The state's fields hold other dtypes,
+ * lifted themselves: 4 levels reach (names, fields: {name: (dtype, offset)}). */
 static int build_dtype(pk_lift_ctx *c, uint32_t node)
 {
     pk_doc *doc = c->doc;
     pk_dtype dt;
-    if (!pk_dtype_parse(doc, node, &dt, 0))
+    const pk_call *call = pk_call_of(doc, &doc->nodes[node]);
+    if (!call || !pk_lift_inert(doc, call->args, 1) || !pk_lift_inert(doc, call->state, 4) ||
+        call->items || call->dictitems || !pk_dtype_parse(doc, node, &dt, 0))
         return 0;
     if (!pk_node_set_tname(doc, node, PK_T_DTYPE))
         return pk_lift_oom(c);
@@ -91,7 +96,7 @@ static int fill_array(pk_lift_ctx *c, uint32_t node, uint32_t shape, uint32_t dt
     pk_doc *doc = c->doc;
     pk_array tmp;
     memset(&tmp, 0, sizeof tmp);
-    if (!pk_dtype_parse(doc, dtype, &tmp.dt, 0) || !pk_array_set_shape(doc, &tmp, shape, fortran))
+    if (!pk_dtype_read(doc, dtype, &tmp.dt) || !pk_array_set_shape(doc, &tmp, shape, fortran))
         return 0;
     const pk_node *dn = &doc->nodes[data];
     if (tmp.dt.kind == 'O')
@@ -113,18 +118,39 @@ static int fill_array(pk_lift_ctx *c, uint32_t node, uint32_t shape, uint32_t dt
     return pk_array_make_node(doc, node, idx, PK_T_NDARRAY) ? 0 : pk_lift_oom(c);
 }
 
+/* _reconstruct(cls, shape, dtype_char), whose arguments the array drops: cls a numpy class
+ * (numpy.ndarray, or a subclass such as numpy.matrix), then numpy's placeholders (0,) and
+ * b'b' (or their Python 2 spellings): plain data. Anything else keeps the call opaque. */
+static bool reconstruct_args_dropped(const pk_doc *doc, const pk_call *call)
+{
+    uint32_t args = call->args, cls = pk_arr_item(doc, args, 0), code = pk_arr_item(doc, args, 2);
+    char name[128];
+    pk_kind ck = (pk_kind)doc->nodes[code].kind;
+    if (call->items || call->dictitems)
+        return false;
+    if (pk_arr_count(doc, args, PK_K_TUPLE) == 0)
+        return true; /* nothing to drop */
+    return pk_arr_count(doc, args, PK_K_TUPLE) == 3 && pk_global_name(doc, cls, name, sizeof name) &&
+           strncmp(name, "numpy.", 6) == 0 && pk_arr_count(doc, pk_arr_item(doc, args, 1),
+                                                          PK_K_TUPLE) != UINT64_MAX &&
+           pk_lift_inert(doc, pk_arr_item(doc, args, 1), 1) &&
+           (ck == PK_K_BYTES || ck == PK_K_STR);
+}
+
 /* _reconstruct(...) + BUILD((version, shape, dtype, is_fortran, rawdata)); numpy before 1.0
  * wrote the state without its version. */
 static int build_ndarray(pk_lift_ctx *c, uint32_t node)
 {
     pk_doc *doc = c->doc;
-    uint32_t st = doc->calls[pk_node_call(doc, &doc->nodes[node])].state;
+    const pk_call *call = &doc->calls[pk_node_call(doc, &doc->nodes[node])];
+    uint32_t st = call->state;
     uint64_t n = pk_arr_count(doc, st, PK_K_TUPLE);
-    if (n != 5 && n != 4)
+    if ((n != 5 && n != 4) || !reconstruct_args_dropped(doc, call))
         return 0;
     uint64_t b = n == 5 ? 1 : 0;
-    int64_t fortran;
-    if (!pk_arr_int(doc, pk_arr_item(doc, st, b + 2), &fortran))
+    int64_t fortran, version;
+    if (!pk_arr_int(doc, pk_arr_item(doc, st, b + 2), &fortran) ||
+        (b && !pk_arr_int(doc, pk_arr_item(doc, st, 0), &version)))
         return 0;
     return fill_array(c, node, pk_arr_item(doc, st, b), pk_arr_item(doc, st, b + 1), fortran != 0,
                       pk_arr_item(doc, st, b + 3));
@@ -150,7 +176,7 @@ static int numpy_scalar(pk_lift_ctx *c, uint32_t args, uint32_t *out)
     uint32_t data = pk_arr_item(doc, args, 1);
     const pk_node *dn = &doc->nodes[data];
     if (pk_arr_count(doc, args, PK_K_TUPLE) != 2 ||
-        !pk_dtype_parse(doc, pk_arr_item(doc, args, 0), &dt, 0) ||
+        !pk_dtype_read(doc, pk_arr_item(doc, args, 0), &dt) ||
         (dn->kind != PK_K_BYTES && dn->kind != PK_K_STR) || pk_span_len(doc, dn) != dt.size ||
         dt.size > 8 || !pk_span_ptr(doc, dn))
         return 0;
@@ -207,7 +233,8 @@ static int numpy_scalar(pk_lift_ctx *c, uint32_t args, uint32_t *out)
 static int numpy_frombuffer(pk_lift_ctx *c, uint32_t args, uint32_t *out)
 {
     pk_doc *doc = c->doc;
-    if (pk_arr_count(doc, args, PK_K_TUPLE) != 4)
+    if (pk_arr_count(doc, args, PK_K_TUPLE) != 4 ||
+        doc->nodes[pk_arr_item(doc, args, 3)].kind != PK_K_STR) /* the order, 'C' or 'F' */
         return 0;
     uint32_t n = pk_lift_new_node(c, PK_K_OBJECT);
     if (!n)

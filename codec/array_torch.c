@@ -2,7 +2,9 @@
  * numel) becomes a storage over the archive member <top>/data/<key> (or, in a legacy file, its
  * raw storage of that key, which legacy.c finds after decoding); _rebuild_tensor(_v2) a tensor,
  * a strided view of its storage; _rebuild_parameter(_with_state) keeps the tensor and its
- * requires_grad; torch.Size a tuple; torch.device text such as "cuda:0".
+ * requires_grad; torch.Size a tuple; torch.device text such as "cuda:0". The arguments a tensor
+ * does not show (backward hooks, metadata, a storage's location) are dropped only when they are
+ * the plain values torch writes; anything else keeps the call opaque.
  */
 #include "array_i.h"
 #include "ckpt_i.h"
@@ -78,6 +80,7 @@ int pk_array_persid(pk_lift_ctx *c, uint32_t node)
     pk_array tmp;
     memset(&tmp, 0, sizeof tmp);
     if (!pk_arr_str_is(doc, pk_arr_item(doc, pid, 0), "storage") || kn->kind != PK_K_STR ||
+        doc->nodes[pk_arr_item(doc, pid, 3)].kind != PK_K_STR || /* the location, dropped */
         pk_span_len(doc, kn) >= sizeof tmp.key || !pk_span_ptr(doc, kn) ||
         !pk_arr_int(doc, pk_arr_item(doc, pid, 4), &numel) || numel < 0 ||
         !torch_dtype(doc, pk_arr_item(doc, pid, 1), k->big_endian, &tmp.dt))
@@ -139,12 +142,31 @@ static pk_array *derive(pk_lift_ctx *c, uint32_t from, uint32_t callable, uint32
     return a;
 }
 
+/* The arguments a tensor drops: backward hooks, which torch.save writes as an empty
+ * OrderedDict (hooks themselves are not saved), and metadata, None or an empty dict. Anything
+ * else, a call above all, keeps the tensor an opaque object that shows it. */
+static bool hooks_dropped(const pk_doc *doc, uint32_t hooks)
+{
+    return pk_lift_empty_dict(doc, hooks);
+}
+
+static bool metadata_dropped(const pk_doc *doc, uint32_t meta)
+{
+    return !meta || doc->nodes[meta].kind == PK_K_NONE || pk_lift_empty_dict(doc, meta);
+}
+
 /* _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks
  * [, metadata]) and _rebuild_tensor(storage, storage_offset, size, stride) */
 static int rebuild_tensor(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
 {
     pk_doc *doc = c->doc;
     uint64_t n = pk_arr_count(doc, args, PK_K_TUPLE);
+    bool v2 = pk_global_is(doc, callable, "torch._utils._rebuild_tensor_v2");
+    if (v2 ? n != 6 && n != 7 : n != 4)
+        return 0;
+    if (v2 && (!hooks_dropped(doc, pk_arr_item(doc, args, 5)) ||
+               !metadata_dropped(doc, n == 7 ? pk_arr_item(doc, args, 6) : 0)))
+        return 0;
     uint32_t storage = pk_arr_item(doc, args, 0);
     int64_t off, grad = 0;
     uint32_t size = pk_arr_item(doc, args, 2), stride = pk_arr_item(doc, args, 3);
@@ -180,14 +202,20 @@ static int rebuild_tensor(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint
     return 0;
 }
 
-/* _rebuild_parameter(data, requires_grad, backward_hooks[, state]) */
+/* _rebuild_parameter(data, requires_grad, backward_hooks) and
+ * _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state): the state, the
+ * parameter's own attributes, is dropped only when there are none. */
 static int rebuild_parameter(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
 {
     pk_doc *doc = c->doc;
     uint32_t data = pk_arr_item(doc, args, 0);
     const pk_array *t = pk_array_of(doc, data);
+    uint64_t n = pk_arr_count(doc, args, PK_K_TUPLE);
+    bool with_state = pk_global_is(doc, callable, "torch._utils._rebuild_parameter_with_state");
     int64_t grad;
-    if (!t || t->what != PK_T_TENSOR || !pk_arr_int(doc, pk_arr_item(doc, args, 1), &grad))
+    if (!t || t->what != PK_T_TENSOR || !pk_arr_int(doc, pk_arr_item(doc, args, 1), &grad) ||
+        n != (with_state ? 4u : 3u) || !hooks_dropped(doc, pk_arr_item(doc, args, 2)) ||
+        (with_state && !metadata_dropped(doc, pk_arr_item(doc, args, 3))))
         return 0;
     pk_array *a = derive(c, data, callable, args, PK_T_TENSOR, out);
     if (!a)

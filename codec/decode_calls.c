@@ -32,11 +32,12 @@ static int make_call(dec *d, pk_how how, uint32_t callable, uint32_t args, uint3
         hook_done(d, d->hooks->call(&lc, how, callable, args, kwargs, &lifted)) < 0)
         return -1;
     if (lifted)
-        return push(d, lifted);
+        return dec_event(d, PK_EV_CALL, lifted, callable, args) ? push(d, lifted) : -1;
     uint32_t n = new_node(d, PK_K_OBJECT);
     if (!n)
         return -1;
-    if (!dec_record_call(d, n, how, callable, args, kwargs))
+    if (!dec_record_call(d, n, how, callable, args, kwargs) ||
+        !dec_event(d, PK_EV_CALL, n, callable, args))
         return -1;
     return push(d, n);
 }
@@ -61,6 +62,9 @@ static uint32_t new_desc(dec *d, uint16_t tname, uint32_t arg, int64_t code)
 /* A persistent id naming a torch storage in the archive becomes that storage (array.c). */
 static int lift_persid(dec *d, uint32_t node)
 {
+    const pk_call *call = pk_call_of(d->doc, &d->doc->nodes[node]);
+    if (!dec_event(d, PK_EV_PERSID, node, call ? call->args : 0, 0))
+        return -1;
     pk_lift_ctx lc = {.doc = d->doc, .dec = d, .offset = d->op_off, .fail = lift_fail};
     return d->hooks->persid ? hook_done(d, d->hooks->persid(&lc, node)) : 0;
 }
@@ -199,6 +203,8 @@ int load_build(dec *d)
     if (!call)
         return -1;
     call->state = b;
+    if (!dec_event(d, PK_EV_BUILD, a, b, 0))
+        return -1;
     return after_build(d, a);
 }
 

@@ -319,6 +319,9 @@ HOT int64_t marker(dec *d)
 /* ---- call records (decode_node.c) ---- */
 
 /* A new, empty call record for node; its number, or 0 (the error set). */
+/* Append an event for the audit (pk_event, pk_i.h) at the opcode being decoded; false when out
+ * of memory (the error is set). */
+bool dec_event(dec *d, pk_ev what, uint32_t node, uint32_t a, uint32_t b);
 uint32_t dec_new_call(dec *d, uint32_t node);
 /* A call record for node: callable(*args, **kwargs), made by how. */
 uint32_t dec_record_call(dec *d, uint32_t node, pk_how how, uint32_t callable, uint32_t args,

@@ -96,6 +96,20 @@ COLD int64_t dec_no_mark(dec *d)
     return dec_fail(d, PK_E_MARK_MISSING, "could not find MARK");
 }
 
+bool dec_event(dec *d, pk_ev what, uint32_t node, uint32_t a, uint32_t b)
+{
+    pk_doc *doc = d->doc;
+    if (!pk_doc_grow(doc, (void **)&doc->events, &doc->cap_events, doc->nevents + 1,
+                     sizeof(pk_event)))
+        return dec_oom(d), false;
+    pk_event *e = &doc->events[doc->nevents++];
+    e->at = d->op_off << 8 | (uint64_t)what; /* offsets are below 2^48 (PK_OFFSET_LIMIT) */
+    e->node = node;
+    e->a = a;
+    e->b = b;
+    return true;
+}
+
 uint32_t dec_new_call(dec *d, uint32_t node)
 {
     pk_doc *doc = d->doc;

@@ -205,7 +205,7 @@ uint32_t dec_new_global(dec *d, const uint8_t *mod, uint64_t mlen, const uint8_t
     pk_buf_put(&b, name, nlen);
     uint32_t n = dec_new_pooled(d, PK_K_GLOBAL, &b);
     pk_buf_free(&b);
-    return n;
+    return n && dec_event(d, PK_EV_GLOBAL, n, 0, 0) ? n : 0;
 }
 
 int dec_read_namepair(dec *d, uint32_t *out)

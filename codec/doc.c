@@ -71,13 +71,14 @@ uint64_t pk_node_offset(const pk_doc *doc, uint32_t node)
 }
 
 /* The bytes held by the arrays that a file can make grow: values and their offsets, chains,
- * items, spans, calls, entries, names, branches, blocks, name tables. */
+ * items, spans, calls, events, entries, names, branches, blocks, name tables. */
 static uint64_t memory_used(const pk_doc *doc)
 {
     return doc->cap_nodes * sizeof(pk_node) + doc->cap_groups * sizeof(pk_off_group) +
            doc->cap_chains * sizeof(pk_chain) +
            doc->cap_items * sizeof(uint32_t) + doc->cap_spans * sizeof(pk_span) +
-           doc->cap_calls * sizeof(pk_call) + doc->cap_entries * sizeof(pk_entry) +
+           doc->cap_calls * sizeof(pk_call) + doc->cap_events * sizeof(pk_event) +
+           doc->cap_entries * sizeof(pk_entry) +
            doc->cap_names * sizeof(pk_own_name) + doc->cap_branches * sizeof(pk_branch) +
            doc->cap_blocks * sizeof(pk_block) +
            doc->cap_slots * sizeof(uint32_t) + doc->cap_tables * sizeof(pk_table) +
@@ -218,6 +219,7 @@ void pk_doc_free(pk_doc *doc)
     free(doc->items);
     free(doc->spans);
     free(doc->calls);
+    free(doc->events);
     free(doc->extras);
     free(doc->pool.data);
     free(doc->tops);

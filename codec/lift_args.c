@@ -85,3 +85,57 @@ int pk_lift_text(pk_lift_ctx *c, uint16_t tname, uint32_t callable, uint32_t arg
     return 0;
 }
 
+
+/* ---- what a lift may drop ----
+ *
+ * A lift that shows a call as the value it builds drops the arguments that do not show in that
+ * value (a tensor's backward hooks, the dummy arguments of numpy's _reconstruct). It may drop
+ * one only when it is plain data: a call, a global or a persistent id in it would then be
+ * nowhere in the mount. Otherwise the call stays an opaque object, whose __reduce__ shows it
+ * all. */
+
+#define INERT_VISITS 256 /* values looked at; past this a value counts as not inert */
+
+static bool inert_at(const pk_doc *doc, uint32_t node, int depth, int *visits)
+{
+    if (!node || --*visits < 0)
+        return false;
+    const pk_node *n = &doc->nodes[node];
+    switch ((pk_kind)n->kind) {
+    case PK_K_OBJECT:
+    case PK_K_GLOBAL:
+    case PK_K_DESC: return false;
+    case PK_K_LIST:
+    case PK_K_TUPLE:
+    case PK_K_DICT:
+    case PK_K_SET:
+    case PK_K_FROZENSET: {
+        const pk_call *c = pk_call_of(doc, n); /* a lifted dict's class, state, factory */
+        if ((c && (c->args || c->state || c->items || c->dictitems)) ||
+            (pk_count(doc, n) && depth <= 0))
+            return false;
+        pk_cursor cur = pk_items_of(doc, n);
+        uint32_t item;
+        while (pk_item_next(doc, &cur, &item))
+            if (!inert_at(doc, item, depth - 1, visits))
+                return false;
+        return true;
+    }
+    default: return true; /* scalars, and values lifted from calls whose lifts checked them */
+    }
+}
+
+bool pk_lift_inert(const pk_doc *doc, uint32_t node, int depth)
+{
+    int visits = INERT_VISITS;
+    return inert_at(doc, node, depth, &visits);
+}
+
+bool pk_lift_empty_dict(const pk_doc *doc, uint32_t node)
+{
+    const pk_node *n = &doc->nodes[node];
+    const pk_call *c = pk_call_of(doc, n);
+    return n->kind == PK_K_DICT && pk_count(doc, n) == 0 &&
+           (!c || (pk_global_is(doc, c->callable, "collections.OrderedDict") && !c->args &&
+                   !c->state && !c->items && !c->dictitems));
+}

@@ -30,6 +30,12 @@ uint32_t pk_tuple_item(const pk_doc *doc, uint32_t tuple, uint64_t i);
 bool pk_lift_can_copy(const pk_doc *doc, uint64_t count);
 /* Is node the str text? */
 bool pk_str_is(const pk_doc *doc, uint32_t node, const char *text);
+/* May a lift drop node without hiding a call? True when it holds no object, global or
+ * persistent id, looking into containers down to `depth` levels and at a few hundred values at
+ * most (past those it is not). A lifted dict counts only when nothing but its items made it. */
+bool pk_lift_inert(const pk_doc *doc, uint32_t node, int depth);
+/* Is node an empty dict: {} or collections.OrderedDict() with nothing set on it since? */
+bool pk_lift_empty_dict(const pk_doc *doc, uint32_t node);
 /* Is node the GLOBAL "module.name" spelled dotted? */
 bool pk_global_is(const pk_doc *doc, uint32_t node, const char *dotted);
 /* A new PK_K_TEXT value of type tname showing text (no newline), with a call record

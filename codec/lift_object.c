@@ -98,13 +98,33 @@ int pk_lift_counter(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *
     return lift_dict_like(c, callable, args, out, true);
 }
 
+/* The factories a defaultdict may have and still be a dict: None, or a builtin type, whose
+ * call makes an empty value and runs nothing else. */
+static const char *const plain_factories[] = {
+    "builtins.list", "builtins.dict", "builtins.set", "builtins.frozenset", "builtins.tuple",
+    "builtins.int", "builtins.float", "builtins.complex", "builtins.str", "builtins.bytes",
+    "builtins.bytearray", "builtins.bool", "builtins.object",
+};
+
+static bool plain_factory(const pk_doc *doc, uint32_t f)
+{
+    if (doc->nodes[f].kind == PK_K_NONE)
+        return true;
+    for (size_t i = 0; i < sizeof plain_factories / sizeof plain_factories[0]; i++)
+        if (pk_global_is(doc, f, plain_factories[i]))
+            return true;
+    return false;
+}
+
 /* defaultdict(), defaultdict(factory), defaultdict(factory, pairs). The factory is kept as
- * the call's only argument; the items come from SETITEMS after the call. */
+ * the call's only argument, shown only in user.pickle.reduce and in repr(); so any factory
+ * but a plain one keeps the defaultdict an opaque object, whose __reduce__ shows it. The items
+ * come from SETITEMS after the call. */
 int pk_lift_defaultdict(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
 {
     pk_doc *doc = c->doc;
     uint64_t n = pk_tuple_len(doc, args);
-    if (n > 2)
+    if (n > 2 || (n >= 1 && !plain_factory(doc, pk_tuple_item(doc, args, 0))))
         return 0;
     if (n < 2)
         return new_dict(c, callable, n == 1 ? args : 0, 0, out);
@@ -251,8 +271,10 @@ bool pk_partial_state(const pk_doc *doc, const pk_call *call, uint32_t *func, ui
         pk_tuple_len(doc, call->state) != 4)
         return false;
     uint32_t a = pk_tuple_item(doc, call->state, 1), k = pk_tuple_item(doc, call->state, 2);
+    uint32_t d = pk_tuple_item(doc, call->state, 3); /* the partial's __dict__, not shown */
     if (doc->nodes[a].kind != PK_K_TUPLE ||
-        (doc->nodes[k].kind != PK_K_DICT && doc->nodes[k].kind != PK_K_NONE))
+        (doc->nodes[k].kind != PK_K_DICT && doc->nodes[k].kind != PK_K_NONE) ||
+        (doc->nodes[d].kind != PK_K_NONE && !pk_lift_empty_dict(doc, d)))
         return false;
     *func = pk_tuple_item(doc, call->state, 0);
     *args = a;

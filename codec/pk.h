@@ -166,4 +166,17 @@ enum { PK_DUMP_FULL = 1 };
 int pk_dump_with(const pk_doc *doc, FILE *out, unsigned flags);
 int pk_dump(const pk_doc *doc, FILE *out);
 
+/* The audit: every global the file names and every call it would make, in stream order
+ * (across pickles back to back, whatever archive or compressor holds them), one a line:
+ *   OFFSET global NAME VERDICT            GLOBAL, STACK_GLOBAL, INST's class
+ *   OFFSET call CALLABLE(ARGS) VERDICT    REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ
+ *   OFFSET build CLASS STATE VERDICT      BUILD
+ *   OFFSET persid ID VERDICT              PERSID, BINPERSID
+ * OFFSET is the opcode's byte offset in the (decompressed) stream; VERDICT is "lifted" (read
+ * as data) or "opaque"; the text is Python's repr() of names and arguments, cut at 4 KiB
+ * with "...", its control characters written \xNN, so that each item is one line. The calls
+ * whose results the pickle discards are listed too.
+ * Returns the number of opaque items, or -errno (-EIO: FILE changed, -ENOMEM). */
+int64_t pk_audit(const pk_doc *doc, FILE *out);
+
 #endif

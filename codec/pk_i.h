@@ -162,6 +162,20 @@ typedef struct pk_call {
     uint8_t how;       /* pk_how */
 } pk_call;
 
+/* What the audit lists (audit.c): each name the stream looks up and each call, state and
+ * persistent id it would have run, in stream order, whether or not the value ends up in the
+ * tree (a call whose result is popped is still here). The machine appends one per GLOBAL,
+ * STACK_GLOBAL and INST name, per REDUCE, NEWOBJ, NEWOBJ_EX, INST and OBJ, per BUILD and per
+ * PERSID and BINPERSID; nothing in the tree refers to them. */
+typedef enum pk_ev { PK_EV_GLOBAL, PK_EV_CALL, PK_EV_BUILD, PK_EV_PERSID } pk_ev;
+typedef struct __attribute__((packed, aligned(4))) pk_event {
+    uint64_t at;   /* the opcode's byte offset << 8 | pk_ev */
+    uint32_t node; /* the global, the call's value (lifted or an object), BUILD's target, the
+                      persistent id's value */
+    uint32_t a;    /* a call's callable, BUILD's state, a persistent id's argument */
+    uint32_t b;    /* a call's arguments */
+} pk_event;
+
 /* Extra names for user.pickle.type, indexed by a value's tname (0 means "use the kind's"). */
 extern const char *const pk_type_names[];
 enum { PK_T_DEFAULT, PK_T_STREAM, PK_T_PERSID, PK_T_EXT, PK_T_BUFFER, PK_T_NDARRAY, PK_T_TENSOR,
@@ -201,6 +215,8 @@ struct pk_doc {
     uint64_t nspans, cap_spans;
     pk_call *calls;
     uint64_t ncalls, cap_calls;
+    pk_event *events;     /* in stream order (pk_event) */
+    uint64_t nevents, cap_events;
     pk_extra *extras;     /* the calls and type names of values with PK_NF_EXTRA */
     uint64_t nextras, extras_mask; /* extras_mask + 1 slots, at most half full; 0 if none */
     pk_pool pool;

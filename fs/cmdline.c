@@ -2,11 +2,12 @@
  *
  *   picklefs [-f] [-d] [-s] [-o opt[,opt...]] FILE MOUNTPOINT
  *   picklefs [-o max_...=N] --dump FILE
+ *   picklefs [-o max_...=N] --audit FILE
  *   picklefs --help | --version
  *
  * Two passes over argv, as sshfs does it: fuse_opt_parse() with picklefs' own table takes
- * --help, --version, --dump and the two non-option arguments, and hands every other option
- * on, except the decoder's limits (-o max_depth=N, ...: pk_limits_set) and -o no_prefill,
+ * --help, --version, --dump, --audit and the two non-option arguments, and hands every other
+ * option on, except the decoder's limits (-o max_depth=N, ...: pk_limits_set) and -o no_prefill,
  * which it takes too;
  * fuse_parse_cmdline() then takes the FUSE command-line options (-f, -d, -s, ...). The other
  * mount options (-o ...) stay in args for fuse_session_new(), which refuses unknown ones.
@@ -36,6 +37,7 @@ static const struct fuse_opt pfs_opt_table[] = {
     PFS_OPT("--version", show_version),
     PFS_OPT("--dump", dump),
     PFS_OPT("no_prefill", no_prefill),
+    PFS_OPT("--audit", audit),
     FUSE_OPT_KEY("max_depth=", PFS_KEY_LIMIT),
     FUSE_OPT_KEY("max_nodes=", PFS_KEY_LIMIT),
     FUSE_OPT_KEY("max_memo=", PFS_KEY_LIMIT),
@@ -106,13 +108,16 @@ int pfs_cmdline_parse(struct fuse_args *args, struct pfs_cmdline *cl)
         return -1;
     if (cl->show_help || cl->show_version)
         return 0;
-    if (cl->dump) {
-        if (cl->file == NULL)
-            pfs_usage_error("--dump needs FILE");
+    if (cl->dump || cl->audit) {
+        const char *mode = cl->audit ? "--audit" : "--dump";
+        if (cl->dump && cl->audit)
+            pfs_usage_error("--dump and --audit cannot be given together");
+        else if (cl->file == NULL)
+            pfs_usage_error("%s needs FILE", mode);
         else if (cl->mountpoint != NULL)
-            pfs_usage_error("unexpected argument '%s' after --dump FILE", cl->mountpoint);
+            pfs_usage_error("unexpected argument '%s' after %s FILE", cl->mountpoint, mode);
         else if (args->argc > 1)
-            pfs_usage_error("--dump takes no FUSE option, got '%s'", args->argv[1]);
+            pfs_usage_error("%s takes no FUSE option, got '%s'", mode, args->argv[1]);
         else
             return 0;
         return -1;
@@ -145,6 +150,7 @@ void pfs_print_help(void)
 {
     printf("usage: picklefs [options] FILE MOUNTPOINT\n"
            "       picklefs --dump FILE\n"
+           "       picklefs --audit FILE\n"
            "       picklefs --help | --version\n"
            "\n"
            "Mount the Python pickle FILE, read-only, on the directory MOUNTPOINT.\n"
@@ -155,6 +161,9 @@ void pfs_print_help(void)
            "picklefs options:\n"
            "    --dump                 print the tree of FILE as text, one line per\n"
            "                           leaf (PATH = VALUE), without mounting anything\n"
+           "    --audit                print every global and call of FILE in stream order,\n"
+           "                           each 'lifted' (read as data) or 'opaque', one a\n"
+           "                           line: OFFSET global|call|build|persid TEXT VERDICT\n"
            "    -o no_prefill          do not push the small files of a directory into\n"
            "                           the page cache when it is listed\n"
            "\n"
@@ -162,11 +171,13 @@ void pfs_print_help(void)
            "%s"
            "\n"
            "Exit status:\n"
-           "    0   mounted (with -f: served until unmounted), or --help, --version, --dump\n"
+           "    0   mounted (with -f: served until unmounted), or --help, --version, --dump,\n"
+           "        --audit with nothing opaque\n"
            "    1   FILE cannot be decoded; one line on stderr:\n"
            "        picklefs: FILE: WHAT at byte OFFSET (OPCODE)\n"
            "    2   usage error: a missing argument or an unknown option\n"
            "    3   MOUNTPOINT cannot be mounted on (missing, not a directory, not permitted)\n"
+           "    4   --audit: FILE holds an opaque global or call\n"
            "\n"
            "FUSE options:\n", pk_limits_help);
     fflush(stdout);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,16 +37,25 @@ static int decode(const char *file, const char *path, const pk_limits *lim, pk_d
     return -1;
 }
 
-/* picklefs --dump FILE: the tree as text on stdout, as tools/pkdump does. */
-static int dump(const char *file, const pk_limits *lim)
+/* picklefs --dump FILE: the tree as text on stdout, as tools/pkdump does; --audit FILE: the
+ * audit listing, and PFS_EXIT_OPAQUE when anything in it is opaque. */
+static int dump(const char *file, const pk_limits *lim, bool audit)
 {
     int status = PFS_EXIT_OK;
     pk_doc *doc;
+    int64_t opaque = 0;
     int ret;
 
     if (decode(file, file, lim, &doc) != 0)
         return PFS_EXIT_DECODE;
-    ret = pk_dump(doc, stdout);
+    if (audit) {
+        opaque = pk_audit(doc, stdout);
+        ret = opaque < 0 ? (int)opaque : 0;
+        if (opaque > 0)
+            status = PFS_EXIT_OPAQUE;
+    } else {
+        ret = pk_dump(doc, stdout);
+    }
     if (fflush(stdout) != 0 && ret == 0)
         ret = -errno;
     if (ret < 0) {
@@ -207,8 +217,8 @@ int main(int argc, char *argv[])
         pfs_print_version();
         goto out_args;
     }
-    if (cl.dump) {
-        status = dump(cl.file, &cl.lim);
+    if (cl.dump || cl.audit) {
+        status = dump(cl.file, &cl.lim, cl.audit);
         goto out_args;
     }
 

@@ -27,6 +27,7 @@ enum {
     PFS_EXIT_DECODE = 1, /* FILE cannot be decoded, or serving it failed */
     PFS_EXIT_USAGE = 2,  /* bad command line */
     PFS_EXIT_MOUNT = 3,  /* MOUNTPOINT cannot be mounted on */
+    PFS_EXIT_OPAQUE = 4, /* --audit: an opaque global or call */
 };
 
 /* Small files pushed into the kernel's page cache when their directory is listed
@@ -69,6 +70,7 @@ struct pfs_cmdline {
     int show_version; /* -V, --version */
     int dump;         /* --dump */
     int no_prefill;   /* -o no_prefill */
+    int audit;        /* --audit */
     pk_limits lim;    /* the defaults, changed by -o max_depth=N, ... (pk_limits_set) */
     char limit_msg[200]; /* why a limit option was refused */
     struct fuse_cmdline_opts fuse; /* -f, -d, -s, -o clone_fd, ... */

@@ -1,8 +1,41 @@
 /* fuzz_decode.c: the pickle decoder on raw bytes (pk_open_memory: format recognition, the
- * pickle machine, lifting, the tree layout), and the error it reports when it refuses. */
+ * pickle machine, lifting, the tree layout), the error it reports when it refuses, and the
+ * audit listing of what it decoded (one line per item, offsets in order, as many opaque lines
+ * as pk_audit counts). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_i.h"
+
+static void check_audit(const pk_doc *doc)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    FUZZ_CHECK(f != NULL);
+    int64_t opaque = pk_audit(doc, f);
+    FUZZ_CHECK(fclose(f) == 0);
+    FUZZ_CHECK(opaque >= 0);
+    int64_t seen = 0;
+    unsigned long long last = 0;
+    for (char *line = text; line < text + len;) {
+        char *end = memchr(line, '\n', (size_t)(text + len - line));
+        FUZZ_CHECK(end != NULL);
+        *end = 0;
+        char *sp = NULL;
+        unsigned long long off = strtoull(line, &sp, 10);
+        FUZZ_CHECK(sp != line && *sp == ' ' && off >= last);
+        last = off;
+        size_t n = (size_t)(end - line);
+        bool is_opaque = n > 7 && strcmp(end - 7, " opaque") == 0;
+        FUZZ_CHECK(is_opaque || (n > 7 && strcmp(end - 7, " lifted") == 0));
+        seen += is_opaque;
+        line = end + 1;
+    }
+    FUZZ_CHECK(seen == opaque);
+    free(text);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -14,6 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(doc != NULL);
         FUZZ_CHECK(pk_entry_count(doc) >= 1);
         FUZZ_CHECK(pk_type(doc, PK_ROOT) == PK_DIR);
+        check_audit(doc);
         pk_close(doc);
         return 0;
     }

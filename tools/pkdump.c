@@ -1,6 +1,6 @@
 /* pkdump.c: print the tree picklefs would mount, without FUSE, in a form made for grep.
  *
- *   pkdump [--full] [-o max_depth=N,max_nodes=N,...] FILE
+ *   pkdump [--full | --audit] [-o max_depth=N,max_nodes=N,...] FILE
  *
  * Decodes FILE with the same codec and limits as picklefs and writes pk_dump()'s text to
  * stdout: one line per leaf, each with its whole path (PATH = CONTENT, PATH -> TARGET, PATH/
@@ -11,22 +11,27 @@
  * nothing else. Errors and exit statuses are picklefs' own: a file that cannot be decoded
  * gives one line "pkdump: FILE: WHAT at byte OFFSET (OPCODE)" and status 1; a usage error
  * gives status 2.
+ * --audit prints pk_audit()'s listing instead, every global and call in stream order, and exits
+ * 4 when any of them is opaque (EXIT_OPAQUE), as picklefs --audit does.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "pk.h"
 
-enum { EXIT_DECODE = 1, EXIT_USAGE = 2 };
+enum { EXIT_DECODE = 1, EXIT_USAGE = 2, EXIT_OPAQUE = 4 };
 
 static void usage(FILE *out)
 {
-    fputs("usage: pkdump [--full] [-o opt[,opt...]] FILE\n"
+    fputs("usage: pkdump [--full | --audit] [-o opt[,opt...]] FILE\n"
           "Print the tree picklefs would mount from the pickle FILE, one line per leaf:\n"
           "PATH = CONTENT, PATH -> TARGET, or PATH/ for an empty directory.\n"
           "    --full    bytes values whole (not cut at 1024 bytes), and arrays' NAME.raw\n"
-          "Exit status: 0 done, 1 FILE cannot be decoded, 2 usage error.\n"
+          "    --audit   print every global and call of FILE in stream order instead, each\n"
+          "              'lifted' (read as data) or 'opaque', and exit 4 when any is opaque\n"
+          "Exit status: 0 done, 1 FILE cannot be decoded, 2 usage error, 4 opaque (--audit).\n"
           "Options (the limits picklefs takes, with the same defaults):\n",
           out);
     fputs(pk_limits_help, out);
@@ -48,9 +53,14 @@ int main(int argc, char *argv[])
     }
     pk_limits_default(&lim);
     int i = 1;
+    bool audit = false;
     for (; i + 1 < argc; i++) {
         if (strcmp(argv[i], "--full") == 0) {
             flags |= PK_DUMP_FULL;
+            continue;
+        }
+        if (strcmp(argv[i], "--audit") == 0) {
+            audit = true;
             continue;
         }
         if (strcmp(argv[i], "-o") != 0)
@@ -80,7 +90,13 @@ int main(int argc, char *argv[])
         fprintf(stderr, "pkdump: %s: %s\n", file, msg);
         return EXIT_DECODE;
     }
-    ret = pk_dump_with(doc, stdout, flags);
+    int64_t opaque = 0;
+    if (audit) {
+        opaque = pk_audit(doc, stdout);
+        ret = opaque < 0 ? (int)opaque : 0;
+    } else {
+        ret = pk_dump_with(doc, stdout, flags);
+    }
     if (fflush(stdout) != 0 && ret == 0)
         ret = -errno;
     pk_close(doc);
@@ -88,5 +104,5 @@ int main(int argc, char *argv[])
         fprintf(stderr, "pkdump: %s: %s\n", file, strerror(-ret));
         return EXIT_DECODE;
     }
-    return 0;
+    return opaque > 0 ? EXIT_OPAQUE : 0;
 }

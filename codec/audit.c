@@ -1,0 +1,199 @@
+/* audit.c: the audit listing (picklefs --audit, pkdump --audit): every name the file looks up
+ * and every call it would make, in stream order with their byte offsets, each marked "lifted"
+ * (picklefs reads it as data) or "opaque" (anything else), so that CI can refuse a file that
+ * would run code it does not know, without running anything.
+ *
+ * The machine keeps a log of these as it decodes (pk_event in pk_i.h): a call whose result the
+ * pickle pops or never places in its value is in the log as much as one in the tree. The
+ * verdicts are read off what each event's value became:
+ *   call    lifted when its value is no opaque object (a dict, an array, a datetime...)
+ *   build   lifted when its target is a value read as data, opaque on an object or a global
+ *   persid  lifted when it became a torch storage
+ *   global  opaque when it is the callable of an opaque call or the target of an opaque BUILD;
+ *           else lifted when it is the callable of a lifted call or a class read as part of
+ *           data (builtins' plain types, numpy.ndarray, torch's storage classes); else opaque.
+ */
+#include "pk_i.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A line's text is cut here, with "...": a listing is for reading, the mount shows all. */
+#define AUDIT_TEXT_MAX 4096
+
+/* Two bits a value, for the globals: used by a lifted call, used by an opaque one. */
+enum { USE_LIFTED = 1, USE_OPAQUE = 2 };
+
+static void mark(uint8_t *uses, const pk_doc *doc, uint32_t node, int use)
+{
+    if (node && doc->nodes[node].kind == PK_K_GLOBAL)
+        uses[node / 4] |= (uint8_t)(use << (node % 4 * 2));
+}
+
+static int uses_of(const uint8_t *uses, uint32_t node)
+{
+    return uses[node / 4] >> (node % 4 * 2) & 3;
+}
+
+static pk_ev ev_what(const pk_event *e)
+{
+    return (pk_ev)(e->at & 0xff);
+}
+
+static bool ev_lifted(const pk_doc *doc, const pk_event *e)
+{
+    pk_kind k = (pk_kind)doc->nodes[e->node].kind;
+    switch (ev_what(e)) {
+    case PK_EV_CALL: return k != PK_K_OBJECT;
+    case PK_EV_BUILD: return k != PK_K_OBJECT && k != PK_K_GLOBAL && k != PK_K_DESC;
+    case PK_EV_PERSID: return k == PK_K_ARRAY;
+    default: return false;
+    }
+}
+
+/* Is the text s[0..len) the name of a class read as part of data, never called by itself? */
+static bool inert_class(const char *s, size_t len)
+{
+    static const char *const names[] = {
+        "builtins.object", "builtins.list", "builtins.dict", "builtins.set",
+        "builtins.frozenset", "builtins.tuple", "builtins.int", "builtins.float",
+        "builtins.complex", "builtins.str", "builtins.bytes", "builtins.bytearray",
+        "builtins.bool", "numpy.ndarray",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i]) == len && memcmp(s, names[i], len) == 0)
+            return true;
+    /* torch.FloatStorage, torch.cuda.HalfStorage...: module names and a class name */
+    if (len < 6 + 7 || memcmp(s, "torch.", 6) != 0 || memcmp(s + len - 7, "Storage", 7) != 0)
+        return false;
+    for (size_t i = 6; i < len; i++) {
+        char c = s[i];
+        if (!(c == '.' || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9')))
+            return false;
+    }
+    return true;
+}
+
+static bool global_lifted(const pk_doc *doc, const uint8_t *uses, uint32_t node)
+{
+    int u = uses_of(uses, node);
+    if (u & USE_OPAQUE)
+        return false;
+    if (u & USE_LIFTED)
+        return true;
+    pk_span s = pk_node_span(doc, &doc->nodes[node]); /* globals are in the pool */
+    return inert_class(doc->pool.data + s.pos, (size_t)s.len);
+}
+
+/* callable(arg, ...) from the call's own callable and arguments, as the stream gave them. */
+static void call_text(const pk_doc *doc, const pk_event *e, pk_buf *b)
+{
+    const pk_node *n = &doc->nodes[e->node];
+    if (n->kind == PK_K_OBJECT) { /* as its __reduce__ file shows it, for grep */
+        pk_render_call(doc, e->node, b);
+        return;
+    }
+    pk_repr(doc, e->a, b);
+    pk_buf_puts(b, "(");
+    const pk_node *args = &doc->nodes[e->b];
+    if (args->kind == PK_K_TUPLE) {
+        pk_cursor cur = pk_items_of(doc, args);
+        uint32_t arg;
+        for (bool first = true; !pk_buf_full(b) && pk_item_next(doc, &cur, &arg); first = false) {
+            if (!first)
+                pk_buf_puts(b, ", ");
+            pk_repr(doc, arg, b);
+        }
+    } else {
+        pk_buf_puts(b, "*");
+        pk_repr(doc, e->b, b);
+    }
+    pk_buf_puts(b, ")");
+}
+
+/* BUILD: the class of its target (the callable that made it, or its type), then the state. */
+static void build_text(const pk_doc *doc, const pk_event *e, pk_buf *b)
+{
+    const pk_node *t = &doc->nodes[e->node];
+    const pk_call *c = t->kind == PK_K_DESC ? NULL : pk_call_of(doc, t);
+    if (t->kind == PK_K_GLOBAL)
+        pk_repr(doc, e->node, b);
+    else if (c && c->callable && doc->nodes[c->callable].kind == PK_K_GLOBAL)
+        pk_repr(doc, c->callable, b);
+    else
+        pk_buf_puts(b, pk_value_type(doc, e->node));
+    pk_buf_puts(b, " ");
+    pk_repr(doc, e->a, b);
+}
+
+/* The text as it is but for control characters (a STACK_GLOBAL name may hold a newline), which
+ * are written \xNN, so that each item is one line. The rest is already repr() text. */
+static void put_text(FILE *out, const pk_buf *b)
+{
+    for (size_t i = 0; i < b->len; i++) {
+        unsigned char c = (unsigned char)b->data[i];
+        if (c < 0x20 || c == 0x7f)
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
+}
+
+static int put_line(const pk_doc *doc, const pk_event *e, bool lifted, FILE *out)
+{
+    static const char *const what[] = {
+        [PK_EV_GLOBAL] = "global", [PK_EV_CALL] = "call", [PK_EV_BUILD] = "build",
+        [PK_EV_PERSID] = "persid",
+    };
+    pk_buf b = {0};
+    b.max = AUDIT_TEXT_MAX;
+    switch (ev_what(e)) {
+    case PK_EV_GLOBAL: pk_repr(doc, e->node, &b); break;
+    case PK_EV_CALL: call_text(doc, e, &b); break;
+    case PK_EV_BUILD: build_text(doc, e, &b); break;
+    case PK_EV_PERSID: pk_repr(doc, e->a, &b); break;
+    }
+    if (b.failed) {
+        int r = pk_buf_error(&b);
+        pk_buf_free(&b);
+        return r;
+    }
+    fprintf(out, "%llu %s ", (unsigned long long)(e->at >> 8), what[ev_what(e)]);
+    put_text(out, &b);
+    if (b.truncated)
+        fputs("...", out);
+    fprintf(out, " %s\n", lifted ? "lifted" : "opaque");
+    pk_buf_free(&b);
+    return 0;
+}
+
+int64_t pk_audit(const pk_doc *doc, FILE *out)
+{
+    uint8_t *uses = calloc(doc->nnodes / 4 + 1, 1);
+    if (!uses)
+        return -ENOMEM;
+    /* first what each global is used for, since a global comes before its calls */
+    for (uint64_t i = 0; i < doc->nevents; i++) {
+        const pk_event *e = &doc->events[i];
+        bool lifted = ev_lifted(doc, e);
+        if (ev_what(e) == PK_EV_CALL)
+            mark(uses, doc, e->a, lifted ? USE_LIFTED : USE_OPAQUE);
+        else if (ev_what(e) == PK_EV_BUILD && !lifted)
+            mark(uses, doc, e->node, USE_OPAQUE);
+    }
+    int64_t opaque = 0;
+    for (uint64_t i = 0; i < doc->nevents; i++) {
+        const pk_event *e = &doc->events[i];
+        bool lifted = ev_what(e) == PK_EV_GLOBAL ? global_lifted(doc, uses, e->node)
+                                                 : ev_lifted(doc, e);
+        int r = put_line(doc, e, lifted, out);
+        if (r < 0) {
+            free(uses);
+            return r;
+        }
+        opaque += !lifted;
+    }
+    free(uses);
+    return opaque;
+}
