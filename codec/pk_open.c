@@ -34,7 +34,7 @@ static void watch_arrays(pk_doc *doc)
 /* Run the pickle machine over the stream; or, for a format that is no pickle (a .npy file of
  * numbers, a .npz, a safetensors file, a zip of members), its builder, which makes its arrays from the header
  * format.c has read. 0, or -1 with err set. */
-static int decode(pk_doc *doc, pk_error *err)
+static int decode_stream(pk_doc *doc, pk_error *err)
 {
     pk_ckpt *k = doc->ckpt;
     int rc;
@@ -55,7 +55,7 @@ static int decode_and_lay_out(pk_doc *doc, pk_error *err)
 {
     doc->prefault = pk_prefault_start(doc->src_len);
     watch_arrays(doc);
-    int rc = decode(doc, err);
+    int rc = decode_stream(doc, err);
     if (rc == 0)
         rc = pk_legacy_storages(doc, err);
     /* laying out reads few of the decoded bytes again: the mapped ones go back first */
