@@ -31,14 +31,11 @@ static int make_call(dec *d, pk_how how, uint32_t callable, uint32_t args, uint3
     if (d->hooks->call &&
         hook_done(d, d->hooks->call(&lc, how, callable, args, kwargs, &lifted)) < 0)
         return -1;
-    if (lifted)
-        return push(d, lifted);
-    uint32_t n = new_node(d, PK_K_OBJECT);
-    if (!n)
+    uint32_t n = lifted;
+    if (!n && (!(n = new_node(d, PK_K_OBJECT)) ||
+               !dec_record_call(d, n, how, callable, args, kwargs)))
         return -1;
-    if (!dec_record_call(d, n, how, callable, args, kwargs))
-        return -1;
-    return push(d, n);
+    return dec_note_made(d, n) < 0 ? -1 : push(d, n);
 }
 
 static uint32_t new_desc(dec *d, uint16_t tname, uint32_t arg, int64_t code)
@@ -195,9 +192,16 @@ int load_build(dec *d)
     uint32_t a, b;
     if (!(b = pop(d)) || !(a = top(d)))
         return -1;
+    pk_kind k = (pk_kind)d->doc->nodes[a].kind;
+    if (k == PK_K_GLOBAL && dec_global_to_object(d, a) < 0) /* a module's, say: shown */
+        return -1;
     pk_call *call = dec_call_of(d, a);
     if (!call)
         return -1;
+    /* a state replaced, or set on a value that shows none (a lifted scalar): the tree then
+     * looks for the calls it held (arrays take theirs in after_build) */
+    if (call->state || (!PK_K_IS_CONTAINER(k) && k != PK_K_GLOBAL && k != PK_K_ARRAY))
+        d->doc->dropped = true;
     call->state = b;
     return after_build(d, a);
 }

@@ -94,6 +94,8 @@ typedef enum pk_role {
     PK_R_REDUCE,  /* the __reduce__ line of object entry.node (text in entry.name's sibling) */
     PK_R_STREAM,  /* the root of a multi-pickle file */
     PK_R_RAW,     /* NAME.raw beside an array NAME: its element bytes (array.c) */
+    PK_R_CALLS,   /* __calls__ at the root: the calls whose values the tree does not reach
+                     (tree_calls.c) */
 } pk_role;
 
 

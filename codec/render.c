@@ -333,6 +333,8 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
         put_span(doc, &doc->nodes[c->callable], b);
     else if (c->callable)
         repr_arg(doc, c->callable, b, depth, r);
+    if (c->how == PK_HOW_GLOBAL)
+        return; /* a global the pickle mutated: only its name, never called */
     pk_buf_puts(b, "(");
     bool first = true;
     size_t start = b->len;
