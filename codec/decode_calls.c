@@ -185,6 +185,19 @@ int load_obj(dec *d)
     return make_call(d, PK_HOW_OBJ, a, b, 0);
 }
 
+/* BUILD on a value that shows no state (an int, a str, a lifted datetime, a persistent id),
+ * which CPython would try to set anyway: the value stays as it is, and the BUILD is a value of
+ * its own, an object that reads value.__setstate__(state), for the tree to list in __calls__. */
+static int build_on_leaf(dec *d, uint32_t value, uint32_t state)
+{
+    uint32_t n = new_node(d, PK_K_OBJECT);
+    if (!n || !dec_record_call(d, n, PK_HOW_BUILD, 0, value, 0))
+        return -1;
+    d->doc->calls[pk_node_call(d->doc, &d->doc->nodes[n])].state = state;
+    d->doc->dropped = true;
+    return dec_note_made(d, n);
+}
+
 /* BUILD: the state on top goes to the call record of the value below it, which stays. 1 when
  * a joblib array's whole pickle follows (after_build). */
 int load_build(dec *d)
@@ -195,14 +208,18 @@ int load_build(dec *d)
     pk_kind k = (pk_kind)d->doc->nodes[a].kind;
     if (k == PK_K_GLOBAL && dec_global_to_object(d, a) < 0) /* a module's, say: shown */
         return -1;
+    if (!PK_K_IS_CONTAINER(k) && k != PK_K_GLOBAL && k != PK_K_ARRAY)
+        return build_on_leaf(d, a, b);
     pk_call *call = dec_call_of(d, a);
     if (!call)
         return -1;
-    /* a state replaced, or set on a value that shows none (a lifted scalar): the tree then
-     * looks for the calls it held (arrays take theirs in after_build) */
-    if (call->state || (!PK_K_IS_CONTAINER(k) && k != PK_K_GLOBAL && k != PK_K_ARRAY))
+    if (call->state) /* a state replaced: the tree looks for the calls the first one held */
         d->doc->dropped = true;
     call->state = b;
+    /* a container's state shows with it, unless the container shows nowhere (a dict key):
+     * then the tree lists it with the calls it does not reach */
+    if (k != PK_K_OBJECT && dec_note_made(d, a) < 0)
+        return -1;
     return after_build(d, a);
 }
 

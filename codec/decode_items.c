@@ -88,6 +88,8 @@ static int hashable(dec *d, uint32_t node, const char **type)
 {
     pk_doc *doc = d->doc;
     const pk_node *n = &doc->nodes[node];
+    if (n->kind == PK_K_OBJECT)
+        doc->dropped = true; /* a call as a key shows in no entry: the tree lists it */
     if (n->kind == PK_K_LIST || n->kind == PK_K_DICT || n->kind == PK_K_SET ||
         n->kind == PK_K_BYTEARRAY) {
         *type = pk_value_type(doc, node);
@@ -108,6 +110,8 @@ static int hashable(dec *d, uint32_t node, const char **type)
         uint32_t item;
         while (ok > 0 && pk_item_next(doc, &cur, &item)) {
             const pk_node *x = &doc->nodes[item];
+            if (x->kind == PK_K_OBJECT)
+                doc->dropped = true;
             if (x->kind == PK_K_LIST || x->kind == PK_K_DICT || x->kind == PK_K_SET ||
                 x->kind == PK_K_BYTEARRAY) {
                 *type = pk_value_type(doc, item);
@@ -196,6 +200,10 @@ HOT int add_to(dec *d, uint64_t at, pk_kind kind, int key_step, const char *refu
     }
     /* a shape's keys were checked when it was made; an object's dict items (whose hashing its
      * __setitem__ would judge) are not checked hashable, so they never become one */
+    if (object && key_step) /* keys its __setitem__ takes unchecked: a call among them */
+        for (uint64_t i = at; i < d->sp; i += (uint64_t)key_step)
+            if (PK_K_IS_CONTAINER(d->doc->nodes[d->stack[i]].kind))
+                d->doc->dropped = true;
     uint32_t shape = shape_of(d, into, at);
     if ((key_step && !object && !shape && dec_check_hashable(d, at, (uint64_t)key_step) < 0) ||
         (kind == PK_K_DICT && !shape && pool_keys(d, at) < 0) ||
