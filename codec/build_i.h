@@ -33,6 +33,9 @@ typedef struct builder {
     uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
     uint32_t shape; /* the shape of the last small derived block found unique, or 0: a dict
                        of the same shape has the same names (pk_build_block_shape) */
+    pk_buf renamed;    /* the base name last given a suffix ~K, in the block starting at */
+    pk_ino renamed_in; /* renamed_in (0 if none), and that K: a name that comes n times is */
+    uint64_t renamed_k; /* renamed in O(n) probes, not O(n^2) (pk_build_rename) */
     uint32_t *calls; /* the values made by calls that the tree does not reach otherwise, in */
     uint64_t ncalls, cap_calls; /* stream order: __calls__ at the root, when there are any */
 } builder;

@@ -189,6 +189,7 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     /* tables were made in the order directories were laid out; lookups search them by entry */
     pk_build_sort_tables(doc);
     pk_buf_free(&bd.name);
+    pk_buf_free(&bd.renamed);
     free(bd.calls);
     return rc;
 }
