@@ -1,6 +1,7 @@
 /* build_i.h: the builder, the state of the walk that lays the decoded values out as the
  * mounted tree (tree_build.c), shared with the files it calls for each part of the job:
- * entries and the children of a container (tree_add.c), sets (tree_set.c), derived blocks
+ * entries and the children of a container (tree_add.c), the calls it would not reach
+ * (tree_calls.c), sets (tree_set.c), derived blocks
  * (tree_derived.c), names (tree_names.c) and the name tables of large blocks (tree_table.c).
  * Each lays out entries of doc (entry_i.h) and reports its errors in bd->err.
  *
@@ -32,6 +33,11 @@ typedef struct builder {
     uint64_t nkeys;           /* all its names were theirs (PK_N_KEY); 0 if none */
     uint32_t shape; /* the shape of the last small derived block found unique, or 0: a dict
                        of the same shape has the same names (pk_build_block_shape) */
+    pk_buf renamed;    /* the base name last given a suffix ~K, in the block starting at */
+    pk_ino renamed_in; /* renamed_in (0 if none), and that K: a name that comes n times is */
+    uint64_t renamed_k; /* renamed in O(n) probes, not O(n^2) (pk_build_rename) */
+    uint32_t *calls; /* the values made by calls that the tree does not reach otherwise, in */
+    uint64_t ncalls, cap_calls; /* stream order: __calls__ at the root, when there are any */
 } builder;
 
 static inline int pk_build_opcode_at(const pk_doc *doc, uint64_t offset)
@@ -84,6 +90,13 @@ int pk_build_add_object(builder *bd, uint32_t dir, uint32_t node);
 /* The hidden NAME.raw of each array among entries first..first+n-1 of dir, after them. Returns
  * 0, or -1 on an error. */
 int pk_build_add_hidden(builder *bd, uint32_t dir, uint32_t first, uint64_t n);
+
+/* ---- tree_calls.c ---- */
+
+/* Find the values made by calls that the tree would not reach from the top values (popped,
+ * left on the stack, kept only in the memo), in stream order, into bd->calls. 0, or -1 on an
+ * error. */
+int pk_build_find_calls(builder *bd);
 
 /* ---- tree_set.c ---- */
 

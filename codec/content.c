@@ -285,6 +285,8 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
     case PK_XA_TYPE:
         if (x->role == PK_R_STREAM)
             pk_buf_puts(&b, "stream");
+        else if (x->role == PK_R_CALLS)
+            pk_buf_puts(&b, "calls");
         else if (x->role == PK_R_REDUCE)
             pk_buf_puts(&b, "reduce");
         else if (x->role == PK_R_RAW)
@@ -297,7 +299,8 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
         break;
     case PK_XA_OFFSET: {
         char t[24];
-        uint64_t off = x->role == PK_R_STREAM ? 0 : pk_node_offset(doc, x->node);
+        uint64_t off = x->role == PK_R_STREAM || x->role == PK_R_CALLS
+                           ? 0 : pk_node_offset(doc, x->node);
         int n = snprintf(t, sizeof t, "%llu", (unsigned long long)off);
         pk_buf_put(&b, t, (size_t)n);
         break;

@@ -54,6 +54,8 @@ static int stop(dec *d, uint32_t *out)
     uint32_t a = pop(d);
     if (!a)
         return -1;
+    if (d->sp)
+        d->doc->dropped = true; /* values left on the stack: the tree looks for calls there */
     *out = a;
     return 1;
 }

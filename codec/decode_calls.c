@@ -31,15 +31,13 @@ static int make_call(dec *d, pk_how how, uint32_t callable, uint32_t args, uint3
     if (d->hooks->call &&
         hook_done(d, d->hooks->call(&lc, how, callable, args, kwargs, &lifted)) < 0)
         return -1;
-    if (lifted)
-        return dec_event(d, PK_EV_CALL, lifted, callable, args) ? push(d, lifted) : -1;
-    uint32_t n = new_node(d, PK_K_OBJECT);
-    if (!n)
+    uint32_t n = lifted;
+    if (!n && (!(n = new_node(d, PK_K_OBJECT)) ||
+               !dec_record_call(d, n, how, callable, args, kwargs)))
         return -1;
-    if (!dec_record_call(d, n, how, callable, args, kwargs) ||
-        !dec_event(d, PK_EV_CALL, n, callable, args))
+    if (!dec_event(d, PK_EV_CALL, n, callable, args))
         return -1;
-    return push(d, n);
+    return dec_note_made(d, n) < 0 ? -1 : push(d, n);
 }
 
 static uint32_t new_desc(dec *d, uint16_t tname, uint32_t arg, int64_t code)
@@ -192,18 +190,40 @@ int load_obj(dec *d)
     return make_call(d, PK_HOW_OBJ, a, b, 0);
 }
 
+/* BUILD on a value that shows no state (an int, a str, a lifted datetime, a persistent id),
+ * which CPython would try to set anyway: the value stays as it is, and the BUILD is a value of
+ * its own, an object that reads value.__setstate__(state), for the tree to list in __calls__. */
+static int build_on_leaf(dec *d, uint32_t value, uint32_t state)
+{
+    uint32_t n = new_node(d, PK_K_OBJECT);
+    if (!n || !dec_record_call(d, n, PK_HOW_BUILD, 0, value, 0))
+        return -1;
+    d->doc->calls[pk_node_call(d->doc, &d->doc->nodes[n])].state = state;
+    d->doc->dropped = true;
+    return dec_note_made(d, n);
+}
+
 /* BUILD: the state on top goes to the call record of the value below it, which stays. 1 when
  * a joblib array's whole pickle follows (after_build). */
 int load_build(dec *d)
 {
     uint32_t a, b;
-    if (!(b = pop(d)) || !(a = top(d)))
+    if (!(b = pop(d)) || !(a = top(d)) || !dec_event(d, PK_EV_BUILD, a, b, 0))
         return -1;
+    pk_kind k = (pk_kind)d->doc->nodes[a].kind;
+    if (k == PK_K_GLOBAL && dec_global_to_object(d, a) < 0) /* a module's, say: shown */
+        return -1;
+    if (!PK_K_IS_CONTAINER(k) && k != PK_K_GLOBAL && k != PK_K_ARRAY)
+        return build_on_leaf(d, a, b);
     pk_call *call = dec_call_of(d, a);
     if (!call)
         return -1;
+    if (call->state) /* a state replaced: the tree looks for the calls the first one held */
+        d->doc->dropped = true;
     call->state = b;
-    if (!dec_event(d, PK_EV_BUILD, a, b, 0))
+    /* a container's state shows with it, unless the container shows nowhere (a dict key):
+     * then the tree lists it with the calls it does not reach */
+    if (k != PK_K_OBJECT && dec_note_made(d, a) < 0)
         return -1;
     return after_build(d, a);
 }

@@ -329,6 +329,11 @@ uint32_t dec_record_call(dec *d, uint32_t node, pk_how how, uint32_t callable, u
 /* The call record of a value, made on first use (BUILD on a lifted OrderedDict, say); NULL on
  * failure. */
 pk_call *dec_call_of(dec *d, uint32_t node);
+/* Note value n, made by a call (or a global made an object), in doc->made: the tree shows in
+ * __calls__ those it does not reach otherwise. 0, or -1. */
+int dec_note_made(dec *d, uint32_t n);
+/* A global the pickle mutates becomes an object that names it (decode_node.c). 0, or -1. */
+int dec_global_to_object(dec *d, uint32_t node);
 /* The list (or, for set items, the dict) where opaque object obj records what APPEND, SETITEM
  * and ADDITEMS add to it, made on first use. 0 on failure. */
 uint32_t dec_object_items(dec *d, uint32_t obj, bool dict);

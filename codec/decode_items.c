@@ -88,6 +88,8 @@ static int hashable(dec *d, uint32_t node, const char **type)
 {
     pk_doc *doc = d->doc;
     const pk_node *n = &doc->nodes[node];
+    if (n->kind == PK_K_OBJECT)
+        doc->dropped = true; /* a call as a key shows in no entry: the tree lists it */
     if (n->kind == PK_K_LIST || n->kind == PK_K_DICT || n->kind == PK_K_SET ||
         n->kind == PK_K_BYTEARRAY) {
         *type = pk_value_type(doc, node);
@@ -108,6 +110,8 @@ static int hashable(dec *d, uint32_t node, const char **type)
         uint32_t item;
         while (ok > 0 && pk_item_next(doc, &cur, &item)) {
             const pk_node *x = &doc->nodes[item];
+            if (x->kind == PK_K_OBJECT)
+                doc->dropped = true;
             if (x->kind == PK_K_LIST || x->kind == PK_K_DICT || x->kind == PK_K_SET ||
                 x->kind == PK_K_BYTEARRAY) {
                 *type = pk_value_type(doc, item);
@@ -172,7 +176,8 @@ static int pool_keys(dec *d, uint64_t from)
 }
 
 /* APPEND(S), SETITEM(S) and ADDITEMS: stack[at..sp) go into stack[at-1]. A value of `kind`
- * takes them; an opaque object records them; anything else has no method CPython could call
+ * takes them; an opaque object records them, and so does a global, which becomes one
+ * (dec_global_to_object); anything else has no method CPython could call
  * for it (`refusal`). Keys are checked for hashability: every item (key_step 1), every other
  * one (2), or none (0); a dict's, or an object's dict items', go to the pool (pool_keys).
  * Inlined into each opcode's handler, so that the loop's call of the handler is the only call
@@ -184,8 +189,10 @@ HOT int add_to(dec *d, uint64_t at, pk_kind kind, int key_step, const char *refu
     uint32_t target = d->stack[at - 1];
     uint32_t into = target;
     pk_kind tk = (pk_kind)d->doc->nodes[target].kind;
-    bool object = tk == PK_K_OBJECT;
+    bool object = tk == PK_K_OBJECT || tk == PK_K_GLOBAL;
     if (object) {
+        if (tk == PK_K_GLOBAL && dec_global_to_object(d, target) < 0)
+            return -1;
         if (!(into = dec_object_items(d, target, kind == PK_K_DICT)))
             return -1;
     } else if (tk != kind) {
@@ -193,6 +200,10 @@ HOT int add_to(dec *d, uint64_t at, pk_kind kind, int key_step, const char *refu
     }
     /* a shape's keys were checked when it was made; an object's dict items (whose hashing its
      * __setitem__ would judge) are not checked hashable, so they never become one */
+    if (object && key_step) /* keys its __setitem__ takes unchecked: a call among them */
+        for (uint64_t i = at; i < d->sp; i += (uint64_t)key_step)
+            if (PK_K_IS_CONTAINER(d->doc->nodes[d->stack[i]].kind))
+                d->doc->dropped = true;
     uint32_t shape = shape_of(d, into, at);
     if ((key_step && !object && !shape && dec_check_hashable(d, at, (uint64_t)key_step) < 0) ||
         (kind == PK_K_DICT && !shape && pool_keys(d, at) < 0) ||
@@ -291,11 +302,38 @@ int load_additems(dec *d)
     return m < 0 ? -1 : do_additems(d, (uint64_t)m);
 }
 
+/* A call popped as soon as it is made may be a state setter: CPython's pickler writes
+ * setter(obj, state), REDUCE, POP for a __reduce__ that returns one (its 6-tuple form). A
+ * popped call of two arguments whose first is an object or a container is kept as that value's
+ * setter, so that the state shows with it (__setstate__); anything else popped is left for the
+ * tree to find (pk_doc.dropped). */
+static int popped(dec *d, uint32_t node)
+{
+    pk_doc *doc = d->doc;
+    doc->dropped = true;
+    const pk_call *c = pk_call_of(doc, &doc->nodes[node]);
+    if (doc->nodes[node].kind != PK_K_OBJECT || !c || c->how != PK_HOW_REDUCE || !c->args)
+        return 0;
+    const pk_node *args = &doc->nodes[c->args];
+    if (args->kind != PK_K_TUPLE || pk_count(doc, args) != 2)
+        return 0;
+    uint32_t of = pk_item_at(doc, args, 0);
+    if (!PK_K_IS_CONTAINER(doc->nodes[of].kind) || of == node)
+        return 0;
+    pk_call *oc = dec_call_of(d, of);
+    if (!oc)
+        return -1;
+    if (!oc->setter)
+        oc->setter = node;
+    return 0;
+}
+
 int load_pop(dec *d)
 {
+    uint32_t a;
     if (d->nmarks && d->marks[d->nmarks - 1] == d->sp)
         d->nmarks--; /* POP of a MARK: CPython keeps marks apart and pops the mark */
-    else if (!pop(d))
+    else if (!(a = pop(d)) || popped(d, a) < 0)
         return -1;
     return 0;
 }
@@ -319,6 +357,8 @@ int load_pop_mark(dec *d)
     int64_t m = marker(d);
     if (m < 0)
         return -1;
+    if (d->sp > (uint64_t)m)
+        d->doc->dropped = true; /* values dropped: the tree looks for calls among them */
     d->sp = (uint64_t)m;
     return 0;
 }

@@ -171,3 +171,37 @@ uint32_t dec_object_items(dec *d, uint32_t obj, bool dict)
         call->items = n;
     return n;
 }
+
+int dec_note_made(dec *d, uint32_t n)
+{
+    pk_doc *doc = d->doc;
+    if (!pk_doc_grow(doc, (void **)&doc->made, &doc->cap_made, doc->nmade + 1, sizeof(uint32_t)))
+        return dec_oom(d);
+    doc->made[doc->nmade++] = n;
+    return 0;
+}
+
+/* A global that the pickle mutates (BUILD, SETITEM(S), APPEND(S), ADDITEMS on it, as CPython
+ * accepts on any object: sys.modules, os.environ, sys.path) becomes, in place, an object whose
+ * call record names it (PK_HOW_GLOBAL), so that what is done to it is recorded as it is on any
+ * object, and shows where the global is. Every reference to it sees the change, as every
+ * reference to the one module object in CPython would. 0, or -1 (the error set). */
+int dec_global_to_object(dec *d, uint32_t node)
+{
+    uint32_t name = new_node(d, PK_K_GLOBAL); /* the name, kept: a copy of the span */
+    if (!name)
+        return -1;
+    pk_node *n = &d->doc->nodes[node], *g = &d->doc->nodes[name];
+    g->flags = n->flags & (PK_NF_WIDE | PK_NF_SRC);
+    g->u = n->u;
+    n->kind = PK_K_OBJECT;
+    n->flags &= (uint8_t)~(PK_NF_WIDE | PK_NF_SRC);
+    n->u.c.items = 0;
+    n->u.c.home = 0;
+    pk_call *call = dec_call_of(d, node);
+    if (!call)
+        return -1;
+    call->callable = name;
+    call->how = PK_HOW_GLOBAL;
+    return dec_note_made(d, node); /* shown in __calls__ if it is nowhere else */
+}

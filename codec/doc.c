@@ -78,6 +78,7 @@ static uint64_t memory_used(const pk_doc *doc)
            doc->cap_chains * sizeof(pk_chain) +
            doc->cap_items * sizeof(uint32_t) + doc->cap_spans * sizeof(pk_span) +
            doc->cap_calls * sizeof(pk_call) + doc->cap_events * sizeof(pk_event) +
+           doc->cap_made * sizeof(uint32_t) +
            doc->cap_entries * sizeof(pk_entry) +
            doc->cap_names * sizeof(pk_own_name) + doc->cap_branches * sizeof(pk_branch) +
            doc->cap_blocks * sizeof(pk_block) +
@@ -223,6 +224,7 @@ void pk_doc_free(pk_doc *doc)
     free(doc->extras);
     free(doc->pool.data);
     free(doc->tops);
+    free(doc->made);
     free(doc->entries);
     free(doc->names);
     free(doc->branches);

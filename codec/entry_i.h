@@ -97,6 +97,8 @@ typedef enum pk_role {
     PK_R_RAW,     /* NAME.raw beside an array NAME: its element bytes (array_raw.c). Hidden:
                      these come last in their block, and a directory lists its children only
                      up to the first of them; pk_lookup finds them by name */
+    PK_R_CALLS,   /* __calls__ at the root: the calls whose values the tree does not reach
+                     (tree_calls.c) */
 } pk_role;
 
 

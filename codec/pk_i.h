@@ -148,7 +148,13 @@ typedef struct pk_extra {
 } pk_extra;
 
 /* How an object came to be. */
-typedef enum pk_how { PK_HOW_REDUCE, PK_HOW_NEWOBJ, PK_HOW_NEWOBJ_EX, PK_HOW_INST, PK_HOW_OBJ } pk_how;
+typedef enum pk_how {
+    PK_HOW_REDUCE, PK_HOW_NEWOBJ, PK_HOW_NEWOBJ_EX, PK_HOW_INST, PK_HOW_OBJ,
+    PK_HOW_GLOBAL, /* no call: a global the pickle mutated (BUILD, SETITEM, APPEND on it), which
+                      became an object so that what was done to it shows; callable is its name */
+    PK_HOW_BUILD,  /* BUILD on a value that cannot show a state (an int, a lifted datetime):
+                      args is that value, state the state, shown as value.__setstate__(state) */
+} pk_how;
 
 /* A recorded call: callable(*args, **kwargs), then BUILD(state), APPENDs and SETITEMs.
  * Node index 0 means "absent" in every field. */
@@ -159,6 +165,8 @@ typedef struct pk_call {
     uint32_t state;    /* the last BUILD argument */
     uint32_t items;    /* a PK_K_LIST made on the first APPEND(S) to an opaque object */
     uint32_t dictitems; /* a PK_K_DICT made on the first SETITEM(S) */
+    uint32_t setter;   /* a call setter(value, state) whose result the pickle popped: the
+                          state setter of a 6-tuple __reduce__, shown as __setstate__ */
     uint8_t how;       /* pk_how */
 } pk_call;
 
@@ -223,6 +231,13 @@ struct pk_doc {
 
     uint32_t *tops; /* the top value of each pickle in the file */
     uint64_t ntops, cap_tops;
+    /* every value a call opcode (REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ) made, lifted or not, in
+     * stream order; and whether the stream may have dropped one from the tree (a POP, values
+     * left at STOP, a BUILD state replaced or set where it does not show): the tree then lists
+     * those it does not reach in __calls__ (tree_calls.c) */
+    uint32_t *made;
+    uint64_t nmade, cap_made;
+    bool dropped;
 
     pk_entry *entries; /* the stored entries; entries[0] is unused; PK_ROOT is 1 */
     uint64_t nentries, cap_entries;

@@ -329,10 +329,19 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
     }
     if (!c)
         return;
+    if (c->how == PK_HOW_BUILD) { /* a BUILD on a value that shows no state */
+        repr_arg(doc, c->args, b, depth, r);
+        pk_buf_puts(b, ".__setstate__(");
+        repr_arg(doc, c->state, b, depth, r);
+        pk_buf_puts(b, ")");
+        return;
+    }
     if (c->callable && doc->nodes[c->callable].kind == PK_K_GLOBAL)
         put_span(doc, &doc->nodes[c->callable], b);
     else if (c->callable)
         repr_arg(doc, c->callable, b, depth, r);
+    if (c->how == PK_HOW_GLOBAL)
+        return; /* a global the pickle mutated: only its name, never called */
     pk_buf_puts(b, "(");
     bool first = true;
     size_t start = b->len;

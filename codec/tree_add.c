@@ -148,7 +148,7 @@ int pk_build_add_pairs(builder *bd, uint32_t dir, const pk_node *c)
     return 0;
 }
 
-/* An object's directory: __reduce__, __args__, its state, then its items. */
+/* An object's directory: __reduce__, __args__, its state and state setter, then its items. */
 int pk_build_add_object(builder *bd, uint32_t dir, uint32_t node)
 {
     const pk_doc *doc = bd->doc;
@@ -188,6 +188,9 @@ int pk_build_add_object(builder *bd, uint32_t dir, uint32_t node)
             return -1;
         }
     }
+    /* the call setter(self, state) that a 6-tuple __reduce__ set its state with */
+    if (call.setter && !pk_build_add_named(bd, dir, "__setstate__", call.setter, PK_R_VALUE))
+        return -1;
     if (call.items && pk_build_add_items(bd, dir, &doc->nodes[call.items]) < 0)
         return -1;
     if (call.dictitems && pk_build_add_pairs(bd, dir, &doc->nodes[call.dictitems]) < 0)

@@ -47,9 +47,11 @@ static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
                      sizeof(pk_block)))
         return pk_build_oom(bd);
     doc->blocks[doc->nblocks++] = (pk_block){first, dir};
-    if (x.role == PK_R_STREAM) {
-        for (uint64_t i = 0; i < doc->ntops && rc == 0; i++)
-            if (!pk_build_add_indexed(bd, dir, first, i, doc->tops[i]))
+    if (x.role == PK_R_STREAM || x.role == PK_R_CALLS) {
+        bool stream = x.role == PK_R_STREAM;
+        uint64_t n = stream ? doc->ntops : bd->ncalls;
+        for (uint64_t i = 0; i < n && rc == 0; i++)
+            if (!pk_build_add_indexed(bd, dir, first, i, stream ? doc->tops[i] : bd->calls[i]))
                 rc = -1;
     } else {
         const pk_node *n = &doc->nodes[x.node];
@@ -67,7 +69,15 @@ static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
         if (rc == 0 && n->kind != PK_K_OBJECT && c && c->state &&
             !pk_build_add_named(bd, dir, "__state__", c->state, PK_R_VALUE))
             rc = -1;
+        if (rc == 0 && n->kind != PK_K_OBJECT && c && c->setter &&
+            !pk_build_add_named(bd, dir, "__setstate__", c->setter, PK_R_VALUE))
+            rc = -1;
     }
+    /* the calls the tree does not reach otherwise, last at the root (renamed ~1 if the root
+     * has a key of that name) */
+    if (rc == 0 && dir == PK_ROOT && bd->ncalls &&
+        !pk_build_add_named(bd, dir, "__calls__", 0, PK_R_CALLS))
+        rc = -1;
     if (rc == 0)
         rc = pk_build_add_hidden(bd, dir, first, doc->nentries - first);
     uint64_t n = doc->nentries - first;
@@ -84,7 +94,8 @@ static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
 static int add_children(builder *bd, uint32_t dir)
 {
     bd->at = bd->doc->entries[dir].node;
-    int rc = pk_build_add_derived(bd, dir);
+    /* a root with __calls__ is laid out, whatever its items */
+    int rc = dir == PK_ROOT && bd->ncalls ? 1 : pk_build_add_derived(bd, dir);
     return rc <= 0 ? rc : lay_out_children(bd, dir);
 }
 
@@ -113,11 +124,12 @@ static int walk(builder *bd, uint32_t root)
         }
         uint32_t e = d->u.dir.first + f->next++;
         pk_entry *x = &doc->entries[e];
-        if (x->role != PK_R_VALUE || !pk_is_dir_value(doc, x->node))
+        bool calls = x->role == PK_R_CALLS;
+        if (!calls && (x->role != PK_R_VALUE || !pk_is_dir_value(doc, x->node)))
             continue; /* a file */
         bd->at = x->node;
-        uint32_t *home = &doc->nodes[x->node].u.c.home;
-        if (*home) {
+        uint32_t *home = calls ? NULL : &doc->nodes[x->node].u.c.home;
+        if (home && *home) {
             if (!pk_build_make_branch(bd, x, PK_LINK)) {
                 rc = pk_build_oom(bd);
                 break;
@@ -126,7 +138,8 @@ static int walk(builder *bd, uint32_t root)
             continue;
         }
         d->u.dir.nsubdirs++; /* before add_children, which may move the branches */
-        *home = e;
+        if (home)
+            *home = e;
         if (depth >= doc->lim.max_depth) {
             char what[96];
             snprintf(what, sizeof what, "nesting deeper than %llu (the limit)",
@@ -174,9 +187,11 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     } else {
         root->role = PK_R_STREAM;
     }
-    int rc = walk(&bd, PK_ROOT);
+    int rc = pk_build_find_calls(&bd) < 0 ? -1 : walk(&bd, PK_ROOT);
     /* tables were made in the order directories were laid out; lookups search them by entry */
     pk_build_sort_tables(doc);
     pk_buf_free(&bd.name);
+    pk_buf_free(&bd.renamed);
+    free(bd.calls);
     return rc;
 }

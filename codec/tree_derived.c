@@ -17,8 +17,8 @@ static bool plain_file(const pk_doc *doc, uint32_t item)
 
 /* Would every child of directory dir be a plain file of the item at its position, named by
  * its index or its str key as it is? Then the block is made derived (pk_entry_get) rather than
- * laid out: a list, tuple or dict whose items are one run, with no BUILD state, and no item a
- * container or an array (which gets a NAME.raw sibling). Its n children are set in *n, and
+ * laid out: a list, tuple or dict whose items are one run, with no BUILD state or state setter,
+ * and no item a container or an array (which gets a NAME.raw sibling). Its n children are set in *n, and
  * *unique says whether their names are known to be unique already. */
 static bool derivable(builder *bd, uint32_t dir, uint64_t *n, bool *unique)
 {
@@ -29,7 +29,7 @@ static bool derivable(builder *bd, uint32_t dir, uint64_t *n, bool *unique)
     const pk_node *c = &doc->nodes[d->node];
     bool dict = c->kind == PK_K_DICT;
     const pk_call *call = pk_call_of(doc, c);
-    if (!(dict || c->kind == PK_K_LIST || c->kind == PK_K_TUPLE) || (call && call->state))
+    if (!(dict || c->kind == PK_K_LIST || c->kind == PK_K_TUPLE) || (call && (call->state || call->setter)))
         return false;
     uint32_t count = pk_count(doc, c);
     if (count == 0 || (c->flags & PK_NF_CHAINED) || (dict && count % 2))

@@ -124,7 +124,17 @@ int pk_build_rename(builder *bd, uint32_t first, uint32_t j)
     bd->name.len = 0;
     pk_buf_put(&bd->name, name, len);
     size_t base = bd->name.len;
-    for (uint64_t k = 1;; k++) {
+    /* the same base renamed last in this block: every K up to the one it got is taken still
+     * (names are only added), so the search goes on from there */
+    bool again = bd->renamed_in == first && bd->renamed.len == len && !bd->renamed.failed &&
+                 memcmp(bd->renamed.data, name, len) == 0;
+    uint64_t k = again ? bd->renamed_k + 1 : 1;
+    if (!again) {
+        bd->renamed.len = 0;
+        pk_buf_put(&bd->renamed, name, len);
+        bd->renamed_in = first;
+    }
+    for (;; k++) {
         char suffix[25];
         suffix[0] = '~';
         size_t n = 1 + fmt_index(k, suffix + 1);
@@ -142,6 +152,7 @@ int pk_build_rename(builder *bd, uint32_t first, uint32_t j)
         if (!taken(bd, first, j, bd->name.data, bd->name.len))
             break;
     }
+    bd->renamed_k = k;
     if (!pk_build_own_name(bd, &doc->entries[first + j], pk_entry_key(doc, first + j)))
         return pk_build_oom(bd);
     bd->name.len = 0;
