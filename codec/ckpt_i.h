@@ -95,6 +95,9 @@ const char *pk_format_foreign(const uint8_t *p, uint64_t len);
 void pk_format_settle(pk_doc *doc);
 /* The decoder finished a pickle ending at pos: should the stream stop here? (legacy torch) */
 bool pk_format_stream_done(pk_doc *doc, uint64_t pos);
+/* Does the format need more pickles than the stream has given so far (legacy torch's five)?
+ * Then a pickle that fails is an error, never bytes after the stream. */
+bool pk_format_wants_more(const pk_doc *doc);
 
 /* legacy.c: after decoding a legacy torch file, its raw storages. 0 or -1 with err set. */
 int pk_legacy_storages(pk_doc *doc, pk_error *err);

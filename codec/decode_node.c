@@ -151,3 +151,13 @@ uint32_t dec_object_items(dec *d, uint32_t obj, bool dict)
         call->items = n;
     return n;
 }
+
+uint32_t pk_decode_new_text(pk_doc *doc, uint64_t offset, const char *text, size_t len)
+{
+    pk_error err = {.opcode = -1};
+    dec d = {.doc = doc, .err = &err, .op_off = offset};
+    uint32_t n = new_node(&d, PK_K_STR);
+    if (n && !pk_node_set_text(doc, n, text, len))
+        return 0;
+    return n;
+}

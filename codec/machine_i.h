@@ -42,6 +42,10 @@ typedef struct pk_hooks {
  * err set. */
 int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err);
 
+/* A str value made after decoding (the error line of a document kept after an error), as if
+ * built by the opcode at offset; 0 when past a limit or out of memory. */
+uint32_t pk_decode_new_text(pk_doc *doc, uint64_t offset, const char *text, size_t len);
+
 /* For tests (fuzz/fuzz_fastpath.c): decode without the fast path (false), every opcode by the
  * loop, or with it again (true, the default), in every decoder of the process from now on.
  * A build with -Dfast_path=false has none to switch on. */

@@ -210,6 +210,13 @@ struct pk_doc {
 
     uint32_t *tops; /* the top value of each pickle in the file */
     uint64_t ntops, cap_tops;
+    /* Where the stream ended (pk_decode): values below stream_nodes were made by the pickles
+     * in tops; those from it on by a failed attempt at one more, never shown (trailing aside) */
+    uint64_t stream_nodes;
+    uint32_t trailing;   /* the bytes after the last pickle that are no pickle: a bytes value
+                            shown at the root as __trailing__; 0 if none */
+    uint32_t error_line; /* a document kept after an error (partial): the error's one line, a
+                            str shown at the root as __error__; 0 otherwise */
 
     pk_entry *entries; /* the stored entries; entries[0] is unused; PK_ROOT is 1 */
     uint64_t nentries, cap_entries;

@@ -32,6 +32,25 @@
 #include <sys/random.h>
 #include <time.h>
 
+/* Does the root show more than its value: the bytes after the stream, an error? */
+static bool root_extras(const pk_doc *doc)
+{
+    return doc->trailing || doc->error_line;
+}
+
+/* Those, after the root's own children: renamed like any other name when one is taken. */
+static int add_root_extras(builder *bd)
+{
+    pk_doc *doc = bd->doc;
+    if (doc->trailing && !pk_build_add_named(bd, PK_ROOT, "__trailing__", doc->trailing,
+                                             PK_R_VALUE))
+        return -1;
+    if (doc->error_line && !pk_build_add_named(bd, PK_ROOT, "__error__", doc->error_line,
+                                               PK_R_VALUE))
+        return -1;
+    return 0;
+}
+
 /* Entry dir becomes a directory with a branch, its children laid out as one block. */
 static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
 {
@@ -68,6 +87,8 @@ static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
             !pk_build_add_named(bd, dir, "__state__", c->state, PK_R_VALUE))
             rc = -1;
     }
+    if (rc == 0 && dir == PK_ROOT)
+        rc = add_root_extras(bd);
     uint64_t n = doc->nentries - first;
     if (rc < 0 || pk_build_unique_block(bd, dir, first, n) < 0)
         return -1;
@@ -82,7 +103,7 @@ static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
 static int add_children(builder *bd, uint32_t dir)
 {
     bd->at = bd->doc->entries[dir].node;
-    int rc = pk_build_add_derived(bd, dir);
+    int rc = dir == PK_ROOT && root_extras(bd->doc) ? 1 : pk_build_add_derived(bd, dir);
     return rc <= 0 ? rc : lay_out_children(bd, dir);
 }
 
@@ -177,4 +198,13 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     pk_build_sort_tables(doc);
     pk_buf_free(&bd.name);
     return rc;
+}
+
+void pk_build_reset(pk_doc *doc)
+{
+    for (uint64_t i = 1; i < doc->nnodes; i++)
+        if (PK_K_IS_CONTAINER(doc->nodes[i].kind))
+            doc->nodes[i].u.c.home = 0;
+    doc->nentries = doc->nderived = doc->nnames = doc->nbranches = doc->nblocks = 0;
+    doc->nslots = doc->ntables = 0;
 }

@@ -27,6 +27,9 @@ enum {
     PFS_EXIT_MOUNT = 3,  /* MOUNTPOINT cannot be mounted on */
 };
 
+/* The calls listed after a refusal, before "and N more calls". */
+#define PFS_CALLS_SHOWN 20
+
 /* The session's userdata. doc is set after decoding, before the mount, and is read-only from
  * then on: request handlers run on several threads and take no locks. */
 struct pfs {

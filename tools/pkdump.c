@@ -6,8 +6,9 @@
  * stdout: one line per entry (PATH/, PATH = CONTENT, PATH -> TARGET). For tests and for
  * machines without /dev/fuse. -o takes picklefs' limit options (pk_limits_set in pk.h) and nothing
  * else. Errors and exit statuses are picklefs' own: a file that cannot
- * be decoded gives one line "pkdump: FILE: WHAT at byte OFFSET (OPCODE)" and status 1; a
- * usage error gives status 2.
+ * be decoded gives one line "pkdump: FILE: WHAT at byte OFFSET (OPCODE)", then the calls
+ * decoded before the error, and status 1 (with -o partial, what decoded is printed all the
+ * same, with the error as __error__, and the status is 0); a usage error gives status 2.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "pk.h"
 
 enum { EXIT_DECODE = 1, EXIT_USAGE = 2 };
+enum { CALLS_SHOWN = 20 }; /* calls listed after a refusal, before "and N more calls" */
 
 static void usage(FILE *out)
 {
@@ -63,10 +65,23 @@ int main(int argc, char *argv[])
     file = argv[i];
 
     memset(&err, 0, sizeof(err));
-    if (pk_open(file, &lim, &doc, &err) != 0) {
+    pk_limits keep = lim;
+    keep.partial = 1; /* the calls before an error are listed, even when nothing is shown */
+    uint64_t at, len;
+    if (pk_open(file, &keep, &doc, &err) != 0) {
         pk_error_format(&err, msg, sizeof(msg));
         fprintf(stderr, "pkdump: %s: %s\n", file, msg);
-        return EXIT_DECODE;
+        pk_print_calls(doc, stderr, CALLS_SHOWN);
+        if (!lim.partial || !doc) {
+            pk_close(doc);
+            return EXIT_DECODE;
+        }
+        fprintf(stderr, "pkdump: %s: warning: partial: showing what decoded before the "
+                "error, and the error as __error__\n", file);
+    } else if (pk_trailing(doc, &at, &len)) {
+        fprintf(stderr, "pkdump: %s: warning: %llu byte%s at byte %llu, after the last pickle, "
+                    "%s no pickle: shown as __trailing__\n", file, (unsigned long long)len,
+                    len == 1 ? "" : "s", (unsigned long long)at, len == 1 ? "is" : "are");
     }
     ret = pk_dump(doc, stdout);
     if (fflush(stdout) != 0 && ret == 0)
