@@ -34,9 +34,12 @@ int pk_print_calls(const pk_doc *doc, FILE *out, uint64_t most)
     uint64_t shown = 0, more = 0;
     pk_buf b = {0};
     int rc = 0;
-    /* values are made in stream order, each call's when its opcode runs */
+    /* values are made in stream order, each call's when its opcode runs; in a document kept
+     * after an error, those after the error's offset were decoded past a frame cut short, and
+     * CPython would not have run them */
+    uint64_t until = doc->error_line ? pk_node_offset(doc, doc->error_line) : UINT64_MAX;
     for (uint64_t i = 1; i < doc->nnodes && i < doc->stream_nodes; i++) {
-        if (!is_call(doc, (uint32_t)i))
+        if (!is_call(doc, (uint32_t)i) || pk_node_offset(doc, (uint32_t)i) >= until)
             continue;
         if (shown == most) {
             more++;

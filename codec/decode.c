@@ -36,6 +36,10 @@ static int build_then_nested(dec *d)
     set_limits(&sub);
     uint32_t value = 0;
     r = run_pickle(&sub, &value);
+    if (sub.holding) { /* a frame cut short: its error is the pickle's */
+        d->held = sub.held;
+        d->holding = true;
+    }
     free(sub.stack);
     free(sub.marks);
     dec_memo_clear(&sub.memo);
@@ -245,7 +249,14 @@ int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
     while (d.pos < d.end) {
         uint32_t value = 0;
         uint64_t start = d.pos, nodes_at_start = doc->nnodes;
-        if (run_pickle(&d, &value) < 0) {
+        int r = run_pickle(&d, &value);
+        if (d.holding) { /* a frame was cut short: the pickle fails, with its values kept */
+            if (r == 0 && push(&d, value) < 0)
+                d.held = *err;
+            *err = d.held;
+            r = -1;
+        }
+        if (r < 0) {
             rc = stream_ends(&d, start, nodes_at_start);
             break;
         }
