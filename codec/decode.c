@@ -187,12 +187,12 @@ static bool no_pickle(const pk_doc *doc, const pk_error *err)
     }
 }
 
-/* The pickle that began at start failed (the error is set). When its bytes are no pickle, they
- * become doc->trailing, a bytes value that the tree shows at its root, and the stream ends
- * there: the values the attempt made are left unreachable (doc->stream_nodes is where they
- * begin), and the error is forgotten. Otherwise, when the document is opened to keep what decoded before an
- * error (doc->partial), the values on the failed pickle's stack become one more top, a list,
- * bottom first. 0 when the stream ends well, else -1 with the error set. */
+/* The pickle that began at start failed (the error is set). When its bytes are no pickle,
+ * they become doc->trailing, a bytes value that the tree shows at its root, and the stream
+ * ends there: the values the attempt made are left unreachable (doc->stream_nodes is where
+ * they begin), and the error is forgotten. Otherwise, when the document is opened to keep what
+ * decoded before an error (lim.partial), the values on the failed pickle's stack become one
+ * more top, a list, bottom first. 0 when the stream ends well, else -1 with the error set. */
 static int stream_ends(dec *d, uint64_t start, uint64_t nodes_at_start)
 {
     pk_doc *doc = d->doc;

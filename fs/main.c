@@ -35,8 +35,8 @@ static int decode(const char *file, const char *path, const pk_limits *lim, pk_d
     memset(&err, 0, sizeof(err));
     if (pk_open(path, &keep, doc, &err) == 0) {
         if (pk_trailing(*doc, &at, &len))
-            fprintf(stderr, "picklefs: %s: warning: %llu byte%s at byte %llu, after the last pickle, "
-                    "%s no pickle: shown as __trailing__\n", file, (unsigned long long)len,
+            fprintf(stderr, "picklefs: %s: warning: %llu byte%s at byte %llu, after the last "
+                    "pickle, %s no pickle: shown as __trailing__\n", file, (unsigned long long)len,
                     len == 1 ? "" : "s", (unsigned long long)at, len == 1 ? "is" : "are");
         return 0;
     }

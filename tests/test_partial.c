@@ -29,7 +29,7 @@ static char *text_of(const pk_doc *doc, bool calls)
     return buf;
 }
 
-static void expect(const char *name, const char *what, const char *got, const char *want)
+static void expect_text(const char *name, const char *what, const char *got, const char *want)
 {
     if (strcmp(got, want) != 0) {
         fprintf(stderr, "FAIL %s: %s\n--- got\n%s--- expected\n%s", name, what, got, want);
@@ -55,15 +55,15 @@ static void partial_case(const char *name, const char *data, size_t len, const c
         return;
     }
     pk_error_format(&err, msg, sizeof msg);
-    expect(name, "error", msg, line);
+    expect_text(name, "error", msg, line);
     if (!doc) {
         fprintf(stderr, "FAIL %s: no document kept\n", name);
         failures++;
         return;
     }
     char *t = text_of(doc, false), *c = text_of(doc, true);
-    expect(name, "tree", t, tree);
-    expect(name, "calls", c, calls);
+    expect_text(name, "tree", t, tree);
+    expect_text(name, "calls", c, calls);
     free(t);
     free(c);
     pk_close(doc);
