@@ -154,6 +154,7 @@ static int open_doc(const char *path, const void *buf, size_t len, const pk_limi
         }
         if (pk_format_open(doc, &guesses[i], err) == 0 && decode_and_lay_out(doc, err) == 0) {
             pk_close(kept_first);
+            pk_close(kept_last);
             *out = doc;
             return 0;
         }
