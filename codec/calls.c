@@ -37,7 +37,7 @@ int pk_print_calls(const pk_doc *doc, FILE *out, uint64_t most)
     /* values are made in stream order, each call's when its opcode runs; in a document kept
      * after an error, those after the error's offset were decoded past a frame cut short, and
      * CPython would not have run them */
-    uint64_t until = doc->error_line ? pk_node_offset(doc, doc->error_line) : UINT64_MAX;
+    uint64_t until = doc->error_at ? doc->error_at - 1 : UINT64_MAX;
     for (uint64_t i = 1; i < doc->nnodes && i < doc->stream_nodes; i++) {
         if (!is_call(doc, (uint32_t)i) || pk_node_offset(doc, (uint32_t)i) >= until)
             continue;

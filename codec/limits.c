@@ -58,7 +58,7 @@ static bool parse_count(const char *s, uint64_t *out)
 int pk_limits_set(pk_limits *lim, const char *opt, char *msg, size_t msgsize)
 {
     if (strcmp(opt, "partial") == 0) {
-        lim->partial = 1;
+        lim->partial = PK_PARTIAL_TREE;
         return 1;
     }
     const char *eq = strchr(opt, '=');

@@ -49,8 +49,14 @@ typedef struct pk_limits {
     uint64_t max_memory;       /* bytes of values, container items, calls, entries, name
                                   tables and pool held at once */
     uint64_t partial;          /* not a limit: when not 0, a file that cannot be decoded still
-                                  gives a document, of what decoded before the error (pk_open) */
+                                  gives a document, of what decoded before the error (pk_open):
+                                  PK_PARTIAL_TREE, or PK_PARTIAL_CALLS */
 } pk_limits;
+enum {
+    PK_PARTIAL_TREE = 1,  /* the document with its tree (-o partial sets this) */
+    PK_PARTIAL_CALLS = 2, /* the values alone, for pk_print_calls: no tree is laid out, and it
+                             has no entry but the root, an empty directory */
+};
 
 void pk_limits_default(pk_limits *lim);
 /* The limits as options (limits.c), for command lines: max_depth=N, max_nodes=N, max_memo=N,
@@ -70,8 +76,9 @@ extern const char pk_limits_help[];
  * With lim->partial set, a failure also sets *out: to a document of what decoded before the
  * error, or to NULL when nothing could be kept (the file cannot be read, out of memory). Its
  * root shows the complete pickles as usual, then the values on the failed pickle's stack, as
- * a list, bottom first, and the file __error__ holding the error's one line. The caller closes
- * it with pk_close(). */
+ * a list, bottom first, and the file __error__ holding the error's one line; with
+ * PK_PARTIAL_CALLS, no tree is laid out (a refusal that lists its calls needs none). The
+ * caller closes it with pk_close(). */
 int pk_open(const char *path, const pk_limits *lim, pk_doc **out, pk_error *err);
 /* Decode a buffer already in memory (tests, fuzzers). The caller keeps buf alive until
  * pk_close(). */

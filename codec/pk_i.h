@@ -217,6 +217,7 @@ struct pk_doc {
                             shown at the root as __trailing__; 0 if none */
     uint32_t error_line; /* a document kept after an error (partial): the error's one line, a
                             str shown at the root as __error__; 0 otherwise */
+    uint64_t error_at;   /* a document kept after an error: the error's offset + 1; else 0 */
 
     pk_entry *entries; /* the stored entries; entries[0] is unused; PK_ROOT is 1 */
     uint64_t nentries, cap_entries;

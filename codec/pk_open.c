@@ -101,7 +101,8 @@ static void not_a_pickle(pk_error *err, const char *looks)
 /* A document that failed to decode, kept (lim.partial) to show what decoded before the error:
  * its root gets the error's line as __error__. When the error came while laying out the tree
  * (a depth limit), no part of that tree can be trusted: the root then shows the error alone.
- * 0, or -1 when not even that can be laid out. */
+ * With PK_PARTIAL_CALLS, only the values are kept, for the calls a refusal lists: the root is
+ * an empty directory. 0, or -1 when not even that can be laid out. */
 static int keep_partial(pk_doc *doc, const pk_error *err)
 {
     char line[sizeof err->what + 64];
@@ -110,10 +111,16 @@ static int keep_partial(pk_doc *doc, const pk_error *err)
     bool laid_out = doc->nentries != 0;
     if (laid_out)
         pk_build_reset(doc);
+    doc->error_at = err->offset + 1;
     doc->error_line = pk_decode_new_text(doc, err->offset, line, strlen(line));
     if (!doc->error_line)
         return -1;
-    if (laid_out || pk_build_tree(doc, &scratch) < 0) {
+    if (doc->lim.partial == PK_PARTIAL_CALLS) { /* no tree: its root is an empty directory */
+        doc->ntops = 0;
+        doc->trailing = doc->error_line = 0;
+        if (pk_build_tree(doc, &scratch) < 0)
+            return -1;
+    } else if (laid_out || pk_build_tree(doc, &scratch) < 0) {
         pk_build_reset(doc);
         doc->ntops = 0;
         doc->trailing = 0;

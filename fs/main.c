@@ -31,7 +31,8 @@ static int decode(const char *file, const char *path, const pk_limits *lim, pk_d
     pk_limits keep = *lim;
     uint64_t at, len;
 
-    keep.partial = 1; /* the calls before an error are listed, even when nothing is shown */
+    if (!keep.partial) /* the calls before an error are listed, even when nothing is shown */
+        keep.partial = PK_PARTIAL_CALLS;
     memset(&err, 0, sizeof(err));
     if (pk_open(path, &keep, doc, &err) == 0) {
         if (pk_trailing(*doc, &at, &len))

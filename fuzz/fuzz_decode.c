@@ -13,7 +13,7 @@ static void check_partial(const uint8_t *data, size_t size, pk_limits *lim, cons
 {
     pk_doc *doc = NULL;
     pk_error again;
-    lim->partial = 1;
+    lim->partial = PK_PARTIAL_TREE;
     FUZZ_CHECK(pk_open_memory(data, size, lim, &doc, &again) != 0);
     FUZZ_CHECK(again.code == err->code && again.offset == err->offset);
     if (!doc)

@@ -1,9 +1,9 @@
-/* test_partial.c: unit tests of what a failed decode keeps (pk_open with lim.partial) and of
- * the list of calls a refusal prints (pk_print_calls), over hand-written pickles: the tree of
- * what decoded before the error with the error as __error__, the calls in stream order with
- * their offsets, the "and N more" bound, and bytes after the stream (pk_trailing). Nothing in
- * these pickles is ever run: their canary calls would create files under /tmp, which the mount
- * tests look for.
+/* test_partial.c: unit tests of what a failed decode keeps (pk_open with lim.partial, with its
+ * tree or with its values alone) and of the list of calls a refusal prints (pk_print_calls),
+ * over hand-written pickles: the tree of what decoded before the error with the error as
+ * __error__, the calls in stream order with their offsets, the "and N more" bound, and bytes
+ * after the stream (pk_trailing). Nothing in these pickles is ever run: their canary calls
+ * would create files under /tmp, which the mount tests look for.
  */
 #include "pk.h"
 
@@ -44,7 +44,7 @@ static void partial_case(const char *name, const char *data, size_t len, const c
 {
     pk_limits lim;
     pk_limits_default(&lim);
-    lim.partial = 1;
+    lim.partial = PK_PARTIAL_TREE;
     pk_doc *doc = (pk_doc *)1;
     pk_error err;
     char msg[512];
@@ -64,6 +64,21 @@ static void partial_case(const char *name, const char *data, size_t len, const c
     char *t = text_of(doc, false), *c = text_of(doc, true);
     expect_text(name, "tree", t, tree);
     expect_text(name, "calls", c, calls);
+    free(t);
+    free(c);
+    pk_close(doc);
+    /* PK_PARTIAL_CALLS: the same calls, and no tree but an empty root */
+    lim.partial = PK_PARTIAL_CALLS;
+    if (pk_open_memory(data, len, &lim, &doc, &err) == 0 || !doc) {
+        fprintf(stderr, "FAIL %s: decoded, or no document, with PK_PARTIAL_CALLS\n", name);
+        failures++;
+        pk_close(doc);
+        return;
+    }
+    t = text_of(doc, false);
+    c = text_of(doc, true);
+    expect_text(name, "tree with PK_PARTIAL_CALLS", t, "./\n");
+    expect_text(name, "calls with PK_PARTIAL_CALLS", c, calls);
     free(t);
     free(c);
     pk_close(doc);

@@ -66,7 +66,8 @@ int main(int argc, char *argv[])
 
     memset(&err, 0, sizeof(err));
     pk_limits keep = lim;
-    keep.partial = 1; /* the calls before an error are listed, even when nothing is shown */
+    if (!keep.partial) /* the calls before an error are listed, even when nothing is shown */
+        keep.partial = PK_PARTIAL_CALLS;
     uint64_t at, len;
     if (pk_open(file, &keep, &doc, &err) != 0) {
         pk_error_format(&err, msg, sizeof(msg));
