@@ -109,6 +109,9 @@ const char *pk_format_foreign(const uint8_t *p, uint64_t len);
 void pk_format_settle(pk_doc *doc);
 /* The decoder finished a pickle ending at pos: should the stream stop here? (legacy torch) */
 bool pk_format_stream_done(pk_doc *doc, uint64_t pos);
+/* Does the format need more pickles than the stream has given so far (legacy torch's five)?
+ * Then a pickle that fails is an error, never bytes after the stream. */
+bool pk_format_wants_more(const pk_doc *doc);
 
 /* zip_lift.c (lift layer): the members of a zip that is neither a torch checkpoint nor a .npz,
  * as a directory, the top value (a pk_build_fn; arg is unused). 0, or -1 with the error set. */

@@ -19,6 +19,7 @@
 #include "prefault_i.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static int run_pickle(dec *d, uint32_t *out);
 
@@ -35,6 +36,10 @@ static int build_then_nested(dec *d)
     set_limits(&sub);
     uint32_t value = 0;
     r = run_pickle(&sub, &value);
+    if (sub.holding) { /* a frame cut short: its error is the pickle's */
+        d->held = sub.held;
+        d->holding = true;
+    }
     free(sub.stack);
     free(sub.marks);
     dec_memo_clear(&sub.memo);
@@ -168,6 +173,60 @@ static int run_pickle(dec *d, uint32_t *out)
     }
 }
 
+/* Could the error just met be the end of the stream, the bytes from the pickle's start on
+ * being no pickle (junk, a newline, a cut pickle) rather than a pickle past a limit? Only after
+ * a complete pickle, and not in a format that wants more pickles (legacy torch's five). */
+static bool no_pickle(const pk_doc *doc, const pk_error *err)
+{
+    if (doc->ntops == 0 || doc->over_memory || pk_format_wants_more(doc))
+        return false;
+    switch (err->code) {
+    case PK_E_IO: case PK_E_NOMEM: case PK_E_MEMO_LIMIT: case PK_E_DEPTH_LIMIT:
+    case PK_E_NODE_LIMIT: case PK_E_MEMORY_LIMIT: case PK_E_DECOMPRESS_LIMIT:
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* The pickle that began at start failed (the error is set). When its bytes are no pickle,
+ * they become doc->trailing, a bytes value that the tree shows at its root, and the stream
+ * ends there: the values the attempt made are left unreachable (doc->stream_nodes is where
+ * they begin), and the error is forgotten. Otherwise, when the document is opened to keep what
+ * decoded before an error (lim.partial), the values on the failed pickle's stack become one
+ * more top, a list, bottom first. 0 when the stream ends well, else -1 with the error set. */
+static int stream_ends(dec *d, uint64_t start, uint64_t nodes_at_start)
+{
+    pk_doc *doc = d->doc;
+    doc->stream_nodes = nodes_at_start;
+    if (no_pickle(doc, d->err)) {
+        pk_error was = *d->err;
+        memset(d->err, 0, sizeof *d->err);
+        d->err->opcode = -1;
+        d->op_off = start;
+        doc->trailing = dec_new_span(d, PK_K_BYTES, d->src + start, d->end - start);
+        if (doc->trailing)
+            return 0;
+        if (d->err->code == PK_E_OK)
+            *d->err = was;
+        return -1;
+    }
+    doc->stream_nodes = doc->nnodes; /* the failed pickle's calls are before the error */
+    if (!doc->lim.partial)
+        return -1;
+    pk_error was = *d->err;
+    memset(d->err, 0, sizeof *d->err);
+    d->op_off = start;
+    d->nmarks = 0; /* every value on the stack, whatever the marks fence off */
+    if (dec_collect(d, PK_K_LIST, 0) == 0 &&
+        pk_grow((void **)&doc->tops, &doc->cap_tops, doc->ntops + 1, sizeof(uint32_t))) {
+        doc->tops[doc->ntops++] = d->stack[--d->sp];
+        doc->stream_nodes = doc->nnodes;
+    }
+    *d->err = was;
+    return -1;
+}
+
 int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
 {
     static const pk_hooks none;
@@ -196,8 +255,16 @@ int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
     int rc = 0;
     while (d.pos < d.end) {
         uint32_t value = 0;
-        if (run_pickle(&d, &value) < 0) {
-            rc = -1;
+        uint64_t start = d.pos, nodes_at_start = doc->nnodes;
+        int r = run_pickle(&d, &value);
+        if (d.holding) { /* a frame was cut short: the pickle fails, with its values kept */
+            if (r == 0 && push(&d, value) < 0)
+                d.held = *err;
+            *err = d.held;
+            r = -1;
+        }
+        if (r < 0) {
+            rc = stream_ends(&d, start, nodes_at_start);
             break;
         }
         if (!pk_grow((void **)&doc->tops, &doc->cap_tops, doc->ntops + 1, sizeof(uint32_t))) {
@@ -213,6 +280,8 @@ int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err)
         set_frame(&d, 0);
         dec_memo_clear(&d.memo);
     }
+    if (rc == 0 && !doc->trailing)
+        doc->stream_nodes = doc->nnodes;
     pk_prefault_unwatch(doc->prefault, (void *const *)&d.src);
     pk_prefault_unwatch(doc->prefault, (void *const *)&d.memo.dense);
     free(d.stack);

@@ -7,6 +7,8 @@
  * cursor themselves, PROTO and FRAME. An error names the opcode being decoded and its offset.
  */
 #include "decode_i.h"
+
+#include <string.h>
 #include "prefault_i.h"
 #include "source_i.h"
 
@@ -116,9 +118,17 @@ int load_frame(dec *d, int w)
     uint64_t len = pk_le(s, w);
     if (d->frame_end && d->pos != d->frame_end)
         return dec_fail(d, PK_E_FRAME, "beginning of a new frame before end of current frame");
-    if (len > d->end - d->pos)
-        return dec_failf(d, PK_E_LENGTH, "frame length %llu larger than the %llu bytes left",
-                         len, d->end - d->pos);
+    if (len > d->end - d->pos) {
+        dec_failf(d, PK_E_LENGTH, "frame length %llu larger than the %llu bytes left", len,
+                  d->end - d->pos);
+        if (!d->doc->lim.partial || d->holding)
+            return -1;
+        /* a cut checkpoint: what the frame holds is decoded all the same (dec.holding) */
+        d->held = *d->err;
+        d->holding = true;
+        memset(d->err, 0, sizeof *d->err);
+        len = d->end - d->pos;
+    }
     set_frame(d, len ? d->pos + len : 0);
     return 0;
 }

@@ -108,6 +108,10 @@ typedef struct dec {
     uint64_t nodes_end, group_base;
     uint32_t shape; /* the last plain run of a dict's first pairs (put_items, decode_items.c),
                        or 0: its keys were checked hashable and pooled */
+    /* lim.partial: a frame cut short is read as far as it goes, for the values in it; its
+     * error is held here until the pickle fails or stops, and is then the pickle's error */
+    pk_error held;
+    bool holding;
 } dec;
 
 /* How often the decoder tells the prefault thread how far it is, and how often it gives the

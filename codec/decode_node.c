@@ -204,4 +204,12 @@ int dec_global_to_object(dec *d, uint32_t node)
     call->callable = name;
     call->how = PK_HOW_GLOBAL;
     return dec_note_made(d, node); /* shown in __calls__ if it is nowhere else */
+uint32_t pk_decode_new_text(pk_doc *doc, uint64_t offset, const char *text, size_t len)
+{
+    pk_error err = {.opcode = -1};
+    dec d = {.doc = doc, .err = &err, .op_off = offset};
+    uint32_t n = new_node(&d, PK_K_STR);
+    if (n && !pk_node_set_text(doc, n, text, len))
+        return 0;
+    return n;
 }

@@ -35,6 +35,7 @@ void pk_limits_default(pk_limits *lim)
     lim->max_decompressed = (uint64_t)8 << 30;
     lim->max_int_digits = 100000;
     lim->max_memory = (uint64_t)16 << 30;
+    lim->partial = 0;
 }
 
 void pk_set_error(pk_error *err, pk_code code, uint64_t offset, int opcode, const char *what)

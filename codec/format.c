@@ -272,6 +272,11 @@ bool pk_format_stream_done(pk_doc *doc, uint64_t pos)
     return true;
 }
 
+bool pk_format_wants_more(const pk_doc *doc)
+{
+    const pk_ckpt *k = doc->ckpt;
+    return k && k->legacy && doc->ntops < 5;
+}
 
 #define TEXT_MIN 16
 

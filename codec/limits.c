@@ -27,7 +27,9 @@ const char pk_limits_help[] =
     "    -o max_decompressed=S  bytes a compressed file may inflate to (default 8G)\n"
     "    -o max_int_digits=N    longer ints are shown in hexadecimal (default 100000)\n"
     "    -o max_memory=S        bytes of decoded values and entries held (default 16G)\n"
-    "                           (N and S may end in k, M, G or T: powers of 1024)\n";
+    "                           (N and S may end in k, M, G or T: powers of 1024)\n"
+    "    -o partial             a file that cannot be decoded is still shown: what\n"
+    "                           decoded before the error, and the error as __error__\n";
 
 /* "123", "64M", "8G": a positive count, or false. */
 static bool parse_count(const char *s, uint64_t *out)
@@ -55,6 +57,10 @@ static bool parse_count(const char *s, uint64_t *out)
 
 int pk_limits_set(pk_limits *lim, const char *opt, char *msg, size_t msgsize)
 {
+    if (strcmp(opt, "partial") == 0) {
+        lim->partial = PK_PARTIAL_TREE;
+        return 1;
+    }
     const char *eq = strchr(opt, '=');
     size_t nlen = eq ? (size_t)(eq - opt) : strlen(opt);
     for (size_t i = 0; i < sizeof limit_options / sizeof limit_options[0]; i++) {

@@ -49,6 +49,9 @@ int pk_decode(pk_doc *doc, const pk_hooks *hooks, pk_error *err);
 typedef int (*pk_build_fn)(pk_lift_ctx *c, void *arg, uint32_t *top);
 int pk_decode_build(pk_doc *doc, const pk_hooks *hooks, pk_build_fn build, void *arg,
                     pk_error *err);
+/* A str value made after decoding (the error line of a document kept after an error), as if
+ * built by the opcode at offset; 0 when past a limit or out of memory. */
+uint32_t pk_decode_new_text(pk_doc *doc, uint64_t offset, const char *text, size_t len);
 
 /* For tests (fuzz/fuzz_fastpath.c): decode without the fast path (false), every opcode by the
  * loop, or with it again (true, the default), in every decoder of the process from now on.

@@ -48,7 +48,15 @@ typedef struct pk_limits {
     uint64_t max_int_digits;   /* longer ints render in hexadecimal (see the README) */
     uint64_t max_memory;       /* bytes of values, container items, calls, entries, name
                                   tables and pool held at once */
+    uint64_t partial;          /* not a limit: when not 0, a file that cannot be decoded still
+                                  gives a document, of what decoded before the error (pk_open):
+                                  PK_PARTIAL_TREE, or PK_PARTIAL_CALLS */
 } pk_limits;
+enum {
+    PK_PARTIAL_TREE = 1,  /* the document with its tree (-o partial sets this) */
+    PK_PARTIAL_CALLS = 2, /* the values alone, for pk_print_calls: no tree is laid out, and it
+                             has no entry but the root, an empty directory */
+};
 
 void pk_limits_default(pk_limits *lim);
 /* The limits as options (limits.c), for command lines: max_depth=N, max_nodes=N, max_memo=N,
@@ -60,13 +68,32 @@ int pk_limits_set(pk_limits *lim, const char *opt, char *msg, size_t msgsize);
 /* Their help text, one option a line, each indented by four spaces, with the defaults. */
 extern const char pk_limits_help[];
 
-/* Decode FILE. On failure returns -1 and fills *err; on success returns 0 and sets *out. */
+/* Decode FILE. On failure returns -1 and fills *err; on success returns 0 and sets *out.
+ *
+ * Bytes after the last complete pickle that do not decode as another pickle are no failure:
+ * the root shows them as the bytes file __trailing__, and pk_trailing() says where they are.
+ *
+ * With lim->partial set, a failure also sets *out: to a document of what decoded before the
+ * error, or to NULL when nothing could be kept (the file cannot be read, out of memory). Its
+ * root shows the complete pickles as usual, then the values on the failed pickle's stack, as
+ * a list, bottom first, and the file __error__ holding the error's one line; with
+ * PK_PARTIAL_CALLS, no tree is laid out (a refusal that lists its calls needs none). The
+ * caller closes it with pk_close(). */
 int pk_open(const char *path, const pk_limits *lim, pk_doc **out, pk_error *err);
 /* Decode a buffer already in memory (tests, fuzzers). The caller keeps buf alive until
  * pk_close(). */
 int pk_open_memory(const void *buf, size_t len, const pk_limits *lim, pk_doc **out,
                    pk_error *err);
 void pk_close(pk_doc *doc);
+
+/* The bytes after the last pickle that are no pickle (shown as __trailing__): true, with where
+ * they start in the stream and how many there are; false when there are none. */
+bool pk_trailing(const pk_doc *doc, uint64_t *offset, uint64_t *len);
+/* Write the calls the stream decoded (REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ; lifted or not), in
+ * stream order, one a line, "  call at byte OFFSET: LINE" with LINE as a __reduce__ file shows
+ * it; after `most` of them, one line "  and N more calls". For the refusal of a document kept
+ * by lim->partial: the calls before the error. Returns 0, or -ENOMEM. */
+int pk_print_calls(const pk_doc *doc, FILE *out, uint64_t most);
 
 /* "STOP", "BINUNICODE"...; NULL for a byte that is no opcode. */
 const char *pk_opcode_name(int opcode);

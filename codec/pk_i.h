@@ -238,6 +238,14 @@ struct pk_doc {
     uint32_t *made;
     uint64_t nmade, cap_made;
     bool dropped;
+    /* Where the stream ended (pk_decode): values below stream_nodes were made by the pickles
+     * in tops; those from it on by a failed attempt at one more, never shown (trailing aside) */
+    uint64_t stream_nodes;
+    uint32_t trailing;   /* the bytes after the last pickle that are no pickle: a bytes value
+                            shown at the root as __trailing__; 0 if none */
+    uint32_t error_line; /* a document kept after an error (partial): the error's one line, a
+                            str shown at the root as __error__; 0 otherwise */
+    uint64_t error_at;   /* a document kept after an error: the error's offset + 1; else 0 */
 
     pk_entry *entries; /* the stored entries; entries[0] is unused; PK_ROOT is 1 */
     uint64_t nentries, cap_entries;

@@ -120,39 +120,98 @@ static void not_a_pickle(pk_error *err, const char *looks)
     err->opcode = -1;
 }
 
+/* A document that failed to decode, kept (lim.partial) to show what decoded before the error:
+ * its root gets the error's line as __error__. When the error came while laying out the tree
+ * (a depth limit), no part of that tree can be trusted: the root then shows the error alone.
+ * With PK_PARTIAL_CALLS, only the values are kept, for the calls a refusal lists: the root is
+ * an empty directory. 0, or -1 when not even that can be laid out. */
+static int keep_partial(pk_doc *doc, const pk_error *err)
+{
+    char line[sizeof err->what + 64];
+    pk_error_format(err, line, sizeof line);
+    pk_error scratch = {.opcode = -1};
+    bool laid_out = doc->nentries != 0;
+    if (laid_out)
+        pk_build_reset(doc);
+    doc->error_at = err->offset + 1;
+    doc->error_line = pk_decode_new_text(doc, err->offset, line, strlen(line));
+    if (!doc->error_line)
+        return -1;
+    if (doc->lim.partial == PK_PARTIAL_CALLS) { /* no tree: its root is an empty directory */
+        doc->ntops = 0;
+        doc->trailing = doc->error_line = 0;
+        if (pk_build_tree(doc, &scratch) < 0)
+            return -1;
+    } else if (laid_out || pk_build_tree(doc, &scratch) < 0) {
+        pk_build_reset(doc);
+        doc->ntops = 0;
+        doc->trailing = 0;
+        memset(&scratch, 0, sizeof scratch);
+        if (pk_build_tree(doc, &scratch) < 0)
+            return -1;
+    }
+    pk_source_settle(doc);
+    return 0;
+}
+
 /* Decode the source as each guess of what it is (format.c), in turn, until one decodes. When
  * none does, the error shown is the first guess's (a corrupt gzip stream, say), unless that guess
  * was weak (two bytes that a pickle can begin with too) and the raw pickle got past its first
  * opcode. A file that fails as a raw pickle and begins as a known other format does (a 7z
- * archive, a PDF), or fails at its first opcode and looks like text, is refused saying so. */
+ * archive, a PDF), or fails at its first opcode and looks like text, is refused saying so.
+ * With lim.partial, the document of the guess whose error is shown is kept in *out. */
 static int open_doc(const char *path, const void *buf, size_t len, const pk_limits *lim,
                     pk_doc **out, pk_error *err)
 {
     pk_guess guesses[PK_GUESS_MAX];
     pk_error first;
     const char *looks = NULL;
+    bool partial = lim && lim->partial;
+    pk_doc *kept_first = NULL, *kept_last = NULL; /* partial: the first guess's, the last's */
     int n = 1;
+    if (partial)
+        *out = NULL;
     for (int i = 0; i < n; i++) {
         pk_doc *doc = open_source(path, buf, len, lim, err);
-        if (!doc)
-            return -1; /* the file cannot be read: no guess helps */
+        if (!doc) { /* the file cannot be read: no guess helps */
+            pk_close(kept_first);
+            return -1;
+        }
         if (i == 0) {
             n = pk_format_guess(doc->src, doc->src_len, guesses);
             looks = pk_format_foreign(doc->src, doc->src_len);
         }
         if (pk_format_open(doc, &guesses[i], err) == 0 && decode_and_lay_out(doc, err) == 0) {
+            pk_close(kept_first);
+            pk_close(kept_last);
             *out = doc;
             return 0;
         }
-        pk_close(doc);
         if (i == 0)
             first = *err;
+        if (!partial)
+            pk_close(doc);
+        else if (i == 0)
+            kept_first = doc;
+        else {
+            pk_close(kept_last);
+            kept_last = doc;
+        }
     }
-    if (n > 1 && (!guesses[0].weak || err->offset == 0))
+    bool use_first = n > 1 && (!guesses[0].weak || err->offset == 0);
+    if (use_first)
         *err = first;
     else if (n == 1 && looks && err->code != PK_E_IO &&
              (err->offset == 0 || strcmp(looks, "text") != 0))
         not_a_pickle(err, looks);
+    if (partial) {
+        pk_doc *keep = use_first || n == 1 ? kept_first : kept_last;
+        pk_close(keep == kept_first ? kept_last : kept_first);
+        if (keep && keep_partial(keep, err) == 0)
+            *out = keep;
+        else
+            pk_close(keep);
+    }
     return -1;
 }
 

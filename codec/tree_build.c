@@ -32,6 +32,28 @@
 #include <sys/random.h>
 #include <time.h>
 
+/* Does the root show more than its value: the bytes after the stream, an error? */
+static bool root_extras(const builder *bd)
+{
+    return bd->ncalls || bd->doc->trailing || bd->doc->error_line;
+}
+
+/* Those, after the root's own children: renamed like any other name when one is taken. */
+static int add_root_extras(builder *bd)
+{
+    pk_doc *doc = bd->doc;
+    /* the calls the tree does not reach otherwise */
+    if (bd->ncalls && !pk_build_add_named(bd, PK_ROOT, "__calls__", 0, PK_R_CALLS))
+        return -1;
+    if (doc->trailing && !pk_build_add_named(bd, PK_ROOT, "__trailing__", doc->trailing,
+                                             PK_R_VALUE))
+        return -1;
+    if (doc->error_line && !pk_build_add_named(bd, PK_ROOT, "__error__", doc->error_line,
+                                               PK_R_VALUE))
+        return -1;
+    return 0;
+}
+
 /* Entry dir becomes a directory with a branch, its children laid out as one block. */
 static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
 {
@@ -73,11 +95,8 @@ static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
             !pk_build_add_named(bd, dir, "__setstate__", c->setter, PK_R_VALUE))
             rc = -1;
     }
-    /* the calls the tree does not reach otherwise, last at the root (renamed ~1 if the root
-     * has a key of that name) */
-    if (rc == 0 && dir == PK_ROOT && bd->ncalls &&
-        !pk_build_add_named(bd, dir, "__calls__", 0, PK_R_CALLS))
-        rc = -1;
+    if (rc == 0 && dir == PK_ROOT)
+        rc = add_root_extras(bd);
     if (rc == 0)
         rc = pk_build_add_hidden(bd, dir, first, doc->nentries - first);
     uint64_t n = doc->nentries - first;
@@ -94,8 +113,9 @@ static __attribute__((noinline)) int lay_out_children(builder *bd, uint32_t dir)
 static int add_children(builder *bd, uint32_t dir)
 {
     bd->at = bd->doc->entries[dir].node;
-    /* a root with __calls__ is laid out, whatever its items */
-    int rc = dir == PK_ROOT && bd->ncalls ? 1 : pk_build_add_derived(bd, dir);
+    /* a root with entries of picklefs' own (__calls__, __trailing__, __error__) is laid out,
+     * whatever its items */
+    int rc = dir == PK_ROOT && root_extras(bd) ? 1 : pk_build_add_derived(bd, dir);
     return rc <= 0 ? rc : lay_out_children(bd, dir);
 }
 
@@ -194,4 +214,13 @@ int pk_build_tree(pk_doc *doc, pk_error *err)
     pk_buf_free(&bd.renamed);
     free(bd.calls);
     return rc;
+}
+
+void pk_build_reset(pk_doc *doc)
+{
+    for (uint64_t i = 1; i < doc->nnodes; i++)
+        if (PK_K_IS_CONTAINER(doc->nodes[i].kind))
+            doc->nodes[i].u.c.home = 0;
+    doc->nentries = doc->nderived = doc->nnames = doc->nbranches = doc->nblocks = 0;
+    doc->nslots = doc->ntables = 0;
 }

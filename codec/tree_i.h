@@ -7,6 +7,9 @@
 
 /* tree_build.c: lay out the entries and the name tables. */
 int pk_build_tree(pk_doc *doc, pk_error *err);
+/* Forget a tree laid out (or half laid out, by a pk_build_tree that failed), to lay out
+ * another of the same values. */
+void pk_build_reset(pk_doc *doc);
 static inline pk_branch *pk_branch_of(const pk_doc *doc, uint32_t dir_or_link)
 {
     return &doc->branches[doc->entries[dir_or_link].aux];

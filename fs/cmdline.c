@@ -44,6 +44,7 @@ static const struct fuse_opt pfs_opt_table[] = {
     FUSE_OPT_KEY("max_decompressed=", PFS_KEY_LIMIT),
     FUSE_OPT_KEY("max_int_digits=", PFS_KEY_LIMIT),
     FUSE_OPT_KEY("max_memory=", PFS_KEY_LIMIT),
+    FUSE_OPT_KEY("partial", PFS_KEY_LIMIT),
     FUSE_OPT_END,
 };
 
@@ -167,7 +168,8 @@ void pfs_print_help(void)
            "    -o no_prefill          do not push the small files of a directory into\n"
            "                           the page cache when it is listed\n"
            "\n"
-           "Limits on what FILE may make picklefs do (a file past one is refused):\n"
+           "Limits on what FILE may make picklefs do (a file past one is refused),\n"
+           "and -o partial:\n"
            "%s"
            "\n"
            "Exit status:\n"
@@ -175,6 +177,7 @@ void pfs_print_help(void)
            "        --audit with nothing opaque\n"
            "    1   FILE cannot be decoded; one line on stderr:\n"
            "        picklefs: FILE: WHAT at byte OFFSET (OPCODE)\n"
+           "        then the calls decoded before the error, one a line\n"
            "    2   usage error: a missing argument or an unknown option\n"
            "    3   MOUNTPOINT cannot be mounted on (missing, not a directory, not permitted)\n"
            "    4   --audit: FILE holds an opaque global or call\n"

@@ -22,17 +22,35 @@
 
 #include "pfs_i.h"
 
-/* Decode FILE, found at path, completely. On failure print the one line the user sees. */
+/* Decode FILE, found at path, completely. On failure print the one line the user sees, then
+ * the calls decoded before the error; with -o partial the document of what decoded is kept all
+ * the same (its root shows the error as __error__). Bytes after the stream are a warning. */
 static int decode(const char *file, const char *path, const pk_limits *lim, pk_doc **doc)
 {
     char msg[512];
     pk_error err;
+    pk_limits keep = *lim;
+    uint64_t at, len;
 
+    if (!keep.partial) /* the calls before an error are listed, even when nothing is shown */
+        keep.partial = PK_PARTIAL_CALLS;
     memset(&err, 0, sizeof(err));
-    if (pk_open(path, lim, doc, &err) == 0)
+    if (pk_open(path, &keep, doc, &err) == 0) {
+        if (pk_trailing(*doc, &at, &len))
+            fprintf(stderr, "picklefs: %s: warning: %llu byte%s at byte %llu, after the last "
+                    "pickle, %s no pickle: shown as __trailing__\n", file, (unsigned long long)len,
+                    len == 1 ? "" : "s", (unsigned long long)at, len == 1 ? "is" : "are");
         return 0;
+    }
     pk_error_format(&err, msg, sizeof(msg));
     fprintf(stderr, "picklefs: %s: %s\n", file, msg);
+    pk_print_calls(*doc, stderr, PFS_CALLS_SHOWN);
+    if (lim->partial && *doc) {
+        fprintf(stderr, "picklefs: %s: warning: partial: showing what decoded before the "
+                "error, and the error as __error__\n", file);
+        return 0;
+    }
+    pk_close(*doc);
     *doc = NULL;
     return -1;
 }

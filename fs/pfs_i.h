@@ -49,6 +49,9 @@ struct pfs_prefill {
     } slot[PFS_PREFILL_SLOTS];
 };
 
+/* The calls listed after a refusal, before "and N more calls". */
+#define PFS_CALLS_SHOWN 20
+
 /* The session's userdata. doc is set after decoding, before the mount, and is read-only from
  * then on: request handlers run on several threads and take no locks. */
 struct pfs {

@@ -1,7 +1,8 @@
 /* fuzz_decode.c: the pickle decoder on raw bytes (pk_open_memory: format recognition, the
  * pickle machine, lifting, the tree layout), the error it reports when it refuses, and the
  * audit listing of what it decoded (one line per item, offsets in order, as many opaque lines
- * as pk_audit counts). */
+ * as pk_audit counts); then, for a refused input, what lim.partial keeps of it: the same error,
+ * a tree with __error__ at its root, and the calls a refusal lists. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,26 @@ static void check_audit(const pk_doc *doc)
     }
     FUZZ_CHECK(seen == opaque);
     free(text);
+/* The input refused with err, opened again with lim.partial: the same error, and a document,
+ * when one is kept, whose root is a directory with __error__, every entry of which reads. */
+static void check_partial(const uint8_t *data, size_t size, pk_limits *lim, const pk_error *err)
+{
+    pk_doc *doc = NULL;
+    pk_error again;
+    lim->partial = PK_PARTIAL_TREE;
+    FUZZ_CHECK(pk_open_memory(data, size, lim, &doc, &again) != 0);
+    FUZZ_CHECK(again.code == err->code && again.offset == err->offset);
+    if (!doc)
+        return;
+    FUZZ_CHECK(pk_type(doc, PK_ROOT) == PK_DIR);
+    FUZZ_CHECK(pk_lookup(doc, PK_ROOT, "__error__", 9) != 0);
+    FILE *null = fopen("/dev/null", "w");
+    if (null) {
+        FUZZ_CHECK(pk_dump(doc, null) == 0);
+        FUZZ_CHECK(pk_print_calls(doc, null, 20) == 0);
+        fclose(null);
+    }
+    pk_close(doc);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -58,5 +79,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char line[512];
     pk_error_format(&err, line, sizeof line);
     FUZZ_CHECK(strchr(line, '\n') == NULL);
+    check_partial(data, size, &lim, &err);
     return 0;
 }

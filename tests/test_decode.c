@@ -138,7 +138,12 @@ static const tcase cases[] = {
     BAD("no STOP", "K\001", NO_STOP, 2),
     BAD("truncated argument", "J\001\002", TRUNCATED, 0),
     BAD("unknown opcode", "\377", UNKNOWN_OPCODE, 0),
-    BAD("trailing garbage", "N.\000", UNKNOWN_OPCODE, 2),
+    /* bytes after the last pickle that are no pickle: shown, as pickle.load ignores them */
+    OK("a NUL after STOP", "N.\000", "./\n0 = None\\n\n__trailing__ = \\x00\n"),
+    OK("a cut pickle after a dict, whose key takes the name", "}X\014\000\000\000__trailing__K\001s.\200\002}(",
+       "./\n__trailing__ = 1\\n\n__trailing__~1 = \\x80\\x02}(\n"),
+    OK("a pickle with a missing memo entry after two", "K\001.K\002.h\001.",
+       "./\n0 = 1\\n\n1 = 2\\n\n__trailing__ = h\\x01.\n"),
     BAD("stack underflow", "a.", STACK_UNDERFLOW, 0),
     BAD("underflow past a mark", "](a.", MARK_MISPLACED, 2),
     BAD("POP_MARK without MARK", "1.", MARK_MISSING, 0),

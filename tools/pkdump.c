@@ -8,9 +8,10 @@
  * For searching trees too large to walk through a mount, for tests and for machines without
  * /dev/fuse. --full shows what is otherwise cut or left out (bytes values past 1024 bytes, and
  * arrays' NAME.raw entries). -o takes picklefs' limit options (pk_limits_set in pk.h) and
- * nothing else. Errors and exit statuses are picklefs' own: a file that cannot be decoded
- * gives one line "pkdump: FILE: WHAT at byte OFFSET (OPCODE)" and status 1; a usage error
- * gives status 2.
+ * -o partial. Errors and exit statuses are picklefs' own: a file that cannot be decoded gives
+ * one line "pkdump: FILE: WHAT at byte OFFSET (OPCODE)", then the calls decoded before the
+ * error, and status 1 (with -o partial, what decoded is printed all the same, with the error as
+ * __error__, and the status is 0); a usage error gives status 2.
  * --audit prints pk_audit()'s listing instead, every global and call in stream order, and exits
  * 4 when any of them is opaque (EXIT_OPAQUE), as picklefs --audit does.
  */
@@ -22,6 +23,7 @@
 #include "pk.h"
 
 enum { EXIT_DECODE = 1, EXIT_USAGE = 2, EXIT_OPAQUE = 4 };
+enum { CALLS_SHOWN = 20 }; /* calls listed after a refusal, before "and N more calls" */
 
 static void usage(FILE *out)
 {
@@ -85,10 +87,24 @@ int main(int argc, char *argv[])
     file = argv[i];
 
     memset(&err, 0, sizeof(err));
-    if (pk_open(file, &lim, &doc, &err) != 0) {
+    pk_limits keep = lim;
+    if (!keep.partial) /* the calls before an error are listed, even when nothing is shown */
+        keep.partial = PK_PARTIAL_CALLS;
+    uint64_t at, len;
+    if (pk_open(file, &keep, &doc, &err) != 0) {
         pk_error_format(&err, msg, sizeof(msg));
         fprintf(stderr, "pkdump: %s: %s\n", file, msg);
-        return EXIT_DECODE;
+        pk_print_calls(doc, stderr, CALLS_SHOWN);
+        if (!lim.partial || !doc) {
+            pk_close(doc);
+            return EXIT_DECODE;
+        }
+        fprintf(stderr, "pkdump: %s: warning: partial: showing what decoded before the "
+                "error, and the error as __error__\n", file);
+    } else if (pk_trailing(doc, &at, &len)) {
+        fprintf(stderr, "pkdump: %s: warning: %llu byte%s at byte %llu, after the last pickle, "
+                    "%s no pickle: shown as __trailing__\n", file, (unsigned long long)len,
+                    len == 1 ? "" : "s", (unsigned long long)at, len == 1 ? "is" : "are");
     }
     int64_t opaque = 0;
     if (audit) {
