@@ -204,6 +204,9 @@ int dec_global_to_object(dec *d, uint32_t node)
     call->callable = name;
     call->how = PK_HOW_GLOBAL;
     return dec_note_made(d, node); /* shown in __calls__ if it is nowhere else */
+}
+
+/* A str value made after decoding, as if by the opcode at offset (machine_i.h). */
 uint32_t pk_decode_new_text(pk_doc *doc, uint64_t offset, const char *text, size_t len)
 {
     pk_error err = {.opcode = -1};

@@ -36,6 +36,8 @@ static void check_audit(const pk_doc *doc)
     }
     FUZZ_CHECK(seen == opaque);
     free(text);
+}
+
 /* The input refused with err, opened again with lim.partial: the same error, and a document,
  * when one is kept, whose root is a directory with __error__, every entry of which reads. */
 static void check_partial(const uint8_t *data, size_t size, pk_limits *lim, const pk_error *err)
