@@ -38,7 +38,7 @@ static void put_span(const pk_doc *doc, const pk_node *n, pk_buf *b)
     }
 }
 
-static void put_int(pk_buf *b, int64_t v)
+static void put_int64(pk_buf *b, int64_t v)
 {
     char t[24];
     int k = snprintf(t, sizeof t, "%lld", (long long)v);
@@ -58,7 +58,7 @@ void pk_render_leaf(const pk_doc *doc, uint32_t node, pk_buf *b)
     switch ((pk_kind)n->kind) {
     case PK_K_NONE: pk_buf_puts(b, "None\n"); break;
     case PK_K_BOOL: pk_buf_puts(b, n->u.i ? "True\n" : "False\n"); break;
-    case PK_K_INT: put_int(b, n->u.i); pk_buf_put(b, "\n", 1); break;
+    case PK_K_INT: put_int64(b, n->u.i); pk_buf_put(b, "\n", 1); break;
     case PK_K_FLOAT: put_float(b, n->u.f); pk_buf_put(b, "\n", 1); break;
     case PK_K_BIGINT:
     case PK_K_STR:
@@ -105,7 +105,7 @@ static rctx rctx_for(const pk_buf *b)
 }
 
 /* Stop adding to b: it is full, or the walk has used its steps. */
-static bool stop(const pk_buf *b, const rctx *r)
+static bool repr_done(const pk_buf *b, const rctx *r)
 {
     return pk_buf_full(b) || r->steps == 0;
 }
@@ -126,7 +126,7 @@ static void repr_items(const pk_doc *doc, const pk_node *n, pk_buf *b, int depth
 {
     pk_cursor cur = pk_items_of(doc, n);
     uint32_t item;
-    for (uint64_t i = 0; !stop(b, r) && pk_item_next(doc, &cur, &item); i++) {
+    for (uint64_t i = 0; !repr_done(b, r) && pk_item_next(doc, &cur, &item); i++) {
         if (i > 0)
             pk_buf_puts(b, pairs && i % 2 ? ": " : ", ");
         repr_at(doc, item, b, depth + 1, r);
@@ -191,7 +191,7 @@ static void repr_at(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx
     switch ((pk_kind)n->kind) {
     case PK_K_NONE: pk_buf_puts(b, "None"); break;
     case PK_K_BOOL: pk_buf_puts(b, n->u.i ? "True" : "False"); break;
-    case PK_K_INT: put_int(b, n->u.i); break;
+    case PK_K_INT: put_int64(b, n->u.i); break;
     case PK_K_FLOAT: put_float(b, n->u.f); break;
     case PK_K_BIGINT:
     case PK_K_GLOBAL: put_span(doc, n, b); break;
@@ -280,7 +280,7 @@ void pk_repr_steps(const pk_doc *doc, uint32_t node, pk_buf *b, uint64_t *steps)
  * so that a chain of a million nested calls cannot exhaust the stack. */
 static void repr_arg(const pk_doc *doc, uint32_t node, pk_buf *b, int depth, rctx *r)
 {
-    if (stop(b, r))
+    if (repr_done(b, r))
         return;
     pk_buf a = sub_buf(b, ARG_MAX);
     repr_at(doc, node, &a, depth + 1, r);
@@ -323,7 +323,7 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
         if (c && c->args)
             repr_arg(doc, c->args, b, depth, r);
         else
-            put_int(b, n->u.i);
+            put_int64(b, n->u.i);
         pk_buf_puts(b, ")");
         return;
     }
@@ -355,7 +355,7 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
     if (args && args->kind == PK_K_TUPLE) {
         pk_cursor cur = pk_items_of(doc, args);
         uint32_t arg;
-        while (!stop(b, r) && pk_item_next(doc, &cur, &arg)) {
+        while (!repr_done(b, r) && pk_item_next(doc, &cur, &arg)) {
             if (b->len - start > CALL_MAX) {
                 pk_buf_puts(b, ", ...");
                 break;
@@ -374,7 +374,7 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
     if (kw && kw->kind == PK_K_DICT) {
         pk_cursor cur = pk_items_of(doc, kw);
         uint32_t key, value;
-        while (!stop(b, r) && pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
+        while (!repr_done(b, r) && pk_item_next(doc, &cur, &key) && pk_item_next(doc, &cur, &value)) {
             if (b->len - start > CALL_MAX) {
                 pk_buf_puts(b, first ? "..." : ", ...");
                 break;

@@ -46,7 +46,7 @@ static int find_eocd(const uint8_t *p, uint64_t len, uint64_t *at)
     return -1;
 }
 
-static int add_entry(pk_ckpt *k, const uint8_t *name, uint64_t nlen, pk_zent *z)
+static int add_member(pk_ckpt *k, const uint8_t *name, uint64_t nlen, pk_zent *z)
 {
     if (!pk_grow((void **)&k->ents, &k->cap_ents, k->nents + 1, sizeof *k->ents) ||
         !pk_grow((void **)&k->names, &k->names_cap, k->names_len + nlen, 1))
@@ -125,7 +125,7 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
             return bad(err, lho, "stored member whose sizes differ");
         if (z.method != 0 && z.method != 8)
             return bad(err, lho, "member compressed with a method other than deflate");
-        if (add_entry(k, c + CDIR_LEN, nlen, &z) < 0) {
+        if (add_member(k, c + CDIR_LEN, nlen, &z) < 0) {
             pk_set_error(err, PK_E_NOMEM, at, -1, pk_code_text(PK_E_NOMEM));
             return -1;
         }
