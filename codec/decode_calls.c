@@ -192,7 +192,7 @@ int load_obj(dec *d)
 
 /* BUILD on a value that shows no state (an int, a str, a lifted datetime, a persistent id),
  * which CPython would try to set anyway: the value stays as it is, and the BUILD is a value of
- * its own, an object that reads value.__setstate__(state), for the tree to list in __calls__. */
+ * its own, an object that reads (value).__setstate__(state), for the tree to list in __calls__. */
 static int build_on_leaf(dec *d, uint32_t value, uint32_t state)
 {
     uint32_t n = new_node(d, PK_K_OBJECT);

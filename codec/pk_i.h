@@ -153,7 +153,7 @@ typedef enum pk_how {
     PK_HOW_GLOBAL, /* no call: a global the pickle mutated (BUILD, SETITEM, APPEND on it), which
                       became an object so that what was done to it shows; callable is its name */
     PK_HOW_BUILD,  /* BUILD on a value that cannot show a state (an int, a lifted datetime):
-                      args is that value, state the state, shown as value.__setstate__(state) */
+                      args is that value, state the state, shown as (value).__setstate__(state) */
 } pk_how;
 
 /* A recorded call: callable(*args, **kwargs), then BUILD(state), APPENDs and SETITEMs.

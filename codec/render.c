@@ -329,9 +329,10 @@ static void render_call_at(const pk_doc *doc, uint32_t node, pk_buf *b, int dept
     }
     if (!c)
         return;
-    if (c->how == PK_HOW_BUILD) { /* a BUILD on a value that shows no state */
+    if (c->how == PK_HOW_BUILD) { /* a BUILD on a value that shows no state: (1).__setstate__ */
+        pk_buf_puts(b, "(");
         repr_arg(doc, c->args, b, depth, r);
-        pk_buf_puts(b, ".__setstate__(");
+        pk_buf_puts(b, ").__setstate__(");
         repr_arg(doc, c->state, b, depth, r);
         pk_buf_puts(b, ")");
         return;

@@ -13,8 +13,8 @@ Every fixture but `plain_setter` makes, when Python loads it, the call
 posix.system('touch CANARY') with CANARY = canary(NAME), a path in /tmp, in one of the ways a
 value can leave no trace in the loaded result: popped (POP, POP_MARK), kept only in the memo,
 left on the stack or under a MARK at STOP, set into a global (SETITEM on sys.modules, APPEND on
-sys.path, BUILD on os.path), or in the state that a 6-tuple __reduce__'s state setter applies
-(written by Python's own pickler). Never load these with pickle outside a test that proves they
+sys.path, BUILD on os.path), used as a dict key, in a BUILD state set on an int, or in the state
+that a 6-tuple __reduce__'s state setter applies (written by Python's own pickler). Never load these with pickle outside a test that proves they
 work. FIXTURES says, for each, the entry (a path in the mount) whose __reduce__ names the call.
 """
 
@@ -74,6 +74,12 @@ FIXTURES = {
     # {'p': os.path}, os.path BUILD {'sep': the call}: the module's state
     "build_module": (b"\x80\x02}" + s("p") + b"\x8c\x02os\x8c\x04path\x93}" + s("sep") +
                      system("build_module") + b"sbs.", "p/sep"),
+    # {the call: 1}: a key only names its entry, so the call is listed in __calls__ as well
+    "call_as_key": (b"\x80\x02}" + system("call_as_key") + b"K\x01s.", "__calls__/0"),
+    # [7], then 7 BUILD {'cmd': the call}: an int shows no state; the BUILD is listed as
+    # (7).__setstate__({...}) after the call it holds
+    "build_on_int": (b"\x80\x02]K\x07}" + s("cmd") + system("build_on_int") + b"sba.",
+                     "__calls__/0"),
 }
 
 

@@ -272,3 +272,17 @@ def test_every_call_offset_is_shown():
     assert checked > 100
     assert not missing, "%d of %d inputs hide calls:\n%s" % (len(missing), checked,
                                                              "\n".join(missing[:40]))
+
+
+def test_build_on_a_value_without_state_is_listed():
+    """7 BUILD {...}: the int stays 7, and the BUILD is listed with its offset."""
+    with open(fixture("build_on_int"), "rb") as f:
+        data = f.read()
+    with mount(fixture("build_on_int")) as mnt:
+        build = os.path.join(mnt, "__calls__", "1")
+        with open(os.path.join(build, "__reduce__")) as f:
+            assert f.read().startswith("(7).__setstate__({'cmd': posix.system(")
+        off = int(os.getxattr(build, "user.pickle.offset"))
+        assert data[off:off + 1] == b"b"  # the BUILD
+        with open(os.path.join(mnt, "0")) as f:
+            assert f.read() == "7\n"
