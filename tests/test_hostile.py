@@ -547,8 +547,9 @@ def test_exponential_structure_renders_quickly(tmp_path, name, data):
     lines = r.stdout.split(b"\n")[:-1]
     assert len(lines) < 2000, "pkdump %s printed %d lines for 64 shared levels" % (name, len(lines))
     if name == "call_as_key":  # the calls a key holds are listed in __calls__ too
-        assert lines[2] == b"__calls__/", "pkdump %s: %r" % (name, lines[2][:80])
-        lines = lines[:2]
+        assert len(lines) > 1 and all(l.startswith(b"__calls__/") for l in lines[1:]), (
+            "pkdump %s: %r" % (name, [l[:80] for l in lines[1:3]]))
+        lines = lines[:1]
     if name.endswith("_as_key"):
         assert len(lines) == 1, "pkdump %s: expected one key, got %r" % (
             name, [l[:80] for l in lines[:5]])

@@ -202,6 +202,12 @@ def test_header_longer_than_the_file_is_refused():
     assert "header length 16777215 larger than the 2 bytes left at byte 8" in err, err
 
 
+def one_refusal(stderr):
+    """One refusal line, then only the calls decoded before the error (an object array's)."""
+    lines = stderr.split(b"\n")[:-1]
+    return len(lines) >= 1 and all(l.startswith((b"  call at byte ", b"  and ")) for l in lines[1:])
+
+
 @pytest.mark.parametrize("name", ["f32.npy", "objects.npy", "record.npy", "v3.npy"])
 def test_truncations_refused_or_read_never_crash(name):
     with open(fx(name), "rb") as f:
@@ -212,7 +218,7 @@ def test_truncations_refused_or_read_never_crash(name):
             with open(path, "wb") as f:
                 f.write(data[:n])
             r = run([mountutil.pkdump_exe(), path])
-            assert r.returncode == 1 and r.stderr.count(b"\n") == 1, (n, r)
+            assert r.returncode == 1 and one_refusal(r.stderr), (n, r)
 
 
 @pytest.mark.parametrize("name", ["stored_objects.npz", "deflated.npz"])
@@ -226,7 +232,7 @@ def test_npz_truncations_refused_never_crash(name):
             with open(path, "wb") as f:
                 f.write(data[:n])
             r = run([mountutil.pkdump_exe(), path])
-            assert r.returncode == 1 and r.stderr.count(b"\n") == 1, (n, r)
+            assert r.returncode == 1 and one_refusal(r.stderr), (n, r)
 
 
 @pytest.mark.parametrize("name", ["f32.npy", "objects.npy", "record_aligned.npy",
@@ -246,4 +252,4 @@ def test_bit_flips_never_crash(name):
             r = run([mountutil.pkdump_exe(), path])
             assert r.returncode in (0, 1), (i, r)
             if r.returncode == 1:
-                assert r.stderr.count(b"\n") == 1, (i, r)
+                assert one_refusal(r.stderr), (i, r)

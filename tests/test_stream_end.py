@@ -116,7 +116,7 @@ def test_stream_of_pickles_then_junk(tmp_path):
     path = write(tmp_path, "stream.pkl", data)
     r = pkdump(path)
     assert r.returncode == 0
-    assert r.stdout == b"./\n0 = 1\\n\n1/\n1/0 = 2\\n\n__trailing__ = \\x0d\\n\n"
+    assert r.stdout == b"0 = 1\\n\n1/0 = 2\\n\n__trailing__ = \\x0d\\n\n"
 
 
 def test_trailing_name_taken_by_a_key(tmp_path):
