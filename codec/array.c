@@ -200,3 +200,20 @@ bool pk_arr_pool_text(pk_doc *doc, const char *s, size_t len, pk_span *out)
     free(copy);
     return ok;
 }
+
+uint32_t pk_array_from_stream(pk_lift_ctx *c, const pk_array *tmp, uint8_t what, uint64_t pos,
+                              uint64_t need)
+{
+    uint32_t n = pk_lift_new_node(c, PK_K_OBJECT);
+    uint64_t idx;
+    pk_array *a = n ? pk_array_new(c, &idx) : NULL;
+    if (!a)
+        return 0;
+    *a = *tmp;
+    atomic_init(&a->summary, NULL);
+    a->what = what;
+    pk_array_set_source(a, PK_AS_STREAM, pos, NULL, need);
+    if (!pk_array_make_node(c->doc, n, idx, what))
+        return pk_lift_oom(c), 0;
+    return n;
+}

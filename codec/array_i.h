@@ -72,6 +72,11 @@ pk_array *pk_array_new(pk_lift_ctx *c, uint64_t *idx);
 bool pk_array_set_shape(const pk_doc *doc, pk_array *a, uint32_t shape, bool fortran);
 /* Turn node into an array (in place, so every reference to it, memo included, sees it). */
 bool pk_array_make_node(pk_doc *doc, uint32_t node, uint64_t idx, uint16_t what);
+/* A new array value of kind what (PK_T_NDARRAY, PK_T_TENSOR) described by tmp (its dtype and
+ * shape set), whose need bytes of elements start at stream offset pos (a .npy's, a safetensors
+ * file's); 0 with the error set. */
+uint32_t pk_array_from_stream(pk_lift_ctx *c, const pk_array *tmp, uint8_t what, uint64_t pos,
+                              uint64_t need);
 /* Add text to the pool; text may lie in the pool itself, which moves when it grows. */
 bool pk_arr_pool_text(pk_doc *doc, const char *s, size_t len, pk_span *out);
 

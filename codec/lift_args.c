@@ -139,3 +139,14 @@ bool pk_lift_empty_dict(const pk_doc *doc, uint32_t node)
            (!c || (pk_global_is(doc, c->callable, "collections.OrderedDict") && !c->args &&
                    !c->state && !c->items && !c->dictitems));
 }
+
+uint32_t pk_lift_name_key(pk_lift_ctx *c, const char *name, uint64_t len)
+{
+    bool text = pk_lift_valid_utf8((const uint8_t *)name, len);
+    uint32_t k = pk_lift_new_node(c, text ? PK_K_STR : PK_K_BYTES);
+    if (!k)
+        return 0;
+    if (!pk_node_set_text(c->doc, k, name, len) || (text && pk_key_is_name(c->doc, k) < 0))
+        return pk_lift_oom(c), 0;
+    return k;
+}

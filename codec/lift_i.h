@@ -21,6 +21,9 @@ int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, u
 bool pk_global_name(const pk_doc *doc, uint32_t node, char *out, size_t size);
 /* Report out of memory at the call being lifted: -1. */
 int pk_lift_oom(pk_lift_ctx *c);
+/* A name from a file that is no pickle (an archive member's) as a dict key: a str, or bytes
+ * when it is no UTF-8; 0 with the error set. */
+uint32_t pk_lift_name_key(pk_lift_ctx *c, const char *name, uint64_t len);
 
 /* The length of a tuple, or UINT64_MAX when node is no tuple. */
 uint64_t pk_tuple_len(const pk_doc *doc, uint32_t tuple);

@@ -130,20 +130,9 @@ uint32_t pk_npy_array(pk_lift_ctx *c, const pk_npy *h)
                  (unsigned long long)need, (unsigned long long)h->len);
         return c->fail(c, PK_E_LENGTH, what), 0;
     }
-    uint32_t n = pk_lift_new_node(c, PK_K_OBJECT);
-    uint64_t idx;
-    pk_array *a = n ? pk_array_new(c, &idx) : NULL;
-    if (!a)
-        return 0;
-    *a = tmp;
-    atomic_init(&a->summary, NULL);
-    a->what = PK_T_NDARRAY;
     /* the elements are the stream's own bytes: read from FILE by offset once it is unmapped
      * (or from memory, when the stream is inflated) */
-    pk_array_set_source(a, PK_AS_STREAM, h->data, NULL, need);
-    if (!pk_array_make_node(doc, n, idx, PK_T_NDARRAY))
-        return pk_lift_oom(c), 0;
-    return n;
+    return pk_array_from_stream(c, &tmp, PK_T_NDARRAY, h->data, need);
 }
 
 int pk_npy_build(pk_lift_ctx *c, void *arg, uint32_t *top)
@@ -155,14 +144,7 @@ int pk_npy_build(pk_lift_ctx *c, void *arg, uint32_t *top)
 /* A .npz member's name without its .npy, as a str key (bytes when it is no UTF-8). */
 static uint32_t member_key(pk_lift_ctx *c, const char *name, uint64_t len)
 {
-    len -= 4;
-    bool text = pk_lift_valid_utf8((const uint8_t *)name, len);
-    uint32_t k = pk_lift_new_node(c, text ? PK_K_STR : PK_K_BYTES);
-    if (!k)
-        return 0;
-    if (!pk_node_set_text(c->doc, k, name, len) || (text && pk_key_is_name(c->doc, k) < 0))
-        return pk_lift_oom(c), 0;
-    return k;
+    return pk_lift_name_key(c, name, len - 4);
 }
 
 /* One member: its header read into h, and its array as a new value, or 0 (error set). */

@@ -84,19 +84,8 @@ static uint32_t st_tensor(pk_lift_ctx *c, const pk_st_header *h, const pk_st_ten
         return st_bad(c, t->at, what), 0;
     }
     pk_lift_at(c, t->at);
-    uint32_t n = pk_lift_new_node(c, PK_K_OBJECT);
-    uint64_t idx;
-    pk_array *a = n ? pk_array_new(c, &idx) : NULL;
-    if (!a)
-        return 0;
-    *a = tmp;
-    atomic_init(&a->summary, NULL);
-    a->what = PK_T_TENSOR;
     /* the file is the stream: read from FILE by offset once it is unmapped (zero-copy) */
-    pk_array_set_source(a, PK_AS_STREAM, h->data + t->begin, NULL, need);
-    if (!pk_array_make_node(doc, n, idx, PK_T_TENSOR))
-        return pk_lift_oom(c), 0;
-    return n;
+    return pk_array_from_stream(c, &tmp, PK_T_TENSOR, h->data + t->begin, need);
 }
 
 /* A str value of the pool's span s; a name when it keys a dict. */

@@ -30,13 +30,7 @@ typedef struct zdir {
 /* A name from the archive as a dict key: a str, or bytes when it is no UTF-8. */
 static uint32_t zip_key(pk_lift_ctx *c, const char *name, uint64_t len)
 {
-    bool text = pk_lift_valid_utf8((const uint8_t *)name, len);
-    uint32_t k = pk_lift_new_node(c, text ? PK_K_STR : PK_K_BYTES);
-    if (!k)
-        return 0;
-    if (!pk_node_set_text(c->doc, k, name, len) || (text && pk_key_is_name(c->doc, k) < 0))
-        return pk_lift_oom(c), 0;
-    return k;
+    return pk_lift_name_key(c, name, len);
 }
 
 static int zip_pair(pk_lift_ctx *c, uint32_t dict, uint32_t key, uint32_t value)
