@@ -79,6 +79,8 @@ static size_t escape_byte(unsigned char c, char esc[5])
 static size_t write_escaped(FILE *out, const unsigned char *s, size_t len, bool last, bool path)
 {
     size_t run = 0; /* start of the bytes not yet written, all written as they are */
+    if (len == 0)
+        return 0; /* s may be NULL (an empty path): fwrite must not see it */
     for (size_t i = 0; i < len; i++) {
         unsigned char c = s[i];
         if (c >= 0x80) {
