@@ -144,7 +144,7 @@ int pk_npy_build(pk_lift_ctx *c, void *arg, uint32_t *top)
 /* A .npz member's name without its .npy, as a str key (bytes when it is no UTF-8). */
 static uint32_t member_key(pk_lift_ctx *c, const char *name, uint64_t len)
 {
-    return pk_lift_name_key(c, name, len - 4);
+    return pk_lift_name_key(c, name, len >= 4 ? len - 4 : len);
 }
 
 /* One member: its header read into h, and its array as a new value, or 0 (error set). */
@@ -153,7 +153,7 @@ static uint32_t member_array(pk_lift_ctx *c, const pk_zent *z, pk_npy *h)
     pk_doc *doc = c->doc;
     /* in the file, or gathered into memory with the other members (format.c) */
     uint64_t at = doc->ckpt->gathered ? z->at : z->data;
-    pk_error e;
+    pk_error e = {.code = PK_E_OK, .opcode = -1};
     if (pk_npy_parse(doc->src + at, z->usize, at, h, &e) < 0) {
         pk_lift_at(c, e.offset);
         return c->fail(c, e.code, e.what), 0;
@@ -178,7 +178,8 @@ int pk_npz_build(pk_lift_ctx *c, void *arg, uint32_t *top)
     for (uint64_t i = 0; i < k->nents; i++) {
         const pk_zent *z = &k->ents[i];
         pk_lift_at(c, k->gathered ? z->at : z->data);
-        uint32_t key = member_key(c, k->names + z->name_pos, z->name_len);
+        /* names is NULL when every member's name is empty */
+        uint32_t key = member_key(c, k->names ? k->names + z->name_pos : "", z->name_len);
         uint32_t v = key ? member_array(c, z, h) : 0;
         if (!v) {
             free(h);

@@ -148,7 +148,7 @@ pk_zent *pk_zip_find(pk_doc *doc, const char *rel, size_t rel_len)
     pk_ckpt *k = doc->ckpt;
     if (!k || !k->is_zip || k->no_top)
         return NULL;
-    for (uint64_t i = 0; i < k->nents; i++) {
+    for (uint64_t i = 0; i < k->nents && k->names; i++) { /* names NULL: every name empty */
         pk_zent *z = &k->ents[i];
         const char *n = k->names + z->name_pos;
         if (z->name_len == k->top_len + 1 + rel_len && memcmp(n, k->names, k->top_len) == 0 &&

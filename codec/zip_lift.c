@@ -78,7 +78,7 @@ static uint32_t zip_member(pk_lift_ctx *c, const pk_zent *z)
         pk_npy *h = malloc(sizeof *h);
         if (!h)
             return pk_lift_oom(c), 0;
-        pk_error e;
+        pk_error e = {.code = PK_E_OK, .opcode = -1};
         uint32_t v = 0;
         if (pk_npy_parse(p, z->usize, z->at, h, &e) < 0) {
             pk_lift_at(c, e.offset);
@@ -120,7 +120,8 @@ static bool next_part(const char *path, uint64_t len, uint64_t *pos, int depth, 
 static int zip_place(pk_lift_ctx *c, const pk_zent *z, zdir *dirs, int *depth)
 {
     const pk_ckpt *k = c->doc->ckpt;
-    const char *path = k->names + z->name_pos, *s;
+    /* names is NULL when every member's name is empty */
+    const char *path = k->names ? k->names + z->name_pos : "", *s;
     uint64_t len = z->name_len, pos = 0, n;
     if (k->torchscript && len > k->top_len && path[k->top_len] == '/') {
         pos = k->top_len + 1; /* inside the archive's one folder */
