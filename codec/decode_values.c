@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static uint32_t new_int(dec *d, int64_t v)
@@ -135,18 +136,29 @@ int load_long(dec *d)
     return push(d, new_decimal(d, s, len));
 }
 
+/* A count of w bytes, signed when w is 4 (a negative one refused as CPython words it, with
+ * `opname`), then that many bytes: where they are, or NULL with the error set. */
+static const uint8_t *take_counted(dec *d, int w, const char *opname, uint64_t *len)
+{
+    const uint8_t *s = take(d, (uint64_t)w);
+    if (!s)
+        return NULL;
+    int64_t n = w == 4 ? (int32_t)(uint32_t)pk_le(s, 4) : (int64_t)pk_le(s, w);
+    if (n < 0) {
+        char what[64];
+        snprintf(what, sizeof what, "%s pickle has negative byte count", opname);
+        return dec_fail(d, PK_E_BAD_ARGUMENT, what), NULL;
+    }
+    *len = (uint64_t)n;
+    return take_len(d, *len);
+}
+
 /* LONG1, LONG4: a count of bytes, then the number in them. LONG4's count is signed. */
 int load_long_bin(dec *d, int w)
 {
-    const uint8_t *s = take(d, (uint64_t)w), *p;
-    if (!s)
-        return -1;
-    int64_t n = w == 4 ? (int32_t)(uint32_t)pk_le(s, 4) : (int64_t)pk_le(s, w);
-    if (n < 0)
-        return dec_fail(d, PK_E_BAD_ARGUMENT, "LONG pickle has negative byte count");
-    if (!(p = take_len(d, (uint64_t)n)))
-        return -1;
-    return push(d, new_long(d, p, (uint64_t)n));
+    uint64_t n;
+    const uint8_t *p = take_counted(d, w, "LONG", &n);
+    return p ? push(d, new_long(d, p, n)) : -1;
 }
 
 /* A Python 2 str of the stream's bytes: a str when it is ASCII (Python 3 loads it so with its
@@ -162,15 +174,9 @@ static uint32_t py2_string(dec *d, const uint8_t *p, uint64_t len)
 /* SHORT_BINSTRING, BINSTRING: BINSTRING's count is signed. */
 int load_binstring(dec *d, int w)
 {
-    const uint8_t *s = take(d, (uint64_t)w), *p;
-    if (!s)
-        return -1;
-    int64_t n = w == 4 ? (int32_t)(uint32_t)pk_le(s, 4) : (int64_t)pk_le(s, w);
-    if (n < 0)
-        return dec_fail(d, PK_E_BAD_ARGUMENT, "BINSTRING pickle has negative byte count");
-    if (!(p = take_len(d, (uint64_t)n)))
-        return -1;
-    return push(d, py2_string(d, p, (uint64_t)n));
+    uint64_t n;
+    const uint8_t *p = take_counted(d, w, "BINSTRING", &n);
+    return p ? push(d, py2_string(d, p, n)) : -1;
 }
 
 /* SHORT_BINBYTES, BINBYTES, BINBYTES8 (bytes) and BYTEARRAY8 (a bytearray): the counts are
