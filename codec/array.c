@@ -105,6 +105,17 @@ pk_array *pk_array_new(pk_lift_ctx *c, uint64_t *idx)
     return a;
 }
 
+pk_array *pk_array_new_copy(pk_lift_ctx *c, const pk_array *from, uint64_t *idx)
+{
+    pk_array copy = *from; /* from may be in k->arrays, which pk_array_new may move */
+    pk_array *a = pk_array_new(c, idx);
+    if (!a)
+        return NULL;
+    *a = copy;
+    atomic_init(&a->summary, NULL); /* a summary of its own, rendered when first read */
+    return a;
+}
+
 const pk_array *pk_array_of(const pk_doc *doc, uint32_t node)
 {
     const pk_node *n = &doc->nodes[node];
@@ -206,11 +217,9 @@ uint32_t pk_array_from_stream(pk_lift_ctx *c, const pk_array *tmp, uint8_t what,
 {
     uint32_t n = pk_lift_new_node(c, PK_K_OBJECT);
     uint64_t idx;
-    pk_array *a = n ? pk_array_new(c, &idx) : NULL;
+    pk_array *a = n ? pk_array_new_copy(c, tmp, &idx) : NULL;
     if (!a)
         return 0;
-    *a = *tmp;
-    atomic_init(&a->summary, NULL);
     a->what = what;
     pk_array_set_source(a, PK_AS_STREAM, pos, NULL, need);
     if (!pk_array_make_node(c->doc, n, idx, what))

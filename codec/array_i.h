@@ -68,6 +68,8 @@ void pk_array_set_source(pk_array *a, pk_asrc src, uint64_t pos, const uint8_t *
                          uint64_t len);
 /* A new array record; its index in *idx. Pointers into k->arrays move when it grows. */
 pk_array *pk_array_new(pk_lift_ctx *c, uint64_t *idx);
+/* A new array record holding a copy of *from (its summary not shared); NULL with the error set. */
+pk_array *pk_array_new_copy(pk_lift_ctx *c, const pk_array *from, uint64_t *idx);
 /* shape, numel, C-order strides (or Fortran order), from a tuple (or list) of ints. */
 bool pk_array_set_shape(const pk_doc *doc, pk_array *a, uint32_t shape, bool fortran);
 /* Turn node into an array (in place, so every reference to it, memo included, sees it). */

@@ -60,11 +60,9 @@ int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t l
         return c->fail(c, PK_E_LENGTH, what);
     }
     uint64_t idx;
-    pk_array *a = pk_array_new(c, &idx);
+    pk_array *a = pk_array_new_copy(c, &tmp, &idx);
     if (!a)
         return -1;
-    *a = tmp;
-    atomic_init(&a->summary, NULL);
     a->what = PK_T_NDARRAY;
     pk_array_set_source(a, PK_AS_STREAM, at_pos + skip, NULL, need);
     if (!pk_array_make_node(doc, node, idx, PK_T_NDARRAY))

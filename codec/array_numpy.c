@@ -107,11 +107,9 @@ static int fill_array(pk_lift_ctx *c, uint32_t node, uint32_t shape, uint32_t dt
     if (__builtin_mul_overflow(tmp.numel, tmp.dt.size, &need) || need != pk_span_len(doc, dn))
         return 0;
     uint64_t idx;
-    pk_array *a = pk_array_new(c, &idx);
+    pk_array *a = pk_array_new_copy(c, &tmp, &idx);
     if (!a)
         return -1;
-    *a = tmp;
-    atomic_init(&a->summary, NULL);
     a->what = PK_T_NDARRAY;
     a->src_node = data;
     pk_array_set_source(a, PK_AS_NODE, 0, NULL, pk_span_len(doc, dn));

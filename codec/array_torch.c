@@ -109,11 +109,9 @@ int pk_array_persid(pk_lift_ctx *c, uint32_t node)
         }
     }
     uint64_t idx;
-    pk_array *a = pk_array_new(c, &idx);
+    pk_array *a = pk_array_new_copy(c, &tmp, &idx);
     if (!a)
         return -1;
-    *a = tmp;
-    atomic_init(&a->summary, NULL);
     if (a->src == PK_AS_NONE)
         pk_array_set_source(a, PK_AS_NONE, 0, NULL, 0);
     return pk_array_make_node(doc, node, idx, PK_T_STORAGE) ? 0 : pk_lift_oom(c);
@@ -130,11 +128,9 @@ static pk_array *derive(pk_lift_ctx *c, uint32_t from, uint32_t callable, uint32
     if (!pk_lift_new_call(c, n, PK_HOW_REDUCE, callable, args, 0))
         return NULL;
     uint64_t idx;
-    pk_array *a = pk_array_new(c, &idx);
+    pk_array *a = pk_array_new_copy(c, &doc->ckpt->arrays[doc->nodes[from].u.i], &idx);
     if (!a)
         return NULL;
-    *a = doc->ckpt->arrays[doc->nodes[from].u.i];
-    atomic_init(&a->summary, NULL);
     a->what = (uint8_t)what;
     if (!pk_array_make_node(doc, n, idx, what))
         return pk_lift_oom(c), NULL;
