@@ -12,6 +12,8 @@
  *   global  opaque when it is the callable of an opaque call or the target of an opaque BUILD;
  *           else lifted when it is the callable of a lifted call or a class read as part of
  *           data (builtins' plain types, numpy.ndarray, torch's storage classes); else opaque.
+ * The events of a pickle nested in a pickle.loads call's argument (decode_nested.c) follow
+ * that call's line, their OFFSET prefixed by the call's: "OUTER/INNER".
  */
 #include "pk_i.h"
 
@@ -20,6 +22,9 @@
 
 /* A line's text is cut here, with "...": a listing is for reading, the mount shows all. */
 #define AUDIT_TEXT_MAX 4096
+/* Nested pickles are no deeper than the machine's PK_NESTED_DEPTH (decode_i.h), which this
+ * file, of a layer above the machine, does not see; the deeper levels would not be named. */
+#define PK_NEST_MAX 16
 
 /* Two bits a value, for the globals: used by a lifted call, used by an opaque one. */
 enum { USE_LIFTED = 1, USE_OPAQUE = 2 };
@@ -140,7 +145,21 @@ static void put_text(FILE *out, const pk_buf *b)
     }
 }
 
-static int put_line(const pk_doc *doc, const pk_event *e, bool lifted, FILE *out)
+/* The offsets of the calls whose nested pickles the log is in (NEST_IN, NEST_OUT): a line of
+ * one reads "OUTER/INNER kind ...", INNER counted in that call's argument. */
+typedef struct nest {
+    uint64_t at[PK_NEST_MAX];
+    int depth;
+} nest;
+
+static void put_offset(FILE *out, const nest *ns, const pk_event *e)
+{
+    for (int i = 0; i < ns->depth && i < PK_NEST_MAX; i++)
+        fprintf(out, "%llu/", (unsigned long long)ns->at[i]);
+    fprintf(out, "%llu", (unsigned long long)(e->at >> 8));
+}
+
+static int put_line(const pk_doc *doc, const nest *ns, const pk_event *e, bool lifted, FILE *out)
 {
     static const char *const what[] = {
         [PK_EV_GLOBAL] = "global", [PK_EV_CALL] = "call", [PK_EV_BUILD] = "build",
@@ -153,13 +172,15 @@ static int put_line(const pk_doc *doc, const pk_event *e, bool lifted, FILE *out
     case PK_EV_CALL: call_text(doc, e, &b); break;
     case PK_EV_BUILD: build_text(doc, e, &b); break;
     case PK_EV_PERSID: pk_repr(doc, e->a, &b); break;
+    default: return 0; /* NEST_IN and NEST_OUT: no line of their own */
     }
     if (b.failed) {
         int r = pk_buf_error(&b);
         pk_buf_free(&b);
         return r;
     }
-    fprintf(out, "%llu %s ", (unsigned long long)(e->at >> 8), what[ev_what(e)]);
+    put_offset(out, ns, e);
+    fprintf(out, " %s ", what[ev_what(e)]);
     put_text(out, &b);
     if (b.truncated)
         fputs("...", out);
@@ -183,11 +204,19 @@ int64_t pk_audit(const pk_doc *doc, FILE *out)
             mark(uses, doc, e->node, USE_OPAQUE);
     }
     int64_t opaque = 0;
+    nest ns = {.depth = 0};
     for (uint64_t i = 0; i < doc->nevents; i++) {
         const pk_event *e = &doc->events[i];
+        if (ev_what(e) == PK_EV_NEST_IN || ev_what(e) == PK_EV_NEST_OUT) {
+            if (ev_what(e) == PK_EV_NEST_OUT)
+                ns.depth -= ns.depth > 0;
+            else if (ns.depth++ < PK_NEST_MAX)
+                ns.at[ns.depth - 1] = e->at >> 8;
+            continue;
+        }
         bool lifted = ev_what(e) == PK_EV_GLOBAL ? global_lifted(doc, uses, e->node)
                                                  : ev_lifted(doc, e);
-        int r = put_line(doc, e, lifted, out);
+        int r = put_line(doc, &ns, e, lifted, out);
         if (r < 0) {
             free(uses);
             return r;

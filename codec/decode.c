@@ -32,7 +32,7 @@ static int build_then_nested(dec *d)
     if (r <= 0)
         return r;
     dec sub = {.doc = d->doc, .hooks = d->hooks, .err = d->err, .src = d->src, .pos = d->pos,
-               .end = d->end, .nested = true};
+               .end = d->end, .nested = true, .depth = d->depth};
     set_limits(&sub);
     uint32_t value = 0;
     r = run_pickle(&sub, &value);
@@ -51,6 +51,51 @@ static int build_then_nested(dec *d)
     d->nodes_end = sub.nodes_end;
     d->group_base = sub.group_base;
     return 0;
+}
+
+/* After a call opcode (r its result): when the call is pickle.loads of bytes, the pickle those
+ * bytes hold, run here by a machine of its own over a copy of them (decode_nested.c), with
+ * their values and calls kept on the call's record, and its events in the audit log between
+ * a NEST_IN and a NEST_OUT. When they are no pickle, they stay bytes, and the values made
+ * before the error are left unreached (the tree lists their calls in __calls__, as CPython
+ * would have run them); a limit met in them is the stream's error. */
+static int call_then_nested(dec *d, int r)
+{
+    uint8_t *copy = NULL;
+    uint64_t len = 0;
+    uint32_t obj = r == 0 ? d->stack[d->sp - 1] : 0;
+    if (r < 0 || (r = dec_nested_source(d, obj, &copy, &len)) <= 0)
+        return r;
+    if (!dec_event(d, PK_EV_NEST_IN, obj, 0, 0)) {
+        free(copy);
+        return -1;
+    }
+    dec sub = {.doc = d->doc, .hooks = d->hooks, .err = d->err, .src = copy, .end = len,
+               .nested = true, .copied = true, .depth = (uint8_t)(d->depth + 1),
+               .chores_at = UINT64_MAX, .release_at = UINT64_MAX};
+    set_limits(&sub);
+    uint32_t value = 0;
+    r = run_pickle(&sub, &value);
+    if (sub.holding) { /* a frame cut short (lim.partial): the nested pickle fails */
+        *d->err = sub.held;
+        r = -1;
+    }
+    free(copy);
+    free(sub.stack);
+    free(sub.marks);
+    dec_memo_clear(&sub.memo);
+    /* the pickle's values may have started an offset group: new_node's cache is sub's now */
+    d->nodes_end = sub.nodes_end;
+    d->group_base = sub.group_base;
+    if (r < 0) {
+        pk_error was = *d->err;
+        if (dec_nested_failed(d, &was))
+            return -1;
+        d->doc->dropped = true; /* the values it made show nowhere: their calls in __calls__ */
+    } else {
+        d->doc->calls[pk_node_call(d->doc, &d->doc->nodes[obj])].nested = value;
+    }
+    return dec_event(d, PK_EV_NEST_OUT, obj, 0, 0) ? 0 : -1;
 }
 
 /* STOP: the pickle's value is the one on top. 1, the pickle done. */
@@ -129,11 +174,11 @@ static inline int dispatch(dec *d, int op, uint32_t *out)
     /* -- names and calls: recorded, never resolved or run -- */
     case OP_GLOBAL: return load_global(d);
     case OP_STACK_GLOBAL: return load_stack_global(d);
-    case OP_REDUCE: return load_reduce(d);
+    case OP_REDUCE: return call_then_nested(d, load_reduce(d));
     case OP_NEWOBJ: return load_newobj(d);
     case OP_NEWOBJ_EX: return load_newobj_ex(d);
-    case OP_INST: return load_inst(d);
-    case OP_OBJ: return load_obj(d);
+    case OP_INST: return call_then_nested(d, load_inst(d));
+    case OP_OBJ: return call_then_nested(d, load_obj(d));
     case OP_BUILD: return build_then_nested(d);
     case OP_PERSID: return load_persid(d);
     case OP_BINPERSID: return load_binpersid(d);

@@ -146,8 +146,8 @@ HOT bool fast_memoize(fast *f, const dec *d)
 COLD void dec_fast_ops(dec *d)
 {
     pk_doc *doc = d->doc;
-    if (!d->stack)
-        return; /* the first push makes it */
+    if (!d->stack || d->copied)
+        return; /* the first push makes it; a nested pickle's strs go to the pool */
     /* pos may have passed op_limit: the chores are due */
     uint64_t stop = d->op_limit > d->pos + FAST_ARG_MAX ? d->op_limit - FAST_ARG_MAX : d->pos;
     fast f = {d->src, d->src + d->pos, d->src + stop, d->stack + d->sp, d->stack + d->cap_stack,

@@ -5,7 +5,8 @@
  * in a circle (codec/LAYERS): the cursor over the stream and the errors (decode_cursor.c); new
  * values, the stack and call records (decode_node.c); text arguments (decode_text.c); scalar
  * values (decode_values.c); the memo (decode_memo.c); containers (decode_items.c); names and
- * calls (decode_calls.c); the fast path (decode_fast.c); and the dispatch loop (decode.c).
+ * calls (decode_calls.c); pickles nested in a pickle.loads call (decode_nested.c); the fast path
+ * (decode_fast.c); and the dispatch loop (decode.c).
  *
  * The helpers that run for nearly every opcode (take, new_node, push, top...) are here as
  * static inline, so that splitting the machine into files costs no instructions; the rest are
@@ -96,7 +97,13 @@ typedef struct dec {
     uint64_t *marks; /* stack heights */
     uint64_t nmarks, cap_marks;
     memo memo;
-    bool nested; /* a pickle inside joblib's stream: no array wrappers of its own */
+    bool nested; /* a pickle inside joblib's stream, or the bytes of a pickle.loads call:
+                    no array wrappers of its own */
+    bool copied; /* src is a copy of a nested pickle's bytes (decode_nested.c), not the
+                    document's stream: its strs and bytes go to the pool (dec_new_span), and
+                    the fast path, which keeps them in the stream, is not taken */
+    uint8_t depth; /* of nested pickles: 0 in the document's stream, 1 in a pickle.loads
+                      argument's bytes, 2 in one inside that... */
     int proto;   /* of the pickle being decoded: 0 until a PROTO says otherwise */
     uint64_t buffers;    /* NEXT_BUFFERs of the pickle being decoded: the next one's number */
     uint64_t chores_at;  /* chores() when pos reaches this */
@@ -348,6 +355,20 @@ uint32_t dec_object_items(dec *d, uint32_t obj, bool dict);
 int dec_collect(dec *d, pk_kind kind, uint64_t from);
 /* Check the keys (every other item from `from`, or every item) of stack[from..sp). */
 int dec_check_hashable(dec *d, uint64_t from, uint64_t step);
+
+/* ---- nested pickles (decode_nested.c) ---- */
+
+/* Nested pickles are decoded this many levels deep; deeper ones stay bytes. */
+#define PK_NESTED_DEPTH 8
+/* Is value obj, just made by a call, pickle.loads (or _pickle.loads, pickle._loads) of bytes
+ * that may hold a pickle to decode? 1 with a copy of those bytes in *copy (to free) and their
+ * length in *len; 0 when not, or when past PK_NESTED_DEPTH or the budget of nested bytes; -1
+ * with the error set (out of memory, past max_memory). */
+int dec_nested_source(dec *d, uint32_t obj, uint8_t **copy, uint64_t *len);
+/* What the nested pickle's error means for the pickle around it: a limit (values, memory,
+ * memo, depth) or out of memory stays its error, at the call's opcode (true); any other
+ * failure is forgotten, the argument staying bytes (false). */
+bool dec_nested_failed(dec *d, const pk_error *was);
 
 /* ---- the memo (decode_memo.c) ---- */
 

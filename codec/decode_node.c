@@ -57,6 +57,8 @@ uint32_t dec_new_span(dec *d, pk_kind kind, const uint8_t *p, uint64_t len)
         return 0;
     /* The bytes stay in the stream and are read from the file when shown (pk_span_read); a
      * str that keys a dict goes to the pool when it does (pool_keys, decode_items.c). */
+    if (d->copied) /* a nested pickle's bytes, which go once it is decoded */
+        return pk_node_set_text(d->doc, n, p, len) ? n : (dec_oom(d), 0);
     d->doc->nodes[n].flags |= PK_NF_SRC;
     if (!pk_node_set_span(d->doc, n, (pk_span){(uint64_t)(p - d->src), len}))
         return dec_oom(d), 0;

@@ -96,6 +96,11 @@ static bool within_memory(pk_doc *doc, uint64_t more)
     return false;
 }
 
+bool pk_doc_room(pk_doc *doc, uint64_t more)
+{
+    return within_memory(doc, more);
+}
+
 bool pk_doc_grow_slow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need, size_t elem)
 {
     if (need <= *cap)

@@ -202,7 +202,9 @@ int pk_dump(const pk_doc *doc, FILE *out);
  * OFFSET is the opcode's byte offset in the (decompressed) stream; VERDICT is "lifted" (read
  * as data) or "opaque"; the text is Python's repr() of names and arguments, cut at 4 KiB
  * with "...", its control characters written \xNN, so that each item is one line. The calls
- * whose results the pickle discards are listed too.
+ * whose results the pickle discards are listed too. The items of a pickle nested in a
+ * pickle.loads call follow that call's line, OFFSET written OUTER/INNER (INNER in the call's
+ * bytes argument; one more /N per level).
  * Returns the number of opaque items, or -errno (-EIO: FILE changed, -ENOMEM). */
 int64_t pk_audit(const pk_doc *doc, FILE *out);
 

@@ -167,6 +167,8 @@ typedef struct pk_call {
     uint32_t dictitems; /* a PK_K_DICT made on the first SETITEM(S) */
     uint32_t setter;   /* a call setter(value, state) whose result the pickle popped: the
                           state setter of a 6-tuple __reduce__, shown as __setstate__ */
+    uint32_t nested;   /* pickle.loads(b'...'): the value of the pickle its argument holds,
+                          decoded as inert as any (decode_nested.c), shown as __pickle__ */
     uint8_t how;       /* pk_how */
 } pk_call;
 
@@ -175,7 +177,13 @@ typedef struct pk_call {
  * tree (a call whose result is popped is still here). The machine appends one per GLOBAL,
  * STACK_GLOBAL and INST name, per REDUCE, NEWOBJ, NEWOBJ_EX, INST and OBJ, per BUILD and per
  * PERSID and BINPERSID; nothing in the tree refers to them. */
-typedef enum pk_ev { PK_EV_GLOBAL, PK_EV_CALL, PK_EV_BUILD, PK_EV_PERSID } pk_ev;
+typedef enum pk_ev {
+    PK_EV_GLOBAL, PK_EV_CALL, PK_EV_BUILD, PK_EV_PERSID,
+    /* the events of a nested pickle (pickle.loads of bytes, decode_nested.c) come between an
+     * IN and an OUT, both at the offset of the call whose argument it is (node); their own
+     * offsets are in that argument's bytes */
+    PK_EV_NEST_IN, PK_EV_NEST_OUT,
+} pk_ev;
 typedef struct __attribute__((packed, aligned(4))) pk_event {
     uint64_t at;   /* the opcode's byte offset << 8 | pk_ev */
     uint32_t node; /* the global, the call's value (lifted or an object), BUILD's target, the
@@ -238,6 +246,7 @@ struct pk_doc {
     uint32_t *made;
     uint64_t nmade, cap_made;
     bool dropped;
+    uint64_t nested_bytes; /* of the nested pickles decoded so far (decode_nested.c) */
     /* Where the stream ended (pk_decode): values below stream_nodes were made by the pickles
      * in tops; those from it on by a failed attempt at one more, never shown (trailing aside) */
     uint64_t stream_nodes;
@@ -318,6 +327,9 @@ static inline bool pk_pool_add(pk_pool *p, const void *data, uint64_t len, pk_sp
  * entries, names, branches, name tables): a growth past the limit is refused and noted, and
  * pk_open then names the limit in its error. */
 bool pk_doc_grow_slow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need, size_t elem);
+/* May the document hold `more` bytes besides its arrays within max_memory (a copy of a nested
+ * pickle's bytes)? If not, that is noted, as for a growth refused. */
+bool pk_doc_room(pk_doc *doc, uint64_t more);
 static inline bool pk_doc_grow(pk_doc *doc, void **arr, uint64_t *cap, uint64_t need,
                                size_t elem)
 {

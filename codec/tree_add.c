@@ -148,7 +148,7 @@ int pk_build_add_pairs(builder *bd, uint32_t dir, const pk_node *c)
     return 0;
 }
 
-/* An object's directory: __reduce__, __args__, its state and state setter, then its items. */
+/* An object's directory: __reduce__, __args__, __pickle__, its state and state setter, then its items. */
 int pk_build_add_object(builder *bd, uint32_t dir, uint32_t node)
 {
     const pk_doc *doc = bd->doc;
@@ -166,6 +166,9 @@ int pk_build_add_object(builder *bd, uint32_t dir, uint32_t node)
     if (call.kwargs && pk_count(doc, &doc->nodes[call.kwargs]))
         if (!pk_build_add_named(bd, dir, "__kwargs__", call.kwargs, PK_R_VALUE))
             return -1;
+    /* pickle.loads(b'...'): the pickle its argument holds, decoded */
+    if (call.nested && !pk_build_add_named(bd, dir, "__pickle__", call.nested, PK_R_VALUE))
+        return -1;
     if (call.state) {
         const pk_node *st = &doc->nodes[call.state];
         uint32_t dict = 0, slots = 0;

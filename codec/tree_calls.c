@@ -6,10 +6,10 @@
  * used as a dict key, which names an entry and is no entry itself. The decoder notes
  * every value a call made (doc->made, in stream order) and whether anything was dropped at all
  * (doc->dropped); only then is the graph walked here, from the pickles' top values along the
- * edges the layout follows (items, an object's callable, arguments, state, items, state
- * setter), and the values made by calls that it does not reach are listed in the root's
- * __calls__ (tree_build.c), in stream order. An ordinary pickle drops nothing, and costs
- * nothing here.
+ * edges the layout follows (items, an object's callable, arguments, nested pickle, state,
+ * items, state setter), and the values made by calls that it does not reach are listed in the
+ * root's __calls__ (tree_build.c), in stream order. An ordinary pickle drops nothing, and
+ * costs nothing here.
  */
 #include "build_i.h"
 
@@ -81,7 +81,7 @@ static bool visit_children(reach *r, uint32_t node, bool in_key)
         return true;
     if (n->kind == PK_K_OBJECT &&
         (!visit(r, c->callable) || !visit(r, c->args) || !visit(r, c->kwargs) ||
-         !visit(r, c->items) || !visit(r, c->dictitems)))
+         !visit(r, c->nested) || !visit(r, c->items) || !visit(r, c->dictitems)))
         return false;
     return visit(r, c->state) && visit(r, c->setter);
 }

@@ -37,21 +37,24 @@ from mountutil import mount, run
 
 AUDIT = os.path.join(mountutil.FIXTURES, "audit")
 CKPT = os.path.join(mountutil.FIXTURES, "ckpt")
-LINE = re.compile(rb"^(\d+) (global|call|build|persid) (.*) (lifted|opaque)$")
+# OFFSET is N, or OUTER/INNER... for a line of a pickle nested in a pickle.loads call
+LINE = re.compile(rb"^(\d+(?:/\d+)*) (global|call|build|persid) (.*) (lifted|opaque)$")
 CALL_OPS = {"REDUCE", "NEWOBJ", "NEWOBJ_EX", "INST", "OBJ", "BUILD"}
 EXIT_OPAQUE = 4
 
 
 def audit(path, tool="pkdump"):
-    """(exit status, [(offset, kind, text, verdict)], stderr) of `TOOL --audit path`."""
+    """(exit status, [(offset, kind, text, verdict)], stderr) of `TOOL --audit path`; offset
+    is an int, or a str "OUTER/INNER" for an item of a nested pickle."""
     exe = mountutil.pkdump_exe() if tool == "pkdump" else mountutil.picklefs_exe()
     r = run([exe, "--audit", path])
     items = []
     for line in r.stdout.splitlines():
         m = LINE.match(line)
         assert m, "not an audit line: %r" % line
-        items.append((int(m.group(1)), m.group(2).decode(), m.group(3).decode("utf-8", "replace"),
-                      m.group(4).decode()))
+        off = m.group(1).decode()  # an int, or "OUTER/INNER" (a str) in a nested pickle
+        items.append((int(off) if off.isdigit() else off, m.group(2).decode(),
+                      m.group(3).decode("utf-8", "replace"), m.group(4).decode()))
     return r.returncode, items, r.stderr.decode("utf-8", "replace")
 
 
