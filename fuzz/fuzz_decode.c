@@ -1,13 +1,76 @@
 /* fuzz_decode.c: the pickle decoder on raw bytes (pk_open_memory: format recognition, the
  * pickle machine, lifting, the tree layout), the error it reports when it refuses, and the
  * audit listing of what it decoded (one line per item, offsets in order, as many opaque lines
- * as pk_audit counts); then, for a refused input, what lim.partial keeps of it: the same error,
+ * as pk_audit counts), and that each opaque call it lists is a directory of the tree, at the
+ * same offset (nothing hidden: the mount shows every call the audit names); then, for a
+ * refused input, what lim.partial keeps of it: the same error,
  * a tree with __error__ at its root, and the calls a refusal lists. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_i.h"
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The user.pickle.offset of every directory of the tree (objects are directories), sorted, in
+ * *n; NULL when the tree is too big to list here. */
+static uint64_t *dir_offsets(const pk_doc *doc, uint64_t *n)
+{
+    uint64_t count = 0, max = 1000000;
+    pk_ino *all = fuzz_entries(doc, max, &count);
+    if (!all || count == max) {
+        free(all);
+        return NULL;
+    }
+    uint64_t *offs = malloc((count + 1) * sizeof *offs);
+    FUZZ_CHECK(offs != NULL);
+    *n = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        char buf[32];
+        if (pk_type(doc, all[i]) != PK_DIR)
+            continue;
+        ssize_t len = pk_getxattr(doc, all[i], PK_XA_OFFSET, buf, sizeof buf - 1);
+        FUZZ_CHECK(len > 0 && (size_t)len < sizeof buf);
+        buf[len] = 0;
+        offs[(*n)++] = strtoull(buf, NULL, 10);
+    }
+    free(all);
+    qsort(offs, *n, sizeof *offs, cmp_u64);
+    return offs;
+}
+
+/* The mount-side half of "nothing hidden": an opaque call the audit lists at OFFSET (the last
+ * part of OUTER/INNER in a nested pickle, whose entries count in its bytes too) is the offset
+ * of a directory of the tree, where it is shown, or of one in __calls__. Lifted calls aside
+ * (their value shows, not the call; a partial standing for a call is shown as that call), and
+ * those after the stream's end, in bytes shown as __trailing__ that a failed attempt at one
+ * more pickle decoded. */
+static void check_call_shown(const uint64_t *offs, uint64_t n, const char *line,
+                             const char *end, uint64_t trailing_at, bool nested)
+{
+    if (strncmp(end - 7, " opaque", 7) != 0)
+        return;
+    const char *sp = strchr(line, ' ');
+    if (!sp || strncmp(sp, " call ", 6) != 0)
+        return;
+    /* a functools.partial standing for a call, and the getattr(cls, '__new__') in it, are
+     * shown as the call they make (docs/CONTRACT.md, "Lifted reconstructors") */
+    if (strncmp(sp + 6, "functools.partial(", 18) == 0 ||
+        strncmp(sp + 6, "builtins.getattr(", 17) == 0)
+        return;
+    const char *last = sp;
+    while (last > line && last[-1] != '/')
+        last--;
+    uint64_t off = strtoull(last, NULL, 10);
+    if (!nested && off >= trailing_at)
+        return;
+    FUZZ_CHECK(bsearch(&off, offs, n, sizeof *offs, cmp_u64) != NULL);
+}
 
 static void check_audit(const pk_doc *doc)
 {
@@ -18,6 +81,9 @@ static void check_audit(const pk_doc *doc)
     int64_t opaque = pk_audit(doc, f);
     FUZZ_CHECK(fclose(f) == 0);
     FUZZ_CHECK(opaque >= 0);
+    uint64_t noffs = 0, trailing_at = UINT64_MAX, trailing_len;
+    uint64_t *offs = dir_offsets(doc, &noffs);
+    pk_trailing(doc, &trailing_at, &trailing_len);
     int64_t seen = 0;
     unsigned long long last = 0;
     for (char *line = text; line < text + len;) {
@@ -26,15 +92,25 @@ static void check_audit(const pk_doc *doc)
         *end = 0;
         char *sp = NULL;
         unsigned long long off = strtoull(line, &sp, 10);
-        FUZZ_CHECK(sp != line && *sp == ' ' && off >= last);
+        FUZZ_CHECK(sp != line && (*sp == ' ' || *sp == '/'));
+        bool nested = *sp == '/';
+        /* the stream's own lines in order; a nested pickle's lines right after its call's
+         * (OUTER/INNER/...: OUTER is that call's offset, the last line's of the stream) */
+        FUZZ_CHECK(nested ? off == last : off >= last);
         last = off;
+        while (*sp == '/' || (*sp >= '0' && *sp <= '9'))
+            sp++;
+        FUZZ_CHECK(*sp == ' ');
         size_t n = (size_t)(end - line);
         bool is_opaque = n > 7 && strcmp(end - 7, " opaque") == 0;
         FUZZ_CHECK(is_opaque || (n > 7 && strcmp(end - 7, " lifted") == 0));
+        if (offs)
+            check_call_shown(offs, noffs, line, end, trailing_at, nested);
         seen += is_opaque;
         line = end + 1;
     }
     FUZZ_CHECK(seen == opaque);
+    free(offs);
     free(text);
 }
 
