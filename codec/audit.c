@@ -15,6 +15,7 @@
  * The events of a pickle nested in a pickle.loads call's argument (decode_nested.c) follow
  * that call's line, their OFFSET prefixed by the call's: "OUTER/INNER".
  */
+#include "ckpt_i.h"
 #include "pk_i.h"
 
 #include <stdlib.h>
@@ -152,11 +153,33 @@ typedef struct nest {
     int depth;
 } nest;
 
-static void put_offset(FILE *out, const nest *ns, const pk_event *e)
+/* A member's name, as one word: its control characters, spaces and backslashes written
+ * \xNN. */
+static void put_member(FILE *out, const char *name, uint64_t len)
 {
+    for (uint64_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c <= 0x20 || c == 0x7f || c == '\\')
+            fprintf(out, "\\x%02x", c);
+        else
+            fputc(c, out);
+    }
+}
+
+/* OFFSET: in a zip shown as its members, MEMBER:N, N in the member's bytes; then the nested
+ * pickles' /INNER. */
+static void put_offset(FILE *out, const pk_doc *doc, const nest *ns, const pk_event *e)
+{
+    uint64_t off = ns->depth ? ns->at[0] : e->at >> 8, start;
+    const pk_zent *z = pk_zip_member_at(doc, off, &start);
+    if (z) {
+        const pk_ckpt *k = doc->ckpt;
+        put_member(out, k->names ? k->names + z->name_pos : "", z->name_len);
+        fputc(':', out);
+    }
     for (int i = 0; i < ns->depth && i < PK_NEST_MAX; i++)
-        fprintf(out, "%llu/", (unsigned long long)ns->at[i]);
-    fprintf(out, "%llu", (unsigned long long)(e->at >> 8));
+        fprintf(out, "%llu/", (unsigned long long)(ns->at[i] - (i == 0 && z ? start : 0)));
+    fprintf(out, "%llu", (unsigned long long)((e->at >> 8) - (!ns->depth && z ? start : 0)));
 }
 
 static int put_line(const pk_doc *doc, const nest *ns, const pk_event *e, bool lifted, FILE *out)
@@ -179,7 +202,7 @@ static int put_line(const pk_doc *doc, const nest *ns, const pk_event *e, bool l
         pk_buf_free(&b);
         return r;
     }
-    put_offset(out, ns, e);
+    put_offset(out, doc, ns, e);
     fprintf(out, " %s ", what[ev_what(e)]);
     put_text(out, &b);
     if (b.truncated)

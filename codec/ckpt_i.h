@@ -48,6 +48,9 @@ typedef struct pk_zent {
 int pk_zip_read(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err);
 /* The member called <top>/<rel>, or NULL (always NULL when the first member is in no folder). */
 pk_zent *pk_zip_find(pk_doc *doc, const char *rel, size_t rel_len);
+/* In a zip shown as its members (a zip of members, a .npz): the member whose bytes hold stream
+ * offset off, where they start in *start; NULL for any other file, or an offset in none. */
+const pk_zent *pk_zip_member_at(const pk_doc *doc, uint64_t off, uint64_t *start);
 /* Make a member's bytes readable: inflates a deflated one into memory. 0 or -1 (err set). */
 int pk_zip_load(pk_doc *doc, pk_zent *z, const uint8_t *map, uint64_t len, pk_error *err);
 

@@ -299,8 +299,12 @@ ssize_t pk_getxattr(const pk_doc *doc, pk_ino ino, pk_xattr which, char *buf, si
         break;
     case PK_XA_OFFSET: {
         char t[24];
+        bool nested = false;
         uint64_t off = x->role == PK_R_STREAM || x->role == PK_R_CALLS
-                           ? 0 : pk_node_offset(doc, x->node);
+                           ? 0 : pk_node_offset_in(doc, x->node, &nested), start;
+        /* in a zip shown as its members: in the member's bytes, as in the audit */
+        if (!nested && pk_zip_member_at(doc, off, &start))
+            off -= start;
         int n = snprintf(t, sizeof t, "%llu", (unsigned long long)off);
         pk_buf_put(&b, t, (size_t)n);
         break;

@@ -84,9 +84,10 @@ static int call_then_nested(dec *d, int r)
     free(sub.stack);
     free(sub.marks);
     dec_memo_clear(&sub.memo);
-    /* the pickle's values may have started an offset group: new_node's cache is sub's now */
-    d->nodes_end = sub.nodes_end;
-    d->group_base = sub.group_base;
+    /* the nested pickle's values are in offset groups of their own (node_room): the next
+     * value made here starts a group of the stream's again */
+    d->nodes_end = 0;
+    d->group_base = 0;
     if (r < 0) {
         pk_error was = *d->err;
         if (dec_nested_failed(d, &was))

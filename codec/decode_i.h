@@ -192,9 +192,11 @@ static inline const pk_off_group *last_group(const pk_doc *doc)
 {
     return doc->ngroups ? &doc->groups[doc->ngroups - 1] : NULL;
 }
-static inline bool group_holds(const pk_off_group *g, uint64_t off)
+/* ...and is it of the same kind, in a nested pickle (nested) or in the stream? */
+static inline bool group_holds(const pk_off_group *g, uint64_t off, bool nested)
 {
-    return g && off - g->base <= UINT16_MAX; /* an off below base wraps to more */
+    /* an off below base wraps to more, and so does one of the other kind */
+    return g && off - (g->base ^ (nested ? PK_GROUP_NESTED : 0)) <= UINT16_MAX;
 }
 
 uint32_t dec_new_node_slow(dec *d, pk_kind kind);

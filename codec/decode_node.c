@@ -20,16 +20,18 @@ static COLD const pk_off_group *node_room(dec *d)
     if (!pk_doc_grow(doc, (void **)&doc->nodes, &doc->cap_nodes, doc->nnodes + 1, sizeof(pk_node)))
         return dec_oom(d), NULL;
     const pk_off_group *g = last_group(doc);
-    if (!group_holds(g, d->op_off)) {
+    bool nested = d->depth > 0; /* its offsets count in a nested pickle's bytes */
+    if (!group_holds(g, d->op_off, nested)) {
         if (!pk_doc_grow(doc, (void **)&doc->groups, &doc->cap_groups, doc->ngroups + 1,
                          sizeof(pk_off_group)))
             return dec_oom(d), NULL;
-        doc->groups[doc->ngroups] = (pk_off_group){d->op_off, (uint32_t)doc->nnodes};
+        doc->groups[doc->ngroups] = (pk_off_group){d->op_off | (nested ? PK_GROUP_NESTED : 0),
+                                                   (uint32_t)doc->nnodes};
         g = &doc->groups[doc->ngroups++];
     }
     uint64_t end = doc->cap_nodes < doc->lim.max_nodes ? doc->cap_nodes : doc->lim.max_nodes;
     d->nodes_end = end < UINT32_MAX ? end : UINT32_MAX;
-    d->group_base = g->base;
+    d->group_base = g->base & ~PK_GROUP_NESTED;
     return g;
 }
 

@@ -57,7 +57,7 @@ pk_doc *pk_doc_new(const pk_limits *lim)
     return doc;
 }
 
-uint64_t pk_node_offset(const pk_doc *doc, uint32_t node)
+uint64_t pk_node_offset_in(const pk_doc *doc, uint32_t node, bool *nested)
 {
     uint64_t lo = 0, hi = doc->ngroups; /* the last group that starts at node or before it */
     while (lo < hi) {
@@ -67,7 +67,10 @@ uint64_t pk_node_offset(const pk_doc *doc, uint32_t node)
         else
             hi = mid;
     }
-    return lo ? doc->groups[lo - 1].base + doc->nodes[node].off_delta : 0;
+    uint64_t base = lo ? doc->groups[lo - 1].base : 0;
+    if (nested)
+        *nested = (base & PK_GROUP_NESTED) != 0;
+    return lo ? (base & ~PK_GROUP_NESTED) + doc->nodes[node].off_delta : 0;
 }
 
 /* The bytes held by the arrays that a file can make grow: values and their offsets, chains,

@@ -134,11 +134,19 @@ _Static_assert(sizeof(pk_node) == 12, "a value is 12 bytes");
  * wherever the delta would not fit (after a long str or bytes). A group every few thousand
  * values on a pickle of records. */
 typedef struct pk_off_group {
-    uint64_t base;  /* the offset of its first value */
+    uint64_t base;  /* the offset of its first value; PK_GROUP_NESTED set in a nested pickle */
     uint32_t first; /* its first value */
 } pk_off_group;
-/* The byte offset in the stream of the opcode that built value node (pk_open.c); 0 for 0. */
-uint64_t pk_node_offset(const pk_doc *doc, uint32_t node);
+/* The top bit of a group's base (offsets are below 2^48): its values were made by a pickle
+ * nested in a pickle.loads call (decode_nested.c), and their offsets count in its bytes. */
+#define PK_GROUP_NESTED ((uint64_t)1 << 63)
+/* The byte offset in the stream of the opcode that built value node (doc.c); 0 for 0. In a
+ * nested pickle, the offset in its bytes, and *nested (when not NULL) set. */
+uint64_t pk_node_offset_in(const pk_doc *doc, uint32_t node, bool *nested);
+static inline uint64_t pk_node_offset(const pk_doc *doc, uint32_t node)
+{
+    return pk_node_offset_in(doc, node, NULL);
+}
 
 /* What a value with PK_NF_EXTRA has, in an open-addressing table keyed by its node. */
 typedef struct pk_extra {

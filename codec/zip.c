@@ -158,6 +158,45 @@ pk_zent *pk_zip_find(pk_doc *doc, const char *rel, size_t rel_len)
     return NULL;
 }
 
+/* Where a member's bytes start in the stream: gathered, or in the archive itself. */
+static uint64_t member_start(const pk_ckpt *k, const pk_zent *z)
+{
+    return k->gathered ? z->at : z->data;
+}
+
+const pk_zent *pk_zip_member_at(const pk_doc *doc, uint64_t off, uint64_t *start)
+{
+    const pk_ckpt *k = doc->ckpt;
+    if (!k || !k->is_zip || !(k->members || k->npz))
+        return NULL;
+    /* the members are in stream order in any archive a zip tool writes (gathered ones always,
+     * one after another): a binary search for the first that ends after off; a scan when a
+     * hostile archive put them otherwise */
+    uint64_t lo = 0, hi = k->nents;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        const pk_zent *m = &k->ents[mid];
+        uint64_t at = member_start(k, m);
+        if (at <= off && off - at >= m->usize) /* it ends at off or before */
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < k->nents && member_start(k, &k->ents[lo]) <= off) {
+        *start = member_start(k, &k->ents[lo]);
+        return &k->ents[lo];
+    }
+    for (uint64_t i = 0; i < k->nents; i++) {
+        const pk_zent *z = &k->ents[i];
+        uint64_t at = member_start(k, z);
+        if (at <= off && off - at < z->usize) {
+            *start = at;
+            return z;
+        }
+    }
+    return NULL;
+}
+
 int pk_zip_load(pk_doc *doc, pk_zent *z, const uint8_t *map, uint64_t len, pk_error *err)
 {
     if (z->method == 0 || z->mem)

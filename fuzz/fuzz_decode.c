@@ -64,7 +64,7 @@ static void check_call_shown(const uint64_t *offs, uint64_t n, const char *line,
         strncmp(sp + 6, "builtins.getattr(", 17) == 0)
         return;
     const char *last = sp;
-    while (last > line && last[-1] != '/')
+    while (last > line && last[-1] != '/' && last[-1] != ':') /* INNER, or N of MEMBER:N */
         last--;
     uint64_t off = strtoull(last, NULL, 10);
     if (!nested && off >= trailing_at)
@@ -86,13 +86,27 @@ static void check_audit(const pk_doc *doc)
     pk_trailing(doc, &trailing_at, &trailing_len);
     int64_t seen = 0;
     unsigned long long last = 0;
+    const char *member = "";
+    size_t member_len = 0;
     for (char *line = text; line < text + len;) {
         char *end = memchr(line, '\n', (size_t)(text + len - line));
         FUZZ_CHECK(end != NULL);
         *end = 0;
+        /* MEMBER:N in a zip shown as its members (the member's name has no space) */
+        char *num = line, *first_sp = strchr(line, ' ');
+        FUZZ_CHECK(first_sp != NULL);
+        for (char *c = line; c < first_sp; c++)
+            if (*c == ':')
+                num = c + 1;
+        if (num != line && ((size_t)(num - 1 - line) != member_len ||
+                            memcmp(line, member, member_len) != 0)) {
+            member = line; /* another member: its offsets count from 0 again */
+            member_len = (size_t)(num - 1 - line);
+            last = 0;
+        }
         char *sp = NULL;
-        unsigned long long off = strtoull(line, &sp, 10);
-        FUZZ_CHECK(sp != line && (*sp == ' ' || *sp == '/'));
+        unsigned long long off = strtoull(num, &sp, 10);
+        FUZZ_CHECK(sp != num && (*sp == ' ' || *sp == '/'));
         bool nested = *sp == '/';
         /* the stream's own lines in order; a nested pickle's lines right after its call's
          * (OUTER/INNER/...: OUTER is that call's offset, the last line's of the stream) */

@@ -15,8 +15,11 @@ What is checked:
 - the same shapes with plain data stay lifted, and audit with exit 0;
 - the checkpoint fixtures of torch, numpy, sklearn, joblib and pandas list nothing opaque but
   the classes written below, which really are opaque;
-- over every fixture and fuzz input that pickletools.genops reads to its end: every offset of
-  a REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ or BUILD that genops lists is in the audit listing;
+- over every fixture and fuzz input that pickletools.genops reads to its end, and every member
+  pickle of a zip shown as its members (TorchScript's data.pkl, constants.pkl and .debug_pkl
+  files, a zip of pickles, a .npz's object arrays): every offset of a REDUCE, NEWOBJ,
+  NEWOBJ_EX, INST, OBJ or BUILD that genops lists is in the audit listing, as MEMBER:N in a
+  member, N in the member's bytes, which is also user.pickle.offset in the mount;
 - the listing's format: one line per item, offsets in order, and the exit statuses 0, 1, 2, 4.
 """
 
@@ -37,15 +40,17 @@ from mountutil import mount, run
 
 AUDIT = os.path.join(mountutil.FIXTURES, "audit")
 CKPT = os.path.join(mountutil.FIXTURES, "ckpt")
-# OFFSET is N, or OUTER/INNER... for a line of a pickle nested in a pickle.loads call
-LINE = re.compile(rb"^(\d+(?:/\d+)*) (global|call|build|persid) (.*) (lifted|opaque)$")
+# OFFSET is N, OUTER/INNER... for a line of a pickle nested in a pickle.loads call, and
+# MEMBER:N... for a member of a zip shown as its members (no space in MEMBER)
+LINE = re.compile(rb"^((?:[^ ]*:)?\d+(?:/\d+)*) (global|call|build|persid) (.*) (lifted|opaque)$")
 CALL_OPS = {"REDUCE", "NEWOBJ", "NEWOBJ_EX", "INST", "OBJ", "BUILD"}
 EXIT_OPAQUE = 4
 
 
 def audit(path, tool="pkdump"):
     """(exit status, [(offset, kind, text, verdict)], stderr) of `TOOL --audit path`; offset
-    is an int, or a str "OUTER/INNER" for an item of a nested pickle."""
+    is an int, or a str "OUTER/INNER" for an item of a nested pickle, "MEMBER:N" for one of
+    a zip member."""
     exe = mountutil.pkdump_exe() if tool == "pkdump" else mountutil.picklefs_exe()
     r = run([exe, "--audit", path])
     items = []
@@ -59,18 +64,56 @@ def audit(path, tool="pkdump"):
 
 
 def stream_of(path):
-    """The pickle stream of a fixture: a zip's data.pkl, else the file's bytes."""
+    """The pickle stream of a fixture: a torch checkpoint's data.pkl, else the file's bytes."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            if any("/code/" in n for n in z.namelist()):
-                # a TorchScript archive is mounted as a zip of members, whose pickles the
-                # listing does not cover yet
-                raise ValueError("zip of members")
             name = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
             return z.read(name)
     return data
+
+
+def npy_pickle_start(data):
+    """Where the pickle of a .npy file of dtype object starts, or None for any other .npy."""
+    if data[:6] != b"\x93NUMPY" or len(data) < 12:
+        return None
+    size, head = (2, 10) if data[6] == 1 else (4, 12)
+    hlen = int.from_bytes(data[8:8 + size], "little")
+    header = data[head:head + hlen]
+    return head + hlen if re.search(rb"'descr': *'\|?O", header) else None
+
+
+def member_streams(path):
+    """The pickles the audit lists of a file, as (PREFIX, bytes, base): ("", the stream, 0) for
+    all but a zip shown as its members (a zip of pickles, a TorchScript archive, a .npz), whose
+    member pickles each give ("MEMBER:", its bytes, 0), and whose .npy members of dtype object
+    ("MEMBER:", the pickle after the header, the header's length): its offsets count in the
+    member's bytes."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"PK\x03\x04":
+        return [("", data, 0)]
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = z.namelist()
+        npz = all(n.endswith(".npy") for n in names)
+        torch = any(n.endswith("/data.pkl") for n in names) and \
+            not any(n.endswith("/constants.pkl") for n in names)
+        if torch and not npz:
+            return [("", stream_of(path), 0)]
+        out = []
+        for info in z.infolist():
+            if info.is_dir():
+                continue
+            body = z.read(info)
+            prefix = re.sub(r"[\x00- \\\x7f]", lambda m: "\\x%02x" % ord(m.group()),
+                            info.filename) + ":"
+            start = npy_pickle_start(body)
+            if start is not None:
+                out.append((prefix, body[start:], start))
+            elif len(body) >= 3 and body[0] == 0x80 and 2 <= body[1] <= 5 and body[-1:] == b".":
+                out.append((prefix, body, 0))
+        return out
 
 
 def call_offsets(stream):
@@ -262,30 +305,46 @@ def invariant_inputs():
 
 
 def test_every_call_opcode_is_in_the_listing():
-    checked = 0
+    """Over every input genops reads, and every member pickle of a zip shown as its members
+    (TorchScript's data.pkl, constants.pkl and .debug_pkl files, a zip of pickles, a .npz's
+    object arrays), each call opcode genops lists is a line, at MEMBER:OFFSET in a member."""
+    checked = members = 0
     missing = []
     for path in invariant_inputs():
         try:
-            offsets = call_offsets(stream_of(path))
+            streams = member_streams(path)
         except Exception:  # a broken zip: not a stream genops reads
             continue
-        if offsets is None:
+        expect = set()
+        for prefix, data, base in streams:
+            offsets = call_offsets(data)
+            if offsets is None:
+                continue
+            expect |= {(prefix, o + base) for o in offsets}
+            members += prefix != ""
+        if not expect:
             continue
         rc, items, err = audit(path)
         if rc == 1:
             continue  # refused: what a refused file had run is listed elsewhere
         assert rc in (0, EXIT_OPAQUE), (path, rc, err)
-        listed = {i[0] for i in items if i[1] in ("call", "build")}
+        listed = set()
+        for off, kind, _text, _v in items:
+            if kind not in ("call", "build") or "/" in str(off).rpartition(":")[2]:
+                continue  # a nested pickle's line
+            prefix, _, n = str(off).rpartition(":")
+            listed.add((prefix + ":" if prefix else "", int(n)))
         # bytes after the last pickle that are no pickle are shown, not decoded: a call that
         # genops reads there is none that pickle.load makes
         m = re.search(r"at byte (\d+), after the last pickle", err)
         end = int(m.group(1)) if m else float("inf")
-        lost = sorted(o for o in set(offsets) - listed if o < end)
+        lost = sorted(p + str(o) for p, o in expect - listed if p or o < end)
         if lost:
             missing.append((os.path.relpath(path, mountutil.REPO), lost[:5]))
         checked += 1
     assert not missing, missing[:20]
     assert checked > 300
+    assert members >= 8  # TorchScript's pickles, .npz object arrays, a zip of pickles
 
 
 # ---- format and exit statuses ----
@@ -316,3 +375,24 @@ def test_control_characters_stay_on_one_line(tmp_path):
     assert rc == EXIT_OPAQUE
     assert [i[1] for i in items] == ["global", "call"]
     assert items[0][2] == "a\\x0ab.c"
+
+
+def test_zip_members_are_audited_in_their_own_bytes(tmp_path):
+    """A zip of pickles: each member's globals and calls are listed as MEMBER:N, N what
+    pickletools gives in the member's bytes, and the mount's user.pickle.offset agrees."""
+    evil = (b"\x80\x02}X\x03\x00\x00\x00cmdcposix\nsystem\n(X\x0f\x00\x00\x00touch /tmp/nopeq"
+            b"\x00tRs.")
+    plain = b"\x80\x02ccollections\nOrderedDict\n)Rq\x00."
+    path = tmp_path / "members.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("a dir/plain.pkl", plain)
+        z.writestr("evil.pkl", evil, compress_type=zipfile.ZIP_DEFLATED)
+    rc, items, err = audit(str(path))
+    assert rc == EXIT_OPAQUE, err
+    calls = {i[0]: i[2] for i in items if i[1] == "call"}
+    plain_at, evil_at = call_offsets(plain)[0], call_offsets(evil)[0]
+    assert calls == {"a\\x20dir/plain.pkl:%d" % plain_at: "collections.OrderedDict()",
+                     "evil.pkl:%d" % evil_at: "posix.system('touch /tmp/nope')"}
+    with mount(str(path)) as mnt:
+        obj = os.path.join(mnt, "evil.pkl", "cmd")
+        assert int(os.getxattr(obj, "user.pickle.offset")) == evil_at
