@@ -3,6 +3,7 @@
  * that follows a refusal (pk_print_calls): what CPython would already have run when it met the
  * error.
  */
+#include "ckpt_i.h"
 #include "pk_i.h"
 
 #include <inttypes.h>
@@ -29,7 +30,9 @@ static bool is_call(const pk_doc *doc, uint32_t node)
 
 int pk_print_calls(const pk_doc *doc, FILE *out, uint64_t most)
 {
-    if (!doc)
+    pk_error cut;
+    /* an archive read without its central directory: torch.load fails before unpickling */
+    if (!doc || pk_format_cut(doc, &cut))
         return 0;
     uint64_t shown = 0, more = 0;
     pk_buf b = {0};

@@ -46,6 +46,16 @@ typedef struct pk_zent {
 
 /* Read the central directory of the zip in map[0..len). Returns 0 or -1 with err set. */
 int pk_zip_read(pk_doc *doc, const uint8_t *map, uint64_t len, pk_error *err);
+/* Add member z, named name[0..nlen), to the list; -1 when out of memory. */
+int pk_zip_add_member(pk_ckpt *k, const uint8_t *name, uint64_t nlen, pk_zent *z);
+/* The list is complete (at least one member): the archive's top folder. */
+void pk_zip_members_found(pk_ckpt *k);
+/* zip_scan.c: -o partial only, for an archive whose central directory is missing or broken (a
+ * checkpoint from a crashed run): the members found by walking the local headers from the
+ * start of map[0..len), each length checked, up to the first that is cut short or no member;
+ * a stored member cut short is kept with the bytes there are when it is the first (torch's
+ * data.pkl, whose pickle then fails where it is cut). 0, or -1 when none is found. */
+int pk_zip_scan(pk_doc *doc, const uint8_t *map, uint64_t len);
 /* The member called <top>/<rel>, or NULL (always NULL when the first member is in no folder). */
 pk_zent *pk_zip_find(pk_doc *doc, const char *rel, size_t rel_len);
 /* In a zip shown as its members (a zip of members, a .npz): the member whose bytes hold stream
@@ -71,6 +81,8 @@ struct pk_ckpt {
     uint64_t map_len;
     bool map_unmap;          /* map is an mmap (else a caller's buffer, kept until close) */
     bool is_zip;
+    pk_error cut;            /* -o partial: the error of an archive read without its central
+                                directory (pk_zip_scan), which it is refused with after all */
     bool big_endian;         /* <top>/byteorder says "big" */
     /* legacy torch.save: five pickles, then raw storages */
     bool legacy;
@@ -106,6 +118,9 @@ int pk_format_guess(const uint8_t *p, uint64_t len, pk_guess out[PK_GUESS_MAX]);
 /* Take doc->src (a mapped file or a caller's buffer) as guess g and leave the pickle stream
  * there. Returns 0 or -1 with err set. */
 int pk_format_open(pk_doc *doc, const pk_guess *g, pk_error *err);
+/* Was the file read without its central directory (-o partial, pk_zip_scan)? Then true, with
+ * the error it is refused with in *err, what it holds decoded all the same. */
+bool pk_format_cut(const pk_doc *doc, pk_error *err);
 /* What a file that is none of our formats looks like ("a 7z archive", "text"), or NULL. */
 const char *pk_format_foreign(const uint8_t *p, uint64_t len);
 /* The tree is built: unmap the archive (spans are read with pread from now on). */

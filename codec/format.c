@@ -134,8 +134,17 @@ static int zip_open(pk_doc *doc, pk_error *err)
 {
     const uint8_t *map = doc->src;
     uint64_t len = doc->src_len;
-    if (pk_zip_read(doc, map, len, err) < 0)
-        return -1;
+    if (pk_zip_read(doc, map, len, err) < 0) {
+        /* -o partial: an archive without its central directory (a checkpoint cut short by a
+         * crashed run) is read from its local headers, and refused with this error after what
+         * they hold is decoded (pk_format_cut); never without -o partial */
+        if (doc->lim.partial != PK_PARTIAL_TREE || err->code != PK_E_CONTAINER ||
+            pk_zip_scan(doc, map, len) < 0)
+            return -1;
+        doc->ckpt->cut = *err;
+        memset(err, 0, sizeof *err);
+        err->opcode = -1;
+    }
     pk_ckpt *k = doc->ckpt;
     k->map = map;
     k->map_len = len;
@@ -170,6 +179,15 @@ static int zip_open(pk_doc *doc, pk_error *err)
     doc->src_owned = true;
     z->mem = NULL;
     return 0;
+}
+
+bool pk_format_cut(const pk_doc *doc, pk_error *err)
+{
+    const pk_ckpt *k = doc->ckpt;
+    if (!k || k->cut.code == PK_E_OK)
+        return false;
+    *err = k->cut;
+    return true;
 }
 
 /* A .npy file: its header kept for the builder of its array (pk_open.c), or, for an object

@@ -58,6 +58,8 @@ static int decode_and_lay_out(pk_doc *doc, pk_error *err)
     int rc = decode_stream(doc, err);
     if (rc == 0)
         rc = pk_legacy_storages(doc, err);
+    if (rc == 0 && pk_format_cut(doc, err)) /* decoded, and refused after all (-o partial) */
+        rc = -1;
     /* laying out reads few of the decoded bytes again: the mapped ones go back first */
     pk_source_release(doc, doc->src_len);
     if (rc == 0)

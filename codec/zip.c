@@ -46,7 +46,7 @@ static int find_eocd(const uint8_t *p, uint64_t len, uint64_t *at)
     return -1;
 }
 
-static int add_member(pk_ckpt *k, const uint8_t *name, uint64_t nlen, pk_zent *z)
+int pk_zip_add_member(pk_ckpt *k, const uint8_t *name, uint64_t nlen, pk_zent *z)
 {
     if (!pk_grow((void **)&k->ents, &k->cap_ents, k->nents + 1, sizeof *k->ents) ||
         !pk_grow((void **)&k->names, &k->names_cap, k->names_len + nlen, 1))
@@ -58,6 +58,16 @@ static int add_member(pk_ckpt *k, const uint8_t *name, uint64_t nlen, pk_zent *z
     k->names_len += nlen;
     k->ents[k->nents++] = *z;
     return 0;
+}
+
+void pk_zip_members_found(pk_ckpt *k)
+{
+    /* a torch archive's members are in one folder; a .npz's are not (format.c decides) */
+    const char *slash =
+        k->ents[0].name_len ? memchr(k->names, '/', (size_t)k->ents[0].name_len) : NULL;
+    k->top_len = slash ? (uint64_t)(slash - k->names) : 0;
+    k->no_top = !slash;
+    k->is_zip = true;
 }
 
 int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
@@ -125,7 +135,7 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
             return bad(err, lho, "stored member whose sizes differ");
         if (z.method != 0 && z.method != 8)
             return bad(err, lho, "member compressed with a method other than deflate");
-        if (add_member(k, c + CDIR_LEN, nlen, &z) < 0) {
+        if (pk_zip_add_member(k, c + CDIR_LEN, nlen, &z) < 0) {
             pk_set_error(err, PK_E_NOMEM, at, -1, pk_code_text(PK_E_NOMEM));
             return -1;
         }
@@ -133,12 +143,7 @@ int pk_zip_read(pk_doc *doc, const uint8_t *p, uint64_t len, pk_error *err)
     }
     if (k->nents == 0)
         return bad(err, eocd, "empty archive");
-    /* a torch archive's members are in one folder; a .npz's are not (format.c decides) */
-    const char *slash =
-        k->ents[0].name_len ? memchr(k->names, '/', (size_t)k->ents[0].name_len) : NULL;
-    k->top_len = slash ? (uint64_t)(slash - k->names) : 0;
-    k->no_top = !slash;
-    k->is_zip = true;
+    pk_zip_members_found(k);
     return 0;
 }
 
