@@ -42,7 +42,11 @@ int pk_print_calls(const pk_doc *doc, FILE *out, uint64_t most)
      * CPython would not have run them */
     uint64_t until = doc->error_at ? doc->error_at - 1 : UINT64_MAX;
     for (uint64_t i = 1; i < doc->nnodes && i < doc->stream_nodes; i++) {
-        if (!is_call(doc, (uint32_t)i) || pk_node_offset(doc, (uint32_t)i) >= until)
+        /* a call in a nested pickle (pickle.loads of bytes) counts in those bytes: it ran
+         * when the call that unpickled them did, which is listed before it */
+        bool nested = false;
+        uint64_t at = pk_node_offset_in(doc, (uint32_t)i, &nested);
+        if (!is_call(doc, (uint32_t)i) || (!nested && at >= until))
             continue;
         if (shown == most) {
             more++;
@@ -56,8 +60,9 @@ int pk_print_calls(const pk_doc *doc, FILE *out, uint64_t most)
             rc = -ENOMEM;
             break;
         }
-        fprintf(out, "  call at byte %" PRIu64 ": %.*s\n", pk_node_offset(doc, (uint32_t)i),
-                (int)b.len, b.unreadable ? "(unreadable: FILE changed)" : b.data);
+        fprintf(out, "  call at byte %" PRIu64 "%s: %.*s\n", at,
+                nested ? " of a nested pickle" : "", (int)b.len,
+                b.unreadable ? "(unreadable: FILE changed)" : b.data);
         shown++;
     }
     if (more)

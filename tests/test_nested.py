@@ -231,3 +231,17 @@ def test_fixtures_are_current():
     for name, (data, _) in fx.FIXTURES.items():
         with open(fixture(name), "rb") as f:
             assert f.read() == data, "%s changed: run tests/make_nested_fixtures.py" % name
+
+
+def test_refusal_lists_the_nested_call(tmp_path):
+    """A file refused after a pickle.loads call lists the nested pickle's call after it."""
+    inner = fx.system("refused")
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(b"\x80\x03]" + fx.loads(inner) + b"ah\x09.")  # then BINGET of no memo
+    r = run([mountutil.pkdump_exe(), str(bad)])
+    assert r.returncode == 1
+    lines = r.stderr.decode().splitlines()
+    assert lines[1].startswith("  call at byte %d: pickle.loads(b'" % (len(bad.read_bytes()) - 5))
+    assert lines[2] == "  call at byte %d of a nested pickle: %s" % (
+        reduce_offsets(inner)[0], system_line("refused"))
+    assert not os.path.exists(fx.canary("refused"))
