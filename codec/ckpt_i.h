@@ -54,7 +54,8 @@ void pk_zip_members_found(pk_ckpt *k);
  * checkpoint from a crashed run): the members found by walking the local headers from the
  * start of map[0..len), each length checked, up to the first that is cut short or no member;
  * a stored member cut short is kept with the bytes there are when it is the first (torch's
- * data.pkl, whose pickle then fails where it is cut). 0, or -1 when none is found. */
+ * data.pkl, whose pickle then fails where it is cut, showing its stack). 0, or -1 when none
+ * is found. */
 int pk_zip_scan(pk_doc *doc, const uint8_t *map, uint64_t len);
 /* The member called <top>/<rel>, or NULL (always NULL when the first member is in no folder). */
 pk_zent *pk_zip_find(pk_doc *doc, const char *rel, size_t rel_len);

@@ -58,7 +58,9 @@ static int decode_and_lay_out(pk_doc *doc, pk_error *err)
     int rc = decode_stream(doc, err);
     if (rc == 0)
         rc = pk_legacy_storages(doc, err);
-    if (rc == 0 && pk_format_cut(doc, err)) /* decoded, and refused after all (-o partial) */
+    /* read without its central directory (-o partial): refused after all, with the line it is
+     * refused with without -o partial, whatever the decode of its members met */
+    if (pk_format_cut(doc, err))
         rc = -1;
     /* laying out reads few of the decoded bytes again: the mapped ones go back first */
     pk_source_release(doc, doc->src_len);
@@ -189,6 +191,8 @@ static int open_doc(const char *path, const void *buf, size_t len, const pk_limi
             *out = doc;
             return 0;
         }
+        pk_format_cut(doc, err); /* what failed after reading an archive without its
+                                    directory (-o partial): the directory's error stands */
         if (i == 0)
             first = *err;
         if (!partial)
