@@ -7,8 +7,9 @@ Run it from anywhere with /usr/bin/python3 (it needs Debian's python3-torch):
 
     /usr/bin/python3 tests/make_cut_fixtures.py
 
-It writes tests/fixtures/cut/full.pt, cut_NAME.pt for each cut, and expect.json: for each file,
-the tensors whose storage member is whole in it, with their values as torch gives them. The
+It writes tests/fixtures/cut/full.pt, truncated_NAME.pt for each cut (the prefix that the suites
+walking every fixture know as refused), and expect.json: for each file, the tensors whose storage
+member is whole in it, with their values as torch gives them. The
 files are committed; re-run the script only to change them. torch.save is deterministic for the
 same tensors and torch version, but the committed files, not this script, are the reference.
 """
@@ -73,10 +74,10 @@ def main():
     ms, _ = members(data)
     for name, at in sorted(cuts(data).items()):
         part = data[:at]
-        with open(os.path.join(CUT, "cut_%s.pt" % name), "wb") as f:
+        with open(os.path.join(CUT, "truncated_%s.pt" % name), "wb") as f:
             f.write(part)
         whole = {n.split("/", 1)[1] for n, _s, end in ms if end <= at}
-        expect["cut_%s.pt" % name] = {
+        expect["truncated_%s.pt" % name] = {
             "whole": {k: values[k] for k, s in storage_of.items() if s in whole},
             "missing": sorted(k for k, s in storage_of.items() if s not in whole),
             "data_pkl_whole": "data.pkl" in whole,

@@ -67,7 +67,7 @@ def test_partial_shows_the_whole_tensors(name):
 
 
 def test_partial_cut_inside_data_pkl_shows_its_stack():
-    r = run([mountutil.pkdump_exe(), "-o", "partial", path("cut_in_data_pkl.pt")])
+    r = run([mountutil.pkdump_exe(), "-o", "partial", path("truncated_in_data_pkl.pt")])
     assert r.returncode == 0
     out = r.stdout.decode()
     assert "1 = epoch\\n\n2 = 3\\n\n" in out  # what data.pkl held before the cut
@@ -77,5 +77,5 @@ def test_partial_cut_inside_data_pkl_shows_its_stack():
 
 def test_partial_audit_is_not_affected():
     """--audit takes no -o partial: a cut archive is refused, exit 1."""
-    r = run([mountutil.pkdump_exe(), "--audit", path("cut_no_directory.pt")])
+    r = run([mountutil.pkdump_exe(), "--audit", path("truncated_no_directory.pt")])
     assert r.returncode == 1
