@@ -93,8 +93,9 @@ static int call_then_nested(dec *d, int r)
         if (dec_nested_failed(d, &was))
             return -1;
         d->doc->dropped = true; /* the values it made show nowhere: their calls in __calls__ */
-    } else {
-        d->doc->calls[pk_node_call(d->doc, &d->doc->nodes[obj])].nested = value;
+    } else if (!pk_call_set_nested(d->doc, pk_node_call(d->doc, &d->doc->nodes[obj]),
+                                   value)) {
+        return dec_oom(d);
     }
     return dec_event(d, PK_EV_NEST_OUT, obj, 0, 0) ? 0 : -1;
 }

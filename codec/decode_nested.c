@@ -2,8 +2,8 @@
  * pickle._loads; Python 2's cPickle.loads is named pickle.loads by then, lift_names.c) on bytes
  * would unpickle those bytes when the file is loaded, and run every call they hold: a payload
  * wrapped so that the outer pickle shows one innocent-looking call and a blob. So the machine
- * decodes that argument too, as inert as the stream itself, and the call's record keeps the
- * value (pk_call.nested), which the tree shows as __pickle__ beside __args__. This file says
+ * decodes that argument too, as inert as the stream itself, and keeps the value beside the
+ * call (pk_call_nested), which the tree shows as __pickle__ beside __args__. This file says
  * which calls those are and makes a copy of their bytes; decode.c runs the pickle on it.
  *
  * The copy is needed because the bytes may be in the pool (a protocol 0 STRING with escapes, a

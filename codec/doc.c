@@ -73,6 +73,42 @@ uint64_t pk_node_offset_in(const pk_doc *doc, uint32_t node, bool *nested)
     return lo ? (base & ~PK_GROUP_NESTED) + doc->nodes[node].off_delta : 0;
 }
 
+/* The first of doc->nested whose call is call or after it. */
+static uint64_t nested_at(const pk_doc *doc, uint32_t call)
+{
+    uint64_t lo = 0, hi = doc->nnested;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (doc->nested[mid].call < call)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint32_t pk_call_nested(const pk_doc *doc, uint32_t call)
+{
+    if (!doc->nnested || !call)
+        return 0;
+    uint64_t i = nested_at(doc, call);
+    return i < doc->nnested && doc->nested[i].call == call ? doc->nested[i].value : 0;
+}
+
+bool pk_call_set_nested(pk_doc *doc, uint32_t call, uint32_t value)
+{
+    /* a pickle nested in a nested one is set first: its call comes later, so this is an
+     * insertion, not an append, but only as far back as the pickles it holds */
+    if (!pk_doc_grow(doc, (void **)&doc->nested, &doc->cap_nested, doc->nnested + 1,
+                     sizeof(pk_nested)))
+        return false;
+    uint64_t i = nested_at(doc, call);
+    memmove(&doc->nested[i + 1], &doc->nested[i], (doc->nnested - i) * sizeof(pk_nested));
+    doc->nested[i] = (pk_nested){call, value};
+    doc->nnested++;
+    return true;
+}
+
 /* The bytes held by the arrays that a file can make grow: values and their offsets, chains,
  * items, spans, calls, events, entries, names, branches, blocks, name tables. */
 static uint64_t memory_used(const pk_doc *doc)
@@ -81,6 +117,7 @@ static uint64_t memory_used(const pk_doc *doc)
            doc->cap_chains * sizeof(pk_chain) +
            doc->cap_items * sizeof(uint32_t) + doc->cap_spans * sizeof(pk_span) +
            doc->cap_calls * sizeof(pk_call) + doc->cap_events * sizeof(pk_event) +
+           doc->cap_nested * sizeof(pk_nested) +
            doc->cap_made * sizeof(uint32_t) +
            doc->cap_entries * sizeof(pk_entry) +
            doc->cap_names * sizeof(pk_own_name) + doc->cap_branches * sizeof(pk_branch) +
@@ -228,6 +265,7 @@ void pk_doc_free(pk_doc *doc)
     free(doc->items);
     free(doc->spans);
     free(doc->calls);
+    free(doc->nested);
     free(doc->events);
     free(doc->extras);
     free(doc->pool.data);

@@ -175,10 +175,20 @@ typedef struct pk_call {
     uint32_t dictitems; /* a PK_K_DICT made on the first SETITEM(S) */
     uint32_t setter;   /* a call setter(value, state) whose result the pickle popped: the
                           state setter of a 6-tuple __reduce__, shown as __setstate__ */
-    uint32_t nested;   /* pickle.loads(b'...'): the value of the pickle its argument holds,
-                          decoded as inert as any (decode_nested.c), shown as __pickle__ */
     uint8_t how;       /* pk_how */
 } pk_call;
+
+/* pickle.loads(b'...'): the value of the pickle its argument holds, decoded as inert as any
+ * (decode_nested.c) and shown as __pickle__, kept beside the calls (few have one, and a field
+ * of pk_call would cost every call of a big file its 4 bytes): doc->nested, sorted by call. */
+typedef struct pk_nested {
+    uint32_t call;  /* doc->calls index of the pickle.loads call */
+    uint32_t value; /* the nested pickle's value */
+} pk_nested;
+/* The nested pickle's value of call, 0 if it has none (doc.c). */
+uint32_t pk_call_nested(const pk_doc *doc, uint32_t call);
+/* Give call the nested pickle's value; false when out of memory or past max_memory. */
+bool pk_call_set_nested(pk_doc *doc, uint32_t call, uint32_t value);
 
 /* What the audit lists (audit.c): each name the stream looks up and each call, state and
  * persistent id it would have run, in stream order, whether or not the value ends up in the
@@ -255,6 +265,8 @@ struct pk_doc {
     uint64_t nmade, cap_made;
     bool dropped;
     uint64_t nested_bytes; /* of the nested pickles decoded so far (decode_nested.c) */
+    pk_nested *nested;     /* sorted by call (pk_call_nested) */
+    uint64_t nnested, cap_nested;
     /* Where the stream ended (pk_decode): values below stream_nodes were made by the pickles
      * in tops; those from it on by a failed attempt at one more, never shown (trailing aside) */
     uint64_t stream_nodes;

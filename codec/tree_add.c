@@ -152,7 +152,8 @@ int pk_build_add_pairs(builder *bd, uint32_t dir, const pk_node *c)
 int pk_build_add_object(builder *bd, uint32_t dir, uint32_t node)
 {
     const pk_doc *doc = bd->doc;
-    const pk_call call = doc->calls[pk_node_call(doc, &doc->nodes[node])];
+    uint32_t call_index = pk_node_call(doc, &doc->nodes[node]);
+    const pk_call call = doc->calls[call_index];
     if (!pk_build_add_named(bd, dir, "__reduce__", node, PK_R_REDUCE))
         return -1;
     /* a callable the pickle built (getattr(...), a functools.partial) has its own state */
@@ -167,7 +168,8 @@ int pk_build_add_object(builder *bd, uint32_t dir, uint32_t node)
         if (!pk_build_add_named(bd, dir, "__kwargs__", call.kwargs, PK_R_VALUE))
             return -1;
     /* pickle.loads(b'...'): the pickle its argument holds, decoded */
-    if (call.nested && !pk_build_add_named(bd, dir, "__pickle__", call.nested, PK_R_VALUE))
+    uint32_t nested = pk_call_nested(doc, call_index);
+    if (nested && !pk_build_add_named(bd, dir, "__pickle__", nested, PK_R_VALUE))
         return -1;
     if (call.state) {
         const pk_node *st = &doc->nodes[call.state];

@@ -81,7 +81,8 @@ static bool visit_children(reach *r, uint32_t node, bool in_key)
         return true;
     if (n->kind == PK_K_OBJECT &&
         (!visit(r, c->callable) || !visit(r, c->args) || !visit(r, c->kwargs) ||
-         !visit(r, c->nested) || !visit(r, c->items) || !visit(r, c->dictitems)))
+         !visit(r, pk_call_nested(doc, (uint32_t)(c - doc->calls))) || !visit(r, c->items) ||
+         !visit(r, c->dictitems)))
         return false;
     return visit(r, c->state) && visit(r, c->setter);
 }
