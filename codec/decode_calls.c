@@ -37,6 +37,7 @@ static int make_call(dec *d, pk_how how, uint32_t callable, uint32_t args, uint3
         return -1;
     if (!dec_event(d, PK_EV_CALL, n, callable, args))
         return -1;
+    d->callable = callable;
     return dec_note_made(d, n) < 0 ? -1 : push(d, n);
 }
 

@@ -102,6 +102,7 @@ typedef struct dec {
     bool copied; /* src is a copy of a nested pickle's bytes (decode_nested.c), not the
                     document's stream: its strs and bytes go to the pool (dec_new_span), and
                     the fast path, which keeps them in the stream, is not taken */
+    uint32_t callable; /* of the last call made (make_call), for dec_nested_source */
     uint8_t depth; /* of nested pickles: 0 in the document's stream, 1 in a pickle.loads
                       argument's bytes, 2 in one inside that... */
     int proto;   /* of the pickle being decoded: 0 until a PROTO says otherwise */

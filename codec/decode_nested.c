@@ -20,16 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The callables that unpickle their first argument. */
+/* The callables that unpickle their first argument. Asked of every call the stream makes, so
+ * the length of the name rules out nearly all of them first. */
 static bool is_loads(const pk_doc *doc, uint32_t callable)
 {
-    static const char *const names[] = {"pickle.loads", "_pickle.loads", "pickle._loads"};
+    static const struct {
+        const char *name;
+        uint64_t len;
+    } loads[] = {{"pickle.loads", 12}, {"_pickle.loads", 13}, {"pickle._loads", 13}};
     const pk_node *n = &doc->nodes[callable];
     if (!callable || n->kind != PK_K_GLOBAL)
         return false;
     pk_span s = pk_node_span(doc, n); /* a global's name is in the pool */
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (s.len == strlen(names[i]) && memcmp(doc->pool.data + s.pos, names[i], s.len) == 0)
+    if (s.len != 12 && s.len != 13)
+        return false;
+    for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
+        if (s.len == loads[i].len && memcmp(doc->pool.data + s.pos, loads[i].name, s.len) == 0)
             return true;
     return false;
 }
@@ -61,9 +67,10 @@ int dec_nested_source(dec *d, uint32_t obj, uint8_t **copy, uint64_t *len)
 {
     pk_doc *doc = d->doc;
     const pk_node *n = &doc->nodes[obj];
-    const pk_call *c = n->kind == PK_K_OBJECT ? pk_call_of(doc, n) : NULL;
-    if (!c || c->how == PK_HOW_GLOBAL || c->how == PK_HOW_BUILD ||
-        d->depth >= PK_NESTED_DEPTH || !is_loads(doc, c->callable))
+    if (d->depth >= PK_NESTED_DEPTH || n->kind != PK_K_OBJECT || !is_loads(doc, d->callable))
+        return 0;
+    const pk_call *c = pk_call_of(doc, n);
+    if (!c || c->callable != d->callable)
         return 0;
     const uint8_t *p = loads_bytes(doc, c->args, len);
     if (!p)
