@@ -117,8 +117,19 @@ uint32_t pk_npy_array(pk_lift_ctx *c, const pk_npy *h)
     bool dt_ok = h->code[0] ? descr_code(h->code, &tmp.dt) : fields_dtype(doc, h, &tmp.dt);
     dt_ok = dt_ok && pk_dtype_set_name(doc, &tmp.dt);
     if (!dt_ok || tmp.dt.kind == 'O') {
+        /* the header's text, which may hold a newline: the refusal stays one line */
+        char code[4 * sizeof h->code];
+        size_t n = 0;
+        for (const char *p = h->code; *p && n + 5 < sizeof code; p++) {
+            unsigned char ch = (unsigned char)*p;
+            if (ch < 0x20 || ch == 0x7f || ch == '\\')
+                n += (size_t)snprintf(code + n, sizeof code - n, "\\x%02x", ch);
+            else
+                code[n++] = (char)ch;
+        }
+        code[n] = 0;
         snprintf(what, sizeof what, "malformed .npy header: dtype %s not read",
-                 h->code[0] ? h->code : "of these fields");
+                 h->code[0] ? code : "of these fields");
         return c->fail(c, PK_E_CONTAINER, what), 0;
     }
     uint64_t need;
