@@ -18,6 +18,7 @@ typedef enum pk_asrc {
     PK_AS_STREAM, /* at stream offset src_pos (legacy torch storages) */
     PK_AS_FILE,   /* at an absolute offset of FILE (a stored zip member, legacy torch data) */
     PK_AS_MEM,    /* in memory owned by doc->ckpt (an inflated zip member) */
+    PK_AS_SIDE,   /* at offset src_pos of joblib's side file doc->ckpt->sides[src_node] */
 } pk_asrc;
 
 typedef struct pk_dtype {
@@ -51,7 +52,7 @@ typedef struct pk_array {
     uint64_t stride[PK_ARR_MAXDIM]; /* in elements */
     uint64_t offset;    /* first element, in elements from the start of the data */
     uint64_t numel;
-    uint32_t src_node;  /* PK_AS_NODE */
+    uint32_t src_node;  /* PK_AS_NODE; PK_AS_SIDE: the side file's index */
     uint64_t src_pos;   /* PK_AS_FILE: file offset; PK_AS_STREAM: stream offset */
     const uint8_t *src_mem; /* PK_AS_MEM */
     uint64_t src_len;   /* bytes available from the start of the data */
@@ -127,6 +128,10 @@ int pk_array_persid(pk_lift_ctx *c, uint32_t node);
  * (*nested set when a whole pickle follows instead). -1 on error, 0 when node is none. */
 int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t left,
                     uint64_t at_pos, uint64_t *consumed, bool *nested);
+/* joblib's wrappers before 0.10, NDArrayWrapper and ZNDArrayWrapper, after their BUILD: the
+ * array of their side file (side.c), or the wrapper left as it is with an entry __error__ that
+ * says why not. 0, or -1 on a hard error (a limit, out of memory). */
+int pk_joblib_side_build(pk_lift_ctx *c, uint32_t node);
 /* The calls pk_array_lift_call hands on, by the family of their name: each sets *out to the
  * value it lifts or leaves it 0; 0, or -1 on a hard error. */
 int pk_torch_lift_call(pk_lift_ctx *c, const char *name, uint32_t callable, uint32_t args,

@@ -163,7 +163,7 @@ int pk_array_build(pk_lift_ctx *c, uint32_t node)
         return build_dtype(c, node);
     if (pk_arr_called_numpy(doc, node, "multiarray._reconstruct"))
         return build_ndarray(c, node);
-    return 0;
+    return pk_joblib_side_build(c, node);
 }
 
 /* numpy scalar(dtype, bytes): the Python int, float or bool it stands for. */

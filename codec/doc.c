@@ -40,6 +40,7 @@ pk_doc *pk_doc_new(const pk_limits *lim)
     if (!doc)
         return NULL;
     doc->fd = -1;
+    doc->dir_fd = -1;
     if (lim)
         doc->lim = *lim;
     else

@@ -40,6 +40,12 @@ int pk_npy_parse(const uint8_t *p, uint64_t len, uint64_t base, pk_npy *h, pk_er
 /* npy_lift.c: the array the header describes, over the stream's bytes at h->data, as the top
  * value (a pk_build_fn; arg is the pk_npy). 0, or -1 with the error set. */
 int pk_npy_build(pk_lift_ctx *c, void *arg, uint32_t *top);
+struct pk_array;
+/* The dtype and shape of the array h describes into *tmp, and the bytes of its elements into
+ * *need (no more than h->len). PK_E_OK, or the code of what is wrong with what filled (an object
+ * array, whose elements are a pickle, is PK_E_CONTAINER too). */
+pk_code pk_npy_describe(pk_doc *doc, const pk_npy *h, struct pk_array *tmp, uint64_t *need,
+                        char *what, size_t size);
 /* The same array as a new value, for a caller that builds more than one (a .npz). */
 uint32_t pk_npy_array(pk_lift_ctx *c, const pk_npy *h);
 /* The arrays of a .npz (doc->ckpt's members, each a .npy), as a dict of NAME (the member's

@@ -107,28 +107,40 @@ static bool npy_shape_of(const pk_npy *h, pk_array *a)
     return true;
 }
 
+pk_code pk_npy_describe(pk_doc *doc, const pk_npy *h, pk_array *tmp, uint64_t *need,
+                        char *what, size_t size)
+{
+    memset(tmp, 0, sizeof *tmp);
+    bool dt_ok = h->code[0] ? descr_code(h->code, &tmp->dt) : fields_dtype(doc, h, &tmp->dt);
+    dt_ok = dt_ok && pk_dtype_set_name(doc, &tmp->dt);
+    if (!dt_ok || tmp->dt.kind == 'O') {
+        snprintf(what, size, "malformed .npy header: dtype %s not read",
+                 h->code[0] ? h->code : "of these fields");
+        return PK_E_CONTAINER;
+    }
+    if (!npy_shape_of(h, tmp) || __builtin_mul_overflow(tmp->numel, tmp->dt.size, need)) {
+        snprintf(what, size, "malformed .npy header: shape too large");
+        return PK_E_CONTAINER;
+    }
+    if (*need > h->len) {
+        snprintf(what, size, "array data of %llu bytes larger than the %llu bytes left",
+                 (unsigned long long)*need, (unsigned long long)h->len);
+        return PK_E_LENGTH;
+    }
+    return PK_E_OK;
+}
+
 uint32_t pk_npy_array(pk_lift_ctx *c, const pk_npy *h)
 {
-    pk_doc *doc = c->doc;
     pk_array tmp;
-    memset(&tmp, 0, sizeof tmp);
+    uint64_t need;
     char what[200];
     pk_lift_at(c, h->at);
-    bool dt_ok = h->code[0] ? descr_code(h->code, &tmp.dt) : fields_dtype(doc, h, &tmp.dt);
-    dt_ok = dt_ok && pk_dtype_set_name(doc, &tmp.dt);
-    if (!dt_ok || tmp.dt.kind == 'O') {
-        snprintf(what, sizeof what, "malformed .npy header: dtype %s not read",
-                 h->code[0] ? h->code : "of these fields");
-        return c->fail(c, PK_E_CONTAINER, what), 0;
-    }
-    uint64_t need;
-    if (!npy_shape_of(h, &tmp) || __builtin_mul_overflow(tmp.numel, tmp.dt.size, &need))
-        return c->fail(c, PK_E_CONTAINER, "malformed .npy header: shape too large"), 0;
-    if (need > h->len) {
-        pk_lift_at(c, h->data);
-        snprintf(what, sizeof what, "array data of %llu bytes larger than the %llu bytes left",
-                 (unsigned long long)need, (unsigned long long)h->len);
-        return c->fail(c, PK_E_LENGTH, what), 0;
+    pk_code code = pk_npy_describe(c->doc, h, &tmp, &need, what, sizeof what);
+    if (code != PK_E_OK) {
+        if (code == PK_E_LENGTH)
+            pk_lift_at(c, h->data);
+        return c->fail(c, code, what), 0;
     }
     /* the elements are the stream's own bytes: read from FILE by offset once it is unmapped
      * (or from memory, when the stream is inflated) */

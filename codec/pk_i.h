@@ -204,6 +204,7 @@ struct pk_doc {
     uint64_t src_len;
     int fd;                 /* the source file, for serving large raw spans; -1 if none */
     uint64_t fd_base;       /* stream offset 0 is this file offset (raw pickles: 0) */
+    int dir_fd;             /* FILE's directory, for joblib's side files; -1 if none */
     uint64_t src_start;     /* the pickles start here (after a .npy file's header), else 0 */
     bool src_mapped;        /* src is an mmap to unmap; else malloc'ed (or borrowed) */
     uint64_t src_released;  /* bytes of the mapping given back while decoding */
