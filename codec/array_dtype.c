@@ -9,16 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* numpy's dtype.str: byte order, kind, size: "<f8", "|b1", "<U5" (U counts characters) */
-static void descr_str(const pk_dtype *dt, pk_buf *b)
+/* numpy's dtype.str: byte order ('|' where there is none), kind, size: "<f8", "|S3", "<U5" (U
+ * counts characters). As a field's dtype (field), the way numpy's str() of a structured dtype
+ * writes it (numpy's _scalar_str, short): no '|', "?" for bool, "O" for object, and a
+ * datetime's unit, "<M8[ns]" (none for the generic one). */
+static void descr_str(const pk_dtype *dt, pk_buf *b, bool field)
 {
-    char t[32];
-    char order = dt->size == 1 || dt->kind == 'S' || dt->kind == 'V' || dt->kind == 'b' ||
-                         dt->kind == 'O'
-                     ? '|'
-                     : dt->big ? '>' : '<';
-    snprintf(t, sizeof t, "%c%c%u", order, dt->kind, dt->kind == 'U' ? dt->size / 4 : dt->size);
+    char t[48];
+    bool no_order = dt->size == 1 || dt->kind == 'S' || dt->kind == 'V' || dt->kind == 'b' ||
+                    dt->kind == 'O';
+    const char *order = no_order ? (field ? "" : "|") : dt->big ? ">" : "<";
+    if (field && (dt->kind == 'b' || dt->kind == 'O')) {
+        pk_buf_puts(b, dt->kind == 'b' ? "?" : "O");
+        return;
+    }
+    snprintf(t, sizeof t, "%s%c%u", order, dt->kind, dt->kind == 'U' ? dt->size / 4 : dt->size);
     pk_buf_puts(b, t);
+    if (field && (dt->kind == 'M' || dt->kind == 'm') && dt->unit[0] &&
+        strcmp(dt->unit, "g") != 0) {
+        if (dt->unit_n != 1)
+            snprintf(t, sizeof t, "[%u%s]", dt->unit_n, dt->unit);
+        else
+            snprintf(t, sizeof t, "[%s]", dt->unit);
+        pk_buf_puts(b, t);
+    }
 }
 
 /* numpy's str(dtype) */
@@ -46,12 +60,25 @@ static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
                 dtype_name(doc, &f->dt, b);
             } else {
                 pk_buf_puts(b, "'");
-                descr_str(&f->dt, b);
+                descr_str(&f->dt, b, true);
                 pk_buf_puts(b, "'");
             }
+            for (uint8_t d = 0; d < f->sub_ndim; d++) { /* a sub-array: ('a', '<i4', (2, 3)) */
+                snprintf(t, sizeof t, "%s%u", d ? ", " : ", (", f->sub_shape[d]);
+                pk_buf_puts(b, t);
+            }
+            if (f->sub_ndim)
+                pk_buf_puts(b, f->sub_ndim == 1 ? ",)" : ")");
             pk_buf_puts(b, ")");
         }
         pk_buf_puts(b, "]");
+        return;
+    }
+    if ((dt->kind == 'M' || dt->kind == 'm') && strcmp(dt->unit, "g") == 0) {
+        if (dt->big) /* numpy's generic unit: 'M8' */
+            pk_buf_puts(b, dt->kind == 'M' ? ">M8" : ">m8");
+        else
+            pk_buf_puts(b, dt->kind == 'M' ? "datetime64" : "timedelta64");
         return;
     }
     if ((dt->kind == 'M' || dt->kind == 'm') && dt->unit[0]) {
@@ -74,7 +101,7 @@ static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
         pk_buf_puts(b, t);
         return;
     }
-    descr_str(dt, b);
+    descr_str(dt, b, false);
 }
 
 bool pk_dtype_set_unit(pk_dtype *dt, const char *s, size_t len)
@@ -85,6 +112,11 @@ bool pk_dtype_set_unit(pk_dtype *dt, const char *s, size_t len)
     size_t i = 0;
     while (i < len && s[i] >= '0' && s[i] <= '9' && n < 100000000)
         n = n * 10 + (uint32_t)(s[i++] - '0');
+    if (len - i == 7 && memcmp(s + i, "generic", 7) == 0) { /* no unit: "g", count 1 */
+        memcpy(dt->unit, "g", 2);
+        dt->unit_n = 1;
+        return true;
+    }
     for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
         if (len - i == strlen(units[u]) && memcmp(s + i, units[u], len - i) == 0) {
             memcpy(dt->unit, units[u], len - i + 1);
@@ -106,7 +138,7 @@ static void state_unit(const pk_doc *doc, pk_dtype *dt, uint32_t meta)
                            ? pk_span_ptr(doc, nn) : NULL;
     uint64_t len = p ? pk_span_len(doc, nn) : 0;
     char t[16];
-    if (!p || len > 2 || !pk_arr_int(doc, pk_arr_item(doc, u, 1), &count) || count < 1 ||
+    if (!p || len > 7 || !pk_arr_int(doc, pk_arr_item(doc, u, 1), &count) || count < 1 ||
         count > 100000000)
         return;
     int k = snprintf(t, sizeof t, "%lld%.*s", (long long)count, (int)len, (const char *)p);
@@ -155,6 +187,7 @@ static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fie
     pk_field tmp[64];
     if (nn > 64)
         return false;
+    memset(tmp, 0, sizeof tmp); /* no sub-array fields: pk_dtype_parse refuses them */
     for (uint64_t i = 0; i < nn; i++) {
         uint32_t name = pk_arr_item(doc, names, i);
         const pk_node *nm = &doc->nodes[name];

@@ -27,14 +27,18 @@ typedef struct pk_dtype {
     uint32_t size;    /* bytes per element */
     uint32_t field0, nfields; /* structured: pk_ckpt.fields[field0 .. field0 + nfields) */
     pk_span name;     /* as numpy's str(dtype) or torch's: "float32", "torch.float32"; pool */
-    char unit[3];     /* datetime64 and timedelta64 (M, m): "ns", "D", "Y"...; "" if not known */
+    char unit[3];     /* datetime64 and timedelta64 (M, m): "ns", "D", "Y"...; "g" for numpy's
+                         generic unit (dtype 'M8', no unit); "" if not known */
     uint32_t unit_n;  /* ...and its count: 15 for "15s" */
 } pk_dtype;
 
+#define PK_FIELD_SUBDIM 8
 typedef struct pk_field {
     pk_span name;     /* pool */
     uint64_t offset;
     pk_dtype dt;
+    uint8_t sub_ndim; /* a sub-array field ('a', '<i4', (2, 3)): the shape of its elements of dt */
+    uint32_t sub_shape[PK_FIELD_SUBDIM];
 } pk_field;
 
 /* The summary file, rendered by the view on first use and then immutable (array_view_i.h). */
@@ -105,8 +109,8 @@ bool pk_arr_called_numpy(const pk_doc *doc, uint32_t node, const char *rest);
  * names, fields, elsize, alignment, flags[, metadata])) into *dt, its name in the pool. False
  * for what we do not model (sub-array dtypes, too deep nesting); depth is 0 at the top. */
 bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth);
-/* The unit of a datetime64 or timedelta64 dtype from text such as "ns", "15s", "D": into dt,
- * and true when it is one of numpy's units. */
+/* The unit of a datetime64 or timedelta64 dtype from text such as "ns", "15s", "D", or
+ * "generic" (no unit, which numpy writes "M8"): into dt, and true when it is one of numpy's. */
 bool pk_dtype_set_unit(pk_dtype *dt, const char *s, size_t len);
 /* Name dt (kind, size, byte order, fields set) as numpy's str(dtype) does, in the pool. */
 bool pk_dtype_set_name(pk_doc *doc, pk_dtype *dt);

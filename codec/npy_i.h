@@ -11,11 +11,19 @@
 #define PK_NPY_MAXDIM 32
 #define PK_NPY_MAXFIELDS 64
 
-/* One field of a structured dtype, as the header's descr list gives it: (name, code). */
+#define PK_NPY_MAXDEPTH 8 /* nesting of structured dtypes */
+#define PK_NPY_SUBDIM 8    /* dimensions of a sub-array field */
+
+/* One field of a structured dtype, as the header's descr list gives it: (name, code), or
+ * (name, [fields]) for a nested structured dtype, whose fields follow it in pk_npy.fields one
+ * level deeper; either with a third item, a sub-array's shape: ('a', '<i4', (2, 3)). */
 typedef struct pk_npy_field {
     char name[256];
     uint32_t name_len;
-    char code[24];
+    char code[24];      /* "" for a nested structured dtype */
+    uint8_t depth;      /* 0 for the fields of the array's own dtype */
+    uint8_t sub_ndim;   /* 0 unless a sub-array field */
+    uint32_t sub_shape[PK_NPY_SUBDIM];
 } pk_npy_field;
 
 typedef struct pk_npy {
@@ -23,7 +31,7 @@ typedef struct pk_npy {
     uint64_t data;      /* stream offset of the elements (or of the pickle of an object array) */
     uint64_t len;       /* bytes from data to the end of the file or member */
     char code[24];      /* descr when it is a str ("<f4", "|O"); "" for a structured dtype */
-    pk_npy_field fields[PK_NPY_MAXFIELDS];
+    pk_npy_field fields[PK_NPY_MAXFIELDS]; /* every level's, depth first */
     uint32_t nfields;
     bool fortran;
     bool object;        /* descr is "|O": the elements are a pickle */
