@@ -15,7 +15,8 @@ writes tests/fixtures/joblib_old/:
   back, which the dump must mount as;
 - hostile/: missing.pkl (its side file absent), escape.pkl (side-file names with '../', '/',
   '\\', '..', '' and an absolute path), trunc.pkl (a .npy side file cut short, a .npy.z cut
-  short, a .npy.z whose header claims more bytes than it inflates to, a .npy.z that is no zlib);
+  short, a .npy.z whose header claims more bytes than it inflates to, a .npy.z that is no zlib:
+  named bad_*, which test_dump.py knows are made to be refused alone);
 - expect.json: joblib.load's arrays (dtype, shape, crc32 of tobytes()) for plain and compressed.
 
 The class names are written as joblib 0.9 wrote them, joblib.numpy_pickle.NDArrayWrapper.
@@ -137,22 +138,22 @@ def main():
         pickle.dump([compat.NDArrayWrapper(n, np.ndarray) for n in names]
                     + [compat.NDArrayWrapper("inside.npy", np.ndarray)], f, protocol=2)
     # trunc.pkl: side files cut short or lying
-    np.save(os.path.join(d, "trunc.pkl_01.npy"), a)
-    with open(os.path.join(d, "trunc.pkl_01.npy"), "r+b") as f:
+    np.save(os.path.join(d, "bad_cut.npy"), a)
+    with open(os.path.join(d, "bad_cut.npy"), "r+b") as f:
         f.truncate(os.path.getsize(f.name) - 8)
     _, init_args, state = a.__reduce__()
-    zpath = os.path.join(d, "trunc.pkl_02.npy.z")
+    zpath = os.path.join(d, "bad_cut.npy.z")
     with open(zpath, "wb") as z:
         compat.write_zfile(z, state[-1], compress=3)
     with open(zpath, "r+b") as f:
         f.truncate(os.path.getsize(zpath) - 6)
-    with open(os.path.join(d, "trunc.pkl_03.npy.z"), "wb") as z:  # claims 80 bytes, holds 40
+    with open(os.path.join(d, "bad_long.npy.z"), "wb") as z:  # claims 80 bytes, holds 40
         z.write(b"ZF" + b"0x50".ljust(19) + zlib.compress(state[-1], 3))
-    with open(os.path.join(d, "trunc.pkl_04.npy.z"), "wb") as z:
+    with open(os.path.join(d, "bad_nozlib.npy.z"), "wb") as z:
         z.write(b"ZF" + b"0x28".ljust(19) + b"no zlib stream here")
-    wrappers = {"npy": compat.NDArrayWrapper("trunc.pkl_01.npy", np.ndarray)}
-    for key, i in (("zcut", 2), ("zlong", 3), ("znozlib", 4)):
-        wrappers[key] = compat.ZNDArrayWrapper("trunc.pkl_%02i.npy.z" % i, init_args, state[:-1])
+    wrappers = {"npy": compat.NDArrayWrapper("bad_cut.npy", np.ndarray)}
+    for key, name in (("zcut", "bad_cut"), ("zlong", "bad_long"), ("znozlib", "bad_nozlib")):
+        wrappers[key] = compat.ZNDArrayWrapper(name + ".npy.z", init_args, state[:-1])
     with open(os.path.join(d, "trunc.pkl"), "wb") as f:
         pickle.dump(wrappers, f, protocol=2)
 

@@ -98,11 +98,11 @@ def test_names_that_leave_the_directory_are_never_opened():
 
 def test_side_files_cut_short_or_corrupt():
     with mount(os.path.join(HERE, "hostile", "trunc.pkl")) as mnt:
-        assert error_of(mnt, "npy") == ("side file trunc.pkl_01.npy not read: array data of 40 "
+        assert error_of(mnt, "npy") == ("side file bad_cut.npy not read: array data of 40 "
                                         "bytes larger than the 32 bytes left\n")
-        assert error_of(mnt, "zcut").startswith("side file trunc.pkl_02.npy.z not read: "
+        assert error_of(mnt, "zcut").startswith("side file bad_cut.npy.z not read: "
                                                 "truncated compressed data at byte ")
-        assert error_of(mnt, "zlong") == ("side file trunc.pkl_03.npy.z not read: inflates to "
+        assert error_of(mnt, "zlong") == ("side file bad_long.npy.z not read: inflates to "
                                           "40 bytes, its header says 80 at byte 21\n")
         assert "corrupt compressed data" in error_of(mnt, "znozlib")
 
