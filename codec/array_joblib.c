@@ -81,16 +81,15 @@ int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t l
  * class was joblib.numpy_pickle's, and scikit-learn's copy of joblib's. */
 static bool old_wrapper(const pk_doc *doc, uint32_t node, bool *zipped)
 {
-    static const char *const modules[] = {"joblib.numpy_pickle", "joblib.numpy_pickle_compat",
-                                           "sklearn.externals.joblib.numpy_pickle"};
-    char name[96];
-    for (size_t i = 0; i < sizeof modules / sizeof *modules; i++)
-        for (int z = 0; z < 2; z++) {
-            snprintf(name, sizeof name, "%s.%sNDArrayWrapper", modules[i], z ? "Z" : "");
-            if (pk_arr_called(doc, node, name)) {
-                *zipped = z;
-                return true;
-            }
+    static const char *const names[] = {
+        "joblib.numpy_pickle.NDArrayWrapper", "joblib.numpy_pickle.ZNDArrayWrapper",
+        "joblib.numpy_pickle_compat.NDArrayWrapper", "joblib.numpy_pickle_compat.ZNDArrayWrapper",
+        "sklearn.externals.joblib.numpy_pickle.NDArrayWrapper",
+        "sklearn.externals.joblib.numpy_pickle.ZNDArrayWrapper"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (pk_arr_called(doc, node, names[i])) {
+            *zipped = i % 2;
+            return true;
         }
     return false;
 }
