@@ -35,6 +35,28 @@ static void descr_str(const pk_dtype *dt, pk_buf *b, bool field)
     }
 }
 
+static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b);
+
+/* A field's type as numpy's str() of a structured dtype writes it: '<i4', a nested dtype's
+ * fields, and a sub-array's shape after it: '<i4', (2, 3). */
+static void field_type(const pk_doc *doc, const pk_field *f, pk_buf *b)
+{
+    char t[32];
+    if (f->dt.nfields) {
+        dtype_name(doc, &f->dt, b);
+    } else {
+        pk_buf_puts(b, "'");
+        descr_str(&f->dt, b, true);
+        pk_buf_puts(b, "'");
+    }
+    for (uint8_t d = 0; d < f->sub_ndim; d++) {
+        snprintf(t, sizeof t, "%s%u", d ? ", " : ", (", f->sub_shape[d]);
+        pk_buf_puts(b, t);
+    }
+    if (f->sub_ndim)
+        pk_buf_puts(b, f->sub_ndim == 1 ? ",)" : ")");
+}
+
 /* numpy's str(dtype) */
 static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
 {
@@ -56,19 +78,7 @@ static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
             pk_buf_puts(b, i ? ", (" : "(");
             pk_repr_text(b, (const uint8_t *)doc->pool.data + f->name.pos, f->name.len, false);
             pk_buf_puts(b, ", ");
-            if (f->dt.nfields) {
-                dtype_name(doc, &f->dt, b);
-            } else {
-                pk_buf_puts(b, "'");
-                descr_str(&f->dt, b, true);
-                pk_buf_puts(b, "'");
-            }
-            for (uint8_t d = 0; d < f->sub_ndim; d++) { /* a sub-array: ('a', '<i4', (2, 3)) */
-                snprintf(t, sizeof t, "%s%u", d ? ", " : ", (", f->sub_shape[d]);
-                pk_buf_puts(b, t);
-            }
-            if (f->sub_ndim)
-                pk_buf_puts(b, f->sub_ndim == 1 ? ",)" : ")");
+            field_type(doc, f, b);
             pk_buf_puts(b, ")");
         }
         pk_buf_puts(b, "]");
@@ -178,6 +188,33 @@ static bool dtype_lifted(const pk_doc *doc, uint32_t node)
     return c && !c->state && !c->items && !c->dictitems && pk_lift_inert(doc, c->args, 1);
 }
 
+/* A sub-array dtype, numpy.dtype('V8') whose BUILD state's subdescr is (base dtype, shape), as
+ * numpy pickles the dtype of a field ('a', '<i4', (2,)): its base into f->dt and its shape
+ * into f->sub_shape, and its size in bytes into *size. 0 when node is no sub-array dtype, 1
+ * when read, -1 for one not modelled (more than 8 dimensions, a base that is not plain). */
+static int subarray_field(pk_doc *doc, uint32_t node, pk_field *f, uint64_t *size, int depth)
+{
+    const pk_call *c = pk_call_of(doc, &doc->nodes[node]);
+    uint32_t sub = c ? pk_arr_item(doc, c->state, 2) : 0;
+    if (pk_arr_count(doc, sub, PK_K_TUPLE) != 2)
+        return 0;
+    uint32_t base = pk_arr_item(doc, sub, 0), shape = pk_arr_item(doc, sub, 1);
+    uint64_t nd = pk_arr_count(doc, shape, PK_K_TUPLE);
+    if (nd == UINT64_MAX || nd > PK_FIELD_SUBDIM || !dtype_lifted(doc, base) ||
+        !pk_dtype_parse(doc, base, &f->dt, depth + 1))
+        return -1;
+    *size = f->dt.size;
+    for (uint64_t d = 0; d < nd; d++) {
+        int64_t v;
+        if (!pk_arr_int(doc, pk_arr_item(doc, shape, d), &v) || v < 0 || v > UINT32_MAX ||
+            __builtin_mul_overflow(*size, (uint64_t)v, size) || *size > (1u << 30))
+            return -1;
+        f->sub_shape[d] = (uint32_t)v;
+    }
+    f->sub_ndim = (uint8_t)nd;
+    return 1;
+}
+
 static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fields, uint64_t nn,
                          int depth)
 {
@@ -187,7 +224,7 @@ static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fie
     pk_field tmp[64];
     if (nn > 64)
         return false;
-    memset(tmp, 0, sizeof tmp); /* no sub-array fields: pk_dtype_parse refuses them */
+    memset(tmp, 0, sizeof tmp);
     for (uint64_t i = 0; i < nn; i++) {
         uint32_t name = pk_arr_item(doc, names, i);
         const pk_node *nm = &doc->nodes[name];
@@ -198,12 +235,15 @@ static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fie
         /* fields[name] = (dtype, offset[, title]) */
         if (doc->nodes[fields].kind != PK_K_DICT)
             return false;
-        uint32_t ft = field_value(doc, fields, nmp, nml);
+        uint32_t ft = field_value(doc, fields, nmp, nml), fdt = pk_arr_item(doc, ft, 0);
         int64_t off;
+        uint64_t size = 0;
         if (!ft || !pk_arr_int(doc, pk_arr_item(doc, ft, 1), &off) || off < 0 ||
-            !dtype_lifted(doc, pk_arr_item(doc, ft, 0)) ||
-            !pk_dtype_parse(doc, pk_arr_item(doc, ft, 0), &tmp[i].dt, depth + 1) ||
-            (uint64_t)off + tmp[i].dt.size > dt->size)
+            !dtype_lifted(doc, fdt) || !pk_dtype_parse(doc, fdt, &tmp[i].dt, depth + 1))
+            return false;
+        size = tmp[i].dt.size; /* a sub-array's own, as pk_dtype_parse read it */
+        if (subarray_field(doc, fdt, &tmp[i], &size, depth) < 0 ||
+            (uint64_t)off + size > dt->size)
             return false;
         tmp[i].offset = (uint64_t)off;
         if (!pk_arr_pool_text(doc, nmp, nml, &tmp[i].name))
@@ -220,7 +260,9 @@ static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fie
 
 /* Read a numpy.dtype call (args (str, align, copy), BUILD state (version, byteorder, subdescr,
  * names, fields, elsize, alignment, flags[, metadata])). Returns false for what we do not
- * model (sub-array dtypes, too deep nesting). */
+ * model (too deep nesting, a sub-array of more than 8 dimensions). A sub-array dtype, which
+ * numpy only makes for a structured dtype's field, reads as a void of its size; the field
+ * reads its base and shape (subarray_field). */
 bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
 {
     memset(dt, 0, sizeof *dt);
@@ -245,8 +287,24 @@ bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
     if (st && nst >= 8 && nst != UINT64_MAX) {
         uint32_t order = pk_arr_item(doc, st, 1);
         dt->big = pk_arr_str_is(doc, order, ">");
-        if (doc->nodes[pk_arr_item(doc, st, 2)].kind != PK_K_NONE)
-            return false; /* a sub-array dtype */
+        pk_field sub;
+        uint64_t subsize;
+        memset(&sub, 0, sizeof sub);
+        int r = subarray_field(doc, node, &sub, &subsize, depth);
+        if (r < 0 || (r == 0 && doc->nodes[pk_arr_item(doc, st, 2)].kind != PK_K_NONE))
+            return false;
+        if (r > 0) { /* a field's dtype: named as numpy names it, ('<i4', (2,)) */
+            memset(dt, 0, sizeof *dt);
+            dt->kind = 'V';
+            dt->size = (uint32_t)subsize;
+            pk_buf b = {0};
+            pk_buf_puts(&b, "(");
+            field_type(doc, &sub, &b);
+            pk_buf_puts(&b, ")");
+            bool ok = !b.failed && pk_arr_pool_text(doc, b.data, b.len, &dt->name);
+            pk_buf_free(&b);
+            return ok;
+        }
         int64_t elsize;
         if (pk_arr_int(doc, pk_arr_item(doc, st, 5), &elsize) && elsize > 0 && elsize < (1 << 30))
             dt->size = (uint32_t)elsize;

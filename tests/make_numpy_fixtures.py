@@ -31,10 +31,9 @@ def arr_expect(a):
     return e
 
 
-def save_npy(name, a, version=None, text=False, pickled=True):
+def save_npy(name, a, version=None, text=False):
     """name.npy as numpy writes it (version None: numpy's own choice), and name.pkl, the pickle of
-    the array numpy loads back from it (not when pickled is false: a dtype that picklefs reads
-    in a .npy but not yet pickled, whose expect has "pickled": false)."""
+    the array numpy loads back from it."""
     path = os.path.join(OUT, name + ".npy")
     if version is None:
         np.save(path, a)
@@ -42,14 +41,11 @@ def save_npy(name, a, version=None, text=False, pickled=True):
         with open(path, "wb") as f:
             np.lib.format.write_array(f, a, version=version)
     back = np.load(path, allow_pickle=True)
-    if pickled:
-        with open(os.path.join(OUT, name + ".pkl"), "wb") as f:
-            pickle.dump(back, f, protocol=2)
+    with open(os.path.join(OUT, name + ".pkl"), "wb") as f:
+        pickle.dump(back, f, protocol=2)
     with open(path, "rb") as f:
         major = f.read(8)[6]
     EXPECT[name + ".npy"] = dict(arr_expect(back), version=major)
-    if not pickled:
-        EXPECT[name + ".npy"]["pickled"] = False
     if text:  # the values as numpy prints them, which the summary's body must be
         EXPECT[name + ".npy"]["text"] = np.array2string(back, separator=", ")
 
@@ -116,11 +112,11 @@ def main():
     sub["t"] = np.array([["2024-01-02T03:04:05", "1600-03-01"], ["1969-12-31", "2000-02-29"]],
                         dtype="M8[s]")
     sub["s"] = [b"ab", b"xyz"]
-    save_npy("record_subarray", sub, text=True, pickled=False)
+    save_npy("record_subarray", sub, text=True)
     subn = np.zeros(2, dtype=[("r", [("c", "<f4"), ("e", "<i2", (2,))], (2,))])
     subn["r"]["c"] = [[0.5, 1.5], [2.5, 3.5]]
     subn["r"]["e"] = np.arange(1, 9).reshape(2, 2, 2)
-    save_npy("record_subarray_nested", subn, text=True, pickled=False)
+    save_npy("record_subarray_nested", subn, text=True)
     save_npy("objects", np.array([1, "a", None, {"k": [2, 3]}], dtype=object))
     save_npy("objects_2d", np.array([[1, "a"], [None, 2.5]], dtype=object))
     save_npy("v2", np.arange(4, dtype="<i4"), version=(2, 0))

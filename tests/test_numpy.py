@@ -52,7 +52,7 @@ def test_every_format_version_is_covered():
     assert {e["version"] for n, e in EXPECT.items() if n.endswith(".npy")} == {1, 2, 3}
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if EXPECT[n].get("pickled", True)])
+@pytest.mark.parametrize("name", NAMES)
 def test_file_mounts_as_its_pickle(name):
     with mount(fx(name)) as mnt:
         got = walk(mnt)
