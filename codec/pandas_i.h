@@ -62,6 +62,13 @@ int pk_pandas_build(pk_lift_ctx *c, uint32_t node);
 
 /* ---- pandas_view.c ---- */
 
+/* Is node a PK_T_PDCOLUMN or PK_T_PDTABLE value, whose file pk_pandas_render writes? */
+static inline bool pk_pandas_file(const pk_doc *doc, uint32_t node)
+{
+    const pk_node *n = &doc->nodes[node];
+    uint16_t t = n->kind == PK_K_DESC ? pk_node_tname(doc, n) : 0;
+    return t == PK_T_PDCOLUMN || t == PK_T_PDTABLE;
+}
 /* The file of a PK_T_PDCOLUMN or PK_T_PDTABLE value. */
 void pk_pandas_render(const pk_doc *doc, uint32_t node, pk_buf *b);
 

@@ -10,7 +10,6 @@
  */
 #include "ckpt_i.h"
 #include "lift_i.h"
-#include "pandas_i.h"
 #include "pk_i.h"
 #include "source_i.h"
 
@@ -70,10 +69,6 @@ void pk_render_leaf(const pk_doc *doc, uint32_t node, pk_buf *b)
     case PK_K_BYTES:
     case PK_K_BYTEARRAY: put_span(doc, n, b); break;
     case PK_K_DESC:
-        if (pk_node_tname(doc, n) == PK_T_PDCOLUMN || pk_node_tname(doc, n) == PK_T_PDTABLE) {
-            pk_pandas_render(doc, node, b); /* a pandas column or table: its own lines */
-            break;
-        }
         pk_repr(doc, node, b);
         pk_buf_put(b, "\n", 1);
         break;
