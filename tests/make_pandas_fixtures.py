@@ -18,6 +18,7 @@ import json
 import os
 import pickle
 import sys
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -134,6 +135,20 @@ def main():
     with open(os.path.join(OUT, "overlap.pkl"), "wb") as f:
         f.write(two.replace(b"K\x01K\x02K\x01\x87", b"K\x00K\x02K\x01\x87"))
     EXPECT["overlap.pkl"] = {"kind": "objects"}
+    # structured arrays, whose summaries wrap at 75 columns: a tree's nodes, and wide records
+    nodes = np.zeros(5, dtype=[("left_child", "<i8"), ("right_child", "<i8"), ("feature", "<i8"),
+                               ("threshold", "<f8"), ("impurity", "<f8"), ("n_node_samples", "<i8"),
+                               ("weighted_n_node_samples", "<f8"), ("missing_go_to_left", "u1")])
+    nodes["left_child"] = [1, 3, -1, -1, -1]
+    nodes["threshold"] = [0.5, -1.25, -2.0, -2.0, -2.0]
+    nodes["impurity"] = [0.5, 0.375, 0.0, 0.0, 1 / 3]
+    wide = np.zeros(3, dtype=[("f%d" % i, "<f8") for i in range(12)])
+    wide["f3"] = [1 / 3, 2 / 3, 1 / 7]
+    for name, a in (("records8_p4.pkl", nodes), ("records_wide_p4.pkl", wide)):
+        with open(os.path.join(OUT, name), "wb") as f:
+            pickle.dump(a, f, protocol=4)
+        EXPECT[name] = {"kind": "records", "names": list(a.dtype.names), "rows": a.tolist(),
+                        "crc32": zlib.crc32(a.tobytes())}
     with open(os.path.join(OUT, "expect.json"), "w", encoding="utf-8") as f:
         json.dump(EXPECT, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -16,9 +16,12 @@ is checked, cell by cell against it:
   of tuples; an empty frame mounts;
 - user.pickle.class of a frame still names pandas.core.frame.DataFrame;
 - a frame whose blocks lie about their length, or claim a column twice, stays the objects
-  pandas's reduce built.
+  pandas's reduce built;
+- a structured array's summary (a tree's nodes, records of 12 fields) wraps its header and its
+  records at 75 columns, and still reads back as its dtype, crc32 and values.
 """
 
+import ast
 import json
 import os
 import re
@@ -185,3 +188,22 @@ def test_hostile_layouts_stay_objects(fn):
         assert read(os.path.join(mnt, "__reduce__")) == "pandas.core.frame.DataFrame()\n"
         assert re.match(r"pandas\.core\.internals\.managers\.BlockManager\(",
                         read(os.path.join(mnt, "_mgr", "__reduce__")))
+
+
+@pytest.mark.parametrize("fn", sorted(k for k, v in EXPECT.items() if v["kind"] == "records"))
+def test_structured_arrays_wrap_at_75_columns(fn):
+    want = EXPECT[fn]
+    with mount(fx(fn)) as mnt:
+        text = read(os.path.join(mnt, "0"))
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 75, text
+    head = lines.pop(0)
+    while " crc32=0x" not in head:  # the header's continuation lines start with spaces
+        assert lines[0].startswith(" ")
+        head += " " + lines.pop(0).lstrip(" ")
+    m = re.match(r"^ndarray dtype=(\[.*\]) shape=\((\d+),\) crc32=0x([0-9a-f]{8})$", head)
+    assert m, head
+    assert [f[0] for f in ast.literal_eval(m.group(1))] == want["names"]
+    assert int(m.group(2)) == len(want["rows"]) and int(m.group(3), 16) == want["crc32"]
+    # the records: one Python literal once the lines are joined
+    assert [list(r) for r in ast.literal_eval(" ".join(lines))] == want["rows"]
