@@ -24,6 +24,7 @@
 #include <string.h>
 
 #define PD_MAX_BLOCKS 100000
+#define PD_MAX_COLUMNS ((uint64_t)1 << 24) /* a wider frame stays objects */
 
 typedef struct pd_block {
     uint32_t values, placement;
@@ -145,10 +146,12 @@ static int64_t placement(pk_lift_ctx *c, uint32_t p, uint64_t ncols, uint64_t *c
             start < 0 || stop < start)
             return -1;
         /* pandas's slices may stop past the last column: slice(0, 18, 9) names 0 and 9 */
-        for (int64_t i = start; i < stop; i += step) {
+        for (int64_t i = start; i < stop;) {
             if (k >= n || (uint64_t)i >= ncols)
                 return (uint64_t)i >= ncols ? (int64_t)k : -1;
             cols[k++] = (uint64_t)i;
+            if (__builtin_add_overflow(i, step, &i))
+                break;
         }
         return (int64_t)k;
     }
@@ -371,7 +374,7 @@ int pk_pandas_build(pk_lift_ctx *c, uint32_t node)
     int rc = 0;
     uint32_t *names = NULL, *col = NULL;
     char(*dtype)[96] = NULL;
-    if (naxes != (frame ? 2u : 1u) || ncols == UINT64_MAX || nrows == UINT64_MAX ||
+    if (naxes != (frame ? 2u : 1u) || ncols > PD_MAX_COLUMNS || nrows == UINT64_MAX ||
         pk_node_call(doc, &doc->nodes[m.axes]) || !pk_lift_can_copy(doc, 4 * ncols + 8))
         goto out;
     names = calloc(ncols + 1, sizeof *names);

@@ -37,6 +37,8 @@ bool pd_read_values(pk_lift_ctx *c, uint32_t node, int ndim, pd_values *v);
 /* The column j (< v->width) of v as a new value (an array, or a column of objects); 0 when
  * it cannot be made (-1 sets *hard on a hard error). */
 uint32_t pd_column(pk_lift_ctx *c, const pd_values *v, uint64_t j, bool *hard);
+/* A lifted RangeIndex's start, step and length; false when node is none. */
+bool pd_range(const pk_doc *doc, uint32_t node, int64_t *start, int64_t *step, uint64_t *len);
 /* The length of a lifted index (an array, a column, a RangeIndex), UINT64_MAX if node is none. */
 uint64_t pd_index_len(const pk_doc *doc, uint32_t node);
 /* The i-th value of a lifted index as a node (made for an array's element); 0 when it cannot

@@ -163,6 +163,28 @@ static bool array_values(const pk_doc *doc, uint32_t node, pd_values *v)
     return true;
 }
 
+/* Are the items of list plain data, which a column may show as text? An opaque call among
+ * them (or a global, an array, a descriptor) keeps the column the list it is, where the call
+ * stays a directory of its own. */
+static bool plain_items(const pk_doc *doc, const pk_node *list)
+{
+    pk_cursor cur = pk_items_of(doc, list);
+    uint32_t it;
+    while (pk_item_next(doc, &cur, &it)) {
+        switch ((pk_kind)doc->nodes[it].kind) {
+        case PK_K_NONE: case PK_K_BOOL: case PK_K_INT: case PK_K_BIGINT: case PK_K_FLOAT:
+        case PK_K_STR: case PK_K_BYTES: case PK_K_BYTEARRAY: case PK_K_TEXT:
+            break;
+        case PK_K_TUPLE: case PK_K_LIST: case PK_K_DICT: case PK_K_SET: case PK_K_FROZENSET:
+            if (!pk_lift_inert(doc, it, 4))
+                return false;
+            break;
+        default: return false;
+        }
+    }
+    return true;
+}
+
 /* An object array's list (nested for 2-D: as many lists of equal length). */
 static bool list_values(const pk_doc *doc, uint32_t node, bool two_d, pd_values *v)
 {
@@ -173,9 +195,12 @@ static bool list_values(const pk_doc *doc, uint32_t node, bool two_d, pd_values 
     v->two_d = two_d;
     v->width = two_d ? pk_count(doc, n) : 1;
     v->rows = two_d ? 0 : pk_count(doc, n);
+    if (!two_d && !plain_items(doc, n))
+        return false;
     for (uint64_t j = 0; two_d && j < v->width; j++) {
         const pk_node *row = &doc->nodes[pk_item_at(doc, n, j)];
-        if (row->kind != PK_K_LIST || (j && pk_count(doc, row) != v->rows))
+        if (row->kind != PK_K_LIST || (j && pk_count(doc, row) != v->rows) ||
+            !plain_items(doc, row))
             return false;
         v->rows = pk_count(doc, row);
     }
@@ -340,14 +365,29 @@ uint32_t pd_column(pk_lift_ctx *c, const pd_values *v, uint64_t j, bool *hard)
 
 /* ---- indexes ---- */
 
-/* RangeIndex's start, stop, step from _new_Index's dict. */
+/* RangeIndex's start, stop, step from _new_Index's dict; each bounded so that the length and
+ * every label are computed without overflow. */
+#define RANGE_BOUND ((int64_t)1 << 60)
 static bool range_of(const pk_doc *doc, uint32_t d, int64_t *start, int64_t *stop, int64_t *step)
 {
     return pk_arr_int(doc, pd_dict_get(doc, d, "start"), start) &&
            pk_arr_int(doc, pd_dict_get(doc, d, "stop"), stop) &&
            pk_arr_int(doc, pd_dict_get(doc, d, "step"), step) && *step != 0 &&
-           *start > -((int64_t)1 << 62) && *start < ((int64_t)1 << 62) &&
-           *stop > -((int64_t)1 << 62) && *stop < ((int64_t)1 << 62);
+           *start > -RANGE_BOUND && *start < RANGE_BOUND && *stop > -RANGE_BOUND &&
+           *stop < RANGE_BOUND && *step > -RANGE_BOUND && *step < RANGE_BOUND;
+}
+
+bool pd_range(const pk_doc *doc, uint32_t node, int64_t *start, int64_t *step, uint64_t *len)
+{
+    const pk_node *n = &doc->nodes[node];
+    const pk_call *c = node ? pk_call_of(doc, n) : NULL;
+    int64_t stop;
+    if (n->kind != PK_K_TEXT || pk_node_tname(doc, n) != PK_T_PDRANGE || !c ||
+        !range_of(doc, pk_tuple_item(doc, c->args, 1), start, &stop, step))
+        return false;
+    int64_t span = *step > 0 ? stop - *start : *start - stop, by = *step > 0 ? *step : -*step;
+    *len = span > 0 ? (uint64_t)(span - 1) / (uint64_t)by + 1 : 0;
+    return true;
 }
 
 uint64_t pd_index_len(const pk_doc *doc, uint32_t node)
@@ -355,17 +395,13 @@ uint64_t pd_index_len(const pk_doc *doc, uint32_t node)
     const pk_node *n = &doc->nodes[node];
     const pk_call *c = node ? pk_call_of(doc, n) : NULL;
     const pk_array *a = pk_array_of(doc, node);
+    int64_t start, step;
+    uint64_t len;
     if (a)
         return a->ndim == 1 ? a->shape[0] : UINT64_MAX;
     if (n->kind == PK_K_DESC && pk_node_tname(doc, n) == PK_T_PDCOLUMN && c)
         return pk_count(doc, &doc->nodes[c->state]);
-    int64_t start, stop, step;
-    if (n->kind == PK_K_TEXT && pk_node_tname(doc, n) == PK_T_PDRANGE && c &&
-        range_of(doc, pk_tuple_item(doc, c->args, 1), &start, &stop, &step)) {
-        int64_t len = step > 0 ? (stop - start + step - 1) / step : (start - stop - step - 1) / -step;
-        return len > 0 ? (uint64_t)len : 0;
-    }
-    return UINT64_MAX;
+    return pd_range(doc, node, &start, &step, &len) ? len : UINT64_MAX;
 }
 
 uint32_t pd_index_item(pk_lift_ctx *c, uint32_t index, uint64_t i)
@@ -375,11 +411,12 @@ uint32_t pd_index_item(pk_lift_ctx *c, uint32_t index, uint64_t i)
     const pk_call *call = pk_call_of(doc, n);
     if (n->kind == PK_K_DESC)
         return call ? pk_item_at(doc, &doc->nodes[call->state], i) : 0;
-    int64_t v, start, stop, step;
+    int64_t v, start, step;
+    uint64_t len;
     if (n->kind == PK_K_TEXT) {
-        if (!call || !range_of(doc, pk_tuple_item(doc, call->args, 1), &start, &stop, &step))
+        if (!pd_range(doc, index, &start, &step, &len) || i >= len)
             return 0;
-        v = start + (int64_t)i * step;
+        v = start + (int64_t)i * step; /* within the bounds of range_of: no overflow */
     } else {
         const pk_array *a = pk_array_of(doc, index);
         const uint8_t *p = a ? elem_at(doc, a, i) : NULL;

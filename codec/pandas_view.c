@@ -9,7 +9,8 @@
  * __table__ is the frame as aligned text, a header of the column names and one line a row
  * starting with its index label, each column as wide as its widest cell, numbers right-aligned;
  * past TABLE_ROWS rows the first and last TABLE_ROWS / 2 with "..." between, as pandas prints
- * a long frame. A cell is a str as its text, any other value as repr(), an array's element as
+ * a long frame, and its first TABLE_COLS columns with a last line saying how many there are.
+ * A cell is a str as its text, any other value as repr(), an array's element as
  * numpy prints it (datetimes without their quotes).
  */
 #include "array_view_i.h"
@@ -22,6 +23,7 @@
 
 #define COLUMN_ROWS 1000
 #define TABLE_ROWS 60
+#define TABLE_COLS 100 /* columns shown in the table */
 #define CELL_MAX 200 /* bytes of one cell of the table */
 
 /* A str's text, its control characters and backslashes escaped so that it stays one line. */
@@ -123,19 +125,14 @@ static void put_cell(const pk_doc *doc, uint32_t col, uint64_t i, pk_buf *b)
         return;
     }
     char t[32];
-    const pk_call *c = pk_call_of(doc, n); /* a RangeIndex: start + i * step */
-    uint32_t d = c ? pk_tuple_item(doc, c->args, 1) : 0;
-    int64_t start = 0, step = 1;
-    pk_cursor cur = pk_items_of(doc, &doc->nodes[d]);
-    uint32_t k, v;
-    while (d && pk_item_next(doc, &cur, &k) && pk_item_next(doc, &cur, &v)) {
-        if (pk_str_is(doc, k, "start"))
-            pk_arr_int(doc, v, &start);
-        if (pk_str_is(doc, k, "step"))
-            pk_arr_int(doc, v, &step);
+    int64_t start = 0, step = 1; /* a RangeIndex: start + i * step */
+    uint64_t len = 0;
+    if (!pd_range(doc, col, &start, &step, &len) || i >= len) {
+        pk_buf_puts(b, "?");
+        return;
     }
-    int len = snprintf(t, sizeof t, "%lld", (long long)(start + (int64_t)i * step));
-    pk_buf_put(b, t, (size_t)len);
+    int k = snprintf(t, sizeof t, "%lld", (long long)(start + (int64_t)i * step));
+    pk_buf_put(b, t, (size_t)k);
 }
 
 /* The rows shown: all, or the first and last TABLE_ROWS / 2. Row r of the shown ones. */
@@ -161,27 +158,11 @@ static void render_table(const pk_doc *doc, uint32_t node, pk_buf *b)
     const pk_node *t = &doc->nodes[column_values(doc, node)];
     uint64_t items = pk_count(doc, t), ncols = items ? (items - 1) / 2 + 1 : 0;
     uint32_t index = pk_item_at(doc, t, 0);
-    uint64_t rows = 0;
-    const pk_array *ia = pk_array_of(doc, index);
-    const pk_node *in = &doc->nodes[index];
-    if (ia)
-        rows = ia->shape[0];
-    else if (in->kind == PK_K_DESC)
-        rows = pk_count(doc, &doc->nodes[column_values(doc, index)]);
-    else if (in->kind == PK_K_TEXT) { /* a RangeIndex: its stop */
-        const pk_call *c = pk_call_of(doc, in);
-        uint32_t d = c ? pk_tuple_item(doc, c->args, 1) : 0, k, v;
-        int64_t start = 0, stop = 0, step = 1;
-        pk_cursor cur = pk_items_of(doc, &doc->nodes[d]);
-        while (d && pk_item_next(doc, &cur, &k) && pk_item_next(doc, &cur, &v)) {
-            if (pk_str_is(doc, k, "start")) pk_arr_int(doc, v, &start);
-            if (pk_str_is(doc, k, "stop")) pk_arr_int(doc, v, &stop);
-            if (pk_str_is(doc, k, "step")) pk_arr_int(doc, v, &step);
-        }
-        int64_t len = step > 0 ? (stop - start + step - 1) / step
-                               : step < 0 ? (start - stop - step - 1) / -step : 0;
-        rows = len > 0 ? (uint64_t)len : 0;
-    }
+    uint64_t rows = pd_index_len(doc, index);
+    if (rows == UINT64_MAX)
+        rows = 0;
+    if (ncols > TABLE_COLS + 1)
+        ncols = TABLE_COLS + 1; /* the index and the first TABLE_COLS columns */
     uint64_t shown = rows > TABLE_ROWS ? TABLE_ROWS : rows;
     size_t *width = calloc(ncols ? ncols : 1, sizeof *width);
     pk_buf c = {0};
@@ -221,6 +202,13 @@ static void render_table(const pk_doc *doc, uint32_t node, pk_buf *b)
                 pk_buf_put(b, " ", 1);
         }
         pk_buf_put(b, "\n", 1);
+    }
+    uint64_t all = items ? (items - 1) / 2 : 0;
+    if (all > TABLE_COLS) {
+        char line[80];
+        snprintf(line, sizeof line, "(%llu columns, the first %d shown)\n",
+                 (unsigned long long)all, TABLE_COLS);
+        pk_buf_puts(b, line);
     }
     pk_buf_free(&c);
     free(width);

@@ -17,6 +17,7 @@ floats (NaN as the string "nan"), datetimes and timedeltas as numpy prints a dat
 import json
 import os
 import pickle
+import re
 import sys
 import zlib
 
@@ -94,6 +95,18 @@ def write(name, obj, protocol=5):
         EXPECT[name] = {"kind": "index", **index_expect(back)}
 
 
+class Canary:
+    """Pickles as a call of os.system, which nothing may run."""
+
+    def __reduce__(self):
+        return (os.system, ("touch /tmp/picklefs-canary-pandas",))
+
+
+def write_raw(name, obj):
+    with open(os.path.join(OUT, name), "wb") as f:
+        pickle.dump(obj, f, protocol=5)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     kinds = pd.DataFrame({
@@ -135,6 +148,16 @@ def main():
     with open(os.path.join(OUT, "overlap.pkl"), "wb") as f:
         f.write(two.replace(b"K\x01K\x02K\x01\x87", b"K\x00K\x02K\x01\x87"))
     EXPECT["overlap.pkl"] = {"kind": "objects"}
+    # a RangeIndex of 2**31 - 1 columns over a frame of one: stays objects, never refused
+    one = pickle.dumps(pd.DataFrame(np.array([[1], [2], [3]])), protocol=2)
+    stops = re.findall(rb"stopq.K\x01", one, re.S)  # the columns' RangeIndex(0, 1)
+    assert len(stops) == 1, one
+    with open(os.path.join(OUT, "huge_range.pkl"), "wb") as f:
+        f.write(one.replace(stops[0], stops[0][:-2] + b"J\xff\xff\xff\x7f"))
+    EXPECT["huge_range.pkl"] = {"kind": "objects"}
+    # a call in a column of objects: the frame stays objects, the call a directory of its own
+    write_raw("call_in_column.pkl", pd.DataFrame({"s": ["x", Canary()]}))
+    EXPECT["call_in_column.pkl"] = {"kind": "objects"}
     # structured arrays, whose summaries wrap at 75 columns: a tree's nodes, and wide records
     nodes = np.zeros(5, dtype=[("left_child", "<i8"), ("right_child", "<i8"), ("feature", "<i8"),
                                ("threshold", "<f8"), ("impurity", "<f8"), ("n_node_samples", "<i8"),

@@ -15,8 +15,9 @@ is checked, cell by cell against it:
 - a Series is values, index, name, dtype; an Index alone is its values; a MultiIndex a column
   of tuples; an empty frame mounts;
 - user.pickle.class of a frame still names pandas.core.frame.DataFrame;
-- a frame whose blocks lie about their length, or claim a column twice, stays the objects
-  pandas's reduce built;
+- a frame whose blocks lie about their length, or claim a column twice, or whose columns are a
+  RangeIndex of 2**31 - 1, or that holds a call (os.system) in a column of objects, stays the
+  objects pandas's reduce built, the call a directory whose __reduce__ grep finds;
 - a structured array's summary (a tree's nodes, records of 12 fields) wraps its header and its
   records at 75 columns, and still reads back as its dtype, crc32 and values.
 """
@@ -180,7 +181,8 @@ def test_multi_index():
             EXPECT["multi_p5.pkl"]["index"]["cells"]
 
 
-@pytest.mark.parametrize("fn", ["lying_lengths.pkl", "overlap.pkl"])
+@pytest.mark.parametrize("fn", ["lying_lengths.pkl", "overlap.pkl", "huge_range.pkl",
+                                "call_in_column.pkl"])
 def test_hostile_layouts_stay_objects(fn):
     with mount(fx(fn)) as mnt:
         names = set(os.listdir(mnt))
@@ -207,3 +209,13 @@ def test_structured_arrays_wrap_at_75_columns(fn):
     assert int(m.group(2)) == len(want["rows"]) and int(m.group(3), 16) == want["crc32"]
     # the records: one Python literal once the lines are joined
     assert [list(r) for r in ast.literal_eval(" ".join(lines))] == want["rows"]
+
+
+def test_call_in_a_column_stays_visible():
+    canary = "/tmp/picklefs-canary-pandas"
+    if os.path.exists(canary):
+        os.remove(canary)
+    with mount(fx("call_in_column.pkl")) as mnt:
+        out = mountutil.run(["grep", "-r", "-l", "posix.system", mnt]).stdout.decode()
+    assert "__reduce__" in out
+    assert not os.path.exists(canary)
