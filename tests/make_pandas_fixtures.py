@@ -14,6 +14,7 @@ floats (NaN as the string "nan"), datetimes and timedeltas as numpy prints a dat
 (and as int nanoseconds), strs as they are, anything else by repr().
 """
 
+import copyreg
 import json
 import os
 import pickle
@@ -23,6 +24,7 @@ import zlib
 
 import numpy as np
 import pandas as pd
+from pandas.core.internals.managers import BlockManager, SingleBlockManager
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "pandas")
 EXPECT = {}
@@ -74,9 +76,21 @@ def index_expect(index):
     return {"dtype": str(index.dtype), "cells": [cell(v, index.dtype) for v in index]}
 
 
-def write(name, obj, protocol=5):
+def state_layout(mgr):
+    """A BlockManager as pandas before 1.4 pickled it, __new__ + BUILD of the state that
+    pandas 1.5's BlockManager.__setstate__ still reads: (axes, values, items, {'0.14.1':
+    {'axes': axes, 'blocks': [{'values': ..., 'mgr_locs': ...}]}}), the state pandas 1.5 still
+    writes for a Series's SingleBlockManager."""
+    return (copyreg.__newobj__, (BlockManager,), SingleBlockManager.__getstate__(mgr))
+
+
+def write(name, obj, protocol=5, old_layout=False):
     with open(os.path.join(OUT, name), "wb") as f:
-        pickle.dump(obj, f, protocol=protocol)
+        p = pickle.Pickler(f, protocol=protocol)
+        if old_layout:
+            p.dispatch_table = copyreg.dispatch_table.copy()
+            p.dispatch_table[BlockManager] = state_layout
+        p.dump(obj)
     back = pd.read_pickle(os.path.join(OUT, name))
     if isinstance(back, pd.DataFrame):
         names = entry_names(list(back.columns))
@@ -124,6 +138,7 @@ def main():
     })
     write("kinds_p5.pkl", kinds)
     write("kinds_p2.pkl", kinds, protocol=2)
+    write("kinds_state_p2.pkl", kinds, protocol=2, old_layout=True)
     write("series_p5.pkl", pd.Series([1.0, 2.5, -3.0], name="x",
                                      index=pd.date_range("2024-01-01", periods=3, freq="D")))
     write("series_obj_p5.pkl", pd.Series(["a", "b"], index=[10, 20]))

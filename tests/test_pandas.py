@@ -9,7 +9,8 @@ is checked, cell by cell against it:
 - a frame is a directory of its columns named as dict keys are (duplicates ~1, non-str names
   by repr), then __index__, __dtypes__ and __table__; a column of numbers, bools, datetimes
   (naive, Europe/Paris and UTC, shown as their UTC instants) or timedeltas is an array summary,
-  a column of objects or categories one value a line; at protocols 5 and 2;
+  a column of objects or categories one value a line; at protocols 5 and 2, and with the
+  manager in the state layout of pandas before 1.4 ('0.14.1'), which a Series still uses;
 - __dtypes__ names each column's dtype as pandas does; __table__ has a header and a line a
   row, and a long frame's first and last 30 rows around "...";
 - a Series is values, index, name, dtype; an Index alone is its values; a MultiIndex a column
@@ -149,8 +150,10 @@ def test_long_frame_is_bounded():
     assert n.startswith("ndarray dtype=int64 shape=(1500,)")
 
 
-def test_protocols_mount_alike():
-    with mount(fx("kinds_p5.pkl")) as a, mount(fx("kinds_p2.pkl")) as b:
+@pytest.mark.parametrize("other", ["kinds_p2.pkl", "kinds_state_p2.pkl"])
+def test_protocols_and_layouts_mount_alike(other):
+    with mount(fx("kinds_p5.pkl")) as a, mount(fx(other)) as b:
+        assert sorted(os.listdir(a)) == sorted(os.listdir(b))
         for name in sorted(os.listdir(a)):
             assert read(os.path.join(a, name)) == read(os.path.join(b, name)), name
 
