@@ -24,7 +24,7 @@
 #include <string.h>
 
 #define PD_MAX_BLOCKS 100000
-#define PD_MAX_COLUMNS ((uint64_t)1 << 24) /* a wider frame stays objects */
+#define PD_MAX_COLUMNS ((uint64_t)1 << 20) /* a wider frame stays objects */
 
 typedef struct pd_block {
     uint32_t values, placement;
@@ -205,7 +205,7 @@ static void put_name(const pk_doc *doc, uint32_t node, pk_buf *b, int depth)
  * col[i] and dtype[i]. 1 when every column is covered exactly once by blocks of nrows rows,
  * 0 when not, -1 on a hard error. */
 static int make_columns(pk_lift_ctx *c, const pd_mgr *m, uint64_t ncols, uint64_t nrows,
-                        uint32_t *col, char (*dtype)[96])
+                        uint32_t *col, uint32_t *dtype)
 {
     uint64_t *cols = malloc((ncols ? ncols : 1) * sizeof *cols);
     if (!cols)
@@ -227,6 +227,11 @@ static int make_columns(pk_lift_ctx *c, const pd_mgr *m, uint64_t ncols, uint64_
             rc = 0;
             break;
         }
+        uint32_t dn = pd_new_str(c, v.dtype, strlen(v.dtype)); /* the block's dtype, a str */
+        if (!dn) {
+            rc = -1;
+            break;
+        }
         for (uint64_t j = 0; j < (uint64_t)k && rc == 1; j++) {
             bool hard;
             if (col[cols[j]]) { /* a column two blocks claim */
@@ -236,7 +241,7 @@ static int make_columns(pk_lift_ctx *c, const pd_mgr *m, uint64_t ncols, uint64_
             col[cols[j]] = pd_column(c, &v, j, &hard);
             if (!col[cols[j]])
                 rc = hard ? -1 : 0;
-            snprintf(dtype[cols[j]], sizeof dtype[0], "%s", v.dtype);
+            dtype[cols[j]] = dn;
         }
     }
     for (uint64_t i = 0; i < ncols && rc == 1; i++)
@@ -263,7 +268,16 @@ static int add_named(pk_lift_ctx *c, uint32_t d, const char *name, uint32_t valu
 
 /* The text of __dtypes__: one line a column, its name then its dtype, aligned as pandas
  * prints df.dtypes (names padded to the widest, four spaces, dtypes to the right). */
-static uint32_t dtypes_text(pk_lift_ctx *c, const uint32_t *names, char (*dtype)[96], uint64_t n)
+/* The text of a str made by pd_new_str (in the pool). */
+static const char *str_text(const pk_doc *doc, uint32_t s, size_t *len)
+{
+    const pk_node *n = &doc->nodes[s];
+    *len = (size_t)pk_span_len(doc, n);
+    return (const char *)pk_span_ptr(doc, n);
+}
+
+static uint32_t dtypes_text(pk_lift_ctx *c, const uint32_t *names, const uint32_t *dtype,
+                            uint64_t n)
 {
     pk_buf b = {0}, name = {0};
     size_t wn = 0, wd = 0;
@@ -271,15 +285,19 @@ static uint32_t dtypes_text(pk_lift_ctx *c, const uint32_t *names, char (*dtype)
         name.len = 0;
         put_name(c->doc, names[i], &name, 0);
         wn = name.len > wn ? name.len : wn;
-        wd = strlen(dtype[i]) > wd ? strlen(dtype[i]) : wd;
+        size_t dl;
+        str_text(c->doc, dtype[i], &dl);
+        wd = dl > wd ? dl : wd;
     }
     for (uint64_t i = 0; i < n && !b.failed; i++) {
         name.len = 0;
         put_name(c->doc, names[i], &name, 0);
         pk_buf_put(&b, name.data, name.len);
-        for (size_t k = name.len; k < wn + 4 + wd - strlen(dtype[i]); k++)
+        size_t dl;
+        const char *d = str_text(c->doc, dtype[i], &dl);
+        for (size_t k = name.len; k < wn + 4 + wd - dl; k++)
             pk_buf_put(&b, " ", 1);
-        pk_buf_puts(&b, dtype[i]);
+        pk_buf_put(&b, d, dl);
         if (i + 1 < n)
             pk_buf_put(&b, "\n", 1);
     }
@@ -328,11 +346,11 @@ static bool state_ok(const pk_doc *doc, uint32_t st, bool frame)
 
 /* Make node (the frame's object) the dict of its table. */
 static int fill_frame(pk_lift_ctx *c, uint32_t node, bool frame, uint32_t index,
-                      const uint32_t *names, const uint32_t *col, char (*dtype)[96], uint64_t ncols,
+                      const uint32_t *names, const uint32_t *col, const uint32_t *dtype, uint64_t ncols,
                       uint32_t series_name)
 {
     pk_doc *doc = c->doc;
-    uint32_t dtypes = frame ? dtypes_text(c, names, dtype, ncols) : pd_new_str(c, dtype[0], strlen(dtype[0]));
+    uint32_t dtypes = frame ? dtypes_text(c, names, dtype, ncols) : dtype[0];
     uint32_t table = frame && dtypes ? table_of(c, index, names, col, ncols) : 0;
     if (!dtypes || (frame && !table))
         return -1;
@@ -373,7 +391,7 @@ int pk_pandas_build(pk_lift_ctx *c, uint32_t node)
     uint64_t ncols = frame ? pd_index_len(doc, columns) : 1, nrows = pd_index_len(doc, index);
     int rc = 0;
     uint32_t *names = NULL, *col = NULL;
-    char(*dtype)[96] = NULL;
+    uint32_t *dtype = NULL;
     if (naxes != (frame ? 2u : 1u) || ncols > PD_MAX_COLUMNS || nrows == UINT64_MAX ||
         pk_node_call(doc, &doc->nodes[m.axes]) || !pk_lift_can_copy(doc, 4 * ncols + 8))
         goto out;
