@@ -380,9 +380,10 @@ int pk_pandas_build(pk_lift_ctx *c, uint32_t node)
         return 0;
     const pk_call *call = pk_call_of(doc, &doc->nodes[node]);
     uint32_t st = call->state;
-    pd_mgr m;
+    pd_mgr m = {0};
     if (pk_tuple_len(doc, call->args) != 0 || !state_ok(doc, st, frame) ||
         !read_mgr(doc, pd_dict_get(doc, st, "_mgr"), frame, &m)) {
+        free(m.blocks); /* the blocks read before the manager turned out unknown */
         return 0;
     }
     uint64_t naxes = pk_arr_count(doc, m.axes, PK_K_LIST);
