@@ -33,18 +33,15 @@ typedef struct pd_block {
 typedef struct pd_mgr {
     uint32_t axes; /* the list of axes */
     pd_block *blocks;
-    uint64_t nblocks;
+    uint64_t nblocks, cap;
     int ndim;
 } pd_mgr;
 
 static bool add_block(pd_mgr *m, uint32_t values, uint32_t placement)
 {
-    if (m->nblocks >= PD_MAX_BLOCKS)
+    if (m->nblocks >= PD_MAX_BLOCKS ||
+        !pk_grow((void **)&m->blocks, &m->cap, m->nblocks + 1, sizeof *m->blocks))
         return false;
-    pd_block *nb = realloc(m->blocks, (m->nblocks + 1) * sizeof *nb);
-    if (!nb)
-        return false;
-    m->blocks = nb;
     m->blocks[m->nblocks++] = (pd_block){values, placement};
     return true;
 }
