@@ -206,7 +206,7 @@ EXPECTED = {
     "rf_joblib_gzip.bin": SKLEARN, "rf_joblib_lz4.bin": SKLEARN, "rf_joblib_lzma.bin": SKLEARN,
     "rf_joblib_xz.bin": SKLEARN, "rf_joblib_zlib.bin": SKLEARN,
     "pandas_df.bin": PANDAS,
-    "numpy_stats.bin": set(), "raw_names.bin": set(),
+    "numpy_stats.bin": set(), "numpy_overflow.bin": set(), "raw_names.bin": set(),
 }
 
 

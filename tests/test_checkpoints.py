@@ -420,6 +420,12 @@ def test_numpy_stats():
     assert not msgs, "\n".join(msgs)
 
 
+def test_numpy_overflow():
+    """Squares or sums past float64 give numpy's inf for std and mean, never nan."""
+    tree, msgs = check_fixture("numpy_overflow.bin")
+    assert not msgs, "\n".join(msgs)
+
+
 def test_structured_wrapped():
     """A random forest's tree nodes (records of 7 fields) are wrapped as numpy wraps them."""
     tree = walk_of("rf_pickle.bin")
