@@ -308,7 +308,7 @@ void pk_stats_put(const pk_stats *s, pk_buf *b)
     double mean[2] = {NAN, NAN}, var = NAN;
     if (s->finite) {
         for (int k = 0; k < 2; k++)
-            mean[k] = (s->sum[k] + s->comp[k]) / (double)s->finite;
+            mean[k] = (s->sum[k] + (isfinite(s->sum[k]) ? s->comp[k] : 0)) / (double)s->finite;
         var = (s->m2[0] + s->m2[1]) / (double)s->finite;
     }
     pk_buf_puts(b, "min=");
