@@ -133,11 +133,19 @@ def test_compressed_npy_mounts_as_the_npy(name):
 @pytest.mark.parametrize("name", [n for n in NAMES if "text" in EXPECT[n]])
 def test_values_are_shown_as_numpy_prints_them(name):
     """datetimes of every unit (the generic one too), records nested and of sub-arrays: the
-    dtype as numpy's str(dtype), the values as numpy's array2string."""
+    dtype as numpy's str(dtype), the values as numpy's array2string. A structured array's
+    header and records wrap at 75 columns between fields, where numpy keeps a record on one
+    line: its continuation lines (two spaces or more) are joined back before comparing."""
     with mount(fx(name)) as mnt:
         with open(os.path.join(mnt, "0"), encoding="utf-8") as f:
-            head, body = f.read().split("\n", 1)
+            text = f.read()
+    head, body = text.split("\n", 1)
+    while " crc32=0x" not in head:
+        more, body = body.split("\n", 1)
+        head += " " + more.lstrip(" ")
     assert HEADER.match(head).group(1) == EXPECT[name]["dtype"]
+    if name.startswith("record_"):
+        body = re.sub(r",\n {2,}", ", ", body)
     assert body == EXPECT[name]["text"] + "\n"
 
 
