@@ -17,6 +17,7 @@ No timing is asserted.
 import os
 import pickle
 import subprocess
+import time
 
 import spec_model
 from mountutil import mount, walk
@@ -63,9 +64,16 @@ def test_a_find_lists_files_lean_until_one_is_looked_up(tmp_path):
             tail = os.path.join(mnt, "tail")
             os.listdir(tail)  # listed after 300 directories with no file looked up
             assert _resident_pages(os.path.join(tail, "x")) == pushed, opts
-            # that looked "x" up: listings have attributes again, and the kernel dropped the
-            # lean ones, so that listing "tail" again reaches picklefs, which pushes "x"
-            os.listdir(tail)
-            assert _resident_pages(os.path.join(tail, "x")) == 1, opts
+            # that looked "x" up: listings have attributes again, and the lean ones are
+            # dropped (just after the LOOKUP's answer: hence the wait), so that listing "tail"
+            # again reaches picklefs, which pushes "x"
+            deadline = time.monotonic() + 30
+            while True:
+                os.listdir(tail)
+                if _resident_pages(os.path.join(tail, "x")) == 1:
+                    break
+                assert time.monotonic() < deadline, "%r: tail's lean listing never dropped" % (
+                    opts,)
+                time.sleep(0.05)
             with open(os.path.join(tail, "x"), "rb") as f:
                 assert f.read() == b"last\n"
