@@ -10,6 +10,8 @@
  *
  * A LOOKUP or GETATTR of a file means a walker that wants them (grep -r, du, ls -l): the next
  * PFS_FULL_LISTINGS directories list every entry with attributes again (prefill needs them).
+ * One that comes while listings are lean was a wrong guess (a find -exec cat, which lists
+ * ahead of its reads): each doubles that span, up to PFS_FULL_LISTINGS_MAX.
  * The kernel keeps every listing (cache_readdir), so the listings made lean would cost the
  * next walk a LOOKUP per file for good: they are dropped then (FUSE_NOTIFY_INVAL_INODE of
  * each directory), and listed again, in full, when next read. Their numbers are kept in an
@@ -25,6 +27,7 @@ void pfs_listing_init(struct pfs_listing *ls, struct fuse_session *se, int alway
     ls->se = se;
     ls->always_full = always_full;
     atomic_init(&ls->started, 0);
+    atomic_init(&ls->full_span, PFS_FULL_LISTINGS);
     atomic_init(&ls->full_until, PFS_FULL_LISTINGS);
     ls->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* needs no destroying */
     ls->lean = NULL;
@@ -78,16 +81,23 @@ bool pfs_listing_lean(struct pfs_listing *ls, fuse_ino_t dir, off_t off)
 
 void pfs_listing_file_used(struct pfs_listing *ls)
 {
-    uint_fast64_t until = atomic_load_explicit(&ls->started, memory_order_relaxed) +
-                          PFS_FULL_LISTINGS;
+    uint_fast64_t started = atomic_load_explicit(&ls->started, memory_order_relaxed);
+    uint_fast64_t span = atomic_load_explicit(&ls->full_span, memory_order_relaxed);
     fuse_ino_t *dirs;
     size_t i, n;
 
     if (ls->always_full)
         return;
+    /* lean now, and a file wanted all the same: a walker that lists and then reads (find
+     * -exec cat), which lean listings slow down; so each such miss doubles the next span */
+    if (started > atomic_load_explicit(&ls->full_until, memory_order_relaxed) &&
+        span < PFS_FULL_LISTINGS_MAX) {
+        span *= 2;
+        atomic_store_explicit(&ls->full_span, span, memory_order_relaxed);
+    }
     /* only ever raised: the largest of concurrent updates is as good as any */
-    if (atomic_load_explicit(&ls->full_until, memory_order_relaxed) < until)
-        atomic_store_explicit(&ls->full_until, until, memory_order_relaxed);
+    if (atomic_load_explicit(&ls->full_until, memory_order_relaxed) < started + span)
+        atomic_store_explicit(&ls->full_until, started + span, memory_order_relaxed);
     pthread_mutex_lock(&ls->lock);
     dirs = ls->lean;
     n = ls->nlean;

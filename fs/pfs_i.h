@@ -52,16 +52,19 @@ struct pfs_prefill {
 
 /* Lean listings (listing.c): while nothing looks up or stats a listed file (a `find`),
  * READDIRPLUS gives attributes to directories only. A LOOKUP or GETATTR of a file turns
- * attributes back on for the next PFS_FULL_LISTINGS directories listed, and drops the kernel's
+ * attributes back on for the next PFS_FULL_LISTINGS directories listed (twice as many after each
+ * file looked up while lean, up to PFS_FULL_LISTINGS_MAX), and drops the kernel's
  * cached listings of the directories listed lean, up to PFS_LEAN_DIRS of them (past that
  * every listing is full until they are dropped). */
 #define PFS_FULL_LISTINGS 256
+#define PFS_FULL_LISTINGS_MAX (1u << 30)
 #define PFS_LEAN_DIRS (4u << 20)
 struct pfs_listing {
     struct fuse_session *se;
     int always_full;                 /* -o full_listing: every entry with its attributes */
     atomic_uint_fast64_t started;    /* listings started (READDIRPLUS from offset 0) */
     atomic_uint_fast64_t full_until; /* files get attributes while started < full_until */
+    atomic_uint_fast64_t full_span;  /* listings in full after a file looked up */
     pthread_mutex_t lock;            /* over the array below */
     fuse_ino_t *lean;                /* the directories listed lean since the last drop */
     size_t nlean, cap;
