@@ -2,7 +2,8 @@
 default, some 6M entries) against the kernel's squashfs of the same tree, and the kernel
 memory each walk leaves behind.
 
-    bench/run --scale 1000000 [--walk-timeout S] [--also OPTS] [--reps N]
+    bench/run --scale 1000000 [--walk-timeout S] [--also OPTS] [--also-build DIR]
+              [--peers squashfs|none] [--reps N]
 
 The pickle is a list of N records as bench/run's walk.pkl makes them (a dict of five fields:
 a directory of five small files each). Measured, in one run:
@@ -242,28 +243,35 @@ def run_scale(a, make_picklefs, gen_records, log, out):
     ours.mount(a.mnt)
     mount_s, hwm = ours.m.seconds, daemon_hwm(ours)
     ours.umount(a.mnt)
-    img, mk_s, entries = build_image(f, a.tmp, log)
-    log("scale: %d entries; image built in %.0f s" % (entries, mk_s))
-    sq = peers.KernelSquashfs()
-    sq.source = img
-    if a.scale <= 20000:  # the same tree, file for file: the image's generator is right
-        ours.mount(a.mnt)
-        try:
-            count_entries(sq, a.peer_mnt, a.walk_timeout, a.mnt)
-        finally:
-            ours.umount(a.mnt)
+    with_squashfs = a.peers is None or "squashfs" in a.peers
+    if with_squashfs:
+        img, mk_s, entries = build_image(f, a.tmp, log)
+        log("scale: %d entries; image built in %.0f s" % (entries, mk_s))
+        sq = peers.KernelSquashfs()
+        sq.source = img
+        if a.scale <= 20000:  # the same tree, file for file: the image's generator is right
+            ours.mount(a.mnt)
+            try:
+                count_entries(sq, a.peer_mnt, a.walk_timeout, a.mnt)
+            finally:
+                ours.umount(a.mnt)
+    else:  # --peers without squashfs: picklefs' columns alone
+        with open(f, "rb") as pf:
+            entries = 1 + sum(1 + len(r) for r in pickle.load(pf))
     # at any size, every column's find walk must count these entries
     columns = [ours] + [make_picklefs(("-o", o)) for o in a.also] + [
         make_picklefs((), os.path.abspath(os.path.join(d, "picklefs")), "picklefs of " + d)
-        for d in a.also_build] + [sq]
-    print("scale: %d records, %s pickled (%.0f MiB), %d entries; squashfs image %.0f MiB "
-          "(mksquashfs -tar from a tar stream of the records: %.0f s)"
-          % (a.scale, f, os.path.getsize(f) / 2**20, entries, os.path.getsize(img) / 2**20,
-             mk_s), file=out)
+        for d in a.also_build] + ([sq] if with_squashfs else [])
+    print("scale: %d records, %s pickled (%.0f MiB), %d entries" %
+          (a.scale, f, os.path.getsize(f) / 2**20, entries), file=out)
+    if with_squashfs:
+        print("scale: squashfs image %.0f MiB (mksquashfs -tar from a tar stream of the "
+              "records: %.0f s)" % (os.path.getsize(img) / 2**20, mk_s), file=out)
     print("scale: mount %.3f s, daemon VmHWM once live %s" % (mount_s, mib(hwm)), file=out)
     res = measure(columns, a.mnt, entries, a.reps, a.walk_timeout, log)
     print("scale: daemon VmHWM after the walks: %s" % ", ".join(
         "%s %s on %s" % (mib(rs[-1]["hwm"]), k[0], k[1]) for k, rs in sorted(res.items())
         if rs[-1]["hwm"] is not None), file=out)
     print_table(res, [c.name for c in columns], a.walk_timeout, out)
-    os.unlink(img)
+    if with_squashfs:
+        os.unlink(img)
