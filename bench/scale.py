@@ -93,10 +93,12 @@ def umount_hard(peer, mnt):
     raise StepFailed("cannot unmount %s after a walk" % mnt)
 
 
-def one_walk(peer, mnt, walk, entries, limit):
-    """A cold walk: {seconds, load, kernel memory before and after, daemon VmHWM}."""
+def one_walk(peer, mnt, walk, entries, limit, cold):
+    """A cold walk (caches dropped when cold is True, as root): {seconds, load, kernel memory
+    before and after, daemon VmHWM}."""
     label, cmd, ok = walk
-    drop_caches()
+    if cold:
+        drop_caches()
     if peer.source:
         warm(peer.source)
     load = os.getloadavg()[0]
@@ -216,13 +218,13 @@ def print_table(res, names, limit, out):
     out.flush()
 
 
-def measure(columns, mnt, entries, reps, limit, log):
+def measure(columns, mnt, entries, reps, limit, cold, log):
     """{(walk label, column name): [one_walk results]}, the columns in turn for each walk."""
     res = {}
     for rep in range(reps):
         for walk in WALKS:
             for p in columns:
-                r = one_walk(p, mnt, walk, entries, limit)
+                r = one_walk(p, mnt, walk, entries, limit, cold)
                 res.setdefault((walk[0], p.name), []).append(r)
                 log("scale: rep %d, %s on %s: %s, load %.1f" % (
                     rep + 1, walk[0], p.name, fmt_walk(r["t"], limit), r["load"]))
@@ -244,6 +246,9 @@ def run_scale(a, make_picklefs, gen_records, log, out):
     mount_s, hwm = ours.m.seconds, daemon_hwm(ours)
     ours.umount(a.mnt)
     with_squashfs = a.peers is None or "squashfs" in a.peers
+    if with_squashfs and peers.KernelSquashfs().missing():
+        log("scale: squashfs skipped: %s" % peers.KernelSquashfs().missing())
+        with_squashfs = False
     if with_squashfs:
         img, mk_s, entries = build_image(f, a.tmp, log)
         log("scale: %d entries; image built in %.0f s" % (entries, mk_s))
@@ -268,7 +273,7 @@ def run_scale(a, make_picklefs, gen_records, log, out):
         print("scale: squashfs image %.0f MiB (mksquashfs -tar from a tar stream of the "
               "records: %.0f s)" % (os.path.getsize(img) / 2**20, mk_s), file=out)
     print("scale: mount %.3f s, daemon VmHWM once live %s" % (mount_s, mib(hwm)), file=out)
-    res = measure(columns, a.mnt, entries, a.reps, a.walk_timeout, log)
+    res = measure(columns, a.mnt, entries, a.reps, a.walk_timeout, a.cold, log)
     print("scale: daemon VmHWM after the walks: %s" % ", ".join(
         "%s %s on %s" % (mib(rs[-1]["hwm"]), k[0], k[1]) for k, rs in sorted(res.items())
         if rs[-1]["hwm"] is not None), file=out)
