@@ -9,16 +9,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* numpy's dtype.str: byte order, kind, size: "<f8", "|b1", "<U5" (U counts characters) */
-static void descr_str(const pk_dtype *dt, pk_buf *b)
+/* numpy's dtype.str: byte order ('|' where there is none), kind, size: "<f8", "|S3", "<U5" (U
+ * counts characters). As a field's dtype (field), the way numpy's str() of a structured dtype
+ * writes it (numpy's _scalar_str, short): no '|', "?" for bool, "O" for object, and a
+ * datetime's unit, "<M8[ns]" (none for the generic one). */
+static void descr_str(const pk_dtype *dt, pk_buf *b, bool field)
+{
+    char t[48];
+    bool no_order = dt->size == 1 || dt->kind == 'S' || dt->kind == 'V' || dt->kind == 'b' ||
+                    dt->kind == 'O';
+    const char *order = no_order ? (field ? "" : "|") : dt->big ? ">" : "<";
+    if (field && (dt->kind == 'b' || dt->kind == 'O')) {
+        pk_buf_puts(b, dt->kind == 'b' ? "?" : "O");
+        return;
+    }
+    snprintf(t, sizeof t, "%s%c%u", order, dt->kind, dt->kind == 'U' ? dt->size / 4 : dt->size);
+    pk_buf_puts(b, t);
+    if (field && (dt->kind == 'M' || dt->kind == 'm') && dt->unit[0] &&
+        strcmp(dt->unit, "g") != 0) {
+        if (dt->unit_n != 1)
+            snprintf(t, sizeof t, "[%u%s]", dt->unit_n, dt->unit);
+        else
+            snprintf(t, sizeof t, "[%s]", dt->unit);
+        pk_buf_puts(b, t);
+    }
+}
+
+static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b);
+
+/* A field's type as numpy's str() of a structured dtype writes it: '<i4', a nested dtype's
+ * fields, and a sub-array's shape after it: '<i4', (2, 3). */
+static void field_type(const pk_doc *doc, const pk_field *f, pk_buf *b)
 {
     char t[32];
-    char order = dt->size == 1 || dt->kind == 'S' || dt->kind == 'V' || dt->kind == 'b' ||
-                         dt->kind == 'O'
-                     ? '|'
-                     : dt->big ? '>' : '<';
-    snprintf(t, sizeof t, "%c%c%u", order, dt->kind, dt->kind == 'U' ? dt->size / 4 : dt->size);
-    pk_buf_puts(b, t);
+    if (f->dt.nfields) {
+        dtype_name(doc, &f->dt, b);
+    } else {
+        pk_buf_puts(b, "'");
+        descr_str(&f->dt, b, true);
+        pk_buf_puts(b, "'");
+    }
+    for (uint8_t d = 0; d < f->sub_ndim; d++) {
+        snprintf(t, sizeof t, "%s%u", d ? ", " : ", (", f->sub_shape[d]);
+        pk_buf_puts(b, t);
+    }
+    if (f->sub_ndim)
+        pk_buf_puts(b, f->sub_ndim == 1 ? ",)" : ")");
 }
 
 /* numpy's str(dtype) */
@@ -42,16 +78,17 @@ static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
             pk_buf_puts(b, i ? ", (" : "(");
             pk_repr_text(b, (const uint8_t *)doc->pool.data + f->name.pos, f->name.len, false);
             pk_buf_puts(b, ", ");
-            if (f->dt.nfields) {
-                dtype_name(doc, &f->dt, b);
-            } else {
-                pk_buf_puts(b, "'");
-                descr_str(&f->dt, b);
-                pk_buf_puts(b, "'");
-            }
+            field_type(doc, f, b);
             pk_buf_puts(b, ")");
         }
         pk_buf_puts(b, "]");
+        return;
+    }
+    if ((dt->kind == 'M' || dt->kind == 'm') && strcmp(dt->unit, "g") == 0) {
+        if (dt->big) /* numpy's generic unit: 'M8' */
+            pk_buf_puts(b, dt->kind == 'M' ? ">M8" : ">m8");
+        else
+            pk_buf_puts(b, dt->kind == 'M' ? "datetime64" : "timedelta64");
         return;
     }
     if ((dt->kind == 'M' || dt->kind == 'm') && dt->unit[0]) {
@@ -74,7 +111,7 @@ static void dtype_name(const pk_doc *doc, const pk_dtype *dt, pk_buf *b)
         pk_buf_puts(b, t);
         return;
     }
-    descr_str(dt, b);
+    descr_str(dt, b, false);
 }
 
 bool pk_dtype_set_unit(pk_dtype *dt, const char *s, size_t len)
@@ -85,6 +122,11 @@ bool pk_dtype_set_unit(pk_dtype *dt, const char *s, size_t len)
     size_t i = 0;
     while (i < len && s[i] >= '0' && s[i] <= '9' && n < 100000000)
         n = n * 10 + (uint32_t)(s[i++] - '0');
+    if (len - i == 7 && memcmp(s + i, "generic", 7) == 0) { /* no unit: "g", count 1 */
+        memcpy(dt->unit, "g", 2);
+        dt->unit_n = 1;
+        return true;
+    }
     for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
         if (len - i == strlen(units[u]) && memcmp(s + i, units[u], len - i) == 0) {
             memcpy(dt->unit, units[u], len - i + 1);
@@ -106,7 +148,7 @@ static void state_unit(const pk_doc *doc, pk_dtype *dt, uint32_t meta)
                            ? pk_span_ptr(doc, nn) : NULL;
     uint64_t len = p ? pk_span_len(doc, nn) : 0;
     char t[16];
-    if (!p || len > 2 || !pk_arr_int(doc, pk_arr_item(doc, u, 1), &count) || count < 1 ||
+    if (!p || len > 7 || !pk_arr_int(doc, pk_arr_item(doc, u, 1), &count) || count < 1 ||
         count > 100000000)
         return;
     int k = snprintf(t, sizeof t, "%lld%.*s", (long long)count, (int)len, (const char *)p);
@@ -146,6 +188,33 @@ static bool dtype_lifted(const pk_doc *doc, uint32_t node)
     return c && !c->state && !c->items && !c->dictitems && pk_lift_inert(doc, c->args, 1);
 }
 
+/* A sub-array dtype, numpy.dtype('V8') whose BUILD state's subdescr is (base dtype, shape), as
+ * numpy pickles the dtype of a field ('a', '<i4', (2,)): its base into f->dt and its shape
+ * into f->sub_shape, and its size in bytes into *size. 0 when node is no sub-array dtype, 1
+ * when read, -1 for one not modelled (more than 8 dimensions, a base that is not plain). */
+static int subarray_field(pk_doc *doc, uint32_t node, pk_field *f, uint64_t *size, int depth)
+{
+    const pk_call *c = pk_call_of(doc, &doc->nodes[node]);
+    uint32_t sub = c ? pk_arr_item(doc, c->state, 2) : 0;
+    if (pk_arr_count(doc, sub, PK_K_TUPLE) != 2)
+        return 0;
+    uint32_t base = pk_arr_item(doc, sub, 0), shape = pk_arr_item(doc, sub, 1);
+    uint64_t nd = pk_arr_count(doc, shape, PK_K_TUPLE);
+    if (nd == UINT64_MAX || nd > PK_FIELD_SUBDIM || !dtype_lifted(doc, base) ||
+        !pk_dtype_parse(doc, base, &f->dt, depth + 1))
+        return -1;
+    *size = f->dt.size;
+    for (uint64_t d = 0; d < nd; d++) {
+        int64_t v;
+        if (!pk_arr_int(doc, pk_arr_item(doc, shape, d), &v) || v < 0 || v > UINT32_MAX ||
+            __builtin_mul_overflow(*size, (uint64_t)v, size) || *size > (1u << 30))
+            return -1;
+        f->sub_shape[d] = (uint32_t)v;
+    }
+    f->sub_ndim = (uint8_t)nd;
+    return 1;
+}
+
 static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fields, uint64_t nn,
                          int depth)
 {
@@ -155,6 +224,7 @@ static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fie
     pk_field tmp[64];
     if (nn > 64)
         return false;
+    memset(tmp, 0, sizeof tmp);
     for (uint64_t i = 0; i < nn; i++) {
         uint32_t name = pk_arr_item(doc, names, i);
         const pk_node *nm = &doc->nodes[name];
@@ -165,12 +235,15 @@ static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fie
         /* fields[name] = (dtype, offset[, title]) */
         if (doc->nodes[fields].kind != PK_K_DICT)
             return false;
-        uint32_t ft = field_value(doc, fields, nmp, nml);
+        uint32_t ft = field_value(doc, fields, nmp, nml), fdt = pk_arr_item(doc, ft, 0);
         int64_t off;
+        uint64_t size = 0;
         if (!ft || !pk_arr_int(doc, pk_arr_item(doc, ft, 1), &off) || off < 0 ||
-            !dtype_lifted(doc, pk_arr_item(doc, ft, 0)) ||
-            !pk_dtype_parse(doc, pk_arr_item(doc, ft, 0), &tmp[i].dt, depth + 1) ||
-            (uint64_t)off + tmp[i].dt.size > dt->size)
+            !dtype_lifted(doc, fdt) || !pk_dtype_parse(doc, fdt, &tmp[i].dt, depth + 1))
+            return false;
+        size = tmp[i].dt.size; /* a sub-array's own, as pk_dtype_parse read it */
+        if (subarray_field(doc, fdt, &tmp[i], &size, depth) < 0 ||
+            (uint64_t)off + size > dt->size)
             return false;
         tmp[i].offset = (uint64_t)off;
         if (!pk_arr_pool_text(doc, nmp, nml, &tmp[i].name))
@@ -187,7 +260,9 @@ static bool parse_fields(pk_doc *doc, pk_dtype *dt, uint32_t names, uint32_t fie
 
 /* Read a numpy.dtype call (args (str, align, copy), BUILD state (version, byteorder, subdescr,
  * names, fields, elsize, alignment, flags[, metadata])). Returns false for what we do not
- * model (sub-array dtypes, too deep nesting). */
+ * model (too deep nesting, a sub-array of more than 8 dimensions). A sub-array dtype, which
+ * numpy only makes for a structured dtype's field, reads as a void of its size; the field
+ * reads its base and shape (subarray_field). */
 bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
 {
     memset(dt, 0, sizeof *dt);
@@ -212,8 +287,24 @@ bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth)
     if (st && nst >= 8 && nst != UINT64_MAX) {
         uint32_t order = pk_arr_item(doc, st, 1);
         dt->big = pk_arr_str_is(doc, order, ">");
-        if (doc->nodes[pk_arr_item(doc, st, 2)].kind != PK_K_NONE)
-            return false; /* a sub-array dtype */
+        pk_field sub;
+        uint64_t subsize;
+        memset(&sub, 0, sizeof sub);
+        int r = subarray_field(doc, node, &sub, &subsize, depth);
+        if (r < 0 || (r == 0 && doc->nodes[pk_arr_item(doc, st, 2)].kind != PK_K_NONE))
+            return false;
+        if (r > 0) { /* a field's dtype: named as numpy names it, ('<i4', (2,)) */
+            memset(dt, 0, sizeof *dt);
+            dt->kind = 'V';
+            dt->size = (uint32_t)subsize;
+            pk_buf b = {0};
+            pk_buf_puts(&b, "(");
+            field_type(doc, &sub, &b);
+            pk_buf_puts(&b, ")");
+            bool ok = !b.failed && pk_arr_pool_text(doc, b.data, b.len, &dt->name);
+            pk_buf_free(&b);
+            return ok;
+        }
         int64_t elsize;
         if (pk_arr_int(doc, pk_arr_item(doc, st, 5), &elsize) && elsize > 0 && elsize < (1 << 30))
             dt->size = (uint32_t)elsize;

@@ -93,6 +93,34 @@ static void put_hex(pk_buf *b, const uint8_t *p, uint32_t n)
 }
 
 /* A structured element: its fields as a tuple. */
+/* A sub-array field's elements from p, as nested lists: [1, 2], [[1, 2], [3, 4]]. */
+static void put_subarray(const pk_doc *doc, const pk_field *f, const uint8_t *p, pk_buf *b)
+{
+    uint64_t count = 1, idx[PK_FIELD_SUBDIM] = {0};
+    for (uint8_t d = 0; d < f->sub_ndim; d++)
+        count *= f->sub_shape[d]; /* checked when the dtype was read */
+    for (uint8_t d = 0; d < f->sub_ndim; d++)
+        pk_buf_puts(b, "[");
+    for (uint64_t i = 0; i < count && !pk_buf_full(b); i++) {
+        pk_array_put_elem(doc, &f->dt, p + i * f->dt.size, b);
+        int d = f->sub_ndim - 1, closed = 0; /* step the last index, closing full dimensions */
+        while (d >= 0 && ++idx[d] == f->sub_shape[d]) {
+            idx[d--] = 0;
+            closed++;
+        }
+        for (int c = 0; c < closed; c++)
+            pk_buf_puts(b, "]");
+        if (d >= 0) {
+            pk_buf_puts(b, ", ");
+            for (int c = 0; c < closed; c++)
+                pk_buf_puts(b, "[");
+        }
+    }
+    if (count == 0) /* an empty dimension: numpy writes [] for each level */
+        for (uint8_t d = 0; d < f->sub_ndim; d++)
+            pk_buf_puts(b, "]");
+}
+
 static void put_fields(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, pk_buf *b)
 {
     pk_buf_puts(b, "(");
@@ -100,7 +128,10 @@ static void put_fields(const pk_doc *doc, const pk_dtype *dt, const uint8_t *p, 
         const pk_field *f = &doc->ckpt->fields[dt->field0 + i];
         if (i)
             pk_buf_puts(b, ", ");
-        pk_array_put_elem(doc, &f->dt, p + f->offset, b);
+        if (f->sub_ndim)
+            put_subarray(doc, f, p + f->offset, b);
+        else
+            pk_array_put_elem(doc, &f->dt, p + f->offset, b);
     }
     pk_buf_puts(b, dt->nfields == 1 ? ",)" : ")");
 }

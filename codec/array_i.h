@@ -18,6 +18,7 @@ typedef enum pk_asrc {
     PK_AS_STREAM, /* at stream offset src_pos (legacy torch storages) */
     PK_AS_FILE,   /* at an absolute offset of FILE (a stored zip member, legacy torch data) */
     PK_AS_MEM,    /* in memory owned by doc->ckpt (an inflated zip member) */
+    PK_AS_SIDE,   /* at offset src_pos of joblib's side file doc->ckpt->sides[src_node] */
 } pk_asrc;
 
 typedef struct pk_dtype {
@@ -26,14 +27,18 @@ typedef struct pk_dtype {
     uint32_t size;    /* bytes per element */
     uint32_t field0, nfields; /* structured: pk_ckpt.fields[field0 .. field0 + nfields) */
     pk_span name;     /* as numpy's str(dtype) or torch's: "float32", "torch.float32"; pool */
-    char unit[3];     /* datetime64 and timedelta64 (M, m): "ns", "D", "Y"...; "" if not known */
+    char unit[3];     /* datetime64 and timedelta64 (M, m): "ns", "D", "Y"...; "g" for numpy's
+                         generic unit (dtype 'M8', no unit); "" if not known */
     uint32_t unit_n;  /* ...and its count: 15 for "15s" */
 } pk_dtype;
 
+#define PK_FIELD_SUBDIM 8
 typedef struct pk_field {
     pk_span name;     /* pool */
     uint64_t offset;
     pk_dtype dt;
+    uint8_t sub_ndim; /* a sub-array field ('a', '<i4', (2, 3)): the shape of its elements of dt */
+    uint32_t sub_shape[PK_FIELD_SUBDIM];
 } pk_field;
 
 /* The summary file, rendered by the view on first use and then immutable (array_view_i.h). */
@@ -51,7 +56,7 @@ typedef struct pk_array {
     uint64_t stride[PK_ARR_MAXDIM]; /* in elements */
     uint64_t offset;    /* first element, in elements from the start of the data */
     uint64_t numel;
-    uint32_t src_node;  /* PK_AS_NODE */
+    uint32_t src_node;  /* PK_AS_NODE; PK_AS_SIDE: the side file's index */
     uint64_t src_pos;   /* PK_AS_FILE: file offset; PK_AS_STREAM: stream offset */
     const uint8_t *src_mem; /* PK_AS_MEM */
     uint64_t src_len;   /* bytes available from the start of the data */
@@ -104,8 +109,8 @@ bool pk_arr_called_numpy(const pk_doc *doc, uint32_t node, const char *rest);
  * names, fields, elsize, alignment, flags[, metadata])) into *dt, its name in the pool. False
  * for what we do not model (sub-array dtypes, too deep nesting); depth is 0 at the top. */
 bool pk_dtype_parse(pk_doc *doc, uint32_t node, pk_dtype *dt, int depth);
-/* The unit of a datetime64 or timedelta64 dtype from text such as "ns", "15s", "D": into dt,
- * and true when it is one of numpy's units. */
+/* The unit of a datetime64 or timedelta64 dtype from text such as "ns", "15s", "D", or
+ * "generic" (no unit, which numpy writes "M8"): into dt, and true when it is one of numpy's. */
 bool pk_dtype_set_unit(pk_dtype *dt, const char *s, size_t len);
 /* Name dt (kind, size, byte order, fields set) as numpy's str(dtype) does, in the pool. */
 bool pk_dtype_set_name(pk_doc *doc, pk_dtype *dt);
@@ -127,6 +132,10 @@ int pk_array_persid(pk_lift_ctx *c, uint32_t node);
  * (*nested set when a whole pickle follows instead). -1 on error, 0 when node is none. */
 int pk_joblib_build(pk_lift_ctx *c, uint32_t node, const uint8_t *at, uint64_t left,
                     uint64_t at_pos, uint64_t *consumed, bool *nested);
+/* joblib's wrappers before 0.10, NDArrayWrapper and ZNDArrayWrapper, after their BUILD: the
+ * array of their side file (side.c), or the wrapper left as it is with an entry __error__ that
+ * says why not. 0, or -1 on a hard error (a limit, out of memory). */
+int pk_joblib_side_build(pk_lift_ctx *c, uint32_t node);
 /* The calls pk_array_lift_call hands on, by the family of their name: each sets *out to the
  * value it lifts or leaves it 0; 0, or -1 on a hard error. */
 int pk_torch_lift_call(pk_lift_ctx *c, const char *name, uint32_t callable, uint32_t args,

@@ -5,6 +5,7 @@
  */
 #include "array_i.h"
 #include "ckpt_i.h"
+#include "npytime_i.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -163,10 +164,36 @@ int pk_array_build(pk_lift_ctx *c, uint32_t node)
         return build_dtype(c, node);
     if (pk_arr_called_numpy(doc, node, "multiarray._reconstruct"))
         return build_ndarray(c, node);
-    return 0;
+    return pk_joblib_side_build(c, node);
 }
 
-/* numpy scalar(dtype, bytes): the Python int, float or bool it stands for. */
+/* A datetime64 or timedelta64 scalar: numpy's str() of it, "2024-01-02T03:04:05", "45 seconds",
+ * "NaT"; left opaque when numpy could not write it either. */
+static int time_scalar(pk_lift_ctx *c, const pk_dtype *dt, int64_t t, uint32_t *out)
+{
+    pk_doc *doc = c->doc;
+    pk_buf b = {0};
+    if (!pk_npytime_put_scalar(&b, dt->kind, dt->unit, dt->unit_n, t)) {
+        pk_buf_free(&b);
+        return 0;
+    }
+    int rc = 0;
+    uint32_t n = b.failed ? 0 : pk_lift_new_node(c, PK_K_TEXT);
+    if (b.failed)
+        rc = pk_lift_oom(c);
+    else if (!n)
+        rc = -1;
+    else if (!pk_node_set_tname(doc, n, dt->kind == 'M' ? PK_T_DATETIME64 : PK_T_TIMEDELTA64) ||
+             !pk_node_set_text(doc, n, b.data, b.len))
+        rc = pk_lift_oom(c);
+    else
+        *out = n;
+    pk_buf_free(&b);
+    return rc;
+}
+
+/* numpy scalar(dtype, bytes): the Python int, float or bool it stands for; a datetime64 or
+ * timedelta64 as numpy's str() of it. */
 static int numpy_scalar(pk_lift_ctx *c, uint32_t args, uint32_t *out)
 {
     pk_doc *doc = c->doc;
@@ -220,6 +247,8 @@ static int numpy_scalar(pk_lift_ctx *c, uint32_t args, uint32_t *out)
         if (!(n = pk_lift_new_node(c, PK_K_FLOAT)))
             return -1;
         doc->nodes[n].u.f = d;
+    } else if ((dt.kind == 'M' || dt.kind == 'm') && dt.size == 8 && dt.unit[0]) {
+        return time_scalar(c, &dt, (int64_t)u, out);
     } else {
         return 0;
     }

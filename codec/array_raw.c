@@ -26,6 +26,7 @@ ssize_t pk_array_data_read(const pk_doc *doc, const pk_array *a, uint64_t off, v
         return pk_read_span(doc, (pk_span){a->src_pos, a->src_len}, true, off, buf, len);
     case PK_AS_MEM: memcpy(buf, a->src_mem + off, len); return (ssize_t)len;
     case PK_AS_FILE: return pk_source_pread(doc, buf, len, a->src_pos + off);
+    case PK_AS_SIDE: return pk_side_pread(doc, a->src_node, buf, len, a->src_pos + off);
     default: return -EIO;
     }
 }

@@ -113,13 +113,17 @@ static void add_part(pk_stats *s, int k, const double *x, size_t n, uint64_t bef
         m2 += d * d;
     }
     mean += dev / (double)n; /* the second pass corrects the first's rounding */
-    m2 -= dev * dev / (double)n;
+    double fix = dev * dev / (double)n;
+    if (isfinite(m2) && isfinite(fix)) /* squares past float64 stay inf, as numpy's std */
+        m2 -= fix;
     double t = s->sum[k] + sum; /* Neumaier: keep what the addition lost */
     s->comp[k] += fabs(s->sum[k]) >= fabs(sum) ? (s->sum[k] - t) + sum : (sum - t) + s->sum[k];
     s->sum[k] = t;
     double all = (double)(before + n), delta = mean - s->wmean[k];
     s->wmean[k] += delta * ((double)n / all);
-    s->m2[k] += m2 + delta * delta * ((double)before * (double)n / all);
+    s->m2[k] += m2;
+    if (before) /* never inf * 0 = nan when the first part's mean squares past float64 */
+        s->m2[k] += delta * delta * ((double)before * (double)n / all);
 }
 
 /* n finite values (re, and im for complex) into min, max and the sums. */
@@ -304,7 +308,7 @@ void pk_stats_put(const pk_stats *s, pk_buf *b)
     double mean[2] = {NAN, NAN}, var = NAN;
     if (s->finite) {
         for (int k = 0; k < 2; k++)
-            mean[k] = (s->sum[k] + s->comp[k]) / (double)s->finite;
+            mean[k] = (s->sum[k] + (isfinite(s->sum[k]) ? s->comp[k] : 0)) / (double)s->finite;
         var = (s->m2[0] + s->m2[1]) / (double)s->finite;
     }
     pk_buf_puts(b, "min=");

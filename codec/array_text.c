@@ -12,8 +12,11 @@
  * the same pass over the bytes as the checksum. The dtype and the raw bytes are as stored, byte order included (numpy's own
  * loader converts a big-endian array to native order; the values are the same). The values
  * follow numpy's repr layout: numbers right-aligned to a common width (strings and records
- * are not aligned, each keeps its own width), rows wrapped at 75 columns, and past 1000 elements only the first and last 3 of each axis, with "...". Each
- * element is written as array_elem.c says.
+ * are not aligned, each keeps its own width), rows wrapped at 75 columns, and past 1000
+ * elements only the first and last 3 of each axis, with "...". Each element is written as
+ * array_elem.c says. A structured array wraps at 75 columns too: its header between the
+ * dtype's fields (continuation lines start with spaces; joined with one space each they are
+ * the header's one line), and a record wider than a line between its fields.
  *
  * Rendering a summary reads every element once (for the checksum), so it happens on first use
  * (stat or read) and is kept: the text is published with one atomic compare-and-swap, so
@@ -105,6 +108,70 @@ static void put_cell(pk_buf *b, const shown *s, uint64_t *next)
     pk_buf_put(b, c->data, c->len);
 }
 
+/* The end of the chunk of t that starts at `from`: just after the next ", " at nesting depth
+ * 1 (inside the record's parentheses or the dtype's brackets, outside any quoted text), or len. */
+static size_t chunk_end(const char *t, size_t len, size_t from, size_t *next)
+{
+    int depth = 0;
+    char quote = 0;
+    for (size_t i = 0; i < from; i++) { /* the depth at from: chunks start at depth 1 */
+        if (quote) {
+            if (t[i] == '\\')
+                i++;
+            else if (t[i] == quote)
+                quote = 0;
+        } else if (t[i] == '\'' || t[i] == '"') {
+            quote = t[i];
+        } else {
+            depth += strchr("([{", t[i]) ? 1 : strchr(")]}", t[i]) ? -1 : 0;
+        }
+    }
+    for (size_t i = from; i < len; i++) {
+        if (quote) {
+            if (t[i] == '\\')
+                i++;
+            else if (t[i] == quote)
+                quote = 0;
+        } else if (t[i] == '\'' || t[i] == '"') {
+            quote = t[i];
+        } else if (t[i] == ',' && i + 1 < len && t[i + 1] == ' ' && depth == 1) {
+            *next = i + 2;
+            return i + 1;
+        } else {
+            depth += strchr("([{", t[i]) ? 1 : strchr(")]}", t[i]) ? -1 : 0;
+        }
+    }
+    *next = len;
+    return len;
+}
+
+/* Write t[0..len) from column *col, wrapped at LINE_WIDTH between its fields (after a ", " at
+ * depth 1), each new line indented to `indent`; `tail` columns are kept free after the last
+ * field (the "," or "]" that follows). A structured dtype and a record are written so. */
+static void put_wrapped(pk_buf *b, const char *t, size_t len, size_t *col, size_t indent,
+                        size_t tail)
+{
+    size_t at = 0, next;
+    bool first = true;
+    while (at < len) {
+        size_t end = chunk_end(t, len, at, &next);
+        size_t w = end - at + (first ? 0 : 1) + (next >= len ? tail : 0);
+        if (!first && *col + w > LINE_WIDTH && *col > indent) {
+            pk_buf_put(b, "\n", 1);
+            for (size_t i = 0; i < indent; i++)
+                pk_buf_put(b, " ", 1);
+            *col = indent;
+        } else if (!first) {
+            pk_buf_put(b, " ", 1);
+            (*col)++;
+        }
+        pk_buf_put(b, t + at, end - at);
+        *col += end - at;
+        at = next;
+        first = false;
+    }
+}
+
 /* numpy's layout: "[" items "]", innermost rows wrapped at LINE_WIDTH, outer blocks one per
  * line, separated by ndim - d - 1 newlines; elided items as "...". col is the current column. */
 static void layout(pk_buf *b, const pk_array *a, const shown *s, uint64_t d, uint64_t *next,
@@ -132,6 +199,13 @@ static void layout(pk_buf *b, const pk_array *a, const shown *s, uint64_t d, uin
                 w -= 2;
             } else if (j) {
                 pk_buf_puts(b, ", ");
+                *col += 2;
+            }
+            if (a->dt.nfields && *col + cw + 1 > LINE_WIDTH) {
+                /* a record wider than the line: wrapped between its fields, under its "(" */
+                const pk_buf *c = &s->cells[(*next)++];
+                put_wrapped(b, c->data, c->len, col, *col + 1, a->ndim - d);
+                continue;
             }
             put_cell(b, s, next);
             *col += cw;
@@ -169,25 +243,62 @@ static void put_tuple(pk_buf *b, const uint64_t *v, uint64_t n)
     pk_buf_puts(b, n == 1 ? ",)" : ")");
 }
 
-static void put_header(const pk_doc *doc, const pk_array *a, pk_buf *b)
+/* One more part of the header, " shape=(2, 3)": a structured array's header wraps at
+ * LINE_WIDTH, its continuation lines indented by HEADER_INDENT (join them with one space each
+ * to read it as one line); any other header is one line. */
+#define HEADER_INDENT 4
+static void put_part(pk_buf *b, const pk_buf *part, size_t *col, bool wrap)
 {
-    pk_buf_puts(b, a->what == PK_T_TENSOR ? "tensor" : a->what == PK_T_STORAGE ? "storage"
-                                                                                  : "ndarray");
-    pk_buf_puts(b, " dtype=");
-    pk_buf_put(b, doc->pool.data + a->dt.name.pos, (size_t)a->dt.name.len);
-    pk_buf_puts(b, " shape=");
-    put_tuple(b, a->shape, a->ndim);
-    if (!a->contiguous) {
-        pk_buf_puts(b, " stride=");
-        put_tuple(b, a->stride, a->ndim);
+    if (wrap && *col + part->len > LINE_WIDTH && *col > HEADER_INDENT) {
+        pk_buf_put(b, "\n", 1);
+        for (size_t i = 0; i < HEADER_INDENT; i++)
+            pk_buf_put(b, " ", 1);
+        *col = HEADER_INDENT;
+        pk_buf_put(b, part->data + 1, part->len - 1); /* without its leading space */
+        *col += part->len - 1;
+        return;
     }
-    if (a->requires_grad)
-        pk_buf_puts(b, " requires_grad=True");
+    pk_buf_put(b, part->data, part->len);
+    *col += part->len;
+}
+
+/* The header up to its crc32, which render_summary adds with put_part; the column it ends at. */
+static size_t put_header(const pk_doc *doc, const pk_array *a, pk_buf *b)
+{
+    const char *what = a->what == PK_T_TENSOR ? "tensor" : a->what == PK_T_STORAGE ? "storage"
+                                                                                    : "ndarray";
+    const char *dtype = doc->pool.data + a->dt.name.pos;
+    bool wrap = a->dt.nfields != 0;
+    size_t col = strlen(what) + strlen(" dtype=");
+    pk_buf_puts(b, what);
+    pk_buf_puts(b, " dtype=");
+    if (wrap) /* a structured dtype: wrapped between its fields, under its "[" */
+        put_wrapped(b, dtype, (size_t)a->dt.name.len, &col, col + 1, 0);
+    else
+        pk_buf_put(b, dtype, (size_t)a->dt.name.len), col += (size_t)a->dt.name.len;
+    pk_buf part = {0};
+    pk_buf_puts(&part, " shape=");
+    put_tuple(&part, a->shape, a->ndim);
+    put_part(b, &part, &col, wrap);
+    if (!a->contiguous) {
+        part.len = 0;
+        pk_buf_puts(&part, " stride=");
+        put_tuple(&part, a->stride, a->ndim);
+        put_part(b, &part, &col, wrap);
+    }
+    if (a->requires_grad) {
+        part.len = 0;
+        pk_buf_puts(&part, " requires_grad=True");
+        put_part(b, &part, &col, wrap);
+    }
+    b->failed |= part.failed;
+    pk_buf_free(&part);
+    return col;
 }
 
 static int render_summary(const pk_doc *doc, const pk_array *a, pk_buf *b)
 {
-    put_header(doc, a, b);
+    size_t col = put_header(doc, a, b);
     if (!a->in_range) {
         pk_buf_puts(b, a->src == PK_AS_NONE ? "\n<element bytes not in the file>\n"
                                             : "\n<element bytes past the end of their data>\n");
@@ -215,8 +326,13 @@ static int render_summary(const pk_doc *doc, const pk_array *a, pk_buf *b)
     }
     free(tmp);
     char t[32];
-    snprintf(t, sizeof t, " crc32=0x%08lx\n", (unsigned long)crc);
-    pk_buf_puts(b, t);
+    pk_buf part = {0};
+    snprintf(t, sizeof t, " crc32=0x%08lx", (unsigned long)crc);
+    pk_buf_puts(&part, t);
+    put_part(b, &part, &col, a->dt.nfields != 0);
+    b->failed |= part.failed;
+    pk_buf_free(&part);
+    pk_buf_puts(b, "\n");
     if (stats)
         pk_stats_put(&st, b);
     /* the values */
@@ -238,11 +354,11 @@ static int render_summary(const pk_doc *doc, const pk_array *a, pk_buf *b)
         s.width = 0; /* numpy aligns numbers only */
     if (r == 0) {
         uint64_t next = 0;
-        size_t col = 0;
+        size_t vcol = 0;
         if (a->ndim == 0)
             put_cell(b, &s, &next);
         else
-            layout(b, a, &s, 0, &next, &col);
+            layout(b, a, &s, 0, &next, &vcol);
         pk_buf_puts(b, "\n");
     }
     for (uint64_t i = 0; i < s.n; i++)

@@ -21,6 +21,9 @@ void pk_ckpt_free(pk_doc *doc)
         return;
     for (uint64_t i = 0; i < k->nents; i++)
         free(k->ents[i].mem);
+    for (uint64_t i = 0; i < k->nsides; i++)
+        free(k->sides[i].mem);
+    free(k->sides);
     for (uint64_t i = 0; i < k->narrays; i++)
         free(atomic_load(&k->arrays[i].summary));
     if (k->map && k->map_unmap)

@@ -65,6 +65,43 @@ const pk_zent *pk_zip_member_at(const pk_doc *doc, uint64_t off, uint64_t *start
 /* Make a member's bytes readable: inflates a deflated one into memory. 0 or -1 (err set). */
 int pk_zip_load(pk_doc *doc, pk_zent *z, const uint8_t *map, uint64_t len, pk_error *err);
 
+/* ---- side.c: the files beside a joblib dump before 0.10 (model.pkl_01.npy) ---- */
+
+#define PK_SIDE_NAME_MAX 256
+typedef struct pk_side {
+    char name[PK_SIDE_NAME_MAX]; /* a base name in FILE's directory (pk_side_name_ok) */
+    dev_t dev;                   /* what it was when decoded: a read checks it still is */
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+    uint8_t *mem;                /* a .npy.z: its inflated bytes (the array's, PK_AS_MEM) */
+} pk_side;
+
+/* A side file mapped while it is decoded; its record is k->sides[idx]. */
+typedef struct pk_side_view {
+    uint64_t idx;
+    const uint8_t *p;
+    uint64_t len;
+} pk_side_view;
+
+/* Is name[0..len) a plain base name (not empty, ".", "..", no '/', '\\' or NUL, short)? */
+bool pk_side_name_ok(const char *name, uint64_t len);
+/* Open the directory of FILE at path into doc->dir_fd (left -1 when it cannot be opened). */
+void pk_side_dir_open(pk_doc *doc, const char *path);
+/* Map the side file name (a pk_side_name_ok name) and record it. 0, or -1 with why filled
+ * (missing, a symbolic link, not a regular file, empty, out of memory). */
+int pk_side_map(pk_doc *doc, const char *name, pk_side_view *v, char *why, size_t size);
+void pk_side_unmap(pk_side_view *v);
+/* len bytes at pos of side file idx, after checking it is still the file that was decoded:
+ * len, or -EIO. */
+ssize_t pk_side_pread(const pk_doc *doc, uint64_t idx, void *buf, uint64_t len, uint64_t pos);
+/* Inflate joblib's zlib file ("ZF", a hex length, zlib) at p[0..len) into a malloc'ed *out of
+ * exactly the length its header gives, at most limit. 0, or -1 with err set:
+ * PK_E_DECOMPRESS_LIMIT when the header claims more than limit, PK_E_DECOMPRESS for a corrupt
+ * stream, PK_E_CONTAINER for a bad header or a stream of another length. */
+int pk_zfile_inflate(const uint8_t *p, uint64_t len, uint64_t limit, uint8_t **out,
+                     uint64_t *outlen, pk_error *err);
+
 struct pk_ckpt {
     /* the archive (zip) */
     char *names;
@@ -92,6 +129,10 @@ struct pk_ckpt {
     struct pk_npy *npy;
     /* a safetensors file: its header (safetensors_i.h), for the builder of its tensors */
     struct pk_st_header *st;
+    /* a joblib dump before 0.10: its side files, and the bytes inflated from them in all */
+    pk_side *sides;
+    uint64_t nsides, cap_sides;
+    uint64_t side_inflated;
     /* arrays */
     pk_field *fields;
     uint64_t nfields, cap_fields;

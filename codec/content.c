@@ -8,6 +8,7 @@
  */
 #include "ckpt_i.h"
 #include "lift_i.h"
+#include "pandas_i.h"
 #include "pk_i.h"
 #include "tree_i.h"
 #include "source_i.h"
@@ -46,6 +47,8 @@ static void render_file(const pk_doc *doc, const pk_entry *x, pk_buf *b)
     if (x->role == PK_R_REDUCE) {
         pk_render_call(doc, x->node, b);
         pk_buf_put(b, "\n", 1);
+    } else if (pk_pandas_file(doc, x->node)) {
+        pk_pandas_render(doc, x->node, b); /* a pandas column or table: its own lines */
     } else {
         pk_render_leaf(doc, x->node, b);
     }

@@ -40,6 +40,7 @@ pk_doc *pk_doc_new(const pk_limits *lim)
     if (!doc)
         return NULL;
     doc->fd = -1;
+    doc->dir_fd = -1;
     if (lim)
         doc->lim = *lim;
     else
@@ -236,7 +237,9 @@ const char *const pk_type_names[] = {
     [PK_T_TENSOR] = "tensor", [PK_T_STORAGE] = "storage", [PK_T_DTYPE] = "dtype",
     [PK_T_DATETIME] = "datetime", [PK_T_DATE] = "date", [PK_T_TIME] = "time",
     [PK_T_TIMEDELTA] = "timedelta", [PK_T_TIMEZONE] = "timezone", [PK_T_DECIMAL] = "decimal",
-    [PK_T_COMPLEX] = "complex",
+    [PK_T_COMPLEX] = "complex", [PK_T_DATETIME64] = "datetime64",
+    [PK_T_TIMEDELTA64] = "timedelta64", [PK_T_PDCOLUMN] = "column", [PK_T_PDTABLE] = "table",
+    [PK_T_PDRANGE] = "range_index",
 };
 
 const char *pk_value_type(const pk_doc *doc, uint32_t node)

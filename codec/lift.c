@@ -14,6 +14,7 @@
  */
 #include "ckpt_i.h"
 #include "lift_i.h"
+#include "pandas_i.h"
 #include "source_i.h"
 
 #include <string.h>
@@ -180,6 +181,8 @@ static const struct {
     {"datetime.timezone", pk_lift_timezone, BY_REDUCE | BY_NEWOBJ},
     {"decimal.Decimal", pk_lift_decimal, BY_REDUCE | BY_NEWOBJ},
     {"builtins.complex", pk_lift_complex, BY_REDUCE | BY_NEWOBJ},
+    {"pandas.core.indexes.base._new_Index", pk_lift_pandas_index, BY_REDUCE},
+    {"pandas.core.indexes.datetimes._new_DatetimeIndex", pk_lift_pandas_index, BY_REDUCE},
 };
 
 int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, uint32_t kwargs,
@@ -206,9 +209,17 @@ int pk_lift_call(pk_lift_ctx *c, pk_how how, uint32_t callable, uint32_t args, u
     return pk_array_lift_call(c, name, callable, args, out); /* numpy, torch: array.c */
 }
 
+/* BUILD: numpy's dtypes and arrays, pandas's frames and series. */
+static int lift_build(pk_lift_ctx *c, uint32_t node)
+{
+    if (pk_array_build(c, node) < 0)
+        return -1;
+    return c->doc->nodes[node].kind == PK_K_OBJECT ? pk_pandas_build(c, node) : 0;
+}
+
 const pk_hooks pk_lift_hooks = {
     .call = pk_lift_call,
-    .build = pk_array_build,
+    .build = lift_build,
     .persid = pk_array_persid,
     .joblib_build = pk_joblib_build,
 };

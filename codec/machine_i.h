@@ -63,6 +63,11 @@ void pk_decode_fast_path(bool on);
  * 0, or -1 with the error set. */
 int pk_lift_pickle(pk_lift_ctx *c, uint64_t pos, uint64_t end, uint32_t *value, uint64_t *stop);
 
+/* decode_scan.c: do p[0..len) look like pickles of protocol 0 or 1 (no PROTO), one or several
+ * back to back, ending exactly at a STOP? Only a scan of opcodes, arguments and stack depth:
+ * nothing is built, and a yes may still fail to decode. */
+bool pk_scan_old_pickles(const uint8_t *p, uint64_t len);
+
 /* ---- services of the machine to the lifts; 0 means failure (the error is set) ---- */
 
 /* The values made and the errors set from now on are at this stream offset (a builder's). */

@@ -5,7 +5,9 @@
  * elements. The header is the text of a Python dict literal, padded with spaces and ended by a
  * newline: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }. Only that shape of
  * literal is accepted (numpy's own reader evaluates it as a literal, never as code): descr a
- * str, or a list of (name, str) pairs for a structured dtype; fortran_order True or False;
+ * str, or a list of (name, str) pairs for a structured dtype, where a str may be another such
+ * list (a nested dtype) and a pair may have a third item, a sub-array's shape tuple
+ * (('a', '<i4', (2,))); fortran_order True or False;
  * shape a tuple of non-negative ints (Python 2's `3L` included). Version 3 only allows the
  * header to be UTF-8, which changes nothing here. A bad header is refused with the byte offset
  * of what is wrong. The magic's first byte is also the STACK_GLOBAL opcode, which is why such a
@@ -95,23 +97,27 @@ static bool npy_word(npr *r, const char *w)
     return true;
 }
 
-/* shape: (), (3,), (2, 3) */
-static int npy_shape(npr *r, pk_npy *h)
+/* A tuple of at most max non-negative ints: (), (3,), (2, 3) (Python 2's 3L too), each at most
+ * limit. */
+static int npy_tuple(npr *r, uint64_t *dims, uint8_t *n, uint32_t max, uint64_t limit)
 {
     if (npy_expect(r, '(') < 0)
         return -1;
-    h->ndim = 0;
+    *n = 0;
     while (!npy_next_is(r, ')')) {
-        if (h->ndim > 0 && npy_expect(r, ',') < 0)
+        if (*n > 0 && npy_expect(r, ',') < 0)
             return -1;
         if (npy_next_is(r, ')'))
             break;
-        if (h->ndim >= PK_NPY_MAXDIM)
-            return npy_fail(r, "more than 32 dimensions");
+        if (*n >= max) {
+            char what[48];
+            snprintf(what, sizeof what, "more than %u dimensions", max);
+            return npy_fail(r, what);
+        }
         uint64_t v = 0;
         bool any = false;
         while (r->pos < r->end && r->p[r->pos] >= '0' && r->p[r->pos] <= '9') {
-            if (v > (UINT64_MAX >> 1) / 10)
+            if (v > (limit - 9) / 10)
                 return npy_fail(r, "a dimension too large");
             v = v * 10 + (uint64_t)(r->p[r->pos++] - '0');
             any = true;
@@ -120,42 +126,64 @@ static int npy_shape(npr *r, pk_npy *h)
             return npy_fail(r, "a dimension expected");
         if (r->pos < r->end && r->p[r->pos] == 'L')
             r->pos++; /* Python 2's long */
-        h->shape[h->ndim++] = v;
+        dims[(*n)++] = v;
     }
     return 0;
 }
 
-/* descr: '<f4', or [('x', '<i4'), ('y', '<f8')] */
+/* The fields of a structured dtype, after its '[', at nesting depth depth:
+ * [('x', '<i4'), ('y', [('z', '<f8')]), ('a', '<i2', (2,))] */
+static int npy_fields(npr *r, pk_npy *h, uint8_t depth)
+{
+    uint32_t len, count = 0;
+    if (depth >= PK_NPY_MAXDEPTH)
+        return npy_fail(r, "structured dtypes nested more than 8 deep");
+    while (!npy_next_is(r, ']')) {
+        if (count > 0 && npy_expect(r, ',') < 0)
+            return -1;
+        if (npy_next_is(r, ']'))
+            break;
+        if (h->nfields >= PK_NPY_MAXFIELDS)
+            return npy_fail(r, "more than 64 fields");
+        uint32_t at = h->nfields++;
+        pk_npy_field *f = &h->fields[at];
+        count++;
+        f->depth = depth;
+        if (npy_expect(r, '(') < 0 || npy_str(r, f->name, sizeof f->name, &f->name_len) < 0 ||
+            npy_expect(r, ',') < 0)
+            return -1;
+        if (npy_next_is(r, '[')) {
+            f->code[0] = 0;
+            if (npy_fields(r, h, (uint8_t)(depth + 1)) < 0)
+                return -1;
+            f = &h->fields[at];
+        } else if (npy_str(r, f->code, sizeof f->code, &len) < 0) {
+            return -1;
+        }
+        bool closed = false; /* (name, code,) */
+        if (npy_next_is(r, ',') && !(closed = npy_next_is(r, ')'))) {
+            uint64_t dims[PK_NPY_SUBDIM];
+            if (npy_tuple(r, dims, &f->sub_ndim, PK_NPY_SUBDIM, UINT32_MAX) < 0)
+                return -1;
+            for (uint8_t i = 0; i < f->sub_ndim; i++)
+                f->sub_shape[i] = (uint32_t)dims[i];
+        }
+        if (!closed && npy_expect(r, ')') < 0)
+            return -1;
+    }
+    if (count == 0)
+        return npy_fail(r, "a structured dtype without fields");
+    return 0;
+}
+
+/* descr: '<f4', or a list of fields: [('x', '<i4'), ('y', '<f8')] */
 static int npy_descr(npr *r, pk_npy *h)
 {
     uint32_t len;
     if (!npy_next_is(r, '['))
         return npy_str(r, h->code, sizeof h->code, &len);
     h->code[0] = 0;
-    while (!npy_next_is(r, ']')) {
-        if (h->nfields > 0 && npy_expect(r, ',') < 0)
-            return -1;
-        if (npy_next_is(r, ']'))
-            break;
-        if (h->nfields >= PK_NPY_MAXFIELDS)
-            return npy_fail(r, "more than 64 fields");
-        pk_npy_field *f = &h->fields[h->nfields++];
-        if (npy_expect(r, '(') < 0 || npy_str(r, f->name, sizeof f->name, &f->name_len) < 0 ||
-            npy_expect(r, ',') < 0)
-            return -1;
-        npy_space(r);
-        if (r->pos < r->end && r->p[r->pos] == '[')
-            return npy_fail(r, "a nested structured dtype (not read)");
-        if (npy_str(r, f->code, sizeof f->code, &len) < 0)
-            return -1;
-        if (npy_next_is(r, ',') && !npy_next_is(r, ')'))
-            return npy_fail(r, "a sub-array field (not read)");
-        if (r->p[r->pos - 1] != ')' && npy_expect(r, ')') < 0)
-            return -1;
-    }
-    if (h->nfields == 0)
-        return npy_fail(r, "a structured dtype without fields");
-    return 0;
+    return npy_fields(r, h, 0);
 }
 
 bool pk_npy_looks_like(const uint8_t *p, uint64_t len)
@@ -187,7 +215,7 @@ static int npy_dict(npr *r, pk_npy *h)
             return -1;
         if (k == 1 && !(h->fortran = npy_word(r, "True")) && !npy_word(r, "False"))
             return npy_fail(r, "fortran_order is neither True nor False");
-        if (k == 2 && npy_shape(r, h) < 0)
+        if (k == 2 && npy_tuple(r, h->shape, &h->ndim, PK_NPY_MAXDIM, UINT64_MAX >> 1) < 0)
             return -1;
         if (!npy_next_is(r, ',') && npy_expect(r, '}') < 0)
             return -1;

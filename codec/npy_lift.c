@@ -40,6 +40,11 @@ static bool descr_code(const char *s, pk_dtype *dt)
     }
     if (*p)
         return false;
+    if ((dt->kind == 'M' || dt->kind == 'm') && !dt->unit[0])
+    {
+        memcpy(dt->unit, "g", 2); /* "<M8": numpy's generic unit */
+        dt->unit_n = 1;
+    }
     if (dt->kind == 'O') {
         size = 8;
     } else if (!digits) {
@@ -51,9 +56,11 @@ static bool descr_code(const char *s, pk_dtype *dt)
     return size > 0 || dt->kind == 'S' || dt->kind == 'U' || dt->kind == 'V';
 }
 
-/* A structured dtype from its fields, laid out one after another as numpy packs them; fields
- * named '' are padding (numpy's aligned dtypes write them so), skipped but counted. */
-static bool fields_dtype(pk_doc *doc, const pk_npy *h, pk_dtype *dt)
+/* A structured dtype from the fields h->fields[*at ...] of one nesting level (a nested dtype's
+ * fields first, so that each level's lie together in k->fields), laid out one after another as
+ * numpy packs them; fields named '' are padding (numpy's aligned dtypes write them so), skipped
+ * but counted. *at ends past the level's fields. */
+static bool fields_dtype(pk_doc *doc, const pk_npy *h, uint32_t *at, pk_dtype *dt)
 {
     pk_ckpt *k = pk_ckpt_get(doc);
     if (!k)
@@ -61,21 +68,34 @@ static bool fields_dtype(pk_doc *doc, const pk_npy *h, pk_dtype *dt)
     pk_field tmp[PK_NPY_MAXFIELDS];
     uint32_t n = 0;
     uint64_t off = 0;
-    for (uint32_t i = 0; i < h->nfields; i++) {
+    uint8_t depth = h->fields[*at].depth;
+    while (*at < h->nfields && h->fields[*at].depth == depth) {
+        const pk_npy_field *nf = &h->fields[(*at)++];
         pk_dtype f;
-        if (!descr_code(h->fields[i].code, &f) || f.kind == 'O')
+        if (nf->code[0] ? !descr_code(nf->code, &f) || f.kind == 'O'
+                        : *at >= h->nfields || h->fields[*at].depth != depth + 1 ||
+                              !fields_dtype(doc, h, at, &f))
             return false;
-        if (h->fields[i].name_len) {
+        uint64_t size = f.size;
+        for (uint8_t d = 0; d < nf->sub_ndim; d++)
+            if (__builtin_mul_overflow(size, nf->sub_shape[d], &size) || size > (1u << 28))
+                return false;
+        if (nf->name_len) {
+            memset(&tmp[n], 0, sizeof tmp[n]);
             tmp[n].offset = off;
             tmp[n].dt = f;
+            tmp[n].sub_ndim = nf->sub_ndim;
+            memcpy(tmp[n].sub_shape, nf->sub_shape, sizeof tmp[n].sub_shape);
             if (!pk_dtype_set_name(doc, &tmp[n].dt) ||
-                !pk_arr_pool_text(doc, h->fields[i].name, h->fields[i].name_len, &tmp[n].name))
+                !pk_arr_pool_text(doc, nf->name, nf->name_len, &tmp[n].name))
                 return false;
             n++;
         }
-        off += f.size;
+        off += size;
+        if (off > (1u << 28))
+            return false;
     }
-    if (n == 0 || off > (1u << 28) ||
+    if (n == 0 ||
         !pk_grow((void **)&k->fields, &k->cap_fields, k->nfields + n, sizeof *k->fields))
         return false;
     memcpy(k->fields + k->nfields, tmp, n * sizeof *tmp);
@@ -107,16 +127,14 @@ static bool npy_shape_of(const pk_npy *h, pk_array *a)
     return true;
 }
 
-uint32_t pk_npy_array(pk_lift_ctx *c, const pk_npy *h)
+pk_code pk_npy_describe(pk_doc *doc, const pk_npy *h, pk_array *tmp, uint64_t *need,
+                        char *what, size_t size)
 {
-    pk_doc *doc = c->doc;
-    pk_array tmp;
-    memset(&tmp, 0, sizeof tmp);
-    char what[200];
-    pk_lift_at(c, h->at);
-    bool dt_ok = h->code[0] ? descr_code(h->code, &tmp.dt) : fields_dtype(doc, h, &tmp.dt);
-    dt_ok = dt_ok && pk_dtype_set_name(doc, &tmp.dt);
-    if (!dt_ok || tmp.dt.kind == 'O') {
+    memset(tmp, 0, sizeof *tmp);
+    uint32_t at = 0;
+    bool dt_ok = h->code[0] ? descr_code(h->code, &tmp->dt) : fields_dtype(doc, h, &at, &tmp->dt);
+    dt_ok = dt_ok && pk_dtype_set_name(doc, &tmp->dt);
+    if (!dt_ok || tmp->dt.kind == 'O') {
         /* the header's text, which may hold a newline: the refusal stays one line */
         char code[4 * sizeof h->code];
         size_t n = 0;
@@ -128,18 +146,33 @@ uint32_t pk_npy_array(pk_lift_ctx *c, const pk_npy *h)
                 code[n++] = (char)ch;
         }
         code[n] = 0;
-        snprintf(what, sizeof what, "malformed .npy header: dtype %s not read",
+        snprintf(what, size, "malformed .npy header: dtype %s not read",
                  h->code[0] ? code : "of these fields");
-        return c->fail(c, PK_E_CONTAINER, what), 0;
+        return PK_E_CONTAINER;
     }
+    if (!npy_shape_of(h, tmp) || __builtin_mul_overflow(tmp->numel, tmp->dt.size, need)) {
+        snprintf(what, size, "malformed .npy header: shape too large");
+        return PK_E_CONTAINER;
+    }
+    if (*need > h->len) {
+        snprintf(what, size, "array data of %llu bytes larger than the %llu bytes left",
+                 (unsigned long long)*need, (unsigned long long)h->len);
+        return PK_E_LENGTH;
+    }
+    return PK_E_OK;
+}
+
+uint32_t pk_npy_array(pk_lift_ctx *c, const pk_npy *h)
+{
+    pk_array tmp;
     uint64_t need;
-    if (!npy_shape_of(h, &tmp) || __builtin_mul_overflow(tmp.numel, tmp.dt.size, &need))
-        return c->fail(c, PK_E_CONTAINER, "malformed .npy header: shape too large"), 0;
-    if (need > h->len) {
-        pk_lift_at(c, h->data);
-        snprintf(what, sizeof what, "array data of %llu bytes larger than the %llu bytes left",
-                 (unsigned long long)need, (unsigned long long)h->len);
-        return c->fail(c, PK_E_LENGTH, what), 0;
+    char what[200];
+    pk_lift_at(c, h->at);
+    pk_code code = pk_npy_describe(c->doc, h, &tmp, &need, what, sizeof what);
+    if (code != PK_E_OK) {
+        if (code == PK_E_LENGTH)
+            pk_lift_at(c, h->data);
+        return c->fail(c, code, what), 0;
     }
     /* the elements are the stream's own bytes: read from FILE by offset once it is unmapped
      * (or from memory, when the stream is inflated) */

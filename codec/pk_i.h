@@ -216,7 +216,10 @@ enum { PK_T_DEFAULT, PK_T_STREAM, PK_T_PERSID, PK_T_EXT, PK_T_BUFFER, PK_T_NDARR
        PK_T_STORAGE, PK_T_DTYPE, PK_T__BUILTIN_COUNT };
 /* The lifted scalar types (PK_K_TEXT values made in lift_datetime.c and lift_number.c). */
 enum { PK_T_DATETIME = PK_T__BUILTIN_COUNT, PK_T_DATE, PK_T_TIME, PK_T_TIMEDELTA, PK_T_TIMEZONE,
-       PK_T_DECIMAL, PK_T_COMPLEX, PK_T__LIFTED_END };
+       PK_T_DECIMAL, PK_T_COMPLEX, PK_T_DATETIME64, PK_T_TIMEDELTA64, PK_T__LIFTED_END };
+/* pandas (pandas_lift.c): a column of objects (PK_K_DESC), a frame's text table (PK_K_DESC),
+ * a RangeIndex (PK_K_TEXT). */
+enum { PK_T_PDCOLUMN = PK_T__LIFTED_END, PK_T_PDTABLE, PK_T_PDRANGE, PK_T__PANDAS_END };
 
 /* The byte pool: rendered text, names. Grows by doubling with overflow checks. */
 typedef struct pk_pool {
@@ -230,6 +233,7 @@ struct pk_doc {
     uint64_t src_len;
     int fd;                 /* the source file, for serving large raw spans; -1 if none */
     uint64_t fd_base;       /* stream offset 0 is this file offset (raw pickles: 0) */
+    int dir_fd;             /* FILE's directory, for joblib's side files; -1 if none */
     uint64_t src_start;     /* the pickles start here (after a .npy file's header), else 0 */
     bool src_mapped;        /* src is an mmap to unmap; else malloc'ed (or borrowed) */
     uint64_t src_released;  /* bytes of the mapping given back while decoding */

@@ -69,6 +69,9 @@ void pk_render_leaf(const pk_doc *doc, uint32_t node, pk_buf *b)
     case PK_K_BYTES:
     case PK_K_BYTEARRAY: put_span(doc, n, b); break;
     case PK_K_DESC:
+        pk_repr(doc, node, b);
+        pk_buf_put(b, "\n", 1);
+        break;
     case PK_K_GLOBAL:
     case PK_K_OBJECT:
         pk_repr(doc, node, b);

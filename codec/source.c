@@ -29,6 +29,7 @@ int pk_source_open(pk_doc *doc, const char *path, pk_error *err)
     doc->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (doc->fd < 0)
         return io_error(err, "cannot open");
+    pk_side_dir_open(doc, path); /* for a joblib dump's side files (side.c) */
     if (fstat(doc->fd, &doc->st) < 0)
         return io_error(err, "cannot stat");
     if (!S_ISREG(doc->st.st_mode)) {
@@ -89,6 +90,9 @@ void pk_source_close(pk_doc *doc)
     if (doc->fd >= 0)
         close(doc->fd);
     doc->fd = -1;
+    if (doc->dir_fd >= 0)
+        close(doc->dir_fd);
+    doc->dir_fd = -1;
 }
 
 /* Has FILE changed since it was decoded? Then what we would read is not what we decoded. */

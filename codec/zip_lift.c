@@ -1,7 +1,8 @@
 /* zip_lift.c: a zip archive that is neither a torch checkpoint nor a .npz, as a directory of its
  * members (format.c has put their bytes one after another in the stream). A member's path is
  * split at '/' into nested dicts; a member that is a pickle (a PROTO of protocol 2 to 5 first
- * and a STOP last: one pickle or several back to back) is decoded there as any other, inert,
+ * and a STOP last, or pickles of protocol 0 or 1 through and through, as decode_scan.c reads
+ * them: one pickle or several back to back) is decoded there as any other, inert,
  * and is its value (a list of values for several); a .npy member is its array; any other member
  * is its bytes. Directories are made in the order their first member comes; a folder whose
  * members come apart in the archive (another folder's between them) is shown twice, the second
@@ -72,7 +73,7 @@ static uint32_t zip_member(pk_lift_ctx *c, const pk_zent *z)
     pk_doc *doc = c->doc;
     const uint8_t *p = doc->src + z->at;
     pk_lift_at(c, z->at);
-    if (looks_pickled(p, z->usize))
+    if (looks_pickled(p, z->usize) || pk_scan_old_pickles(p, z->usize))
         return zip_pickles(c, z->at, z->at + z->usize);
     if (pk_npy_looks_like(p, z->usize)) {
         pk_npy *h = malloc(sizeof *h);

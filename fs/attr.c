@@ -10,6 +10,7 @@
 #include <linux/limits.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pfs_i.h"
@@ -67,7 +68,8 @@ int pfs_fill_entry(const pk_doc *doc, fuse_ino_t ino, struct fuse_entry_param *e
 
 void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-    const pk_doc *doc = pfs_doc(req);
+    struct pfs *pfs = fuse_req_userdata(req);
+    const pk_doc *doc = pfs->doc;
     struct fuse_entry_param e;
     size_t len = strlen(name);
     pk_ftype type;
@@ -100,20 +102,25 @@ void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_err(req, err);
         return;
     }
-    fuse_reply_entry(req, &e);
+    fuse_reply_entry(req, &e); /* req is gone from here on */
+    if (ino != 0 && !S_ISDIR(e.attr.st_mode)) /* after the answer, which this may delay */
+        pfs_listing_file_used(&pfs->listing);
 }
 
 void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+    struct pfs *pfs = fuse_req_userdata(req);
     struct stat st;
     int err;
 
     (void)fi;
-    if ((err = pfs_fill_attr(pfs_doc(req), ino, &st)) != 0) {
+    if ((err = pfs_fill_attr(pfs->doc, ino, &st)) != 0) {
         fuse_reply_err(req, err);
         return;
     }
-    fuse_reply_attr(req, &st, PFS_TIMEOUT);
+    fuse_reply_attr(req, &st, PFS_TIMEOUT); /* req is gone from here on */
+    if (!S_ISDIR(st.st_mode))
+        pfs_listing_file_used(&pfs->listing);
 }
 
 /* Without -o default_permissions the kernel asks us for access(2) and chdir. */

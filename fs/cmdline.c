@@ -7,8 +7,8 @@
  *
  * Two passes over argv, as sshfs does it: fuse_opt_parse() with picklefs' own table takes
  * --help, --version, --dump, --audit and the two non-option arguments, and hands every other
- * option on, except the decoder's limits (-o max_depth=N, ...: pk_limits_set) and -o no_prefill,
- * which it takes too;
+ * option on, except the decoder's limits (-o max_depth=N, ...: pk_limits_set), -o no_prefill
+ * and -o full_listing, which it takes too;
  * fuse_parse_cmdline() then takes the FUSE command-line options (-f, -d, -s, ...). The other
  * mount options (-o ...) stay in args for fuse_session_new(), which refuses unknown ones.
  * Every usage error is one line on stderr and exit status 2.
@@ -37,6 +37,7 @@ static const struct fuse_opt pfs_opt_table[] = {
     PFS_OPT("--version", show_version),
     PFS_OPT("--dump", dump),
     PFS_OPT("no_prefill", no_prefill),
+    PFS_OPT("full_listing", full_listing),
     PFS_OPT("--audit", audit),
     FUSE_OPT_KEY("max_depth=", PFS_KEY_LIMIT),
     FUSE_OPT_KEY("max_nodes=", PFS_KEY_LIMIT),
@@ -167,6 +168,8 @@ void pfs_print_help(void)
            "                           line: OFFSET global|call|build|persid TEXT VERDICT\n"
            "    -o no_prefill          do not push the small files of a directory into\n"
            "                           the page cache when it is listed\n"
+           "    -o full_listing        list every file with its attributes, even while\n"
+           "                           no file is looked up (a find)\n"
            "\n"
            "Limits on what FILE may make picklefs do (a file past one is refused),\n"
            "and -o partial:\n"

@@ -3,6 +3,7 @@
  * A listing needs no state: a directory's stream is ".", "..", then its children in the
  * codec's order, and the offset after entry i is i + 1, so a listing resumes anywhere. The
  * tree never changes, so the kernel may cache listings for good (cache_readdir, keep_cache).
+ * While no file is looked up, READDIRPLUS gives attributes to directories only (listing.c).
  */
 #include <errno.h>
 #include <linux/limits.h>
@@ -56,11 +57,15 @@ static int child_name(const pk_doc *doc, pk_ino child, char *name)
     return 0;
 }
 
+/* How add_entry writes an entry: READDIR's, READDIRPLUS's, or READDIRPLUS's with attributes
+ * for directories only. */
+enum listing_kind { LIST_PLAIN, LIST_PLUS, LIST_PLUS_LEAN };
+
 /* Add stream entry i of directory ino (child of pk_child i - 2, or "." or "..") to the
  * size bytes at buf. Returns the bytes it needs, which when more than size were not written
  * (fuse_add_direntry's rule), or 0 with *err set. */
 static size_t add_entry(fuse_req_t req, fuse_ino_t ino, uint64_t i, char *buf, size_t size,
-                        bool plus, int *err)
+                        enum listing_kind kind, int *err)
 {
     const pk_doc *doc = pfs_doc(req);
     char name[NAME_MAX + 1];
@@ -78,7 +83,7 @@ static size_t add_entry(fuse_req_t req, fuse_ino_t ino, uint64_t i, char *buf, s
         if ((*err = child_name(doc, child, name)) != 0)
             return 0;
     }
-    if (plus) {
+    if (kind == LIST_PLUS || (kind == LIST_PLUS_LEAN && pk_type(doc, child) == PK_DIR)) {
         if (pfs_fill_entry(doc, child, &e) != 0) {
             /* listed without attributes: the kernel looks it up, and gets the error */
             e.ino = 0;
@@ -86,15 +91,19 @@ static size_t add_entry(fuse_req_t req, fuse_ino_t ino, uint64_t i, char *buf, s
         }
         return fuse_add_direntry_plus(req, buf, size, name, &e, (off_t)(i + 1));
     }
-    /* readdir uses only the inode number and the type bits */
-    memset(&e.attr, 0, sizeof(e.attr));
+    /* readdir uses only the inode number and the type bits; so does a lean entry, whose
+     * node 0 tells the kernel to link nothing */
+    memset(&e, 0, sizeof(e));
     e.attr.st_ino = child;
     e.attr.st_mode = pfs_mode_of(pk_type(doc, child));
+    if (kind == LIST_PLUS_LEAN)
+        return fuse_add_direntry_plus(req, buf, size, name, &e, (off_t)(i + 1));
     return fuse_add_direntry(req, buf, size, name, &e.attr, (off_t)(i + 1));
 }
 
 /* Each call fills at most size bytes: the first entry that does not fit ends the reply. */
-static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                     enum listing_kind kind)
 {
     const pk_doc *doc = pfs_doc(req);
     char *buf;
@@ -116,7 +125,7 @@ static void list_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, boo
     }
     count = 2 + pk_nchildren(doc, ino);
     for (i = (uint64_t)off; i < count; i++) {
-        size_t need = add_entry(req, ino, i, buf + used, size - used, plus, &err);
+        size_t need = add_entry(req, ino, i, buf + used, size - used, kind, &err);
 
         if (err != 0) {
             free(buf);
@@ -135,19 +144,22 @@ void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                  struct fuse_file_info *fi)
 {
     (void)fi;
-    list_dir(req, ino, size, off, false);
+    list_dir(req, ino, size, off, LIST_PLAIN);
 }
 
 void pfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi)
 {
     struct pfs *pfs = fuse_req_userdata(req);
+    bool listable = check_dir(pfs->doc, ino) == 0 && off >= 0; /* else list_dir refuses */
+    bool lean = listable && pfs_listing_lean(&pfs->listing, ino, off);
 
     (void)fi;
-    /* before the answer: the listing goes on, or returns to its caller, once they are in */
-    if (check_dir(pfs->doc, ino) == 0 && off >= 0)
+    /* before the answer: the listing goes on, or returns to its caller, once they are in.
+     * Not while lean: the kernel knows none of the files listed, and would take no store. */
+    if (listable && !lean)
         pfs_prefill_listed(pfs, ino, off, size);
-    list_dir(req, ino, size, off, true);
+    list_dir(req, ino, size, off, lean ? LIST_PLUS_LEAN : LIST_PLUS);
 }
 
 void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

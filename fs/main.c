@@ -256,6 +256,7 @@ int main(int argc, char *argv[])
         goto out_args;
     }
     pfs_prefill_init(&pfs, se, &cl.fuse, cl.no_prefill);
+    pfs_listing_init(&pfs.listing, se, cl.full_listing);
 
     status = PFS_EXIT_MOUNT;
     if (check_mountpoint(cl.mountpoint) != 0)
@@ -311,6 +312,7 @@ out_doc:
     pk_close(pfs.doc);
 out_session:
     fuse_session_destroy(se);
+    pfs_listing_free(&pfs.listing);
 out_args:
     background_report(&report, status);
     free(mnt_path);

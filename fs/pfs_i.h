@@ -17,6 +17,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pk.h"
@@ -49,6 +50,26 @@ struct pfs_prefill {
     } slot[PFS_PREFILL_SLOTS];
 };
 
+/* Lean listings (listing.c): while nothing looks up or stats a listed file (a `find`),
+ * READDIRPLUS gives attributes to directories only. A LOOKUP or GETATTR of a file turns
+ * attributes back on for the next PFS_FULL_LISTINGS directories listed (twice as many after each
+ * file looked up while lean, up to PFS_FULL_LISTINGS_MAX), and drops the kernel's
+ * cached listings of the directories listed lean, up to PFS_LEAN_DIRS of them (past that
+ * every listing is full until they are dropped). */
+#define PFS_FULL_LISTINGS 256
+#define PFS_FULL_LISTINGS_MAX (1u << 30)
+#define PFS_LEAN_DIRS (4u << 20)
+struct pfs_listing {
+    struct fuse_session *se;
+    int always_full;                 /* -o full_listing: every entry with its attributes */
+    atomic_uint_fast64_t started;    /* listings started (READDIRPLUS from offset 0) */
+    atomic_uint_fast64_t full_until; /* files get attributes while started < full_until */
+    atomic_uint_fast64_t full_span;  /* listings in full after a file looked up */
+    pthread_mutex_t lock;            /* over the array below */
+    fuse_ino_t *lean;                /* the directories listed lean since the last drop */
+    size_t nlean, cap;
+};
+
 /* The calls listed after a refusal, before "and N more calls". */
 #define PFS_CALLS_SHOWN 20
 
@@ -61,6 +82,7 @@ struct pfs {
      * pages and every directory's listing cached, as our ops would have asked it to. */
     int no_open, no_opendir;
     struct pfs_prefill prefill;
+    struct pfs_listing listing;
 };
 
 /* ---- cmdline.c ---- */
@@ -73,6 +95,7 @@ struct pfs_cmdline {
     int show_version; /* -V, --version */
     int dump;         /* --dump */
     int no_prefill;   /* -o no_prefill */
+    int full_listing; /* -o full_listing */
     int audit;        /* --audit */
     pk_limits lim;    /* the defaults, changed by -o max_depth=N, ... (pk_limits_set) */
     char limit_msg[200]; /* why a limit option was refused */
@@ -139,6 +162,16 @@ void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void pfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                      struct fuse_file_info *fi);
 void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* ---- listing.c ---- */
+
+void pfs_listing_init(struct pfs_listing *ls, struct fuse_session *se, int always_full);
+void pfs_listing_free(struct pfs_listing *ls);
+/* Whether the READDIRPLUS reply of directory dir from off lists files without attributes. */
+bool pfs_listing_lean(struct pfs_listing *ls, fuse_ino_t dir, off_t off);
+/* A file (anything but a directory) was looked up or stat'ed, and answered: list files with
+ * attributes again, and have the kernel forget the listings it holds without them. */
+void pfs_listing_file_used(struct pfs_listing *ls);
 
 /* ---- prefill.c ---- */
 

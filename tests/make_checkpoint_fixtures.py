@@ -347,6 +347,18 @@ def stats_fixture():
     EXPECT["numpy_stats.bin"] = {"tensors": t, "text": {}, "narrow": ["records", "strings"]}
 
 
+def overflow_fixture():
+    """Values whose squares or sums pass float64: numpy's mean and std are then inf, not nan."""
+    obj = {"squares": np.array([1.5, np.nan, -0.25, 1e300]),
+           "opposite": np.array([1e308, -1e308]),
+           "sum": np.array([1e308, 1e308], dtype=">f8")}
+    write("numpy_overflow.bin", pickle.dumps(obj, protocol=4))
+    t = {}
+    for k, v in obj.items():
+        t[k] = arr_expect(v, v.dtype.str if v.dtype.byteorder == ">" else str(v.dtype))
+    EXPECT["numpy_overflow.bin"] = {"tensors": t, "text": {}}
+
+
 def raw_names_fixture():
     """Where the hidden NAME.raw goes when a name is taken: a real key NAME.raw, two keys of one
     name, arrays in a list."""
@@ -383,6 +395,7 @@ def main():
     pandas_fixture()
     compressed_fixtures()
     stats_fixture()
+    overflow_fixture()
     raw_names_fixture()
     global EXPECT
     if STATS_ONLY:

@@ -91,6 +91,32 @@ def main():
     save_npy("datetime_big", np.datetime64("2024-01-01") + np.arange(1200).astype("m8[h]"),
              text=True)
     save_npy("timedelta", np.array([1, -2, "NaT", 86400], dtype="timedelta64[s]"), text=True)
+    # datetimes and timedeltas of numpy's generic unit (dtype 'M8', 'm8'): a datetime that is
+    # not NaT cannot be printed by numpy, so only NaT ones
+    save_npy("datetime_generic", np.full(3, np.datetime64("NaT"), dtype="M8"), text=True)
+    save_npy("timedelta_generic", np.array([0, 7, -5], dtype="m8").astype("m8")
+             .view("i8").copy().view("m8"), text=True)
+    save_npy("timedelta_generic_nat", np.array([3, 0], dtype="m8")
+             .view("i8").copy().view("m8") * np.array([1, 0]) +
+             np.array([0, np.iinfo("i8").min]).view("m8"), text=True)
+    # nested and sub-array structured dtypes, printed as numpy prints records (values of one
+    # width in each field: numpy pads a field's values to a common width, picklefs does not)
+    save_npy("record_nested", np.array([(1, (0.5, 7)), (2, (1.5, 9))],
+                                       dtype=[("x", "<i2"), ("b", [("c", "<f8"), ("d", "u1")])]),
+             text=True)
+    sub = np.zeros(2, dtype=[("a", "<i4", (2,)), ("b", [("c", "<f8")]),
+                             ("m", ">u2", (2, 3)), ("t", "<M8[s]", (2,)), ("s", "S3")])
+    sub["a"] = [[1, 2], [3, 4]]
+    sub["b"]["c"] = [0.5, 1.5]
+    sub["m"] = np.arange(10, 22).reshape(2, 2, 3)
+    sub["t"] = np.array([["2024-01-02T03:04:05", "1600-03-01"], ["1969-12-31", "2000-02-29"]],
+                        dtype="M8[s]")
+    sub["s"] = [b"ab", b"xyz"]
+    save_npy("record_subarray", sub, text=True)
+    subn = np.zeros(2, dtype=[("r", [("c", "<f4"), ("e", "<i2", (2,))], (2,))])
+    subn["r"]["c"] = [[0.5, 1.5], [2.5, 3.5]]
+    subn["r"]["e"] = np.arange(1, 9).reshape(2, 2, 2)
+    save_npy("record_subarray_nested", subn, text=True)
     save_npy("objects", np.array([1, "a", None, {"k": [2, 3]}], dtype=object))
     save_npy("objects_2d", np.array([[1, "a"], [None, 2.5]], dtype=object))
     save_npy("v2", np.arange(4, dtype="<i4"), version=(2, 0))
@@ -108,6 +134,17 @@ def main():
              nums=np.arange(2))
     with open(os.path.join(OUT, "expect.json"), "w", encoding="utf-8") as f:
         json.dump(EXPECT, f, indent=1, sort_keys=True)
+    # datetime64 and timedelta64 scalars pickled by numpy, with numpy's str() of each
+    scalars = [np.datetime64("2024-01-02T03:04:05.123456789", "ns"), np.datetime64("NaT", "ns"),
+               np.datetime64("1969-12-31", "D"), np.datetime64("2024-03", "M"),
+               np.datetime64(0, "W"), np.datetime64(3, "25s"), np.datetime64("NaT"),
+               np.timedelta64(3, "15s"), np.timedelta64(-3, "ms"), np.timedelta64(1, "D"),
+               np.timedelta64(7), np.timedelta64("NaT", "s"),
+               np.datetime64("2024-01-02T03:04:05", "s").astype(">M8[s]")]
+    with open(os.path.join(OUT, "time_scalars.pkl"), "wb") as f:
+        pickle.dump(scalars, f, protocol=2)
+    with open(os.path.join(OUT, "time_scalars.json"), "w", encoding="utf-8") as f:
+        json.dump([str(x) for x in scalars], f, indent=1)
 
 
 if __name__ == "__main__":

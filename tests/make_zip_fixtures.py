@@ -4,9 +4,10 @@ zipfile and by the zip tool, with the pickles they hold beside them.
 
     /usr/bin/python3 tests/make_zip_fixtures.py
 
-writes tests/fixtures/zip/: members.zip (stored and deflated members: pickles of protocols 2 to
-5 in nested folders, two pickles back to back, a .npy, text, a protocol 0 pickle, a folder's
-own entry), each pickle member also as a file of its own under members/ (its path with / as
+writes tests/fixtures/zip/: members.zip (stored and deflated members: pickles of protocols 0 to
+5, some in nested folders, two pickles back to back, a .npy, text (some that a protocol 0
+pickle could begin as), a folder's own entry), each pickle member also as a file of its own
+under members/ (its path with / as
 __), encrypted.zip (`zip -P`, a password-protected member), and torchscript.pt (torch.jit.save)
 with torchscript.json, what its mount must show. test_zips.py mounts them. The files are
 committed; re-run only to change them.
@@ -48,11 +49,16 @@ def main():
         ("weights.npy", npy.getvalue(), zipfile.ZIP_STORED),
         ("README.txt", b"what this archive holds\n", zipfile.ZIP_DEFLATED),
         ("old.pkl", pickle.dumps({"p": 0}, protocol=0), zipfile.ZIP_STORED),
+        ("old1.pkl", pickle.dumps({"p": [1, 2.5, "x", b"y", None]}, protocol=1),
+         zipfile.ZIP_DEFLATED),
+        # text that begins as a protocol 0 pickle can and ends with its STOP ('.'): no pickle
+        ("notes.txt", b"Nothing to see.", zipfile.ZIP_STORED),
+        ("mark.txt", b"(.", zipfile.ZIP_DEFLATED),
     ]
     with zipfile.ZipFile(os.path.join(OUT, "members.zip"), "w") as z:
         for name, data, how in members:
             z.writestr(zipfile.ZipInfo(name, (2024, 1, 2, 3, 4, 6)), data, compress_type=how)
-            if name.endswith(".pkl") and data[:1] == b"\x80":
+            if name.endswith(".pkl"):
                 with open(os.path.join(OUT, "members", name.replace("/", "__")), "wb") as f:
                     f.write(data)
     with tempfile.TemporaryDirectory() as d:

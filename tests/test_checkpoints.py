@@ -146,8 +146,13 @@ def check_array(name, tree, path, exp, msgs):
 
 
 def split_summary(text):
-    """A summary's header line, its statistics line ('' when it has none) and its values."""
+    """A summary's header line, its statistics line ('' when it has none) and its values. A
+    structured array's header wraps at 75 columns: its continuation lines, which start with
+    spaces, are joined to it with one space each."""
     head, _, body = text.partition("\n")
+    while " crc32=0x" not in head and body.startswith(" "):
+        more, _, body = body.partition("\n")
+        head += " " + more.lstrip(" ")
     first, _, rest = body.partition("\n")
     if first.startswith("min="):
         return head, first, rest
@@ -412,6 +417,12 @@ def test_numpy_stats():
         body = split_summary(get(tree, rel)["content"].decode())[2]
         if max(len(x) for x in body.splitlines()) > 75 or len(body.splitlines()) < 2:
             msgs.append("%s: not wrapped at 75 columns: %r" % (rel, body))
+    assert not msgs, "\n".join(msgs)
+
+
+def test_numpy_overflow():
+    """Squares or sums past float64 give numpy's inf for std and mean, never nan."""
+    tree, msgs = check_fixture("numpy_overflow.bin")
     assert not msgs, "\n".join(msgs)
 
 

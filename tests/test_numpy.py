@@ -65,6 +65,8 @@ def check_array(mnt, rel, e):
     """The array file rel and rel.raw against numpy's expectation e."""
     with open(os.path.join(mnt, rel), encoding="utf-8") as f:
         head = f.readline().rstrip("\n")
+        while " crc32=0x" not in head:  # a structured array's header wraps at 75 columns
+            head += " " + f.readline().rstrip("\n").lstrip(" ")
     with open(os.path.join(mnt, rel + ".raw"), "rb") as f:
         raw = f.read()
     assert os.getxattr(os.path.join(mnt, rel), "user.pickle.type") == b"ndarray"
@@ -129,12 +131,36 @@ def test_compressed_npy_mounts_as_the_npy(name):
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if "text" in EXPECT[n]])
-def test_datetimes_are_shown_as_numpy_prints_them(name):
+def test_values_are_shown_as_numpy_prints_them(name):
+    """datetimes of every unit (the generic one too), records nested and of sub-arrays: the
+    dtype as numpy's str(dtype), the values as numpy's array2string. A structured array's
+    header and records wrap at 75 columns between fields, where numpy keeps a record on one
+    line: its continuation lines (two spaces or more) are joined back before comparing."""
     with mount(fx(name)) as mnt:
         with open(os.path.join(mnt, "0"), encoding="utf-8") as f:
-            head, body = f.read().split("\n", 1)
+            text = f.read()
+    head, body = text.split("\n", 1)
+    while " crc32=0x" not in head:
+        more, body = body.split("\n", 1)
+        head += " " + more.lstrip(" ")
     assert HEADER.match(head).group(1) == EXPECT[name]["dtype"]
+    if name.startswith("record_"):
+        body = re.sub(r",\n {2,}", ", ", body)
     assert body == EXPECT[name]["text"] + "\n"
+
+
+def test_time_scalars_are_numpys_str():
+    with open(fx("time_scalars.json"), encoding="utf-8") as f:
+        want = json.load(f)
+    with mount(fx("time_scalars.pkl")) as mnt:
+        for i, text in enumerate(want):
+            p = os.path.join(mnt, str(i))
+            with open(p, encoding="utf-8") as f:
+                assert f.read() == text + "\n", i
+            kind = b"timedelta64" if "second" in text or "unit" in text or "days" in text \
+                else b"datetime64"
+            if i != 11:  # NaT of timedelta64[s]
+                assert os.getxattr(p, "user.pickle.type") == kind, i
 
 
 def test_object_array_is_its_list():
@@ -186,8 +212,12 @@ def npy_bytes(header, data=b""):
      "array data of 8 bytes larger than the 0 bytes left at byte 68 (no opcode)"),
     ("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 16), }\n",
      "shape too large"),
-    ("{'descr': [('a', '<i4', (2,))], 'fortran_order': False, 'shape': (2,), }\n",
-     "a sub-array field (not read)"),
+    ("{'descr': [('a', '<i4', (1, 1, 1, 1, 1, 1, 1, 1, 1))], 'fortran_order': False, "
+     "'shape': (2,), }\n", "more than 8 dimensions"),
+    ("{'descr': [('a', [('b', [('c', [('d', [('e', [('f', [('g', [('h', [('i', '<i4')])])])])])])])], "
+     "'fortran_order': False, 'shape': (2,), }\n", "nested more than 8 deep"),
+    ("{'descr': [('a', [])], 'fortran_order': False, 'shape': (2,), }\n",
+     "a structured dtype without fields"),
 ])
 def test_bad_header_is_refused_naming_it(header, what):
     assert what in refusal(npy_bytes(header))

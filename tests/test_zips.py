@@ -6,8 +6,10 @@ Run with `meson test -C build` or, from the repository root,
 The fixtures (tests/fixtures/zip) were written by Python's zipfile and the zip tool
 (tests/make_zip_fixtures.py). What is checked:
 - the archive is a directory of its members, folders as directories, in the archive's order;
-- each pickle member (stored or deflated) mounts as that pickle mounted on its own does;
-- a .npy member is its array; other members (text, a protocol 0 pickle) are their bytes;
+- each pickle member (stored or deflated, protocols 0 to 5) mounts as that pickle mounted on
+  its own does;
+- a .npy member is its array; other members (text, also text that a protocol 0 pickle could
+  begin as and that ends with a '.') are their bytes;
 - an encrypted member is refused saying so;
 - a TorchScript archive (torch.jit.save) shows its module (data.pkl, tensors read from its
   storages), constants.pkl, and its code/ as text files;
@@ -59,7 +61,7 @@ def test_members_are_a_directory_in_archive_order(archive_tree):
     root = archive_tree[spec_model.ROOT]
     # an array's NAME.raw is found by name but never listed
     assert root["children"] == [b"config.pkl", b"data", b"weights.npy", b"README.txt",
-                                b"old.pkl"]
+                                b"old.pkl", b"old1.pkl", b"notes.txt", b"mark.txt"]
     assert archive_tree[b"data"]["children"] == [b"train", b"two.pkl"]
     assert archive_tree[b"data/train"]["children"] == [b"meta.pkl", b"rows.pkl"]
 
@@ -77,12 +79,28 @@ def test_other_members_are_bytes_and_arrays(archive_tree):
         with open(os.path.join(mnt, "weights.npy.raw"), "rb") as f:
             raw = f.read()
     assert archive_tree[b"README.txt"]["content"] == member_bytes("README.txt")
-    assert archive_tree[b"old.pkl"]["content"] == member_bytes("old.pkl")
+    for name in ("notes.txt", "mark.txt"):
+        assert archive_tree[name.encode()]["content"] == member_bytes(name)
+    assert archive_tree[b"old.pkl"]["kind"] == "dir"  # a protocol 0 pickle: its dict
     npy = member_bytes("weights.npy")
     data = npy[10 + int.from_bytes(npy[8:10], "little"):]
     assert raw == data
     head = archive_tree[b"weights.npy"]["content"].split(b"\n")[0]
     assert head == b"ndarray dtype=float32 shape=(2, 3) crc32=0x%08x" % zlib.crc32(data)
+
+
+def test_member_read_as_an_old_pickle_that_fails_refuses_the_file():
+    """Bytes that scan as a protocol 0 pickle (a GET, then STOP) but name a memo index never
+    put: refused naming the byte, as a malformed pickle member of protocol 2 to 5 is."""
+    import io
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("a.txt", b"hello")
+        z.writestr("b.pkl", b"g5\n.")
+    r = pkdump(out.getvalue())
+    err = r.stderr.decode()
+    assert r.returncode == 1 and err.count("\n") == 1, r
+    assert "memo value not found at index 5 at byte 5 (GET)" in err, err
 
 
 def test_torchscript_shows_module_constants_and_code():
