@@ -10,8 +10,11 @@
  *   build   lifted when its target is a value read as data, opaque on an object or a global
  *   persid  lifted when it became a torch storage
  *   global  opaque when it is the callable of an opaque call or the target of an opaque BUILD;
- *           else lifted when it is the callable of a lifted call or a class read as part of
- *           data (builtins' plain types, numpy.ndarray, torch's storage classes); else opaque.
+ *           else lifted when it is the callable or an argument of a lifted call, or a class
+ *           read as part of data (builtins' plain types, numpy.ndarray, torch's storage
+ *           classes); else opaque.
+ * A call a lift read as data though its value is not shown (the manager and blocks of a
+ * pandas frame, pk_call's read) is lifted too.
  * The events of a pickle nested in a pickle.loads call's argument (decode_nested.c) follow
  * that call's line, their OFFSET prefixed by the call's: "OUTER/INNER".
  */
@@ -36,6 +39,19 @@ static void mark(uint8_t *uses, const pk_doc *doc, uint32_t node, int use)
         uses[node / 4] |= (uint8_t)(use << (node % 4 * 2));
 }
 
+/* The classes a lifted call names among its arguments (numpy's _reconstruct(ndarray, ...),
+ * pandas' _new_Index(Index, ...)) are read as part of its data: its lift let no other through. */
+static void mark_class_args(uint8_t *uses, const pk_doc *doc, uint32_t args)
+{
+    const pk_node *n = &doc->nodes[args];
+    if (!args || n->kind != PK_K_TUPLE)
+        return;
+    pk_cursor cur = pk_items_of(doc, n);
+    uint32_t item;
+    while (pk_item_next(doc, &cur, &item))
+        mark(uses, doc, item, USE_LIFTED);
+}
+
 static int uses_of(const uint8_t *uses, uint32_t node)
 {
     return uses[node / 4] >> (node % 4 * 2) & 3;
@@ -48,7 +64,11 @@ static pk_ev ev_what(const pk_event *e)
 
 static bool ev_lifted(const pk_doc *doc, const pk_event *e)
 {
-    pk_kind k = (pk_kind)doc->nodes[e->node].kind;
+    const pk_node *n = &doc->nodes[e->node];
+    pk_kind k = (pk_kind)n->kind;
+    const pk_call *c = pk_call_of(doc, n);
+    if (k == PK_K_OBJECT && c && c->read && (ev_what(e) == PK_EV_CALL || ev_what(e) == PK_EV_BUILD))
+        return true; /* read as data by the lift of a value it is part of (a pandas frame) */
     switch (ev_what(e)) {
     case PK_EV_CALL: return k != PK_K_OBJECT;
     case PK_EV_BUILD: return k != PK_K_OBJECT && k != PK_K_GLOBAL && k != PK_K_DESC;
@@ -223,6 +243,8 @@ int64_t pk_audit(const pk_doc *doc, FILE *out)
         bool lifted = ev_lifted(doc, e);
         if (ev_what(e) == PK_EV_CALL)
             mark(uses, doc, e->a, lifted ? USE_LIFTED : USE_OPAQUE);
+        if (ev_what(e) == PK_EV_CALL && lifted)
+            mark_class_args(uses, doc, e->b);
         else if (ev_what(e) == PK_EV_BUILD && !lifted)
             mark(uses, doc, e->node, USE_OPAQUE);
     }

@@ -131,6 +131,40 @@ bool pk_lift_inert(const pk_doc *doc, uint32_t node, int depth)
     return inert_at(doc, node, depth, &visits);
 }
 
+#define MARK_DEPTH 64 /* deeper than any frame's layout; sharing is bounded by the visits */
+
+static void mark_at(pk_doc *doc, uint32_t node, int depth, uint64_t *visits,
+                    bool (*known)(const pk_doc *doc, uint32_t callable))
+{
+    if (!node || depth <= 0 || *visits == 0)
+        return;
+    --*visits;
+    const pk_node *n = &doc->nodes[node];
+    pk_call *c = pk_call_of(doc, n);
+    if (c && n->kind == PK_K_OBJECT) {
+        if (!known(doc, c->callable))
+            return; /* never a call the lift did not check, whatever the lift let through */
+        c->read = 1;
+        uint32_t parts[] = {c->args, c->kwargs, c->state, c->items, c->dictitems};
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+            mark_at(doc, parts[i], depth - 1, visits, known);
+        return;
+    }
+    if (!PK_K_IS_CONTAINER(n->kind))
+        return;
+    pk_cursor cur = pk_items_of(doc, n);
+    uint32_t item;
+    while (pk_item_next(doc, &cur, &item))
+        mark_at(doc, item, depth - 1, visits, known);
+}
+
+void pk_lift_mark_read(pk_doc *doc, uint32_t node,
+                       bool (*known)(const pk_doc *doc, uint32_t callable))
+{
+    uint64_t visits = 4 * (uint64_t)doc->nnodes + 1024;
+    mark_at(doc, node, MARK_DEPTH, &visits, known);
+}
+
 bool pk_lift_empty_dict(const pk_doc *doc, uint32_t node)
 {
     const pk_node *n = &doc->nodes[node];

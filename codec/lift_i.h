@@ -37,6 +37,12 @@ bool pk_str_is(const pk_doc *doc, uint32_t node, const char *text);
  * persistent id, looking into containers down to `depth` levels and at a few hundred values at
  * most (past those it is not). A lifted dict counts only when nothing but its items made it. */
 bool pk_lift_inert(const pk_doc *doc, uint32_t node, int depth);
+/* A lift that shows a value as data it read from calls (a pandas frame from its manager and
+ * blocks) marks those calls read, under node, once it has checked each of them: the audit
+ * then lists them lifted. Walks calls' arguments and states and containers' items; a call
+ * whose callable known() does not accept is left unmarked, and not walked into. */
+void pk_lift_mark_read(pk_doc *doc, uint32_t node,
+                       bool (*known)(const pk_doc *doc, uint32_t callable));
 /* Is node an empty dict: {} or collections.OrderedDict() with nothing set on it since? */
 bool pk_lift_empty_dict(const pk_doc *doc, uint32_t node);
 /* Is node the GLOBAL "module.name" spelled dotted? */

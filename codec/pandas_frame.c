@@ -355,6 +355,7 @@ static int fill_frame(pk_lift_ctx *c, uint32_t node, bool frame, uint32_t index,
     n->kind = PK_K_DICT;
     n->flags &= PK_NF_EXTRA;
     pk_items_clear(n);
+    pk_lift_mark_read(doc, pk_call_of(doc, n)->state, pd_known_call); /* the audit: lifted */
     pk_call_of(doc, n)->state = 0; /* consumed: the table shows it */
     if (!frame)
         return add_named(c, node, "values", col[0]) || add_named(c, node, "index", index) ||

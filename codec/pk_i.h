@@ -176,6 +176,8 @@ typedef struct pk_call {
     uint32_t setter;   /* a call setter(value, state) whose result the pickle popped: the
                           state setter of a 6-tuple __reduce__, shown as __setstate__ */
     uint8_t how;       /* pk_how */
+    uint8_t read;      /* a lift read the call as data (a pandas frame's manager and blocks):
+                          the audit lists it lifted, though its value is no longer shown */
 } pk_call;
 
 /* pickle.loads(b'...'): the value of the pickle its argument holds, decoded as inert as any

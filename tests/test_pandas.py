@@ -27,6 +27,7 @@ import ast
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -222,3 +223,24 @@ def test_call_in_a_column_stays_visible():
         out = mountutil.run(["grep", "-r", "-l", "posix.system", mnt]).stdout.decode()
     assert "__reduce__" in out
     assert not os.path.exists(canary)
+
+
+@pytest.mark.parametrize("name", ["kinds_p5", "kinds_p2", "kinds_state_p2", "series_p5",
+                                  "multi_p5", "index_p5"])
+def test_audit_of_a_table_lists_nothing_opaque(name):
+    """A frame, series or index read as a table is read as data: its manager, blocks, slices,
+    zones and index classes are listed lifted, and the audit exits 0."""
+    r = subprocess.run([mountutil.picklefs_exe(), "--audit", os.path.join(PD, name + ".pkl")],
+                       capture_output=True, text=True, timeout=60)
+    opaque = [x for x in r.stdout.splitlines() if x.endswith(" opaque")]
+    assert r.returncode == 0 and not opaque, (r.returncode, opaque)
+
+
+def test_audit_of_a_frame_holding_a_call_names_it_opaque():
+    """A frame that stays objects (a call in a column) is opaque in the audit, call and all."""
+    r = subprocess.run([mountutil.picklefs_exe(), "--audit", os.path.join(PD, "call_in_column.pkl")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 4, r
+    assert re.search(r"^\d+ call posix\.system\('touch [^']*'\) opaque$", r.stdout, re.M), r.stdout
+    assert re.search(r"^\d+ call pandas\.core\.internals\.managers\.BlockManager\(.* opaque$",
+                     r.stdout, re.M), r.stdout
