@@ -323,6 +323,7 @@ static uint32_t table_of(pk_lift_ctx *c, uint32_t index, const uint32_t *names, 
     if (!pk_lift_new_call(c, d, PK_HOW_REDUCE, 0, 0, 0))
         return 0;
     pk_call_of(doc, &doc->nodes[d])->state = t;
+    pk_call_of(doc, &doc->nodes[d])->kwargs = pd_index_name(doc, index); /* its header line */
     return d;
 }
 

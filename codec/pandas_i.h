@@ -41,6 +41,9 @@ uint32_t pd_column(pk_lift_ctx *c, const pd_values *v, uint64_t j, bool *hard);
 bool pd_range(const pk_doc *doc, uint32_t node, int64_t *start, int64_t *step, uint64_t *len);
 /* The length of a lifted index (an array, a column, a RangeIndex), UINT64_MAX if node is none. */
 uint64_t pd_index_len(const pk_doc *doc, uint32_t node);
+/* The name of a lifted index (a str, None, any plain value; a MultiIndex's list of names), or
+ * 0 when it has none. */
+uint32_t pd_index_name(const pk_doc *doc, uint32_t index);
 /* The i-th value of a lifted index as a node (made for an array's element); 0 when it cannot
  * be one. */
 uint32_t pd_index_item(pk_lift_ctx *c, uint32_t index, uint64_t i);

@@ -509,6 +509,18 @@ static const char *const index_classes[] = {
     "pandas.core.indexes.timedeltas.TimedeltaIndex",
 };
 
+uint32_t pd_index_name(const pk_doc *doc, uint32_t index)
+{
+    const pk_node *n = &doc->nodes[index];
+    const pk_call *c = pk_call_of(doc, n);
+    if (!c)
+        return 0;
+    if (n->kind == PK_K_DESC)
+        return c->kwargs; /* an index of objects or tuples keeps it there (below) */
+    uint32_t d = pk_tuple_item(doc, c->args, 1); /* _new_Index(cls, {'name': ...}) */
+    return d && doc->nodes[d].kind == PK_K_DICT ? pd_dict_get(doc, d, "name") : 0;
+}
+
 int pk_lift_pandas_index(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint32_t *out)
 {
     pk_doc *doc = c->doc;
@@ -551,6 +563,8 @@ int pk_lift_pandas_index(pk_lift_ctx *c, uint32_t callable, uint32_t args, uint3
     const pk_node *vn = &doc->nodes[value];
     if (vn->kind == PK_K_ARRAY && !pk_lift_new_call(c, value, PK_HOW_REDUCE, callable, args, 0))
         return -1;
+    if (vn->kind == PK_K_DESC) /* the name, or a MultiIndex's names, for pd_index_name */
+        pk_call_of(doc, vn)->kwargs = name ? name : pd_dict_get(doc, d, "names");
     pk_lift_mark_read(doc, args, pd_known_call); /* its arrays' calls: the audit lists them lifted */
     *out = value;
     return 0;

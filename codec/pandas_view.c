@@ -153,6 +153,25 @@ static void cell_text(const pk_doc *doc, uint32_t col, uint64_t row, bool header
         put_cell(doc, col, row, c);
 }
 
+/* The index's name for the line under the header, as pandas prints it: 0 when it has none
+ * (None, or a MultiIndex's names all None). */
+static uint32_t index_name(const pk_doc *doc, uint32_t table)
+{
+    const pk_call *c = pk_call_of(doc, &doc->nodes[table]);
+    uint32_t name = c ? c->kwargs : 0;
+    const pk_node *n = &doc->nodes[name];
+    if (!name || n->kind == PK_K_NONE)
+        return 0;
+    if (n->kind != PK_K_LIST)
+        return name;
+    pk_cursor cur = pk_items_of(doc, n);
+    uint32_t item;
+    while (pk_item_next(doc, &cur, &item))
+        if (doc->nodes[item].kind != PK_K_NONE)
+            return name;
+    return 0;
+}
+
 static void render_table(const pk_doc *doc, uint32_t node, pk_buf *b)
 {
     const pk_node *t = &doc->nodes[column_values(doc, node)];
@@ -170,7 +189,13 @@ static void render_table(const pk_doc *doc, uint32_t node, pk_buf *b)
         b->failed = true;
         return;
     }
-    /* column 0 is the index (no header), column j the j-th of the frame */
+    uint32_t name = index_name(doc, node);
+    if (name) {
+        cell_text(doc, name, 0, true, &c);
+        width[0] = c.len;
+    }
+    /* column 0 is the index (no header; its name, if any, on the line under the header),
+     * column j the j-th of the frame */
     for (uint64_t j = 0; j < ncols; j++) {
         uint32_t col = j ? pk_item_at(doc, t, 2 * j) : index;
         if (j) {
@@ -202,6 +227,11 @@ static void render_table(const pk_doc *doc, uint32_t node, pk_buf *b)
                 pk_buf_put(b, " ", 1);
         }
         pk_buf_put(b, "\n", 1);
+        if (r == 0 && name) {
+            cell_text(doc, name, 0, true, &c);
+            pk_buf_put(b, c.data ? c.data : "", c.len);
+            pk_buf_put(b, "\n", 1);
+        }
     }
     uint64_t all = items ? (items - 1) / 2 : 0;
     if (all > TABLE_COLS) {

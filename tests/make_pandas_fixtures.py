@@ -96,7 +96,7 @@ def write(name, obj, protocol=5, old_layout=False):
         names = entry_names(list(back.columns))
         EXPECT[name] = {
             "kind": "frame", "class": "pandas.core.frame.DataFrame", "rows": len(back),
-            "index": index_expect(back.index),
+            "index": index_expect(back.index), "index_names": list(back.index.names),
             "columns": [{"entry": e, "dtype": str(back.dtypes.iloc[i]),
                          "cells": [cell(v, back.dtypes.iloc[i]) for v in back.iloc[:, i]]}
                         for i, e in enumerate(names)],
@@ -146,6 +146,10 @@ def main():
     write("multi_p5.pkl", pd.DataFrame(
         {"v": [1.0, 2.0, 3.0]},
         index=pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1)], names=["k", "n"])))
+    named = pd.DataFrame({"d": pd.date_range("2024-01-01", periods=3, freq="D"),
+                          "v": [1.0, 2.0, 3.0], "k": ["a", "b", "c"]}).set_index("d")
+    write("named_index_p5.pkl", named)
+    write("named_str_index_p5.pkl", pd.DataFrame({"v": [1, 2]}, index=pd.Index(["x", "y"], name="key")))
     dup = pd.DataFrame([[1, 2, 3, 4, 5]], columns=["a", "a", 7, "x/y", ("t", 1)])
     write("dupcols_p5.pkl", dup)
     write("empty_p5.pkl", pd.DataFrame())

@@ -113,7 +113,11 @@ def test_frame_cells(fn):
         for line, col in zip(dtypes.splitlines(), want["columns"]):
             assert line.endswith(" " + col["dtype"])
         table = read(os.path.join(mnt, "__table__")).splitlines()
-        assert len(table) == (want["rows"] + 1 if want["columns"] else 1)
+        names = want["index_names"]
+        named = any(n is not None for n in names)
+        assert len(table) == (want["rows"] + 1 + named if want["columns"] else 1)
+        if named:  # the index's name on the line under the header, as pandas prints it
+            assert table[1] == (names[0] if len(names) == 1 else repr(names)), table
 
 
 def test_dtypes_as_pandas_prints_them():
