@@ -347,6 +347,55 @@ def stats_fixture():
     EXPECT["numpy_stats.bin"] = {"tensors": t, "text": {}, "narrow": ["records", "strings"]}
 
 
+def leaves(prefix, obj, out):
+    """Every leaf of a nest of dicts, lists and tuples by mounted path (tensors and scalars)."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            leaves(prefix + "/" + str(k) if prefix else str(k), v, out)
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            leaves(prefix + "/" + str(i) if prefix else str(i), v, out)
+    else:
+        out[prefix] = obj
+
+
+def optimizer_step_fixtures():
+    """A training checkpoint saved before and after one optimizer step (Adam, after a first
+    step so that its state exists in both), its first layer frozen: what the step changed is
+    the trained tensors, their moments and the step counters, which the fixture names."""
+    torch.manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8),
+                                torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    for p in model[0].parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.01)
+    x = torch.randn(16, 4)
+
+    def step(name, n):
+        opt.zero_grad()
+        model(x).pow(2).mean().backward()
+        opt.step()
+        buf = io.BytesIO()
+        torch.save({"step": n, "model": model.state_dict(), "optimizer": opt.state_dict()}, buf)
+        write(name, buf.getvalue())
+
+    step("torch_step_before.bin", 1)
+    step("torch_step_after.bin", 2)
+    got = []
+    for name in ("torch_step_before.bin", "torch_step_after.bin"):
+        loaded = torch.load(os.path.join(OUT, name))
+        t, flat = {}, {}
+        walk_tensors("", loaded, t)
+        leaves("", loaded, flat)
+        EXPECT[name] = {"tensors": t}
+        got.append(flat)
+    same = lambda a, b: (torch.equal(a, b) if isinstance(a, torch.Tensor)  # noqa: E731
+                         else a == b)
+    assert got[0].keys() == got[1].keys()
+    EXPECT["torch_step_after.bin"]["changed"] = sorted(
+        k for k in got[0] if not same(got[0][k], got[1][k]))
+
+
 def overflow_fixture():
     """Values whose squares or sums pass float64: numpy's mean and std are then inf, not nan."""
     obj = {"squares": np.array([1.5, np.nan, -0.25, 1e300]),
@@ -396,6 +445,7 @@ def main():
     compressed_fixtures()
     stats_fixture()
     overflow_fixture()
+    optimizer_step_fixtures()
     raw_names_fixture()
     global EXPECT
     if STATS_ONLY:

@@ -246,7 +246,8 @@ EXPECTED = {
     "rf_joblib_gzip.bin": SKLEARN, "rf_joblib_lz4.bin": SKLEARN, "rf_joblib_lzma.bin": SKLEARN,
     "rf_joblib_xz.bin": SKLEARN, "rf_joblib_zlib.bin": SKLEARN,
     "pandas_df.bin": set(),  # read as a table: its manager, blocks and indexes too
-    "numpy_stats.bin": set(), "numpy_overflow.bin": set(), "raw_names.bin": set(),
+    "numpy_stats.bin": set(), "numpy_overflow.bin": set(),
+    "torch_step_before.bin": set(), "torch_step_after.bin": set(), "raw_names.bin": set(),
 }
 
 

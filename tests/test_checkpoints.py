@@ -297,6 +297,30 @@ def test_torch_diff_reports_only_the_changed_tensor():
     assert re.search(r"^> min=\S+ max=\S+ mean=\S+ std=\S+ nan=0 inf=0$", out, re.M), out
 
 
+def test_optimizer_step_diff_names_what_changed():
+    """Two checkpoints of a real model, before and after one Adam step: diff -rq names exactly
+    the tensors the step changed (trained weights, moments, step counters) and the step number,
+    each once, and diff -r shows how much each tensor moved on its statistics line."""
+    want = EXPECT["torch_step_after.bin"]["changed"]
+    with mount(fx("torch_step_before.bin")) as a, mount(fx("torch_step_after.bin")) as b:
+        rq = run(["diff", "-rq", a, b])
+        r = run(["diff", "-r", a, b])
+    assert rq.returncode == 1 and r.returncode == 1, (rq, r)
+    named = []
+    for line in rq.stdout.decode().splitlines():
+        m = re.match(r"^Files (\S+) and (\S+) differ$", line)
+        assert m, line  # nothing only in one of them, no binary files
+        named.append(os.path.relpath(m.group(1), a))
+    assert sorted(named) == want, named
+    sections = re.split(r"^diff -r ", r.stdout.decode(), flags=re.M)[1:]
+    tensors = EXPECT["torch_step_after.bin"]["tensors"]
+    for sec in sections:
+        rel = os.path.relpath(sec.split()[0], a)
+        if rel in tensors:
+            assert re.search(r"^< min=.* std=", sec, re.M) and \
+                re.search(r"^> min=.* std=", sec, re.M), sec
+
+
 def test_raw_hidden_but_reachable():
     """NAME.raw is found by name (stat, read, xattrs) and listed nowhere: not by ls, not by a
     walk, not in the dump; the directory's link count is unchanged."""
