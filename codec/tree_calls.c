@@ -102,6 +102,11 @@ int pk_build_find_calls(builder *bd)
     bd->ncalls = 0;
     if (!doc->dropped || !doc->nmade)
         return 0;
+    /* the scratch below counts in max_memory: two bitmaps, each value at most once on each
+     * stack, and the list of values not reached */
+    uint64_t scratch = doc->nnodes / 4 + 8 * (uint64_t)doc->nnodes + 4 * doc->nmade;
+    if (!pk_doc_room(doc, scratch))
+        return pk_build_oom(bd);
     reach r = {.doc = doc};
     int rc = -1;
     r.seen = calloc((size_t)(doc->nnodes / 64 + 1), sizeof(uint64_t));
