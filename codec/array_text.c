@@ -114,7 +114,9 @@ static size_t chunk_end(const char *t, size_t len, size_t from, size_t *next)
 {
     int depth = 0;
     char quote = 0;
-    for (size_t i = 0; i < from; i++) { /* the depth at from: chunks start at depth 1 */
+    /* one scan from the start, since the depth at `from` depends on all before it; chunks
+     * start at depth 1 */
+    for (size_t i = 0; i < len; i++) {
         if (quote) {
             if (t[i] == '\\')
                 i++;
@@ -122,19 +124,7 @@ static size_t chunk_end(const char *t, size_t len, size_t from, size_t *next)
                 quote = 0;
         } else if (t[i] == '\'' || t[i] == '"') {
             quote = t[i];
-        } else {
-            depth += strchr("([{", t[i]) ? 1 : strchr(")]}", t[i]) ? -1 : 0;
-        }
-    }
-    for (size_t i = from; i < len; i++) {
-        if (quote) {
-            if (t[i] == '\\')
-                i++;
-            else if (t[i] == quote)
-                quote = 0;
-        } else if (t[i] == '\'' || t[i] == '"') {
-            quote = t[i];
-        } else if (t[i] == ',' && i + 1 < len && t[i + 1] == ' ' && depth == 1) {
+        } else if (i >= from && t[i] == ',' && i + 1 < len && t[i + 1] == ' ' && depth == 1) {
             *next = i + 2;
             return i + 1;
         } else {
