@@ -50,6 +50,8 @@ static int utf8_decode(const uint8_t *s, uint64_t left, uint32_t *cp)
 /* Python's quote choice: single quotes unless the text has ' and no ". */
 static char pick_quote(const uint8_t *s, uint64_t len)
 {
+    if (len == 0) /* s may then be NULL (an empty buffer), which memchr must not see */
+        return '\'';
     bool sq = memchr(s, '\'', len) != NULL, dq = memchr(s, '"', len) != NULL;
     return sq && !dq ? '"' : '\'';
 }
