@@ -15,6 +15,13 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* a - floor_div(a, b) * b for b > 0, without the product, which overflows near INT64_MIN. */
+static int64_t floor_mod(int64_t a, int64_t b)
+{
+    int64_t r = a % b;
+    return r < 0 ? r + b : r;
+}
+
 /* Year, month, day of days since 1970-01-01 (proleptic Gregorian): count 400-year eras of
  * 146097 days from 0000-03-01, years within the era from its day, and the month from a year
  * that starts in March, so that the leap day comes last. */
@@ -22,7 +29,7 @@ static void civil(int64_t days, int64_t *y, int *m, int *d)
 {
     int64_t z = days + 719468; /* days from 0000-03-01 */
     int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;                                   /* [0, 146096] */
+    int64_t doe = floor_mod(z, 146097);                               /* [0, 146096] */
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
     int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);            /* [0, 365] */
     int64_t mp = (5 * doy + 2) / 153;                                 /* March is 0 */
@@ -31,14 +38,18 @@ static void civil(int64_t days, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
-static void put_date(pk_buf *b, int64_t days)
+/* false for a day too far for civil()'s arithmetic (past 2^62 days; numpy cannot print it) */
+static bool put_date(pk_buf *b, int64_t days)
 {
     int64_t y;
     int m, d;
     char t[48];
+    if (days > ((int64_t)1 << 62) || days < -((int64_t)1 << 62))
+        return false;
     civil(days, &y, &m, &d);
     snprintf(t, sizeof t, "%04lld-%02d-%02d", (long long)y, m, d);
     pk_buf_puts(b, t);
+    return true;
 }
 
 /* The sub-second units and their digits. */
@@ -55,21 +66,23 @@ bool pk_npytime_put_datetime(pk_buf *b, const char *unit, int64_t t)
 {
     char s[64];
     if (strcmp(unit, "Y") == 0) {
-        snprintf(s, sizeof s, "%04lld", (long long)(1970 + t));
+        int64_t year;
+        if (__builtin_add_overflow(t, 1970, &year))
+            return false;
+        snprintf(s, sizeof s, "%04lld", (long long)year);
         pk_buf_puts(b, s);
         return true;
     }
     if (strcmp(unit, "M") == 0) {
         snprintf(s, sizeof s, "%04lld-%02d", (long long)(1970 + floor_div(t, 12)),
-                 (int)(t - floor_div(t, 12) * 12) + 1);
+                 (int)floor_mod(t, 12) + 1);
         pk_buf_puts(b, s);
         return true;
     }
     if (strcmp(unit, "W") == 0 || strcmp(unit, "D") == 0) {
         if (unit[0] == 'W' && __builtin_mul_overflow(t, 7, &t))
             return false;
-        put_date(b, t);
-        return true;
+        return put_date(b, t);
     }
     int digits = frac_digits(unit);
     int64_t sec = t, frac = 0, scale = 1;
@@ -77,12 +90,13 @@ bool pk_npytime_put_datetime(pk_buf *b, const char *unit, int64_t t)
         scale *= 10;
     if (digits) {
         sec = floor_div(t, scale);
-        frac = t - sec * scale;
+        frac = floor_mod(t, scale);
     } else if (__builtin_mul_overflow(t, unit[0] == 'h' ? 3600 : unit[0] == 'm' ? 60 : 1, &sec)) {
         return false;
     }
-    int64_t days = floor_div(sec, 86400), sod = sec - days * 86400;
-    put_date(b, days);
+    int64_t days = floor_div(sec, 86400), sod = floor_mod(sec, 86400);
+    if (!put_date(b, days))
+        return false;
     snprintf(s, sizeof s, "T%02d", (int)(sod / 3600));
     pk_buf_puts(b, s);
     if (unit[0] != 'h') {
