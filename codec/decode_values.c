@@ -153,6 +153,16 @@ static const uint8_t *take_counted(dec *d, int w, const char *opname, uint64_t *
     return take_len(d, *len);
 }
 
+/* An unsigned count of w bytes, then that many bytes: the bytes, their count in *len. */
+static const uint8_t *take_unsigned_counted(dec *d, int w, uint64_t *len)
+{
+    const uint8_t *s = take(d, (uint64_t)w);
+    if (!s)
+        return NULL;
+    *len = pk_le(s, w);
+    return take_len(d, *len);
+}
+
 /* LONG1, LONG4: a count of bytes, then the number in them. LONG4's count is signed. */
 int load_long_bin(dec *d, int w)
 {
@@ -183,11 +193,9 @@ int load_binstring(dec *d, int w)
  * unsigned. */
 int load_binbytes(dec *d, int w, pk_kind kind)
 {
-    const uint8_t *s = take(d, (uint64_t)w), *p;
-    if (!s)
-        return -1;
-    uint64_t len = pk_le(s, w);
-    if (!(p = take_len(d, len)))
+    uint64_t len;
+    const uint8_t *p = take_unsigned_counted(d, w, &len);
+    if (!p)
         return -1;
     return push(d, dec_new_span(d, kind, p, len));
 }
@@ -202,11 +210,9 @@ static uint32_t new_str_utf8(dec *d, const uint8_t *p, uint64_t len)
 /* SHORT_BINUNICODE, BINUNICODE, BINUNICODE8: UTF-8, surrogates allowed. */
 int load_binunicode(dec *d, int w)
 {
-    const uint8_t *s = take(d, (uint64_t)w), *p;
-    if (!s)
-        return -1;
-    uint64_t len = pk_le(s, w);
-    if (!(p = take_len(d, len)))
+    uint64_t len;
+    const uint8_t *p = take_unsigned_counted(d, w, &len);
+    if (!p)
         return -1;
     return push(d, new_str_utf8(d, p, len));
 }
