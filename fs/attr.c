@@ -33,6 +33,20 @@ mode_t pfs_mode_of(pk_ftype type)
     }
 }
 
+/* A node's number mixed by a bijection of 64 bits (splitmix64's finalizer): unique as the
+ * node numbers are, never 0 for a node, and with low bits that vary. Derived files are
+ * numbered (directory << 32) | position, so their low bits alone would take a handful of
+ * values; tools that hash inode numbers by their low bits to find hard links (mksquashfs,
+ * cpio) would then put every file of a big tree in a few buckets and slow to a crawl. */
+ino_t pfs_inode_number(fuse_ino_t ino)
+{
+    uint64_t z = ino;
+
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return (ino_t)(z ^ (z >> 31));
+}
+
 int pfs_fill_attr(const pk_doc *doc, fuse_ino_t ino, struct stat *st)
 {
     const struct stat *src = pk_source_stat(doc);
@@ -40,7 +54,7 @@ int pfs_fill_attr(const pk_doc *doc, fuse_ino_t ino, struct stat *st)
     int rc = pk_stat(doc, ino, &attr);
 
     memset(st, 0, sizeof(*st));
-    st->st_ino = ino;
+    st->st_ino = pfs_inode_number(ino);
     st->st_mode = pfs_mode_of(attr.type);
     st->st_nlink = 1;
     st->st_uid = src->st_uid;

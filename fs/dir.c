@@ -94,7 +94,7 @@ static size_t add_entry(fuse_req_t req, fuse_ino_t ino, uint64_t i, char *buf, s
     /* readdir uses only the inode number and the type bits; so does a lean entry, whose
      * node 0 tells the kernel to link nothing */
     memset(&e, 0, sizeof(e));
-    e.attr.st_ino = child;
+    e.attr.st_ino = pfs_inode_number(child);
     e.attr.st_mode = pfs_mode_of(pk_type(doc, child));
     if (kind == LIST_PLUS_LEAN)
         return fuse_add_direntry_plus(req, buf, size, name, &e, (off_t)(i + 1));

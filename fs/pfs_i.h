@@ -143,6 +143,8 @@ int pfs_entry_type(const pk_doc *doc, fuse_ino_t ino, pk_ftype *type);
 /* ---- attr.c ---- */
 
 mode_t pfs_mode_of(pk_ftype type);
+/* The st_ino (and readdir d_ino) of node ino: a bijection of the node number. */
+ino_t pfs_inode_number(fuse_ino_t ino);
 /* Fill *st with entry ino's attributes. Returns 0, or the errno to answer (ENOENT for no
  * entry; EIO for a size the codec cannot know: a rendering whose data changed in FILE). *st
  * is filled even then: READDIRPLUS lists such an entry by its number and type alone. */
