@@ -28,7 +28,7 @@
 
 #define PFS_OPT(templ, field) { templ, offsetof(struct pfs_cmdline, field), 1 }
 
-enum { PFS_KEY_LIMIT = 1 };
+enum { PFS_KEY_LIMIT = 1, PFS_KEY_PREFILL_MAX };
 
 static const struct fuse_opt pfs_opt_table[] = {
     PFS_OPT("-h", show_help),
@@ -39,6 +39,7 @@ static const struct fuse_opt pfs_opt_table[] = {
     PFS_OPT("no_prefill", no_prefill),
     PFS_OPT("full_listing", full_listing),
     PFS_OPT("--audit", audit),
+    FUSE_OPT_KEY("prefill_max=", PFS_KEY_PREFILL_MAX),
     FUSE_OPT_KEY("max_depth=", PFS_KEY_LIMIT),
     FUSE_OPT_KEY("max_nodes=", PFS_KEY_LIMIT),
     FUSE_OPT_KEY("max_memo=", PFS_KEY_LIMIT),
@@ -49,6 +50,30 @@ static const struct fuse_opt pfs_opt_table[] = {
     FUSE_OPT_END,
 };
 
+/* -o prefill_max=N: bytes, decimal digits only, with an optional k, M or G (of 1024). */
+static int set_prefill_max(struct pfs_cmdline *cl, const char *arg)
+{
+    const char *v = arg + strlen("prefill_max=");
+    uint64_t n = 0, unit = 1;
+    const char *p;
+
+    for (p = v; *p >= '0' && *p <= '9'; p++) {
+        if (n > (UINT64_MAX - 9) / 10)
+            break;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p != '\0' && p[1] == '\0')
+        unit = *p == 'k' ? 1u << 10 : *p == 'M' ? 1u << 20 : *p == 'G' ? 1u << 30 : 0;
+    if (p == v || unit == 0 || (*p != '\0' && p[1] != '\0') || n > UINT64_MAX / 8 / unit) {
+        snprintf(cl->limit_msg, sizeof(cl->limit_msg),
+                 "-o prefill_max takes a number of bytes (k, M or G may follow), not '%s'", v);
+        return -1;
+    }
+    cl->prefill_max = n * unit;
+    cl->prefill_max_set = 1;
+    return 0;
+}
+
 /* Called by fuse_opt_parse() for everything the table does not match. */
 static int take_nonopt(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
@@ -58,6 +83,8 @@ static int take_nonopt(void *data, const char *arg, int key, struct fuse_args *o
     (void)outargs;
     if (key == PFS_KEY_LIMIT) /* taken out of args: 0 when set, -1 with limit_msg */
         return pk_limits_set(&cl->lim, arg, cl->limit_msg, sizeof(cl->limit_msg)) == 1 ? 0 : -1;
+    if (key == PFS_KEY_PREFILL_MAX)
+        return set_prefill_max(cl, arg);
     if (key != FUSE_OPT_KEY_NONOPT)
         return 1; /* an option: keep it for fuse_parse_cmdline() and fuse_session_new() */
     if (cl->file == NULL)
@@ -168,6 +195,8 @@ void pfs_print_help(void)
            "                           line: OFFSET global|call|build|persid TEXT VERDICT\n"
            "    -o no_prefill          do not push the small files of a directory into\n"
            "                           the page cache when it is listed\n"
+           "    -o prefill_max=N       push at most N bytes (k, M, G) before files are\n"
+           "                           read (default: a sixteenth of the memory)\n"
            "    -o full_listing        list every file with its attributes, even while\n"
            "                           no file is looked up (a find)\n"
            "\n"

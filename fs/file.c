@@ -43,9 +43,10 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 /* Reply with up to size bytes of the file from off by splicing them straight from the source
- * file, when they are stored there as they are. Returns false when they are not. */
+ * file, when they are stored there as they are, and set *fsize to the file's size. Returns
+ * false when they are not. */
 static bool reply_span(fuse_req_t req, const pk_doc *doc, fuse_ino_t ino, size_t size,
-                       off_t off)
+                       off_t off, uint64_t *fsize)
 {
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
     pk_attr attr;
@@ -55,6 +56,7 @@ static bool reply_span(fuse_req_t req, const pk_doc *doc, fuse_ino_t ino, size_t
     /* a stored span's size is known without rendering anything */
     if (pk_file_span(doc, ino, &fd, &pos) != 0 || pk_stat(doc, ino, &attr) != 0)
         return false;
+    *fsize = attr.size;
     if ((uint64_t)off >= attr.size || size == 0) {
         fuse_reply_buf(req, NULL, 0);
         return true;
@@ -76,7 +78,9 @@ static bool reply_span(fuse_req_t req, const pk_doc *doc, fuse_ino_t ino, size_t
 void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
               struct fuse_file_info *fi)
 {
-    const pk_doc *doc = pfs_doc(req);
+    struct pfs *pfs = fuse_req_userdata(req);
+    const pk_doc *doc = pfs->doc;
+    uint64_t fsize = 0;
     char *buf;
     ssize_t n;
 
@@ -85,8 +89,11 @@ void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fuse_reply_err(req, EINVAL);
         return;
     }
-    if (reply_span(req, doc, ino, size, off))
+    if (reply_span(req, doc, ino, size, off, &fsize)) {
+        if (off == 0)
+            pfs_prefill_file_read(pfs, fsize);
         return;
+    }
     if ((buf = malloc(size ? size : 1)) == NULL) {
         fuse_reply_err(req, ENOMEM);
         return;
@@ -98,6 +105,8 @@ void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     else
         fuse_reply_buf(req, buf, (size_t)n);
     free(buf);
+    if (off == 0 && n >= 0 && (size_t)n < size)
+        pfs_prefill_file_read(pfs, (uint64_t)n); /* the whole file was read: n is its size */
 }
 
 void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

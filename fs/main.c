@@ -255,7 +255,7 @@ int main(int argc, char *argv[])
         pfs_usage_error("%s", *msg ? msg : "bad FUSE options");
         goto out_args;
     }
-    pfs_prefill_init(&pfs, se, &cl.fuse, cl.no_prefill);
+    pfs_prefill_init(&pfs, se, &cl.fuse, &cl);
     pfs_listing_init(&pfs.listing, se, cl.full_listing);
 
     status = PFS_EXIT_MOUNT;

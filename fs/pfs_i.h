@@ -39,7 +39,8 @@ struct pfs_prefill {
     struct fuse_session *se;
     unsigned max_pushers;      /* listings that may push at once; 0 turns prefill off */
     atomic_uint pushers;       /* listings pushing now */
-    atomic_uint_fast64_t left; /* bytes of page cache still to fill, for the mount's life */
+    uint64_t budget;           /* bytes of page cache pushes may fill before files are read */
+    atomic_uint_fast64_t left; /* of those, still to fill: spent by pushes, given back by READs */
     atomic_int refused;        /* the kernel cannot take a store: never try again */
     pthread_mutex_t lock;
     /* where each recently listed directory's pushes got to, by a hash of its number */
@@ -95,6 +96,8 @@ struct pfs_cmdline {
     int show_version; /* -V, --version */
     int dump;         /* --dump */
     int no_prefill;   /* -o no_prefill */
+    int prefill_max_set;  /* -o prefill_max=N given */
+    uint64_t prefill_max; /* its N, in bytes */
     int full_listing; /* -o full_listing */
     int audit;        /* --audit */
     pk_limits lim;    /* the defaults, changed by -o max_depth=N, ... (pk_limits_set) */
@@ -177,10 +180,13 @@ void pfs_listing_file_used(struct pfs_listing *ls);
 
 /* ---- prefill.c ---- */
 
-/* Ready pfs->prefill for session se, to serve with opts; off when no_prefill is set, or with
- * one thread (-s). */
+/* Ready pfs->prefill for session se, to serve with opts; off with -o no_prefill, or with one
+ * thread (-s); its budget cl's -o prefill_max, or a sixteenth of the memory. */
 void pfs_prefill_init(struct pfs *pfs, struct fuse_session *se,
-                      const struct fuse_cmdline_opts *opts, int no_prefill);
+                      const struct fuse_cmdline_opts *opts, const struct pfs_cmdline *cl);
+/* A READ from offset 0 found a file of size bytes: if it is one the prefill pushes, a walk
+ * reads what it lists, and the budget gets some room back. */
+void pfs_prefill_file_read(struct pfs *pfs, uint64_t size);
 /* A READDIRPLUS of dir from stream offset off, with a reply of at most size bytes, is about to
  * be answered: push the small files of the entries listed before off into the page cache. */
 void pfs_prefill_listed(struct pfs *pfs, fuse_ino_t dir, off_t off, size_t size);

@@ -12,9 +12,16 @@
  * A store waits for the locks of the pages it fills, and a page being read stays locked until
  * a worker answers its READ: so at most max_threads - 1 listings push at once, leaving a
  * worker for the READs, and none with one thread (-s). Only files of up to PFS_PREFILL_FILE
- * bytes are pushed, at most PFS_PREFILL_DIR bytes of page cache per directory, and in all no
- * more than a sixteenth of the machine's memory over the mount's life (pages the kernel may
- * reclaim like any other, but each small file takes a whole page).
+ * bytes are pushed, and at most PFS_PREFILL_DIR bytes of page cache per directory.
+ *
+ * In all, pushes spend a budget: a sixteenth of the machine's memory (-o prefill_max=N), each
+ * small file costing a whole page. It bounds what a walk that never reads (`du`, `ls -lR`)
+ * makes the kernel cache for nothing. A walk that does read its files (`grep -r`) shows it
+ * once the budget is spent: the files listed after that come as READs, and each READ of a
+ * small file from its start gives PFS_PREFILL_GRANT bytes back, so the pushes go on for the
+ * directories listed next, a few dozen for each file read, while what was pushed and not
+ * read stays within the budget plus the grants of files that were. The budget never grows
+ * past its start.
  */
 #include <errno.h>
 #include <linux/fuse.h>
@@ -28,9 +35,10 @@
 #define PFS_PREFILL_FILE (16 * 1024)  /* the largest file pushed */
 #define PFS_PREFILL_DIR (1024 * 1024) /* page cache filled per directory, at most */
 #define PFS_PAGE 4096                 /* what a pushed file costs is counted in pages */
+#define PFS_PREFILL_GRANT (256 * 1024) /* budget given back by each small file READ */
 
 void pfs_prefill_init(struct pfs *pfs, struct fuse_session *se,
-                      const struct fuse_cmdline_opts *opts, int no_prefill)
+                      const struct fuse_cmdline_opts *opts, const struct pfs_cmdline *cl)
 {
     struct pfs_prefill *pf = &pfs->prefill;
     long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
@@ -38,12 +46,30 @@ void pfs_prefill_init(struct pfs *pfs, struct fuse_session *se,
     memset(pf->slot, 0, sizeof(pf->slot));
     pf->se = se;
     pf->max_pushers = 0;
+    if (cl->prefill_max_set)
+        pf->budget = cl->prefill_max;
+    else
+        pf->budget = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize / 16 : 0;
     atomic_init(&pf->pushers, 0);
     atomic_init(&pf->refused, 0);
-    atomic_init(&pf->left, pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize / 16 : 0);
+    atomic_init(&pf->left, pf->budget);
     pf->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* needs no destroying */
-    if (!no_prefill && !opts->singlethread && opts->max_threads > 1)
+    if (!cl->no_prefill && !opts->singlethread && opts->max_threads > 1)
         pf->max_pushers = opts->max_threads - 1;
+}
+
+void pfs_prefill_file_read(struct pfs *pfs, uint64_t size)
+{
+    struct pfs_prefill *pf = &pfs->prefill;
+    uint_fast64_t left = atomic_load(&pf->left), want;
+
+    if (size == 0 || size > PFS_PREFILL_FILE)
+        return;
+    do {
+        if (pf->max_pushers == 0 || left >= pf->budget)
+            return;
+        want = pf->budget - left < PFS_PREFILL_GRANT ? pf->budget : left + PFS_PREFILL_GRANT;
+    } while (!atomic_compare_exchange_weak(&pf->left, &left, want));
 }
 
 /* Take n bytes from the mount's budget; false when fewer are left (nothing is taken). */

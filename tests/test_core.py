@@ -748,6 +748,36 @@ def normalized_walk(tree):
     return {p: {k: v for k, v in e.items() if k != "st"} for p, e in tree.items()}
 
 
+RECORD_FILES = ("name", "v", "f", "b", "e")
+
+
+def test_prefill_budget_comes_back_as_files_are_read(tmp_path):
+    """-o prefill_max=8k is two pages: one record's first two files are pushed, and then none;
+    a small file read from its start gives room back, so the next listing pushes again, and
+    without that read it does not."""
+    path = tmp_path / "prefill.pkl"
+    path.write_bytes(pickle.dumps(PREFILL_OBJ, protocol=4))
+    for read_one, pushed_after in ((True, 2), (False, 0)):
+        with mount(str(path), ("-o", "prefill_max=8k")) as mnt:
+            def pushed(i):
+                d = os.path.join(mnt, "records", str(i))
+                os.listdir(d)
+                return sum(_resident_pages(os.path.join(d, f)) for f in RECORD_FILES)
+            assert pushed(1) == 2
+            assert pushed(2) == 0, "the budget should be spent"
+            if read_one:
+                with open(os.path.join(mnt, "records", "2", "name"), "rb") as f:
+                    assert f.read() == b"n2\n"
+            assert pushed(3) == pushed_after, "read_one=%s" % read_one
+
+
+@pytest.mark.parametrize("value", ["", "x", "12q", "8kk", "-1", "99999999999999999999"])
+def test_prefill_max_refuses_what_is_no_size(tmp_path, value):
+    r = run([mountutil.picklefs_exe(), "-o", "prefill_max=" + value, DEMO, str(tmp_path)])
+    assert r.returncode == 2, "prefill_max=%r: exit %d" % (value, r.returncode)
+    assert "prefill_max" in one_line(r.stderr)
+
+
 def test_prefill_pushes_small_files_when_listed(tmp_path):
     """After a listing, and before any read, a small file's page is cached; a file larger than
     16 KiB, and files past a directory's 1 MiB share, are not; with -o no_prefill none is."""
