@@ -10,10 +10,9 @@ a directory of five small files each). Measured, in one run:
 
   mount      `picklefs FILE MNT` until it returns, and the daemon's VmHWM once the mount is
              live (it forks before decoding, so that counts the decode) and after the walks.
-  image      `mksquashfs - IMG -tar -no-duplicates -no-xattrs`, fed a tar stream of the records
-             written from the pickle (see build_image: not from the mount, nor a tmpfs copy,
-             where 6M small files would take a page each); `find` of the image and of the
-             mount must count the same entries, and at 20,000 records or fewer the image
+  image      `mksquashfs MNT IMG -no-duplicates -no-xattrs` of a picklefs mount (not of a tmpfs
+             copy, where 6M small files would take a page each); `find` of the image and of
+             the mount must count the same entries, and at 20,000 records or fewer the image
              must serve the same tree as the mount, file for file.
   walks      cold `find | wc -l` and cold `grep -r` of an absent string, each bounded by
              --walk-timeout (a walk that runs over is killed and shown as "> T s"), the
@@ -26,13 +25,11 @@ a directory of five small files each). Measured, in one run:
              keep. The load average is read before each walk.
 """
 
-import io
 import os
 import pickle
 import signal
 import statistics
 import subprocess
-import tarfile
 import time
 
 from peers import StepFailed, drop_caches, is_mounted, warm
@@ -127,40 +124,23 @@ def daemon_hwm(peer):
     return None
 
 
-def render(value):
-    """A record field's file, as picklefs shows it: str, int and float repr, and a newline."""
-    return (value if isinstance(value, str) else repr(value)) + "\n"
-
-
-def build_image(pkl, work, log):
-    """The squashfs image of pkl's tree, from a tar stream written here: (image, seconds,
-    entries, the root included).
-    Not from the mount: mksquashfs took over 11 minutes for the first 33,000 of a million
-    directories read through it (its inode and duplicate tables hash derived inode numbers and
-    equal sizes into few buckets). --scale of 20,000 records or fewer checks that the image
-    serves the same tree as the mount, file for file."""
+def build_image(ours, mnt, work):
+    """The squashfs image of the tree ours serves, read by mksquashfs from a mount of it:
+    (image, seconds, entries, the root included). --scale of 20,000 records or fewer also
+    checks, file for file, that the image serves the same tree as the mount."""
     img = os.path.join(work, "scale.sqfs")
-    t0 = time.perf_counter()
-    with open(pkl, "rb") as f:
-        records = pickle.load(f)  # bench/run's own records: dicts of str, int and float
-    p = subprocess.Popen(["nice", "mksquashfs", "-", img, "-tar", "-noappend", "-quiet",
-                          "-no-progress", "-no-xattrs", "-no-duplicates"],
-                         stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    with tarfile.open(fileobj=p.stdin, mode="w|", format=tarfile.GNU_FORMAT) as tar:
-        for i, rec in enumerate(records):
-            d = tarfile.TarInfo(str(i))
-            d.type, d.mode = tarfile.DIRTYPE, 0o555
-            tar.addfile(d)
-            for k, v in rec.items():
-                data = render(v).encode()
-                ti = tarfile.TarInfo("%d/%s" % (i, k))
-                ti.size, ti.mode = len(data), 0o444
-                tar.addfile(ti, io.BytesIO(data))
-    p.stdin.close()
-    err = p.stderr.read().decode(errors="replace")
-    if p.wait() != 0:
-        raise StepFailed("mksquashfs -tar exited %d: %s" % (p.returncode, err.strip()))
-    return img, time.perf_counter() - t0, 1 + sum(1 + len(r) for r in records)
+    root = ours.mount(mnt)
+    try:
+        t0 = time.perf_counter()
+        r = subprocess.run(["nice", "mksquashfs", root, img, "-noappend", "-quiet",
+                            "-no-progress", "-no-xattrs", "-no-duplicates"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if r.returncode != 0:
+            raise StepFailed("mksquashfs exited %d: %s" % (
+                r.returncode, r.stderr.decode(errors="replace").strip()))
+        return img, time.perf_counter() - t0
+    finally:
+        ours.umount(mnt)
 
 
 def count_entries(peer, mnt, limit, check_against=None):
@@ -250,19 +230,18 @@ def run_scale(a, make_picklefs, gen_records, log, out):
         log("scale: squashfs skipped: %s" % peers.KernelSquashfs().missing())
         with_squashfs = False
     if with_squashfs:
-        img, mk_s, entries = build_image(f, a.tmp, log)
-        log("scale: %d entries; image built in %.0f s" % (entries, mk_s))
+        img, mk_s = build_image(ours, a.mnt, a.tmp)
+        log("scale: image built in %.0f s" % mk_s)
         sq = peers.KernelSquashfs()
         sq.source = img
-        if a.scale <= 20000:  # the same tree, file for file: the image's generator is right
+        if a.scale <= 20000:  # the same tree, file for file
             ours.mount(a.mnt)
             try:
                 count_entries(sq, a.peer_mnt, a.walk_timeout, a.mnt)
             finally:
                 ours.umount(a.mnt)
-    else:  # --peers without squashfs: picklefs' columns alone
-        with open(f, "rb") as pf:
-            entries = 1 + sum(1 + len(r) for r in pickle.load(pf))
+    with open(f, "rb") as pf:
+        entries = 1 + sum(1 + len(r) for r in pickle.load(pf))
     # at any size, every column's find walk must count these entries
     columns = [ours] + [make_picklefs(("-o", o)) for o in a.also] + [
         make_picklefs((), os.path.abspath(os.path.join(d, "picklefs")), "picklefs of " + d)
@@ -270,8 +249,8 @@ def run_scale(a, make_picklefs, gen_records, log, out):
     print("scale: %d records, %s pickled (%.0f MiB), %d entries" %
           (a.scale, f, os.path.getsize(f) / 2**20, entries), file=out)
     if with_squashfs:
-        print("scale: squashfs image %.0f MiB (mksquashfs -tar from a tar stream of the "
-              "records: %.0f s)" % (os.path.getsize(img) / 2**20, mk_s), file=out)
+        print("scale: squashfs image %.0f MiB (mksquashfs of the mount: %.0f s)"
+              % (os.path.getsize(img) / 2**20, mk_s), file=out)
     print("scale: mount %.3f s, daemon VmHWM once live %s" % (mount_s, mib(hwm)), file=out)
     res = measure(columns, a.mnt, entries, a.reps, a.walk_timeout, a.cold, log)
     print("scale: daemon VmHWM after the walks: %s" % ", ".join(
