@@ -252,6 +252,29 @@ def test_inodes_stable_and_times_of_file():
                 path, e["st"].st_mtime, src.st_mtime)
 
 
+def test_inode_numbers_vary_in_their_low_bits(tmp_path):
+    """The files of records are derived entries, numbered by directory and position; what the
+    mount shows (st_ino, and d_ino in a listing) must still vary in its low 16 bits, which is
+    all mksquashfs hashes to find hard links. Also unique, and the same on a second mount."""
+    path = tmp_path / "records.pkl"
+    path.write_bytes(pickle.dumps([{"a": i, "b": str(i), "c": i / 3} for i in range(400)],
+                                  protocol=4))
+    seen = []
+    for _ in range(2):
+        with mount(str(path)) as mnt:
+            inos = {}
+            for d in os.scandir(mnt):
+                for f in os.scandir(d.path):
+                    inos[f.path[len(mnt):]] = (f.inode(), os.stat(f.path).st_ino)
+            seen.append(inos)
+    assert seen[0] == seen[1], "inode numbers changed between two mounts of one file"
+    listed = [a for a, _ in seen[0].values()]
+    assert all(a == b for a, b in seen[0].values()), "d_ino and st_ino disagree"
+    assert len(set(listed)) == len(listed) == 1200
+    low = {i & 0xFFFF for i in listed}
+    assert len(low) > 1150, "only %d distinct low 16 bits among 1200 files" % len(low)
+
+
 # ---- read-only ----
 
 def _write_ops(m):
