@@ -1,7 +1,7 @@
 /* ops.c: the table of FUSE low-level requests.
  *
  * Every answer comes from the pk_doc decoded before the mount. The tree never changes while
- * it is mounted, so inode numbers are entry numbers (forget has nothing to release), every
+ * it is mounted, so node numbers are entry numbers (forget has nothing to release), every
  * timeout is DBL_MAX, unknown names are cached as negative entries, and open files keep
  * their page cache. Handlers run on several threads at once and share nothing but the
  * read-only pk_doc, so they take no locks. The handlers live by what they serve: attr.c
