@@ -21,7 +21,8 @@ import time
 
 import spec_model
 from mountutil import mount, walk
-from test_core import _resident_pages, compare, fail_with
+from test_core import compare, fail_with
+from test_prefill import _resident_pages
 
 RECORDS = [{"name": "n%d" % i, "v": i, "f": i / 7, "b": b"\x01" * (i % 9)} for i in range(300)]
 LEAN = ()
