@@ -46,12 +46,14 @@ static uint64_t *dir_offsets(const pk_doc *doc, uint64_t *n)
 
 /* The mount-side half of "nothing hidden": an opaque call the audit lists at OFFSET (the last
  * part of OUTER/INNER in a nested pickle, whose entries count in its bytes too) is the offset
- * of a directory of the tree, where it is shown, or of one in __calls__. Lifted calls aside
+ * of a directory of the tree, where it is shown, or of one in __calls__, or a call inside a
+ * persistent id, written out in its file. Lifted calls aside
  * (their value shows, not the call; a partial standing for a call is shown as that call), and
  * those after the stream's end, in bytes shown as __trailing__ that a failed attempt at one
  * more pickle decoded. */
 static void check_call_shown(const uint64_t *offs, uint64_t n, const char *line,
-                             const char *end, uint64_t trailing_at, bool nested)
+                             const char *end, uint64_t trailing_at, bool nested,
+                             const char *persids)
 {
     if (strncmp(end - 7, " opaque", 7) != 0)
         return;
@@ -69,7 +71,40 @@ static void check_call_shown(const uint64_t *offs, uint64_t n, const char *line,
     uint64_t off = strtoull(last, NULL, 10);
     if (!nested && off >= trailing_at)
         return;
-    FUZZ_CHECK(bsearch(&off, offs, n, sizeof *offs, cmp_u64) != NULL);
+    if (bsearch(&off, offs, n, sizeof *offs, cmp_u64) != NULL)
+        return;
+    /* or a call made to get a persistent id: the id is a file that writes it out in full,
+     * persistent_id(module.name(...)) (docs/CONTRACT.md, "Objects") */
+    const char *callee = sp + 6, *paren = strchr(callee, '(');
+    FUZZ_CHECK(paren != NULL && persids != NULL);
+    char *needle = strndup(callee, (size_t)(paren + 1 - callee));
+    FUZZ_CHECK(needle != NULL);
+    FUZZ_CHECK(strstr(persids, needle) != NULL);
+    free(needle);
+}
+
+/* The text of every persid line of an audit, one after another (NULL when there is none). */
+static char *persid_texts(const char *text, size_t len)
+{
+    char *all = NULL;
+    size_t all_len = 0;
+    FILE *f = open_memstream(&all, &all_len);
+    FUZZ_CHECK(f != NULL);
+    for (const char *line = text; line < text + len;) {
+        const char *end = memchr(line, '\n', (size_t)(text + len - line));
+        if (!end)
+            end = text + len;
+        const char *sp = memchr(line, ' ', (size_t)(end - line));
+        if (sp && (size_t)(end - sp) > 8 && memcmp(sp, " persid ", 8) == 0)
+            fprintf(f, "%.*s\n", (int)(end - sp - 8), sp + 8);
+        line = end + 1;
+    }
+    FUZZ_CHECK(fclose(f) == 0);
+    if (all_len == 0) {
+        free(all);
+        return NULL;
+    }
+    return all;
 }
 
 static void check_audit(const pk_doc *doc)
@@ -84,6 +119,7 @@ static void check_audit(const pk_doc *doc)
     uint64_t noffs = 0, trailing_at = UINT64_MAX, trailing_len;
     uint64_t *offs = dir_offsets(doc, &noffs);
     pk_trailing(doc, &trailing_at, &trailing_len);
+    char *persids = persid_texts(text, len);
     int64_t seen = 0;
     unsigned long long last = 0;
     const char *member = "";
@@ -119,11 +155,12 @@ static void check_audit(const pk_doc *doc)
         bool is_opaque = n > 7 && strcmp(end - 7, " opaque") == 0;
         FUZZ_CHECK(is_opaque || (n > 7 && strcmp(end - 7, " lifted") == 0));
         if (offs)
-            check_call_shown(offs, noffs, line, end, trailing_at, nested);
+            check_call_shown(offs, noffs, line, end, trailing_at, nested, persids);
         seen += is_opaque;
         line = end + 1;
     }
     FUZZ_CHECK(seen == opaque);
+    free(persids);
     free(offs);
     free(text);
 }
