@@ -111,16 +111,24 @@ def tensor_expect(t):
     return e
 
 
-def walk_tensors(prefix, obj, out):
-    """Expectations for every tensor in a nest of dicts and lists, by mounted path."""
-    if isinstance(obj, torch.Tensor):
-        out[prefix] = tensor_expect(obj)
-    elif isinstance(obj, dict):
+def leaves(prefix, obj, out):
+    """Every leaf of a nest of dicts, lists and tuples by mounted path (tensors and scalars)."""
+    if isinstance(obj, dict):
         for k, v in obj.items():
-            walk_tensors(prefix + "/" + str(k) if prefix else str(k), v, out)
+            leaves(prefix + "/" + str(k) if prefix else str(k), v, out)
     elif isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj):
-            walk_tensors(prefix + "/" + str(i) if prefix else str(i), v, out)
+            leaves(prefix + "/" + str(i) if prefix else str(i), v, out)
+    else:
+        out[prefix] = obj
+
+
+def walk_tensors(prefix, obj, out):
+    """Expectations for every tensor in a nest of dicts and lists, by mounted path."""
+    found = {}
+    leaves(prefix, obj, found)
+    out.update((path, tensor_expect(v)) for path, v in found.items()
+               if isinstance(v, torch.Tensor))
 
 
 def write(name, data):
@@ -345,18 +353,6 @@ def stats_fixture():
         t[k]["dtype"] = obj[k].dtype.str if obj[k].dtype.byteorder == ">" else str(v.dtype)
         t[k]["crc32"] = zlib.crc32(obj[k].tobytes())  # as stored: big-endian stays so
     EXPECT["numpy_stats.bin"] = {"tensors": t, "text": {}, "narrow": ["records", "strings"]}
-
-
-def leaves(prefix, obj, out):
-    """Every leaf of a nest of dicts, lists and tuples by mounted path (tensors and scalars)."""
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            leaves(prefix + "/" + str(k) if prefix else str(k), v, out)
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            leaves(prefix + "/" + str(i) if prefix else str(i), v, out)
-    else:
-        out[prefix] = obj
 
 
 def optimizer_step_fixtures():
