@@ -241,12 +241,13 @@ int64_t pk_audit(const pk_doc *doc, FILE *out)
     for (uint64_t i = 0; i < doc->nevents; i++) {
         const pk_event *e = &doc->events[i];
         bool lifted = ev_lifted(doc, e);
-        if (ev_what(e) == PK_EV_CALL)
+        if (ev_what(e) == PK_EV_CALL) {
             mark(uses, doc, e->a, lifted ? USE_LIFTED : USE_OPAQUE);
-        if (ev_what(e) == PK_EV_CALL && lifted)
-            mark_class_args(uses, doc, e->b);
-        else if (ev_what(e) == PK_EV_BUILD && !lifted)
+            if (lifted)
+                mark_class_args(uses, doc, e->b);
+        } else if (ev_what(e) == PK_EV_BUILD && !lifted) {
             mark(uses, doc, e->node, USE_OPAQUE);
+        }
     }
     int64_t opaque = 0;
     nest ns = {.depth = 0};

@@ -49,11 +49,11 @@ uint32_t pd_index_name(const pk_doc *doc, uint32_t index);
 uint32_t pd_index_item(pk_lift_ctx *c, uint32_t index, uint64_t i);
 /* A new str value holding text. */
 uint32_t pd_new_str(pk_lift_ctx *c, const char *text, size_t len);
-/* Is node an object built by calling `callable` as `how`, with nothing else done to it
- * (no items, no state unless state_ok)? */
 /* Is callable one of those a frame's manager, blocks, arrays and dtypes are made by, which the
  * lifts read as data once each is checked (pandas', pytz's zones, slices)? pk_lift_mark_read. */
 bool pd_known_call(const pk_doc *doc, uint32_t callable);
+/* Is node an object built by calling `callable` as `how`, with nothing else done to it
+ * (no items, no state unless state_ok)? */
 const pk_call *pd_plain_call(const pk_doc *doc, uint32_t node, pk_how how, const char *callable,
                              bool state_ok);
 /* The value of key `key` in a plain dict (no call), or 0. */
