@@ -136,29 +136,19 @@ int load_long(dec *d)
     return push(d, new_decimal(d, s, len));
 }
 
-/* A count of w bytes, signed when w is 4 (a negative one refused as CPython words it, with
- * `opname`), then that many bytes: where they are, or NULL with the error set. */
+/* A count of w bytes, then that many bytes: where they are, or NULL with the error set. The
+ * count is signed when w is 4 and opname is given (a negative one refused as CPython words it,
+ * with opname), unsigned when opname is NULL. */
 static const uint8_t *take_counted(dec *d, int w, const char *opname, uint64_t *len)
 {
     const uint8_t *s = take(d, (uint64_t)w);
     if (!s)
         return NULL;
-    int64_t n = w == 4 ? (int32_t)(uint32_t)pk_le(s, 4) : (int64_t)pk_le(s, w);
-    if (n < 0) {
+    if (opname && w == 4 && (int32_t)(uint32_t)pk_le(s, 4) < 0) {
         char what[64];
         snprintf(what, sizeof what, "%s pickle has negative byte count", opname);
         return dec_fail(d, PK_E_BAD_ARGUMENT, what), NULL;
     }
-    *len = (uint64_t)n;
-    return take_len(d, *len);
-}
-
-/* An unsigned count of w bytes, then that many bytes: the bytes, their count in *len. */
-static const uint8_t *take_unsigned_counted(dec *d, int w, uint64_t *len)
-{
-    const uint8_t *s = take(d, (uint64_t)w);
-    if (!s)
-        return NULL;
     *len = pk_le(s, w);
     return take_len(d, *len);
 }
@@ -194,7 +184,7 @@ int load_binstring(dec *d, int w)
 int load_binbytes(dec *d, int w, pk_kind kind)
 {
     uint64_t len;
-    const uint8_t *p = take_unsigned_counted(d, w, &len);
+    const uint8_t *p = take_counted(d, w, NULL, &len);
     if (!p)
         return -1;
     return push(d, dec_new_span(d, kind, p, len));
@@ -211,7 +201,7 @@ static uint32_t new_str_utf8(dec *d, const uint8_t *p, uint64_t len)
 int load_binunicode(dec *d, int w)
 {
     uint64_t len;
-    const uint8_t *p = take_unsigned_counted(d, w, &len);
+    const uint8_t *p = take_counted(d, w, NULL, &len);
     if (!p)
         return -1;
     return push(d, new_str_utf8(d, p, len));
