@@ -126,8 +126,7 @@ def daemon_hwm(peer):
 
 def build_image(ours, mnt, work):
     """The squashfs image of the tree ours serves, read by mksquashfs from a mount of it:
-    (image, seconds, entries, the root included). --scale of 20,000 records or fewer also
-    checks, file for file, that the image serves the same tree as the mount."""
+    (image path, seconds mksquashfs took)."""
     img = os.path.join(work, "scale.sqfs")
     root = ours.mount(mnt)
     try:
