@@ -5,6 +5,7 @@ live (failing at once, with the daemon's stderr, if the daemon dies first), and 
 with `fusermount3 -u`, which must succeed, then requires the daemon to exit with status 0 and to
 have written nothing alarming to stderr. walk(mnt) reads the mounted tree back in the shape that
 spec_model.expected_tree() produces, so the two compare entry by entry.
+resident_pages(path) counts a mounted file's pages in the page cache without reading it.
 
 The binaries come from the environment (PICKLEFS, PKDUMP), as `meson test` sets them, or default
 to build/picklefs and build/pkdump under the repository root. A missing /dev/fuse or fusermount3
@@ -12,7 +13,9 @@ is a test failure, never a skip.
 """
 
 import contextlib
+import ctypes
 import errno
+import mmap
 import os
 import shutil
 import stat
@@ -207,6 +210,31 @@ def walk(mnt):
 
     entry(root, spec_model.ROOT)
     return tree
+
+
+def resident_pages(path):
+    """How many of path's pages are in the page cache, asked with mincore() on a mapping, which
+    reads nothing (so no READ reaches picklefs)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                          ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    size = os.stat(path).st_size
+    npages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
+        try:
+            vec = ctypes.create_string_buffer(npages)
+            assert libc.mincore(addr, size, vec) == 0, os.strerror(ctypes.get_errno())
+            return sum(b & 1 for b in vec.raw)
+        finally:
+            libc.munmap(addr, size)
+    finally:
+        os.close(fd)
 
 
 def run(args, **kw):

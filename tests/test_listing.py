@@ -20,9 +20,8 @@ import subprocess
 import time
 
 import spec_model
-from mountutil import mount, walk
+from mountutil import mount, resident_pages, walk
 from test_core import compare, fail_with
-from test_prefill import _resident_pages
 
 RECORDS = [{"name": "n%d" % i, "v": i, "f": i / 7, "b": b"\x01" * (i % 9)} for i in range(300)]
 LEAN = ()
@@ -64,14 +63,14 @@ def test_a_find_lists_files_lean_until_one_is_looked_up(tmp_path):
             shell("find %s > /dev/null", mnt)
             tail = os.path.join(mnt, "tail")
             os.listdir(tail)  # listed after 300 directories with no file looked up
-            assert _resident_pages(os.path.join(tail, "x")) == pushed, opts
+            assert resident_pages(os.path.join(tail, "x")) == pushed, opts
             # that looked "x" up: listings have attributes again, and the lean ones are
             # dropped (just after the LOOKUP's answer: hence the wait), so that listing "tail"
             # again reaches picklefs, which pushes "x"
             deadline = time.monotonic() + 30
             while True:
                 os.listdir(tail)
-                if _resident_pages(os.path.join(tail, "x")) == 1:
+                if resident_pages(os.path.join(tail, "x")) == 1:
                     break
                 assert time.monotonic() < deadline, "%r: tail's lean listing never dropped" % (
                     opts,)

@@ -20,36 +20,9 @@ import pytest
 
 import mountutil
 import spec_model
-from mountutil import mount, run, walk
+from mountutil import mount, resident_pages, run, walk
 from test_cli import DEMO, one_line
 from test_core import compare, fail_with
-
-
-def _resident_pages(path):
-    """How many of path's pages are in the page cache, asked with mincore() on a mapping, which
-    reads nothing (so no READ reaches picklefs)."""
-    import ctypes
-    import mmap
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                          ctypes.c_int, ctypes.c_long]
-    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
-    size = os.stat(path).st_size
-    npages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
-        assert addr not in (None, ctypes.c_void_p(-1).value), os.strerror(ctypes.get_errno())
-        try:
-            vec = ctypes.create_string_buffer(npages)
-            assert libc.mincore(addr, size, vec) == 0, os.strerror(ctypes.get_errno())
-            return sum(b & 1 for b in vec.raw)
-        finally:
-            libc.munmap(addr, size)
-    finally:
-        os.close(fd)
 
 
 PREFILL_OBJ = {
@@ -63,11 +36,17 @@ PREFILL_OBJ = {
 }
 
 
+def prefill_pickle(tmp_path):
+    """PREFILL_OBJ pickled into tmp_path: the path of the file."""
+    path = tmp_path / "prefill.pkl"
+    path.write_bytes(pickle.dumps(PREFILL_OBJ, protocol=4))
+    return path
+
+
 def test_prefill_serves_the_same_bytes(tmp_path):
     """Listing a directory pushes its small files into the page cache: the walk reads the same
     bytes with and without it (-o no_prefill), and with one thread (-s), where it is off."""
-    path = tmp_path / "prefill.pkl"
-    path.write_bytes(pickle.dumps(PREFILL_OBJ, protocol=4))
+    path = prefill_pickle(tmp_path)
     expected = spec_model.expected_tree_of_file(str(path))
     walks = {}
     for opts in ((), ("-o", "no_prefill"), ("-s",)):
@@ -88,14 +67,13 @@ def test_prefill_budget_comes_back_as_files_are_read(tmp_path):
     """-o prefill_max=8k is two pages: one record's first two files are pushed, and then none;
     a small file read from its start gives room back, so the next listing pushes again, and
     without that read it does not."""
-    path = tmp_path / "prefill.pkl"
-    path.write_bytes(pickle.dumps(PREFILL_OBJ, protocol=4))
+    path = prefill_pickle(tmp_path)
     for read_one, pushed_after in ((True, 2), (False, 0)):
         with mount(str(path), ("-o", "prefill_max=8k")) as mnt:
             def pushed(i):
                 d = os.path.join(mnt, "records", str(i))
                 os.listdir(d)
-                return sum(_resident_pages(os.path.join(d, f)) for f in RECORD_FILES)
+                return sum(resident_pages(os.path.join(d, f)) for f in RECORD_FILES)
             assert pushed(1) == 2
             assert pushed(2) == 0, "the budget should be spent"
             if read_one:
@@ -114,19 +92,18 @@ def test_prefill_max_refuses_what_is_no_size(tmp_path, value):
 def test_prefill_pushes_small_files_when_listed(tmp_path):
     """After a listing, and before any read, a small file's page is cached; a file larger than
     16 KiB, and files past a directory's 1 MiB share, are not; with -o no_prefill none is."""
-    path = tmp_path / "prefill.pkl"
-    path.write_bytes(pickle.dumps(PREFILL_OBJ, protocol=4))
+    path = prefill_pickle(tmp_path)
     for opts, pushed in (((), 1), (("-o", "no_prefill"), 0)):
         with mount(str(path), opts) as mnt:
             os.listdir(mnt)
             os.listdir(os.path.join(mnt, "records", "7"))
             os.listdir(os.path.join(mnt, "wide"))
-            assert _resident_pages(os.path.join(mnt, "records", "7", "name")) == pushed
-            assert _resident_pages(os.path.join(mnt, "records", "7", "b")) == pushed
-            assert _resident_pages(os.path.join(mnt, "bytes")) == 3 * pushed
-            assert _resident_pages(os.path.join(mnt, "big")) == 0
-            assert _resident_pages(os.path.join(mnt, "wide", "0")) == pushed
-            assert _resident_pages(os.path.join(mnt, "wide", "2999")) == 0
+            assert resident_pages(os.path.join(mnt, "records", "7", "name")) == pushed
+            assert resident_pages(os.path.join(mnt, "records", "7", "b")) == pushed
+            assert resident_pages(os.path.join(mnt, "bytes")) == 3 * pushed
+            assert resident_pages(os.path.join(mnt, "big")) == 0
+            assert resident_pages(os.path.join(mnt, "wide", "0")) == pushed
+            assert resident_pages(os.path.join(mnt, "wide", "2999")) == 0
             # what was pushed reads as it should
             with open(os.path.join(mnt, "records", "7", "name"), "rb") as f:
                 assert f.read() == b"n7\n"
