@@ -6,6 +6,7 @@ with `fusermount3 -u`, which must succeed, then requires the daemon to exit with
 have written nothing alarming to stderr. walk(mnt) reads the mounted tree back in the shape that
 spec_model.expected_tree() produces, so the two compare entry by entry.
 resident_pages(path) counts a mounted file's pages in the page cache without reading it.
+one_line(stderr) is the single line a refusal must print; DEMO is the README's demo pickle.
 
 The binaries come from the environment (PICKLEFS, PKDUMP), as `meson test` sets them, or default
 to build/picklefs and build/pkdump under the repository root. A missing /dev/fuse or fusermount3
@@ -30,6 +31,7 @@ import spec_model
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.join(REPO, "tests")
 FIXTURES = os.path.join(TESTS, "fixtures")
+DEMO = os.path.join(FIXTURES, "demo.pkl")  # the README's demo pickle
 ALARMING = ("ERROR", "AddressSanitizer", "LeakSanitizer", "runtime error", "Segmentation",
             "Aborted", "core dumped", "double free", "stack smashing")
 XATTRS = (spec_model.XA_TYPE, spec_model.XA_KEY, spec_model.XA_OFFSET)
@@ -235,6 +237,13 @@ def resident_pages(path):
             libc.munmap(addr, size)
     finally:
         os.close(fd)
+
+
+def one_line(err):
+    """The one line of a command's stderr (bytes); fails unless there is exactly one."""
+    lines = err.decode("utf-8", "replace").splitlines()
+    assert len(lines) == 1, "expected exactly one line on stderr, got %d: %r" % (len(lines), lines)
+    return lines[0]
 
 
 def run(args, **kw):

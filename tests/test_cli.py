@@ -16,15 +16,7 @@ import time
 import pytest
 
 import mountutil
-from mountutil import run
-
-DEMO = os.path.join(mountutil.FIXTURES, "demo.pkl")
-
-
-def one_line(err):
-    lines = err.decode("utf-8", "replace").splitlines()
-    assert len(lines) == 1, "expected exactly one line on stderr, got %d: %r" % (len(lines), lines)
-    return lines[0]
+from mountutil import DEMO, one_line, run
 
 
 def test_help_and_version():

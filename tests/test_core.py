@@ -22,10 +22,9 @@ import pytest
 
 import mountutil
 import spec_model
-from mountutil import mount, run, walk
+from mountutil import DEMO, mount, run, walk
 
 CORE = os.path.join(mountutil.FIXTURES, "core")
-DEMO = os.path.join(mountutil.FIXTURES, "demo.pkl")
 CORE_FILES = sorted(glob.glob(os.path.join(CORE, "*.pkl")))
 MODEL_FILES = CORE_FILES + [DEMO]
 BY_NAME = {}

@@ -44,10 +44,9 @@ import zlib
 import pytest
 
 import mountutil
-from mountutil import mount, run, walk
+from mountutil import DEMO, mount, run, walk
 
 CKPT = os.path.join(mountutil.FIXTURES, "ckpt")
-DEMO = os.path.join(mountutil.FIXTURES, "demo.pkl")
 LINE_TIMEOUT = 60
 
 

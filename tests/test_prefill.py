@@ -20,8 +20,7 @@ import pytest
 
 import mountutil
 import spec_model
-from mountutil import mount, resident_pages, run, walk
-from test_cli import DEMO, one_line
+from mountutil import DEMO, mount, one_line, resident_pages, run, walk
 from test_core import compare, fail_with
 
 
