@@ -90,6 +90,7 @@ void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     pk_ino ino;
     int err;
 
+    pfs_wakeup_request(&pfs->wakeup);
     if ((err = pfs_entry_type(doc, parent, &type)) != 0) {
         fuse_reply_err(req, err);
         return;
@@ -128,6 +129,7 @@ void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     int err;
 
     (void)fi;
+    pfs_wakeup_request(&pfs->wakeup);
     if ((err = pfs_fill_attr(pfs->doc, ino, &st)) != 0) {
         fuse_reply_err(req, err);
         return;

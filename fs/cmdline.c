@@ -38,6 +38,7 @@ static const struct fuse_opt pfs_opt_table[] = {
     PFS_OPT("--dump", dump),
     PFS_OPT("no_prefill", no_prefill),
     PFS_OPT("full_listing", full_listing),
+    PFS_OPT("no_fast_wakeup", no_fast_wakeup),
     PFS_OPT("--audit", audit),
     FUSE_OPT_KEY("prefill_max=", PFS_KEY_PREFILL_MAX),
     FUSE_OPT_KEY("max_depth=", PFS_KEY_LIMIT),
@@ -199,6 +200,8 @@ void pfs_print_help(void)
            "                           has paid back (default: a sixteenth of the memory)\n"
            "    -o full_listing        list every file with its attributes, even while\n"
            "                           no file is looked up (a find)\n"
+           "    -o no_fast_wakeup      let idle CPUs halt while requests come (as root,\n"
+           "                           picklefs asks that they poll instead, until quiet)\n"
            "\n"
            "Limits on what FILE may make picklefs do (a file past one is refused),\n"
            "and -o partial:\n"

@@ -85,6 +85,7 @@ void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     ssize_t n;
 
     (void)fi;
+    pfs_wakeup_request(&pfs->wakeup);
     if (off < 0) {
         fuse_reply_err(req, EINVAL);
         return;

@@ -297,7 +297,9 @@ int main(int argc, char *argv[])
     background_report(&report, PFS_EXIT_OK);
 
     /* 0 when unmounted, the signal number when stopped by one: both are a clean end. */
+    pfs_wakeup_start(&pfs.wakeup, !cl.no_fast_wakeup);
     ret = serve(se, &cl.fuse);
+    pfs_wakeup_stop(&pfs.wakeup);
     status = PFS_EXIT_OK;
     if (ret < 0) {
         fprintf(stderr, "picklefs: %s: %s\n", cl.mountpoint, strerror(-ret));

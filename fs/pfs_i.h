@@ -4,7 +4,8 @@
  * the command line (cmdline.c), decodes FILE, mounts and runs the loop; ops.c holds the table
  * of requests, whose read-only handlers are in attr.c (lookup, getattr, access), dir.c
  * (listings), file.c (open, read, readlink) and xattr.c; erofs.c refuses every modifying one;
- * logcap.c turns libfuse's start-up messages into picklefs' one-line errors. Nothing here
+ * logcap.c turns libfuse's start-up messages into picklefs' one-line errors. What makes a walk
+ * faster lives each in a file of its own: prefill.c, listing.c and wakeup.c. Nothing here
  * parses pickle bytes: all of that is behind ../codec/pk.h.
  */
 #ifndef PFS_I_H
@@ -71,6 +72,18 @@ struct pfs_listing {
     size_t nlean, cap;
 };
 
+/* Fast wakeups while requests come (wakeup.c): a CPU latency request of 0 microseconds,
+ * made by the first request after a quiet spell, given back by a thread after a quiet one. */
+struct pfs_wakeup {
+    int fd;              /* /dev/cpu_dma_latency, or -1: off */
+    atomic_int busy;     /* a request came since the thread last looked */
+    atomic_int held;     /* the limit is set */
+    int stop;            /* under lock: the thread ends */
+    pthread_mutex_t lock;
+    pthread_cond_t cond; /* wakes the thread when a limit is set, or to stop */
+    pthread_t thread;
+};
+
 /* The calls listed after a refusal, before "and N more calls". */
 #define PFS_CALLS_SHOWN 20
 
@@ -84,6 +97,7 @@ struct pfs {
     int no_open, no_opendir;
     struct pfs_prefill prefill;
     struct pfs_listing listing;
+    struct pfs_wakeup wakeup;
 };
 
 /* ---- cmdline.c ---- */
@@ -99,6 +113,7 @@ struct pfs_cmdline {
     int prefill_max_set;  /* -o prefill_max=N given */
     uint64_t prefill_max; /* its N, in bytes */
     int full_listing; /* -o full_listing */
+    int no_fast_wakeup; /* -o no_fast_wakeup */
     int audit;        /* --audit */
     pk_limits lim;    /* the defaults, changed by -o max_depth=N, ... (pk_limits_set) */
     char limit_msg[200]; /* why a limit option was refused */
@@ -190,6 +205,16 @@ void pfs_prefill_file_read(struct pfs *pfs, uint64_t size);
 /* A READDIRPLUS of dir from stream offset off, with a reply of at most size bytes, is about to
  * be answered: push the small files of the entries listed before off into the page cache. */
 void pfs_prefill_listed(struct pfs *pfs, fuse_ino_t dir, off_t off, size_t size);
+
+/* ---- wakeup.c ---- */
+
+/* Open the device and start the thread, when enabled and allowed (root); otherwise every
+ * call below does nothing. Called in the process that serves, before the loop. */
+void pfs_wakeup_start(struct pfs_wakeup *w, bool enabled);
+/* A request of a walk came (lookup, getattr, a listing, a read): hold the limit until quiet. */
+void pfs_wakeup_request(struct pfs_wakeup *w);
+/* After the loop: end the thread and give the limit back. */
+void pfs_wakeup_stop(struct pfs_wakeup *w);
 
 /* ---- file.c ---- */
 
