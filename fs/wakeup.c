@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -68,6 +69,8 @@ static void *release_when_quiet(void *arg)
 void pfs_wakeup_start(struct pfs_wakeup *w, bool enabled)
 {
     pthread_condattr_t ca;
+    sigset_t all, old;
+    int err;
 
     memset(w, 0, sizeof(*w));
     w->fd = -1;
@@ -81,7 +84,13 @@ void pfs_wakeup_start(struct pfs_wakeup *w, bool enabled)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&w->cond, &ca);
     pthread_condattr_destroy(&ca);
-    if (pthread_create(&w->thread, NULL, release_when_quiet, w) != 0) {
+    /* The thread blocks every signal, as libfuse's workers do, so that a SIGTERM reaches the
+     * thread that ends the loop. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    err = pthread_create(&w->thread, NULL, release_when_quiet, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
         pthread_cond_destroy(&w->cond);
         pthread_mutex_destroy(&w->lock);
         close(w->fd);
