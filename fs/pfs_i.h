@@ -4,8 +4,8 @@
  * the command line (cmdline.c), decodes FILE, mounts and runs the loop; ops.c holds the table
  * of requests, whose read-only handlers are in attr.c (lookup, getattr, access), dir.c
  * (listings), file.c (open, read, readlink) and xattr.c; erofs.c refuses every modifying one;
- * logcap.c turns libfuse's start-up messages into picklefs' one-line errors. What makes a walk
- * faster lives each in a file of its own: prefill.c, listing.c and wakeup.c. Nothing here
+ * logcap.c turns libfuse's start-up messages into picklefs' one-line errors. Each thing that makes
+ * a walk faster has a file of its own: prefill.c, listing.c and wakeup.c. Nothing here
  * parses pickle bytes: all of that is behind ../codec/pk.h.
  */
 #ifndef PFS_I_H
