@@ -90,7 +90,7 @@ void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     pk_ino ino;
     int err;
 
-    pfs_wakeup_request(&pfs->wakeup);
+    pfs_wakeup_request(req);
     if ((err = pfs_entry_type(doc, parent, &type)) != 0) {
         fuse_reply_err(req, err);
         return;
@@ -129,7 +129,7 @@ void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     int err;
 
     (void)fi;
-    pfs_wakeup_request(&pfs->wakeup);
+    pfs_wakeup_request(req);
     if ((err = pfs_fill_attr(pfs->doc, ino, &st)) != 0) {
         fuse_reply_err(req, err);
         return;
@@ -143,8 +143,10 @@ void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void pfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
     pk_ftype type;
-    int err = pfs_entry_type(pfs_doc(req), ino, &type);
+    int err;
 
+    pfs_wakeup_request(req);
+    err = pfs_entry_type(pfs_doc(req), ino, &type);
     if (err == 0 && (mask & W_OK))
         err = EROFS;
     else if (err == 0 && (mask & X_OK) && type == PK_FILE)

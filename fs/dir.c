@@ -144,7 +144,7 @@ void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                  struct fuse_file_info *fi)
 {
     (void)fi;
-    pfs_wakeup_request(&((struct pfs *)fuse_req_userdata(req))->wakeup);
+    pfs_wakeup_request(req);
     list_dir(req, ino, size, off, LIST_PLAIN);
 }
 
@@ -156,7 +156,7 @@ void pfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     bool lean = listable && pfs_listing_lean(&pfs->listing, ino, off);
 
     (void)fi;
-    pfs_wakeup_request(&pfs->wakeup);
+    pfs_wakeup_request(req);
     /* before the answer: the listing goes on, or returns to its caller, once they are in.
      * Not while lean: the kernel knows none of the files listed, and would take no store. */
     if (listable && !lean)

@@ -85,7 +85,7 @@ void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     ssize_t n;
 
     (void)fi;
-    pfs_wakeup_request(&pfs->wakeup);
+    pfs_wakeup_request(req);
     if (off < 0) {
         fuse_reply_err(req, EINVAL);
         return;
@@ -123,6 +123,7 @@ void pfs_readlink(fuse_req_t req, fuse_ino_t ino)
     char target[PATH_MAX];
     ssize_t len;
 
+    pfs_wakeup_request(req);
     /* -EINVAL for an entry that is no symlink, -ENOENT for no entry */
     len = pk_readlink(pfs_doc(req), ino, target, sizeof(target));
     if (len < 0 || len >= PATH_MAX) {

@@ -211,8 +211,9 @@ void pfs_prefill_listed(struct pfs *pfs, fuse_ino_t dir, off_t off, size_t size)
 /* Open the device and start the thread, when enabled and allowed (root); otherwise every
  * call below does nothing. Called in the process that serves, before the loop. */
 void pfs_wakeup_start(struct pfs_wakeup *w, bool enabled);
-/* A request of a walk came (lookup, getattr, a listing, a read): hold the limit until quiet. */
-void pfs_wakeup_request(struct pfs_wakeup *w);
+/* A request that answers from the tree came (lookup, getattr, access, a listing, read,
+ * readlink, an xattr): hold the limit until quiet. Each of those handlers calls it first. */
+void pfs_wakeup_request(fuse_req_t req);
 /* After the loop: end the thread and give the limit back. */
 void pfs_wakeup_stop(struct pfs_wakeup *w);
 

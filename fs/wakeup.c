@@ -98,8 +98,10 @@ void pfs_wakeup_start(struct pfs_wakeup *w, bool enabled)
     }
 }
 
-void pfs_wakeup_request(struct pfs_wakeup *w)
+void pfs_wakeup_request(fuse_req_t req)
 {
+    struct pfs_wakeup *w = &((struct pfs *)fuse_req_userdata(req))->wakeup;
+
     if (w->fd < 0)
         return;
     atomic_store_explicit(&w->busy, 1, memory_order_relaxed);

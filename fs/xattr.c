@@ -45,8 +45,10 @@ void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
     char small[256];
     pk_xattr which = xattr_by_name(name);
-    ssize_t len = pk_getxattr(pfs_doc(req), ino, which, small, sizeof(small));
+    ssize_t len;
 
+    pfs_wakeup_request(req);
+    len = pk_getxattr(pfs_doc(req), ino, which, small, sizeof(small));
     if (len < 0) {
         fuse_reply_err(req, pfs_errno(len));
         return;
@@ -87,6 +89,7 @@ void pfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     char probe;
     int err, i;
 
+    pfs_wakeup_request(req);
     if ((err = pfs_entry_type(doc, ino, &type)) != 0) {
         fuse_reply_err(req, err);
         return;

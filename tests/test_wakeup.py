@@ -73,7 +73,7 @@ def test_no_fast_wakeup_leaves_the_limit_alone(baseline):
         assert latency_limit() == baseline, "-o no_fast_wakeup: a walk set a limit"
 
 
-def test_same_tree_with_and_without(baseline):
+def test_same_tree_with_and_without():
     expected = spec_model.expected_tree_of_file(DEMO)
     walks = {}
     for opts in ((), ("-o", "no_fast_wakeup"), ("-s",)):
