@@ -12,6 +12,7 @@ process holds, in microseconds). What is checked, on real mounts, as root:
 No timing is asserted: "quiet" is waited for, for up to 10 s.
 """
 
+import itertools
 import os
 import struct
 import time
@@ -23,6 +24,7 @@ from mountutil import DEMO, mount, walk
 from test_core import compare, fail_with
 
 DEVICE = "/dev/cpu_dma_latency"
+NEW_NAMES = itertools.count()
 
 
 def latency_limit():
@@ -55,22 +57,35 @@ def wait_for_limit(want, timeout=10.0):
     return latency_limit()
 
 
+def limit_after_requests(mnt, tries=20):
+    """Make a request of the mount (the lookup of a name never asked for: the kernel caches
+    every name it was given), and read the limit at once; up to tries times, for the lowest
+    limit seen. The limit is held at least 25 ms after a request, so one try is enough unless
+    the test itself is held up that long."""
+    seen = []
+    for _ in range(tries):
+        assert not os.path.exists(os.path.join(mnt, "never asked %d" % next(NEW_NAMES)))
+        seen.append(latency_limit())
+        if seen[-1] == 0:
+            break
+    return min(seen)
+
+
 def test_limit_held_while_walking_then_given_back(baseline):
     with mount(DEMO) as mnt:
         assert wait_for_limit(baseline) == baseline, "a limit is held before any request"
         walk(mnt)
-        assert latency_limit() == 0, "no limit of 0 us is held right after a walk"
+        assert limit_after_requests(mnt) == 0, "no limit of 0 us is held during a walk"
         assert wait_for_limit(baseline) == baseline, "the limit is not given back once quiet"
-        # the walk left every name cached: a name never asked for is a request
-        assert not os.path.exists(os.path.join(mnt, "no such name"))
-        assert latency_limit() == 0, "a request after a quiet spell does not take it again"
+        assert limit_after_requests(mnt) == 0, "a request after a quiet spell does not take it"
     assert wait_for_limit(baseline) == baseline, "the limit outlives the unmount"
 
 
 def test_no_fast_wakeup_leaves_the_limit_alone(baseline):
     with mount(DEMO, ("-o", "no_fast_wakeup")) as mnt:
         walk(mnt)
-        assert latency_limit() == baseline, "-o no_fast_wakeup: a walk set a limit"
+        assert limit_after_requests(mnt, tries=3) == baseline, \
+            "-o no_fast_wakeup: a request set a limit"
 
 
 def test_same_tree_with_and_without():
