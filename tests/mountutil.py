@@ -7,6 +7,8 @@ have written nothing alarming to stderr. walk(mnt) reads the mounted tree back i
 spec_model.expected_tree() produces, so the two compare entry by entry.
 resident_pages(path) counts a mounted file's pages in the page cache without reading it.
 one_line(stderr) is the single line a refusal must print; DEMO is the README's demo pickle.
+compare(expected, actual) lists every difference between spec_model's tree and a walk, and
+fail_with(msgs, header) fails the test with them.
 
 The binaries come from the environment (PICKLEFS, PKDUMP), as `meson test` sets them, or default
 to build/picklefs and build/pkdump under the repository root. A missing /dev/fuse or fusermount3
@@ -18,6 +20,7 @@ import ctypes
 import errno
 import mmap
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -250,3 +253,80 @@ def run(args, **kw):
     """subprocess.run with captured bytes output and a timeout, so nothing hangs the suite."""
     kw.setdefault("timeout", 60)
     return subprocess.run(args, capture_output=True, stdin=subprocess.DEVNULL, **kw)
+
+
+def short(v, n=160):
+    r = repr(v)
+    return r if len(r) <= n else r[:n] + "...(%d chars)" % len(r)
+
+
+def compare(expected, actual):
+    """Every difference between the model's tree and the mounted one, one message each."""
+    msgs = []
+
+    def diff(path, what, exp, act):
+        msgs.append("%s: %s: expected %s, actual %s" % (short(path, 120), what, short(exp), short(act)))
+
+    for path in actual:
+        if path not in expected:
+            a = actual[path]
+            msgs.append("%s: unexpected entry (%s%s)" % (
+                short(path, 120), a["kind"],
+                ", content %s" % short(a["content"]) if "content" in a else
+                ", target %s" % short(a["target"]) if "target" in a else ""))
+    for path, e in expected.items():
+        a = actual.get(path)
+        if a is None:
+            msgs.append("%s: missing (expected %s%s)" % (
+                short(path, 120), e["kind"],
+                ", content %s" % short(e["content"]) if "content" in e else
+                ", target %s" % short(e["target"]) if "target" in e else ""))
+            continue
+        if a["kind"] != e["kind"]:
+            diff(path, "kind", e["kind"], a["kind"] + (
+                " -> %r" % a["target"] if a["kind"] == "link" else ""))
+            continue
+        if e["kind"] == "dir":
+            if a["mode"] != e["mode"]:
+                diff(path, "mode", oct(e["mode"]), oct(a["mode"]))
+            if a["nlink"] != e["nlink"]:
+                diff(path, "st_nlink", e["nlink"], a["nlink"])
+            if a["children"] != e["children"]:
+                if sorted(a["children"]) == sorted(e["children"]):
+                    diff(path, "readdir order", e["children"], a["children"])
+                else:
+                    diff(path, "names", e["children"], a["children"])
+        elif e["kind"] == "file":
+            if a["mode"] != e["mode"]:
+                diff(path, "mode", oct(e["mode"]), oct(a["mode"]))
+            if a["content"] != e["content"]:
+                diff(path, "content", e["content"], a["content"])
+            if a["size"] != e["size"]:
+                diff(path, "st_size", e["size"], a["size"])
+        else:
+            if a["target"] != e["target"]:
+                diff(path, "link target", e["target"], a["target"])
+            if a["size"] != len(a["target"]):
+                diff(path, "st_size of link", len(a["target"]), a["size"])
+        exa = e["xattr"]
+        if e["kind"] == "link":
+            # The kernel answers ENODATA for user.* values on symlinks without asking the
+            # filesystem, so a link lists none: only names that getxattr answers are listed.
+            if a["listxattr"] != []:
+                diff(path, "listxattr of link", [], a["listxattr"])
+            continue
+        axa = a["xattr"]
+        for name in (spec_model.XA_TYPE, spec_model.XA_KEY):
+            if exa.get(name) != axa.get(name):
+                diff(path, "xattr " + name, exa.get(name), axa.get(name))
+        off = axa.get(spec_model.XA_OFFSET)
+        if off is None or not re.fullmatch(rb"[0-9]+", off):
+            diff(path, "xattr " + spec_model.XA_OFFSET, "a decimal number", off)
+    return msgs
+
+
+def fail_with(msgs, header):
+    if msgs:
+        shown = msgs[:60]
+        more = "\n... and %d more" % (len(msgs) - len(shown)) if len(msgs) > len(shown) else ""
+        pytest.fail(header + "\n" + "\n".join(shown) + more, pytrace=False)

@@ -30,7 +30,6 @@ import math
 import os
 import re
 import struct
-import subprocess
 import zlib
 
 import pytest

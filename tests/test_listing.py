@@ -20,8 +20,7 @@ import subprocess
 import time
 
 import spec_model
-from mountutil import mount, resident_pages, walk
-from test_core import compare, fail_with
+from mountutil import compare, fail_with, mount, resident_pages, walk
 
 RECORDS = [{"name": "n%d" % i, "v": i, "f": i / 7, "b": b"\x01" * (i % 9)} for i in range(300)]
 LEAN = ()

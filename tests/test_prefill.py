@@ -20,8 +20,7 @@ import pytest
 
 import mountutil
 import spec_model
-from mountutil import DEMO, mount, one_line, resident_pages, run, walk
-from test_core import compare, fail_with
+from mountutil import DEMO, compare, fail_with, mount, one_line, resident_pages, run, walk
 
 
 PREFILL_OBJ = {

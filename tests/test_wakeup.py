@@ -20,8 +20,7 @@ import time
 import pytest
 
 import spec_model
-from mountutil import DEMO, mount, walk
-from test_core import compare, fail_with
+from mountutil import DEMO, compare, fail_with, mount, walk
 
 DEVICE = "/dev/cpu_dma_latency"
 NEW_NAMES = itertools.count()
