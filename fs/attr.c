@@ -88,6 +88,7 @@ void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     size_t len = strlen(name);
     pk_ftype type;
     pk_ino ino;
+    pid_t asker;
     int err;
 
     pfs_wakeup_request(req);
@@ -117,15 +118,17 @@ void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_err(req, err);
         return;
     }
+    asker = fuse_req_ctx(req)->pid;
     fuse_reply_entry(req, &e); /* req is gone from here on */
     if (ino != 0 && !S_ISDIR(e.attr.st_mode)) /* after the answer, which this may delay */
-        pfs_listing_file_used(&pfs->listing);
+        pfs_listing_file_used(&pfs->listing, asker);
 }
 
 void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     struct pfs *pfs = fuse_req_userdata(req);
     struct stat st;
+    pid_t asker;
     int err;
 
     (void)fi;
@@ -134,9 +137,10 @@ void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, err);
         return;
     }
+    asker = fuse_req_ctx(req)->pid;
     fuse_reply_attr(req, &st, PFS_TIMEOUT); /* req is gone from here on */
     if (!S_ISDIR(st.st_mode))
-        pfs_listing_file_used(&pfs->listing);
+        pfs_listing_file_used(&pfs->listing, asker);
 }
 
 /* Without -o default_permissions the kernel asks us for access(2) and chdir. */

@@ -153,7 +153,7 @@ void pfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
     struct pfs *pfs = fuse_req_userdata(req);
     bool listable = check_dir(pfs->doc, ino) == 0 && off >= 0; /* else list_dir refuses */
-    bool lean = listable && pfs_listing_lean(&pfs->listing, ino, off);
+    bool lean = listable && pfs_listing_lean(&pfs->listing, ino, off, fuse_req_ctx(req)->pid);
 
     (void)fi;
     pfs_wakeup_request(req);

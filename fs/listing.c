@@ -16,9 +16,17 @@
  * next walk a LOOKUP per file for good: they are dropped then (FUSE_NOTIFY_INVAL_INODE of
  * each directory), and listed again, in full, when next read. Their numbers are kept in an
  * array of at most PFS_LEAN_DIRS; when it is full, listings stay full until it is drained.
+ * Not when the file is wanted by the process that made the lean listings, or by its child
+ * (find -exec cat {} +): that walker read ahead and now looks up what it listed, by name, so
+ * a drop would only cost its next walk a listing of each directory again. They are dropped
+ * when another process wants a file.
  * `-o full_listing` lists every entry with its attributes always.
  */
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "pfs_i.h"
 
@@ -29,6 +37,8 @@ void pfs_listing_init(struct pfs_listing *ls, struct fuse_session *se, int alway
     atomic_init(&ls->started, 0);
     atomic_init(&ls->full_span, PFS_FULL_LISTINGS);
     atomic_init(&ls->full_until, PFS_FULL_LISTINGS);
+    atomic_init(&ls->lister, 0);
+    atomic_init(&ls->lister_child, 0);
     ls->lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER; /* needs no destroying */
     ls->lean = NULL;
     ls->nlean = ls->cap = 0;
@@ -66,7 +76,7 @@ static bool remember(struct pfs_listing *ls, fuse_ino_t dir)
     return ok;
 }
 
-bool pfs_listing_lean(struct pfs_listing *ls, fuse_ino_t dir, off_t off)
+bool pfs_listing_lean(struct pfs_listing *ls, fuse_ino_t dir, off_t off, pid_t asker)
 {
     uint_fast64_t n;
 
@@ -76,10 +86,51 @@ bool pfs_listing_lean(struct pfs_listing *ls, fuse_ino_t dir, off_t off)
                  : atomic_load_explicit(&ls->started, memory_order_relaxed);
     if (n <= atomic_load_explicit(&ls->full_until, memory_order_relaxed))
         return false;
+    if (atomic_exchange_explicit(&ls->lister, asker, memory_order_relaxed) != asker)
+        atomic_store_explicit(&ls->lister_child, 0, memory_order_relaxed);
     return remember(ls, dir);
 }
 
-void pfs_listing_file_used(struct pfs_listing *ls)
+/* The parent of process pid, from /proc/PID/stat ("PID (NAME) STATE PPID ..."), or 0. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], line[256];
+    const char *after_name;
+    ssize_t n;
+    char state;
+    int ppid, fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = read(fd, line, sizeof(line) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    line[n] = '\0';
+    after_name = strrchr(line, ')'); /* the name may hold spaces and parentheses */
+    if (after_name == NULL || sscanf(after_name + 1, " %c %d", &state, &ppid) != 2)
+        return 0;
+    return (pid_t)ppid;
+}
+
+/* Whether asker made the lean listings, or is a child of the process that did: one /proc
+ * read for each new asker, while there are lean listings to drop. */
+static bool asked_by_lister(struct pfs_listing *ls, pid_t asker)
+{
+    pid_t lister = atomic_load_explicit(&ls->lister, memory_order_relaxed);
+
+    if (asker <= 0 || lister <= 0)
+        return false;
+    if (asker == lister || asker == atomic_load_explicit(&ls->lister_child, memory_order_relaxed))
+        return true;
+    if (parent_of(asker) != lister)
+        return false;
+    atomic_store_explicit(&ls->lister_child, asker, memory_order_relaxed);
+    return true;
+}
+
+void pfs_listing_file_used(struct pfs_listing *ls, pid_t asker)
 {
     uint_fast64_t started = atomic_load_explicit(&ls->started, memory_order_relaxed);
     uint_fast64_t span = atomic_load_explicit(&ls->full_span, memory_order_relaxed);
@@ -98,6 +149,11 @@ void pfs_listing_file_used(struct pfs_listing *ls)
     /* only ever raised: the largest of concurrent updates is as good as any */
     if (atomic_load_explicit(&ls->full_until, memory_order_relaxed) < started + span)
         atomic_store_explicit(&ls->full_until, started + span, memory_order_relaxed);
+    pthread_mutex_lock(&ls->lock);
+    n = ls->nlean;
+    pthread_mutex_unlock(&ls->lock);
+    if (n == 0 || asked_by_lister(ls, asker))
+        return;
     pthread_mutex_lock(&ls->lock);
     dirs = ls->lean;
     n = ls->nlean;

@@ -67,6 +67,8 @@ struct pfs_listing {
     atomic_uint_fast64_t started;    /* listings started (READDIRPLUS from offset 0) */
     atomic_uint_fast64_t full_until; /* files get attributes while started < full_until */
     atomic_uint_fast64_t full_span;  /* listings in full after a file looked up */
+    atomic_int lister;               /* the process that asked for the last lean listing */
+    atomic_int lister_child;         /* a child of it found asking for a file, or 0 */
     pthread_mutex_t lock;            /* over the array below */
     fuse_ino_t *lean;                /* the directories listed lean since the last drop */
     size_t nlean, cap;
@@ -188,10 +190,11 @@ void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void pfs_listing_init(struct pfs_listing *ls, struct fuse_session *se, int always_full);
 void pfs_listing_free(struct pfs_listing *ls);
 /* Whether the READDIRPLUS reply of directory dir from off lists files without attributes. */
-bool pfs_listing_lean(struct pfs_listing *ls, fuse_ino_t dir, off_t off);
-/* A file (anything but a directory) was looked up or stat'ed, and answered: list files with
- * attributes again, and have the kernel forget the listings it holds without them. */
-void pfs_listing_file_used(struct pfs_listing *ls);
+bool pfs_listing_lean(struct pfs_listing *ls, fuse_ino_t dir, off_t off, pid_t asker);
+/* A file (anything but a directory) was looked up or stat'ed by process asker, and answered:
+ * list files with attributes again, and have the kernel forget the listings it holds without
+ * them, unless asker made them or is a child of the process that did. */
+void pfs_listing_file_used(struct pfs_listing *ls, pid_t asker);
 
 /* ---- prefill.c ---- */
 

@@ -90,12 +90,14 @@ def _unmount(mnt):
 
 
 @contextlib.contextmanager
-def mount(file, extra_args=()):
-    """Mount file with `picklefs -f`, yield the mountpoint, then unmount and check the daemon."""
+def mount(file, extra_args=(), log=None):
+    """Mount file with `picklefs -f`, yield the mountpoint, then unmount and check the daemon.
+    With log (a path), the daemon's stderr goes to that file, to be read while mounted (the
+    requests it serves, with -d)."""
     require_fuse()
     exe = picklefs_exe()
     mnt = tempfile.mkdtemp(prefix="picklefs-mnt-")
-    errf = tempfile.TemporaryFile(mode="w+b")
+    errf = open(log, "w+b") if log else tempfile.TemporaryFile(mode="w+b")
     proc = subprocess.Popen([exe, *extra_args, "-f", os.path.abspath(file), mnt],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
 

@@ -10,7 +10,9 @@ drops the listings the kernel cached without them. What is checked, both ways:
   the same `find`, `grep -r` and `du` output;
 - what the kernel was told, seen through the prefill (which pushes a listed file's page only
   when the kernel has its inode): a directory listed after a find's 300 is pushed with
-  -o full_listing and not lean; once a file is looked up, it is listed again, and pushed.
+  -o full_listing and not lean; once a file is looked up, it is listed again, and pushed;
+- a walker that lists ahead and then reads what it listed (find -exec cat {} +) keeps its
+  listings: the same walk again lists no directory (counted in `picklefs -d`'s log).
 No timing is asserted.
 """
 
@@ -76,3 +78,28 @@ def test_a_find_lists_files_lean_until_one_is_looked_up(tmp_path):
                 time.sleep(0.05)
             with open(os.path.join(tail, "x"), "rb") as f:
                 assert f.read() == b"last\n"
+
+
+def requests_in(log, start, opcode):
+    """The requests of kind opcode that picklefs -d logged after byte offset start."""
+    with open(log, "rb") as f:
+        f.seek(start)
+        return f.read().count(b"opcode: %s " % opcode.encode())
+
+
+def test_a_walker_that_lists_ahead_keeps_its_listings(tmp_path):
+    """find lists all 302 directories before cat looks up a file: the last 46 or so are
+    listed lean. cat is find's child, so its lookups keep them (where another process's
+    would drop them, as above), and the walk repeated lists nothing again. Dropped, they
+    would be listed again, two READDIRPLUS each; now and then the kernel lists a directory or
+    two again by itself, with -o full_listing too, hence the margin."""
+    path = write_records(tmp_path)
+    log = str(tmp_path / "requests.log")
+    cat_all = "find %s -type f -exec cat {} + > /dev/null"
+    with mount(path, ("-d",), log=log) as mnt:
+        assert shell(cat_all, mnt)[0] == 0
+        first = os.path.getsize(log)
+        assert requests_in(log, 0, "LOOKUP") > 0, "no file was listed lean: nothing tested"
+        assert shell(cat_all, mnt)[0] == 0
+        again = requests_in(log, first, "READDIRPLUS")
+        assert again < 30, "the repeated walk listed %d parts of directories again" % again
