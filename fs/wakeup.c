@@ -104,7 +104,9 @@ void pfs_wakeup_request(fuse_req_t req)
 
     if (w->fd < 0)
         return;
-    atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
+    /* written once a quiet period, not by every request: workers on other CPUs share it */
+    if (!atomic_load_explicit(&w->busy, memory_order_relaxed))
+        atomic_store_explicit(&w->busy, 1, memory_order_relaxed);
     if (atomic_load_explicit(&w->held, memory_order_relaxed))
         return;
     pthread_mutex_lock(&w->lock);
