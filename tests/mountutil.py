@@ -262,6 +262,14 @@ def short(v, n=160):
     return r if len(r) <= n else r[:n] + "...(%d chars)" % len(r)
 
 
+def _described(entry):
+    """An entry's kind, with its content or link target, for a message."""
+    for field in ("content", "target"):
+        if field in entry:
+            return "%s, %s %s" % (entry["kind"], field, short(entry[field]))
+    return entry["kind"]
+
+
 def compare(expected, actual):
     """Every difference between the model's tree and the mounted one, one message each."""
     msgs = []
@@ -271,26 +279,19 @@ def compare(expected, actual):
 
     for path in actual:
         if path not in expected:
-            a = actual[path]
-            msgs.append("%s: unexpected entry (%s%s)" % (
-                short(path, 120), a["kind"],
-                ", content %s" % short(a["content"]) if "content" in a else
-                ", target %s" % short(a["target"]) if "target" in a else ""))
+            msgs.append("%s: unexpected entry (%s)" % (short(path, 120), _described(actual[path])))
     for path, e in expected.items():
         a = actual.get(path)
         if a is None:
-            msgs.append("%s: missing (expected %s%s)" % (
-                short(path, 120), e["kind"],
-                ", content %s" % short(e["content"]) if "content" in e else
-                ", target %s" % short(e["target"]) if "target" in e else ""))
+            msgs.append("%s: missing (expected %s)" % (short(path, 120), _described(e)))
             continue
         if a["kind"] != e["kind"]:
             diff(path, "kind", e["kind"], a["kind"] + (
                 " -> %r" % a["target"] if a["kind"] == "link" else ""))
             continue
+        if e["kind"] != "link" and a["mode"] != e["mode"]:
+            diff(path, "mode", oct(e["mode"]), oct(a["mode"]))
         if e["kind"] == "dir":
-            if a["mode"] != e["mode"]:
-                diff(path, "mode", oct(e["mode"]), oct(a["mode"]))
             if a["nlink"] != e["nlink"]:
                 diff(path, "st_nlink", e["nlink"], a["nlink"])
             if a["children"] != e["children"]:
@@ -299,8 +300,6 @@ def compare(expected, actual):
                 else:
                     diff(path, "names", e["children"], a["children"])
         elif e["kind"] == "file":
-            if a["mode"] != e["mode"]:
-                diff(path, "mode", oct(e["mode"]), oct(a["mode"]))
             if a["content"] != e["content"]:
                 diff(path, "content", e["content"], a["content"])
             if a["size"] != e["size"]:
